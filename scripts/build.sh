@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Configures and builds jamd into build/ (or $JAMD_BUILD_DIR). Extra arguments go to cmake.
+# Builds the CUDA backend too when nvcc is present (it compiles without a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${JAMD_BUILD_DIR:-build}
+cuda=OFF
+if [ -x /usr/local/cuda/bin/nvcc ] && [ "${JAMD_CUDA:-auto}" != OFF ]; then cuda=ON; fi
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJAMD_CUDA="$cuda" "$@"
+cmake --build "$build" -j "$(nproc)"
