@@ -1,0 +1,83 @@
+// The JACK backend of the AudioIo seam: one JACK client with the ports in_1, in_2, out_L, out_R,
+// midi_in and midi_out, driving a ProcessCallback from JACK's process thread, and a lock-free ring
+// that hands MIDI in (with absolute sample times) to the rest of the daemon.
+//
+//   absl::StatusOr<std::unique_ptr<JackIo>> io = make_jack_io({.client_name = "jamd"});
+//   if (!io.ok()) {  // one line that says what is wrong and what to do
+//     std::fprintf(stderr, "jamd: %s\n", std::string(io.status().message()).c_str());
+//     return 1;
+//   }
+//   (*io)->start(&band);                        // band: a ProcessCallback
+//   TimedMidiMessage heard[64];
+//   size_t n = (*io)->pop_midi_in(heard);       // listener thread: what the musician played
+//   if (!(*io)->connected()) { /* the server went away: make a new JackIo later */ }
+//   (*io)->stop();
+//
+// A std::unique_ptr<JackIo> converts to std::unique_ptr<AudioIo> where only the seam is needed.
+//
+// Thread safety: make_jack_io(), start() and stop() from one control thread; pop_midi_in() from
+// one consumer thread at a time; connected(), period_frames(), sample_rate_hz(),
+// max_period_frames() and counters() from any thread (lock-free).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "realtime/io/audio_io.h"
+#include "realtime/jack/midi_in_ring.h"
+
+namespace jamd::realtime {
+
+struct JackOptions {
+  std::string client_name = "jamd";  // used exactly: a taken name is an error, not a rename
+  // Empty: the default server ($JACK_DEFAULT_SERVER, else "default"). The client never starts a
+  // server itself: no server is a fast, clear error.
+  std::string server_name;
+  // Connect in_1/in_2 to system:capture_1/2, out_L/out_R to system:playback_1/2, and the MIDI
+  // ports to the first physical MIDI ports, where those exist.
+  bool auto_connect = false;
+  // MIDI in messages the ring holds for the consumer before it drops (and counts) new ones.
+  size_t midi_in_ring_capacity_messages = 4096;
+};
+
+// Port short names, as JACK shows them after "<client_name>:".
+inline constexpr const char* kJackAudioInPorts[2] = {"in_1", "in_2"};
+inline constexpr const char* kJackAudioOutPorts[2] = {"out_L", "out_R"};
+inline constexpr const char* kJackMidiInPort = "midi_in";
+inline constexpr const char* kJackMidiOutPort = "midi_out";
+
+// Incoming MIDI messages a single period carries to the callback; more are dropped and counted in
+// counters().midi_in_dropped (as is every system-exclusive or longer-than-3-byte message).
+inline constexpr size_t kJackMidiInMessagesPerPeriod = 1024;
+
+class JackIo : public AudioIo {
+ public:
+  // AudioIo. start() activates the client (and auto-connects if asked). The frame clock of
+  // ProcessBlock::first_frame starts at 0 with the first period after start(). If JACK's period
+  // grows past max_period_frames(), the callback is called several times per period with slices
+  // of at most max_period_frames() frames, so what it preallocated stays enough.
+
+  // False once the server has shut down or thrown the client out; the client is then dead and
+  // the daemon should make a new JackIo. thread: any (lock-free)
+  virtual bool connected() const = 0;
+  // JACK's current period; may change while running (the buffer-size callback tracks it).
+  // thread: any (lock-free)
+  virtual uint32_t period_frames() const = 0;
+  // The client's name as registered with the server (always the requested one).
+  virtual const std::string& client_name() const = 0;
+  // Moves up to out.size() MIDI in messages, oldest first, into out; returns how many.
+  // Their frame is on ProcessBlock::first_frame's clock. thread: one consumer at a time
+  virtual size_t pop_midi_in(std::span<TimedMidiMessage> out) = 0;
+};
+
+// Opens the JACK client and registers its ports (not yet active: see start()). Errors:
+// Unavailable when no server is running under that name, AlreadyExists when the client name is
+// taken, Internal for anything else JACK refuses; each message is one actionable line.
+// thread: control
+absl::StatusOr<std::unique_ptr<JackIo>> make_jack_io(const JackOptions& options);
+
+}  // namespace jamd::realtime
