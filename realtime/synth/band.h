@@ -1,0 +1,47 @@
+// Band: the ProcessCallback that plays the band, used by every backend (JACK, virtual clock,
+// offline render). Each period it takes the scheduler's due events, renders the synth up to each
+// event's frame, applies it, writes it to MIDI out, and copies the mix to an optional tap ring.
+//
+//   Scheduler scheduler({.sample_rate_hz = 48000});
+//   auto synth = Synth::create({.sample_rate_hz = 48000});
+//   Band band(scheduler, **synth, &tap_ring);     // tap may be nullptr
+//   io->start(&band);                             // JACK or VirtualIo call band.process()
+//
+// Thread safety: process() runs on the RT thread only and never allocates, locks or blocks;
+// counters() may be read from any thread. The scheduler, synth and tap must outlive the band.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "realtime/core/audio_ring.h"
+#include "realtime/core/scheduler.h"
+#include "realtime/io/audio_io.h"
+#include "realtime/synth/synth.h"
+
+namespace jamd::realtime {
+
+struct BandCounters {
+  std::atomic<uint64_t> periods{0};
+  std::atomic<uint64_t> midi_out_written{0};
+  std::atomic<uint64_t> midi_out_dropped{0};  // the backend's MIDI out buffer was full
+  std::atomic<uint64_t> tap_overrun_frames{0};  // frames the tap ring had no room for
+};
+
+class Band : public ProcessCallback {
+ public:
+  Band(Scheduler& scheduler, Synth& synth, AudioRing* tap = nullptr)
+      : scheduler_(scheduler), synth_(synth), tap_(tap) {}
+
+  void process(const ProcessBlock& block) override;  // thread: rt
+
+  const BandCounters& counters() const { return counters_; }  // thread: any
+
+ private:
+  Scheduler& scheduler_;
+  Synth& synth_;
+  AudioRing* tap_;
+  BandCounters counters_;
+};
+
+}  // namespace jamd::realtime
