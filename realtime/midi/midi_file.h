@@ -9,6 +9,7 @@
 // Thread safety: plain values and free functions; no shared state.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,6 +35,9 @@ struct MidiEvent {
 
 struct MidiTrack {
   std::vector<MidiEvent> events;  // in tick order; the end-of-track meta event is implicit
+  // Tick of the end-of-track event when it comes after the last event (trailing silence, e.g. a
+  // song that ends on a rest); 0 when the track ends at its last event.
+  uint64_t end_tick = 0;
   bool operator==(const MidiTrack&) const = default;
 };
 
@@ -51,10 +55,21 @@ inline constexpr uint8_t kMetaTempo = 0x51;          // 3 bytes: microseconds pe
 inline constexpr uint8_t kMetaTimeSignature = 0x58;  // nn dd cc bb
 inline constexpr uint8_t kMetaKeySignature = 0x59;   // sf mi
 
+// Limits that keep a hostile file from exhausting memory; real songs are far below them.
+inline constexpr size_t kMidiMaxFileBytes = 64u << 20;
+inline constexpr int kMidiMaxTracks = 4096;
+inline constexpr size_t kMidiMaxEvents = 4'000'000;  // over all tracks
+
+// Errors name the byte offset, what is wrong and what to do; read_midi_file adds the path.
 absl::StatusOr<MidiFile> parse_midi(std::span<const uint8_t> bytes);
 absl::StatusOr<MidiFile> read_midi_file(const std::string& path);
-// Writes with running status and an end-of-track event per track.
+// Ok when serialize_midi can write `file` faithfully: format 0 (one track) or 1, ticks per quarter
+// in 1..32767, events in tick order, channel messages with their data bytes (< 0x80), no explicit
+// end-of-track events. Every file parse_midi returns is valid.
+absl::Status validate_midi(const MidiFile& file);
+// Writes with running status and an end-of-track event per track. Asserts validate_midi(file).
 std::vector<uint8_t> serialize_midi(const MidiFile& file);
+// Validates, then writes; the error names the path.
 absl::Status write_midi_file(const std::string& path, const MidiFile& file);
 
 }  // namespace jamd::realtime
