@@ -10,6 +10,7 @@
 #include <memory>
 
 #include <fluidsynth.h>
+#include <jack/jack.h>
 #include <sndfile.h>
 
 namespace jamd::realtime {
@@ -24,8 +25,13 @@ struct SndFileDeleter {
   void operator()(SNDFILE* p) const { sf_close(p); }
 };
 
+struct JackClientDeleter {
+  void operator()(jack_client_t* p) const { jack_client_close(p); }
+};
+
 using FluidSettingsPtr = std::unique_ptr<fluid_settings_t, FluidSettingsDeleter>;
 using FluidSynthPtr = std::unique_ptr<fluid_synth_t, FluidSynthDeleter>;
 using SndFilePtr = std::unique_ptr<SNDFILE, SndFileDeleter>;
+using JackClientPtr = std::unique_ptr<jack_client_t, JackClientDeleter>;
 
 }  // namespace jamd::realtime

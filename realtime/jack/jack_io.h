@@ -2,7 +2,9 @@
 // midi_in and midi_out, driving a ProcessCallback from JACK's process thread, and a lock-free ring
 // that hands MIDI in (with absolute sample times) to the rest of the daemon.
 //
-//   absl::StatusOr<std::unique_ptr<JackIo>> io = make_jack_io({.client_name = "jamd"});
+//   JackOptions options;
+//   options.server_name = "studio";                     // empty: the default server
+//   absl::StatusOr<std::unique_ptr<JackIo>> io = make_jack_io(options);
 //   if (!io.ok()) {  // one line that says what is wrong and what to do
 //     std::fprintf(stderr, "jamd: %s\n", std::string(io.status().message()).c_str());
 //     return 1;
@@ -28,7 +30,6 @@
 
 #include "absl/status/statusor.h"
 #include "realtime/io/audio_io.h"
-#include "realtime/jack/midi_in_ring.h"
 
 namespace jamd::realtime {
 
@@ -40,7 +41,8 @@ struct JackOptions {
   // Connect in_1/in_2 to system:capture_1/2, out_L/out_R to system:playback_1/2, and the MIDI
   // ports to the first physical MIDI ports, where those exist.
   bool auto_connect = false;
-  // MIDI in messages the ring holds for the consumer before it drops (and counts) new ones.
+  // MIDI in messages the ring (a realtime/core SpscRing) holds for the consumer before it drops
+  // (and counts) new ones.
   size_t midi_in_ring_capacity_messages = 4096;
 };
 
@@ -49,6 +51,12 @@ inline constexpr const char* kJackAudioInPorts[2] = {"in_1", "in_2"};
 inline constexpr const char* kJackAudioOutPorts[2] = {"out_L", "out_R"};
 inline constexpr const char* kJackMidiInPort = "midi_in";
 inline constexpr const char* kJackMidiOutPort = "midi_out";
+
+// A MIDI in message at an absolute frame of the I/O's sample clock (ProcessBlock::first_frame's).
+struct TimedMidiMessage {
+  uint64_t frame = 0;
+  MidiMessage message;  // message.frame keeps the offset inside its period
+};
 
 // Incoming MIDI messages a single period carries to the callback; more are dropped and counted in
 // counters().midi_in_dropped (as is every system-exclusive or longer-than-3-byte message).
