@@ -1,0 +1,329 @@
+// JackIo against a real `jackd -d dummy -r 48000 -p 64`: port names, sample-accurate MIDI and
+// audio in both directions, the MIDI-in ring, counters, and the errors a user can meet.
+#include "realtime/jack/jack_io.h"
+
+#include <gtest/gtest.h>
+#include <jack/jack.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "tests/realtime/jack/jack_server.h"
+
+namespace jamd::realtime {
+namespace {
+
+using testing::JackServer;
+using testing::Probe;
+using testing::wait_until;
+
+constexpr uint32_t kPeriodFrames = 64;
+constexpr int kWaitMs = 10000;  // bounds a wait on the server; never a timing assertion
+
+// A callback that plays silence, and on request one note plus one impulse at a given frame; it
+// records what comes in on midi_in and in_1.
+class ScriptedBand : public ProcessCallback {
+ public:
+  void process(const ProcessBlock& block) override {
+    for (auto& out : block.audio_out) std::fill(out.begin(), out.end(), 0.0f);
+    if (fire_armed_.load(std::memory_order_acquire) && fire_offset_ < block.n_frames) {
+      block.midi_out->write(MidiMessage{.frame = fire_offset_, .size = 3, .bytes = {0x90, 60, 100}});
+      block.audio_out[0][fire_offset_] = 1.0f;
+      block.audio_out[1][fire_offset_] = 1.0f;
+      fire_armed_.store(false, std::memory_order_release);
+    }
+    if (!midi_heard_.load(std::memory_order_relaxed) && !block.midi_in.empty()) {
+      heard_ = block.midi_in.front();
+      heard_absolute_frame_ = block.first_frame + heard_.frame;
+      midi_heard_.store(true, std::memory_order_release);
+    }
+    if (!audio_heard_.load(std::memory_order_relaxed)) {
+      for (uint32_t i = 0; i < block.n_frames; ++i) {
+        if (block.audio_in[0][i] > 0.5f) {
+          audio_heard_offset_ = i;
+          audio_heard_.store(true, std::memory_order_release);
+          break;
+        }
+      }
+    }
+    if (stall_once_ms_.load(std::memory_order_acquire) > 0) {
+      // Deliberately breaks the RT rules once, to make the server report an xrun.
+      std::this_thread::sleep_for(std::chrono::milliseconds(stall_once_ms_.exchange(0)));
+    }
+    periods_.fetch_add(1, std::memory_order_release);
+  }
+
+  void fire_at(uint32_t offset) {
+    fire_offset_ = offset;
+    fire_armed_.store(true, std::memory_order_release);
+  }
+  bool fired() const { return !fire_armed_.load(std::memory_order_acquire); }
+  void stall_once(int ms) { stall_once_ms_.store(ms, std::memory_order_release); }
+
+  std::atomic<bool> midi_heard_{false};
+  MidiMessage heard_;
+  uint64_t heard_absolute_frame_ = 0;
+  std::atomic<bool> audio_heard_{false};
+  uint32_t audio_heard_offset_ = 0;
+  std::atomic<uint64_t> periods_{0};
+
+ private:
+  std::atomic<bool> fire_armed_{false};
+  uint32_t fire_offset_ = 0;
+  std::atomic<int> stall_once_ms_{0};
+};
+
+class JackIoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = JackServer::start(kPeriodFrames);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    server_ = std::move(*server);
+  }
+
+  std::unique_ptr<JackIo> open_jamd(JackOptions options = {}) {
+    options.server_name = server_->name();
+    auto io = make_jack_io(options);
+    EXPECT_TRUE(io.ok()) << io.status().message();
+    return io.ok() ? std::move(*io) : nullptr;
+  }
+
+  // Waits until the probe has run a few more cycles, so new connections carry data.
+  void let_cycles_pass(const Probe& probe, uint64_t n = 8) {
+    const uint64_t target = probe.cycles() + n;
+    ASSERT_TRUE(wait_until([&] { return probe.cycles() >= target; }, kWaitMs));
+  }
+
+  std::unique_ptr<JackServer> server_;  // declared first: destroyed after every client
+  ScriptedBand band_;
+};
+
+std::set<std::string> ports_of(jack_client_t* client, const std::string& prefix) {
+  std::set<std::string> names;
+  const char** ports = jack_get_ports(client, ("^" + prefix + ":").c_str(), nullptr, 0);
+  for (size_t i = 0; ports != nullptr && ports[i] != nullptr; ++i) names.insert(ports[i]);
+  jack_free(static_cast<void*>(ports));
+  return names;
+}
+
+TEST_F(JackIoTest, PortsHaveTheExactNamesTypesAndDirections) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  EXPECT_EQ(ports_of(probe.client(), "jamd"),
+            (std::set<std::string>{"jamd:in_1", "jamd:in_2", "jamd:out_L", "jamd:out_R",
+                                   "jamd:midi_in", "jamd:midi_out"}));
+  auto check = [&](const char* name, const char* type, int direction) {
+    jack_port_t* port = jack_port_by_name(probe.client(), name);
+    ASSERT_NE(port, nullptr) << name;
+    EXPECT_STREQ(jack_port_type(port), type) << name;
+    EXPECT_NE(jack_port_flags(port) & direction, 0) << name;
+  };
+  check("jamd:in_1", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput);
+  check("jamd:in_2", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput);
+  check("jamd:out_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
+  check("jamd:out_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
+  check("jamd:midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput);
+  check("jamd:midi_out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput);
+  EXPECT_EQ(io->sample_rate_hz(), testing::kTestSampleRateHz);
+  EXPECT_EQ(io->max_period_frames(), kPeriodFrames);
+  io->stop();
+}
+
+TEST_F(JackIoTest, ClientNameOptionNamesThePorts) {
+  JackOptions options;
+  options.client_name = "band-2";
+  auto io = open_jamd(options);
+  ASSERT_NE(io, nullptr);
+  Probe probe(server_->name());
+  EXPECT_EQ(io->client_name(), "band-2");
+  EXPECT_EQ(ports_of(probe.client(), "band-2").count("band-2:out_L"), 1u);
+  EXPECT_TRUE(ports_of(probe.client(), "jamd").empty());
+}
+
+TEST_F(JackIoTest, AutoConnectJoinsTheSystemPorts) {
+  JackOptions options;
+  options.auto_connect = true;
+  auto io = open_jamd(options);
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  auto connected = [&](const char* a, const char* b) {
+    return jack_port_connected_to(jack_port_by_name(probe.client(), a), b) != 0;
+  };
+  EXPECT_TRUE(connected("jamd:in_1", "system:capture_1"));
+  EXPECT_TRUE(connected("jamd:in_2", "system:capture_2"));
+  EXPECT_TRUE(connected("jamd:out_L", "system:playback_1"));
+  EXPECT_TRUE(connected("jamd:out_R", "system:playback_2"));
+  io->stop();
+}
+
+TEST_F(JackIoTest, WithoutAutoConnectNothingIsConnected) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  EXPECT_EQ(jack_port_connected(jack_port_by_name(probe.client(), "jamd:out_L")), 0);
+  io->stop();
+}
+
+TEST_F(JackIoTest, MidiOutAndAudioOutLeaveAtTheScheduledFrame) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  probe.activate();
+  ASSERT_EQ(probe.connect("jamd:midi_out", "probe:midi_in"), 0);
+  ASSERT_EQ(probe.connect("jamd:out_L", "probe:in"), 0);
+  let_cycles_pass(probe);
+
+  constexpr uint32_t kOffset = 17;
+  band_.fire_at(kOffset);
+  uint64_t impulse_frame = 0;
+  uint32_t impulse_offset = 0;
+  ASSERT_TRUE(wait_until([&] { return probe.impulse_seen(&impulse_frame, &impulse_offset); },
+                         kWaitMs));
+  let_cycles_pass(probe);  // later periods must not repeat the note: the buffer is cleared
+
+  const auto seen = probe.midi_seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].offset_frames, kOffset);
+  EXPECT_EQ(seen[0].size, 3);
+  EXPECT_EQ(seen[0].bytes[0], 0x90);
+  EXPECT_EQ(seen[0].bytes[1], 60);
+  EXPECT_EQ(seen[0].bytes[2], 100);
+  EXPECT_EQ(impulse_offset, kOffset);
+  EXPECT_EQ(impulse_frame, seen[0].jack_frame);  // same cycle, same sample
+  EXPECT_EQ(io->counters().midi_out_dropped.load(), 0u);
+  io->stop();
+}
+
+TEST_F(JackIoTest, MidiInArrivesAtItsFrameInTheCallbackAndTheRing) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  probe.activate();
+  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
+  let_cycles_pass(probe);
+
+  constexpr uint32_t kOffset = 23;
+  probe.send_once(kOffset, {0x91, 64, 90});
+  ASSERT_TRUE(wait_until([&] { return band_.midi_heard_.load(); }, kWaitMs));
+  EXPECT_EQ(band_.heard_.frame, kOffset);
+  EXPECT_EQ(band_.heard_.size, 3);
+  EXPECT_EQ(band_.heard_.bytes[0], 0x91);
+  EXPECT_EQ(band_.heard_.bytes[1], 64);
+  EXPECT_EQ(band_.heard_.bytes[2], 90);
+
+  TimedMidiMessage ring[8];
+  size_t n = 0;
+  ASSERT_TRUE(wait_until([&] { return (n = io->pop_midi_in(ring)) > 0; }, kWaitMs));
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(ring[0].frame, band_.heard_absolute_frame_);
+  EXPECT_EQ(ring[0].frame % kPeriodFrames, kOffset);
+  EXPECT_EQ(ring[0].message.bytes[0], 0x91);
+  io->stop();
+}
+
+TEST_F(JackIoTest, AudioInArrivesAtItsFrame) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  probe.activate();
+  ASSERT_EQ(probe.connect("probe:out", "jamd:in_1"), 0);
+  let_cycles_pass(probe);
+
+  constexpr uint32_t kOffset = 41;
+  probe.send_once(kOffset, {0x80, 0, 0});
+  ASSERT_TRUE(wait_until([&] { return band_.audio_heard_.load(); }, kWaitMs));
+  EXPECT_EQ(band_.audio_heard_offset_, kOffset);
+  io->stop();
+}
+
+TEST_F(JackIoTest, SysexInIsDroppedAndCounted) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  probe.activate();
+  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
+  let_cycles_pass(probe);
+
+  probe.send_once(5, {0xF0, 0x7E, 0xF7});
+  ASSERT_TRUE(
+      wait_until([&] { return io->counters().midi_in_dropped.load() == 1; }, kWaitMs));
+  let_cycles_pass(probe);
+  EXPECT_FALSE(band_.midi_heard_.load());
+  TimedMidiMessage ring[4];
+  EXPECT_EQ(io->pop_midi_in(ring), 0u);
+  io->stop();
+}
+
+TEST_F(JackIoTest, TakenClientNameIsAClearError) {
+  auto first = open_jamd();
+  ASSERT_NE(first, nullptr);
+  JackOptions options;
+  options.server_name = server_->name();
+  auto second = make_jack_io(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+  const std::string message(second.status().message());
+  EXPECT_NE(message.find("JACK client name 'jamd' is taken"), std::string::npos) << message;
+  EXPECT_NE(message.find("--client-name"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST_F(JackIoTest, ServerShutdownMarksTheClientDisconnected) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  ASSERT_TRUE(wait_until([&] { return band_.periods_.load() > 8; }, kWaitMs));
+  EXPECT_TRUE(io->connected());
+  server_->kill_now();
+  ASSERT_TRUE(wait_until([&] { return !io->connected(); }, kWaitMs));
+  io->stop();  // must neither hang nor crash with the server gone
+  EXPECT_FALSE(io->start(&band_).ok());
+}
+
+TEST_F(JackIoTest, XrunsAreCounted) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  ASSERT_TRUE(wait_until([&] { return band_.periods_.load() > 8; }, kWaitMs));
+  band_.stall_once(50);  // 50 ms: dozens of 1.3 ms periods
+  ASSERT_TRUE(wait_until([&] { return io->counters().xruns.load() > 0; }, kWaitMs));
+  EXPECT_GT(io->counters().periods.load(), 8u);
+  io->stop();
+}
+
+TEST(JackIoNoServerTest, MissingServerIsAClearError) {
+  const std::string name = testing::unique_server_name("absent");
+  JackOptions options;
+  options.server_name = name;
+  auto io = make_jack_io(options);
+  ASSERT_FALSE(io.ok());
+  EXPECT_EQ(io.status().code(), absl::StatusCode::kUnavailable);
+  const std::string message(io.status().message());
+  EXPECT_NE(message.find("no JACK server running (named '" + name + "')"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("jackd -n " + name + " -d dummy"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(JackIoNoServerTest, BadClientNameIsAClearError) {
+  JackOptions options;
+  options.client_name = "a:b";
+  auto io = make_jack_io(options);
+  ASSERT_FALSE(io.ok());
+  EXPECT_EQ(io.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(io.status().message()).find("--client-name"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jamd::realtime
