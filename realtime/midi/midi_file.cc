@@ -23,11 +23,11 @@ constexpr int kMaxTicksPerQuarter = 0x7FFF;  // bit 15 of the division word sele
 constexpr const char* kDamagedAdvice =
     "the file is damaged or is not a Standard MIDI File; export it again from the program that "
     "made it";
-constexpr const char* kTruncatedAdvice =
-    "the file is cut short; download or export it again";
+constexpr const char* kTruncatedAdvice = "the file is cut short; download or export it again";
 
 absl::Status damaged(size_t offset, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat("byte ", offset, ": ", what, "; ", kDamagedAdvice));
+  return absl::InvalidArgumentError(
+      absl::StrCat("byte ", offset, ": ", what, "; ", kDamagedAdvice));
 }
 
 absl::Status truncated(size_t offset, const std::string& what) {
@@ -117,8 +117,8 @@ absl::StatusOr<Header> parse_header(ByteReader& r) {
   const uint32_t length = r.take_u32();
   if (length < 6) return damaged(4, absl::StrCat("'MThd' length is ", length, ", not 6"));
   if (length > r.remaining())
-    return truncated(4, absl::StrCat("'MThd' declares ", length, " bytes but only ",
-                                     r.remaining(), " remain"));
+    return truncated(
+        4, absl::StrCat("'MThd' declares ", length, " bytes but only ", r.remaining(), " remain"));
   Header h;
   h.format = static_cast<int>(r.take_u16());
   h.n_tracks = static_cast<int>(r.take_u16());
@@ -135,8 +135,8 @@ absl::StatusOr<Header> parse_header(ByteReader& r) {
     return damaged(10, absl::StrCat("the header declares ", h.n_tracks, " tracks, more than the ",
                                     kMidiMaxTracks, " jamd reads"));
   if (h.format == 0 && h.n_tracks != 1)
-    return damaged(10, absl::StrCat("format 0 holds exactly one track, but the header declares ",
-                                    h.n_tracks));
+    return damaged(
+        10, absl::StrCat("format 0 holds exactly one track, but the header declares ", h.n_tracks));
   if (division & 0x8000)
     return absl::UnimplementedError(
         "byte 12: SMPTE time division is not supported; save the file with metrical timing "
@@ -144,6 +144,41 @@ absl::StatusOr<Header> parse_header(ByteReader& r) {
   if (division == 0) return damaged(12, "0 ticks per quarter note");
   h.ticks_per_quarter = static_cast<int>(division);
   return h;
+}
+
+// Reads the data of one event whose status byte (explicit or running) is already known.
+absl::Status read_event_data(ByteReader& r, size_t event_offset, MidiEvent* event) {
+  const uint8_t status = event->status;
+  if (status < 0xF0) {
+    const size_t n = channel_data_bytes(status);
+    if (r.remaining() < n)
+      return truncated(event_offset, absl::StrCat("channel message ", hex_byte(status),
+                                                  " is missing its data bytes"));
+    for (uint8_t b : r.take(n)) {
+      if (b >= 0x80)
+        return damaged(event_offset, absl::StrCat("channel message ", hex_byte(status),
+                                                  " has data byte ", hex_byte(b), " >= 0x80"));
+      event->data.push_back(b);
+    }
+    return absl::OkStatus();
+  }
+  if (status != 0xFF && status != 0xF0 && status != 0xF7)
+    return damaged(event_offset, absl::StrCat("status ", hex_byte(status),
+                                              " is a system message that cannot appear in a "
+                                              "MIDI file"));
+  if (status == 0xFF) {
+    if (r.remaining() == 0) return truncated(event_offset, "a meta event has no type byte");
+    event->meta_type = r.take_u8();
+  }
+  uint32_t length = 0;
+  if (absl::Status s = r.take_vlq("an event length", &length); !s.ok()) return s;
+  if (length > r.remaining())
+    return truncated(event_offset,
+                     absl::StrCat("event ", hex_byte(status), " declares ", length,
+                                  " bytes but only ", r.remaining(), " remain in the track"));
+  std::span<const uint8_t> payload = r.take(length);
+  event->data.assign(payload.begin(), payload.end());
+  return absl::OkStatus();
 }
 
 // Parses the body of one 'MTrk' chunk; `n_events` counts events over the whole file.
@@ -154,62 +189,34 @@ absl::Status parse_track(ByteReader r, MidiTrack* track, size_t* n_events) {
     uint32_t delta = 0;
     if (absl::Status s = r.take_vlq("a delta time", &delta); !s.ok()) return s;
     tick += delta;
-    if (r.remaining() == 0) return truncated(r.offset(), "a delta time is not followed by an event");
+    if (r.remaining() == 0)
+      return truncated(r.offset(), "a delta time is not followed by an event");
     const size_t event_offset = r.offset();
-    uint8_t status = r.peek();
-    if (status < 0x80) {
+    MidiEvent event;
+    event.tick = tick;
+    event.status = r.peek();
+    if (event.status < 0x80) {
       // Running status: a data byte repeats the previous channel status. Kept across meta and
       // sysex events, which many writers do even though the standard says they cancel it.
       if (running_status == 0)
-        return damaged(event_offset, absl::StrCat("data byte ", hex_byte(status),
+        return damaged(event_offset, absl::StrCat("data byte ", hex_byte(event.status),
                                                   " with no status byte before it"));
-      status = running_status;
+      event.status = running_status;
     } else {
       r.take_u8();
     }
-
-    MidiEvent event;
-    event.tick = tick;
-    event.status = status;
-    if (status < 0xF0) {
-      const size_t n = channel_data_bytes(status);
-      if (r.remaining() < n)
-        return truncated(event_offset, absl::StrCat("channel message ", hex_byte(status),
-                                                    " is missing its data bytes"));
-      for (uint8_t b : r.take(n)) {
-        if (b >= 0x80)
-          return damaged(event_offset, absl::StrCat("channel message ", hex_byte(status),
-                                                    " has data byte ", hex_byte(b), " >= 0x80"));
-        event.data.push_back(b);
-      }
-      running_status = status;
-    } else if (status == 0xFF || status == 0xF0 || status == 0xF7) {
-      if (status == 0xFF) {
-        if (r.remaining() == 0) return truncated(event_offset, "a meta event has no type byte");
-        event.meta_type = r.take_u8();
-      }
-      uint32_t length = 0;
-      if (absl::Status s = r.take_vlq("an event length", &length); !s.ok()) return s;
-      if (length > r.remaining())
-        return truncated(event_offset, absl::StrCat("event ", hex_byte(status), " declares ",
-                                                    length, " bytes but only ", r.remaining(),
-                                                    " remain in the track"));
-      std::span<const uint8_t> payload = r.take(length);
-      event.data.assign(payload.begin(), payload.end());
-      if (status == 0xFF && event.meta_type == kMetaEndOfTrack) {
-        // Anything after end-of-track in the chunk is padding and ignored.
-        const uint64_t last_tick = track->events.empty() ? 0 : track->events.back().tick;
-        track->end_tick = tick > last_tick ? tick : 0;
-        return absl::OkStatus();
-      }
-    } else {
-      return damaged(event_offset, absl::StrCat("status ", hex_byte(status),
-                                                " is a system message that cannot appear in a "
-                                                "MIDI file"));
+    if (absl::Status s = read_event_data(r, event_offset, &event); !s.ok()) return s;
+    if (event.status < 0xF0) running_status = event.status;
+    if (event.is_meta() && event.meta_type == kMetaEndOfTrack) {
+      // Anything after end-of-track in the chunk is padding and ignored.
+      const uint64_t last_tick = track->events.empty() ? 0 : track->events.back().tick;
+      track->end_tick = tick > last_tick ? tick : 0;
+      return absl::OkStatus();
     }
     if (++*n_events > kMidiMaxEvents)
-      return damaged(event_offset, absl::StrCat("more than ", kMidiMaxEvents,
-                                                " events, more than jamd reads from one file"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("byte ", event_offset, ": more than ", kMidiMaxEvents,
+                       " events, far more than a song has; split the file or check what wrote it"));
     track->events.push_back(std::move(event));
   }
   return absl::OkStatus();  // a missing end-of-track is tolerated: the chunk length ends it
@@ -265,26 +272,28 @@ void serialize_track(const MidiTrack& track, std::vector<uint8_t>& out) {
 }
 
 absl::Status invalid_event(size_t track, size_t index, const std::string& what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("track ", track, " event ", index, ": ", what));
+  return absl::InvalidArgumentError(absl::StrCat("track ", track, " event ", index, ": ", what));
 }
 
 absl::Status validate_event(const MidiEvent& e, size_t t, size_t i) {
   const bool is_sysex = e.status == 0xF0 || e.status == 0xF7;
   if (e.status < 0x80 || (e.status >= 0xF0 && !is_sysex && !e.is_meta()))
-    return invalid_event(t, i, absl::StrCat("status ", hex_byte(e.status),
-                                            " is not a channel, meta or sysex status"));
+    return invalid_event(
+        t, i,
+        absl::StrCat("status ", hex_byte(e.status), " is not a channel, meta or sysex status"));
   if (!e.is_meta() && e.meta_type != 0)
     return invalid_event(t, i, "meta_type is set on an event that is not a meta event");
   if (e.is_meta() && e.meta_type == kMetaEndOfTrack)
     return invalid_event(t, i, "end-of-track is implicit; set MidiTrack::end_tick instead");
   if (e.status < 0xF0) {
     if (e.data.size() != channel_data_bytes(e.status))
-      return invalid_event(t, i, absl::StrCat("channel message ", hex_byte(e.status), " needs ",
-                                              channel_data_bytes(e.status), " data bytes, has ",
-                                              e.data.size()));
+      return invalid_event(
+          t, i,
+          absl::StrCat("channel message ", hex_byte(e.status), " needs ",
+                       channel_data_bytes(e.status), " data bytes, has ", e.data.size()));
     for (uint8_t b : e.data)
-      if (b >= 0x80) return invalid_event(t, i, absl::StrCat("data byte ", hex_byte(b), " >= 0x80"));
+      if (b >= 0x80)
+        return invalid_event(t, i, absl::StrCat("data byte ", hex_byte(b), " >= 0x80"));
   } else if (e.data.size() > kMaxVlq) {
     return invalid_event(t, i, "payload longer than a variable-length quantity can hold");
   }
@@ -306,9 +315,9 @@ absl::StatusOr<MidiFile> parse_midi(std::span<const uint8_t> bytes) {
   while (file.tracks.size() < static_cast<size_t>(header->n_tracks)) {
     const size_t chunk_offset = r.offset();
     if (r.remaining() < kChunkHeaderBytes)
-      return truncated(chunk_offset, absl::StrCat("the header declares ", header->n_tracks,
-                                                  " tracks but the file ends after ",
-                                                  file.tracks.size()));
+      return truncated(chunk_offset,
+                       absl::StrCat("the header declares ", header->n_tracks,
+                                    " tracks but the file ends after ", file.tracks.size()));
     std::span<const uint8_t> id = r.take(4);
     const uint32_t length = r.take_u32();
     if (length > r.remaining())
@@ -327,17 +336,26 @@ absl::StatusOr<MidiFile> parse_midi(std::span<const uint8_t> bytes) {
 absl::StatusOr<MidiFile> read_midi_file(const std::string& path) {
   const std::string where = absl::StrCat("MIDI file '", path, "': ");
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::not_found)
+    return absl::NotFoundError(
+        absl::StrCat(where, "no such file; check the path (jamd reads .mid files)"));
+  if (st.type() == std::filesystem::file_type::directory)
     return absl::InvalidArgumentError(absl::StrCat(where, "is a directory; give a .mid file"));
+  // Opening a FIFO or a device could block forever or read without end.
+  if (!ec && st.type() != std::filesystem::file_type::regular)
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "is not a regular file; give a .mid file"));
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return absl::NotFoundError(absl::StrCat("cannot open MIDI file '", path, "': ",
-                                            std::strerror(errno), "; check the path"));
+    return absl::PermissionDeniedError(absl::StrCat(where, "cannot open: ", std::strerror(errno),
+                                                    "; check the path and its permissions"));
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
   if (size < 0)
-    return absl::InvalidArgumentError(absl::StrCat(where, "cannot tell its size; give a regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "cannot tell its size; give a regular file"));
   if (static_cast<uint64_t>(size) > kMidiMaxFileBytes)
     return absl::InvalidArgumentError(absl::StrCat(where, size, " bytes is larger than the ",
                                                    kMidiMaxFileBytes,
@@ -346,20 +364,21 @@ absl::StatusOr<MidiFile> read_midi_file(const std::string& path) {
   if (!in.read(reinterpret_cast<char*>(bytes.data()), size))
     return absl::DataLossError(absl::StrCat(where, "read failed: ", std::strerror(errno)));
   absl::StatusOr<MidiFile> file = parse_midi(bytes);
-  if (!file.ok()) return absl::Status(file.status().code(), absl::StrCat(where, file.status().message()));
+  if (!file.ok())
+    return absl::Status(file.status().code(), absl::StrCat(where, file.status().message()));
   return file;
 }
 
 absl::Status validate_midi(const MidiFile& file) {
   if (file.format != 0 && file.format != 1)
-    return absl::InvalidArgumentError(absl::StrCat("format ", file.format,
-                                                   " cannot be written; use 0 or 1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("format ", file.format, " cannot be written; use 0 or 1"));
   if (file.ticks_per_quarter < 1 || file.ticks_per_quarter > kMaxTicksPerQuarter)
     return absl::InvalidArgumentError(absl::StrCat("ticks_per_quarter ", file.ticks_per_quarter,
                                                    " is outside 1..", kMaxTicksPerQuarter));
   if (file.tracks.empty() || file.tracks.size() > static_cast<size_t>(kMidiMaxTracks))
-    return absl::InvalidArgumentError(absl::StrCat(file.tracks.size(), " tracks; write 1 to ",
-                                                   kMidiMaxTracks));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file.tracks.size(), " tracks; write 1 to ", kMidiMaxTracks));
   if (file.format == 0 && file.tracks.size() != 1)
     return absl::InvalidArgumentError(absl::StrCat("format 0 holds exactly one track, not ",
                                                    file.tracks.size(), "; use format 1"));
@@ -376,7 +395,8 @@ absl::Status validate_midi(const MidiFile& file) {
       body_bytes += events[i].data.size() + 10;  // delta, status, type, length: at most 10
     }
     if (file.tracks[t].end_tick > tick && file.tracks[t].end_tick - tick > kMaxVlq)
-      return absl::InvalidArgumentError(absl::StrCat("track ", t, ": end_tick is too far past "
+      return absl::InvalidArgumentError(absl::StrCat("track ", t,
+                                                     ": end_tick is too far past "
                                                      "the last event"));
     if (body_bytes > UINT32_MAX)
       return absl::InvalidArgumentError(absl::StrCat("track ", t, " is larger than 4 GiB"));
@@ -398,16 +418,17 @@ std::vector<uint8_t> serialize_midi(const MidiFile& file) {
 
 absl::Status write_midi_file(const std::string& path, const MidiFile& file) {
   if (absl::Status s = validate_midi(file); !s.ok())
-    return absl::InvalidArgumentError(absl::StrCat("cannot write MIDI file '", path, "': ",
-                                                   s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write MIDI file '", path, "': ", s.message()));
   const std::vector<uint8_t> bytes = serialize_midi(file);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out)
-    return absl::PermissionDeniedError(absl::StrCat("cannot create MIDI file '", path, "': ",
-                                                    std::strerror(errno),
+    return absl::PermissionDeniedError(absl::StrCat("cannot create MIDI file '", path,
+                                                    "': ", std::strerror(errno),
                                                     "; check that the folder exists and is "
                                                     "writable"));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out)
     return absl::DataLossError(absl::StrCat("writing MIDI file '", path, "' failed: ",

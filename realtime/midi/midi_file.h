@@ -42,8 +42,8 @@ struct MidiTrack {
 };
 
 struct MidiFile {
-  int format = 1;                  // 0 or 1 (format 2 is refused)
-  int ticks_per_quarter = 480;     // SMPTE time division is refused with a clear error
+  int format = 1;               // 0 or 1 (format 2 is refused)
+  int ticks_per_quarter = 480;  // SMPTE time division is refused with a clear error
   std::vector<MidiTrack> tracks;
   bool operator==(const MidiFile&) const = default;
 };

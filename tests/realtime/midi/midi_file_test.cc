@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,15 +23,26 @@ using Bytes = std::vector<uint8_t>;
 
 // A header chunk followed by the given chunks.
 Bytes header(int format, int n_tracks, int division) {
-  return {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, static_cast<uint8_t>(format), 0,
-          static_cast<uint8_t>(n_tracks), static_cast<uint8_t>(division >> 8),
+  return {'M',
+          'T',
+          'h',
+          'd',
+          0,
+          0,
+          0,
+          6,
+          0,
+          static_cast<uint8_t>(format),
+          0,
+          static_cast<uint8_t>(n_tracks),
+          static_cast<uint8_t>(division >> 8),
           static_cast<uint8_t>(division & 0xFF)};
 }
 
 Bytes chunk(const char* id, const Bytes& body) {
   const size_t n = body.size();
-  Bytes out = {static_cast<uint8_t>(id[0]),  static_cast<uint8_t>(id[1]),
-               static_cast<uint8_t>(id[2]),  static_cast<uint8_t>(id[3]),
+  Bytes out = {static_cast<uint8_t>(id[0]),   static_cast<uint8_t>(id[1]),
+               static_cast<uint8_t>(id[2]),   static_cast<uint8_t>(id[3]),
                static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
                static_cast<uint8_t>(n >> 8),  static_cast<uint8_t>(n)};
   for (uint8_t b : body) out.push_back(b);
@@ -66,8 +78,8 @@ TEST(MidiFile, RunningStatusRepeatsThePreviousChannelStatus) {
 }
 
 TEST(MidiFile, RunningStatusSurvivesMetaEventsForLenientReading) {
-  const Bytes body = concat({{0x00, 0x90, 60, 100, 0x00, 0xFF, 0x01, 0x01, 'x', 0x10, 60, 0},
-                             kEndOfTrack});
+  const Bytes body =
+      concat({{0x00, 0x90, 60, 100, 0x00, 0xFF, 0x01, 0x01, 'x', 0x10, 60, 0}, kEndOfTrack});
   absl::StatusOr<MidiFile> f = parse_midi(format0(body));
   ASSERT_TRUE(f.ok()) << f.status();
   ASSERT_EQ(f->tracks[0].events.size(), 3u);
@@ -75,7 +87,7 @@ TEST(MidiFile, RunningStatusSurvivesMetaEventsForLenientReading) {
 }
 
 TEST(MidiFile, ReadsTempoAndTimeSignatureMetaEvents) {
-  const Bytes body = concat({{0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,   // 120 BPM
+  const Bytes body = concat({{0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,    // 120 BPM
                               0x00, 0xFF, 0x58, 0x04, 0x03, 0x02, 24, 8},  // 3/4
                              kEndOfTrack});
   absl::StatusOr<MidiFile> f = parse_midi(format0(body));
@@ -98,8 +110,8 @@ TEST(MidiFile, WriterUsesRunningStatusAndRepeatsStatusAfterMeta) {
                         midi_samples::channel_event(10, 0x91, {60, 0}),
                         midi_samples::meta_event(10, kMetaTrackName, {'a'}),
                         midi_samples::channel_event(20, 0x91, {62, 80})};
-  const Bytes expected = format0({0x00, 0x91, 60, 100, 0x0A, 60, 0, 0x00, 0xFF, 0x03, 0x01, 'a',
-                                  0x0A, 0x91, 62, 80, 0x00, 0xFF, 0x2F, 0x00});
+  const Bytes expected = format0({0x00, 0x91, 60,   100,  0x0A, 60, 0,    0x00, 0xFF, 0x03,
+                                  0x01, 'a',  0x0A, 0x91, 62,   80, 0x00, 0xFF, 0x2F, 0x00});
   EXPECT_EQ(serialize_midi(f), expected);
 }
 
@@ -166,8 +178,7 @@ TEST(MidiFile, SysexEventsKeepTheirPayload) {
 }
 
 TEST(MidiFile, Format2IsRefusedWithAnExplanation) {
-  absl::StatusOr<MidiFile> f =
-      parse_midi(concat({header(2, 1, 96), chunk("MTrk", kEndOfTrack)}));
+  absl::StatusOr<MidiFile> f = parse_midi(concat({header(2, 1, 96), chunk("MTrk", kEndOfTrack)}));
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.status().message().find("format 2"), absl::string_view::npos) << f.status();
   EXPECT_NE(f.status().message().find("format 1"), absl::string_view::npos) << f.status();
@@ -220,7 +231,8 @@ TEST(MidiFile, GarbageInsideATrackNeverCrashesAndUsuallyErrs) {
   int n_errors = 0;
   for (int i = 0; i < 2000; ++i) {
     Bytes bytes = clean;
-    for (int k = 0; k < 4; ++k) bytes[14 + rng() % (bytes.size() - 14)] = static_cast<uint8_t>(rng());
+    for (int k = 0; k < 4; ++k)
+      bytes[14 + rng() % (bytes.size() - 14)] = static_cast<uint8_t>(rng());
     absl::StatusOr<MidiFile> f = parse_midi(bytes);
     if (!f.ok()) {
       ++n_errors;
@@ -296,7 +308,8 @@ TEST_F(MidiFileOnDisk, CorruptFileErrorNamesThePathAndOffset) {
   bytes.resize(bytes.size() - 5);
   {
     std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
   }
   absl::StatusOr<MidiFile> f = read_midi_file(path);
   ASSERT_FALSE(f.ok());
@@ -310,6 +323,14 @@ TEST_F(MidiFileOnDisk, DirectoryIsRefused) {
   absl::StatusOr<MidiFile> f = read_midi_file(dir_.string());
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.status().message().find("directory"), absl::string_view::npos) << f.status();
+}
+
+TEST_F(MidiFileOnDisk, FifoIsRefusedInsteadOfBlocking) {
+  const std::string path = (dir_ / "pipe.mid").string();
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  absl::StatusOr<MidiFile> f = read_midi_file(path);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("not a regular file"), absl::string_view::npos) << f.status();
 }
 
 TEST_F(MidiFileOnDisk, InvalidSongIsNotWritten) {

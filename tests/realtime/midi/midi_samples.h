@@ -42,8 +42,8 @@ inline MidiTrack part_track(uint8_t channel, uint8_t program, int n_notes) {
   }
   t.events.push_back(channel_event(tick, 0xE0 | channel, {0x00, 0x40}));
   t.events.push_back(channel_event(tick, 0xD0 | channel, {33}));
-  t.events.push_back(MidiEvent{.tick = tick, .status = 0xF0, .meta_type = 0,
-                               .data = {0x7E, 0x7F, 0x09, 0x01, 0xF7}});
+  t.events.push_back(MidiEvent{
+      .tick = tick, .status = 0xF0, .meta_type = 0, .data = {0x7E, 0x7F, 0x09, 0x01, 0xF7}});
   t.events.push_back(channel_event(tick + 10, 0x80 | channel, {60, 64}));
   t.end_tick = tick + 480;  // a bar's worth of trailing silence
   return t;

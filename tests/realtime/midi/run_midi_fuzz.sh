@@ -5,7 +5,8 @@ set -euo pipefail
 fuzzer=$1 seed_writer=$2 work=$3 seconds=$4
 shift 4
 if [ ! -x "$fuzzer" ]; then
-  echo "midi fuzz: $fuzzer was not built (needs clang++ and libclang-rt-14-dev): run scripts/setup.sh, then rebuild" >&2
+  echo "midi fuzz: $fuzzer was not built (it needs clang++ and libclang-rt-14-dev):" \
+    "run scripts/setup.sh, then rebuild" >&2
   exit 1
 fi
 rm -rf "$work"
