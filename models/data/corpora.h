@@ -1,0 +1,53 @@
+// Readers for the staged training corpora (../shared/data): POP909 songs with their chord, key
+// and downbeat annotations, and Groove MIDI performances with their info.csv labels. Each
+// returns a Score with roles, chords, key, style and computed controls. Roles and mappings:
+// docs/vocabulary.md ("Data preparation").
+//
+//   absl::StatusOr<Score> song = load_pop909_song("/tmp/x/POP909/001");
+//   absl::StatusOr<std::vector<GrooveEntry>> index = read_groove_index("/tmp/x/groove/info.csv");
+//   absl::StatusOr<Score> beat = load_groove_performance("/tmp/x/groove", (*index)[0]);
+//
+// Thread safety: free functions; safe from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "models/tokenizer/score.h"
+
+namespace jamd::models::data {
+
+// Pitches below this may become bass when they are the lowest sounding piano note (C4).
+inline constexpr int kBassMaxPitch = 60;
+
+// A POP909 song folder (NNN.mid, chord_midi.txt, key_audio.txt, beat_midi.txt).
+absl::StatusOr<Score> load_pop909_song(const std::string& song_dir);
+
+// Moves each piano note that is the lowest note sounding at its onset, and below kBassMaxPitch,
+// from keys to bass.
+void split_piano_bass(Score* score);
+
+// A Harte-style chord label ("C#:maj", "Bb:min7", "G:maj/3", "N") -> span fields; qualities
+// outside the vocabulary map to the nearest (sus and aug -> maj, hdim7 -> min7, dim7 -> dim).
+absl::StatusOr<ChordSpan> parse_harte_chord(absl::string_view label);
+
+struct GrooveEntry {
+  std::string midi_filename;  // relative to the groove folder
+  std::string style;          // primary style ("funk" of "funk/groove1")
+  std::string split;          // train, validation or test
+  TimeSignature time_signature;
+  bool fill = false;
+};
+absl::StatusOr<std::vector<GrooveEntry>> read_groove_index(const std::string& info_csv_path);
+absl::StatusOr<Score> load_groove_performance(const std::string& groove_dir,
+                                              const GrooveEntry& entry);
+
+// Roland TD-11 note numbers in Groove that General MIDI names differently -> the GM drum key.
+int groove_to_gm_drum(int pitch);
+
+// Every pitched part, chord and key moved by `semitones`; notes leaving 0..127 are dropped.
+Score transpose(const Score& score, int semitones);
+
+}  // namespace jamd::models::data

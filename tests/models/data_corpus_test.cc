@@ -1,0 +1,137 @@
+// Real corpora through the whole path: POP909 and Groove MIDI -> Score -> tokens -> Score equals
+// the quantized score, with roles, chords, keys and styles where the annotations put them.
+// The tarballs in ../shared/data are unpacked into a temporary folder at test time.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "models/data/corpora.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace jamd::models::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kPopSongs = 12;
+constexpr int kGrooveFiles = 60;
+
+class CorpusTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const fs::path data = JAMD_SHARED_DATA_DIR;
+    const fs::path pop = data / "pop909/pop909-midi-annotations.tar.gz";
+    const fs::path groove = data / "groove/groove-midi-v1.0.0.tar.gz";
+    if (!fs::exists(pop) || !fs::exists(groove)) {
+      missing_ = "the staged corpora are missing: expected " + pop.string() + " and " +
+                 groove.string() + " (../shared/data next to the repository)";
+      return;
+    }
+    char pattern[] = "/tmp/jamd_corpus_XXXXXX";
+    dir_ = mkdtemp(pattern);
+    std::string members;
+    for (int i = 1; i <= kPopSongs; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof(name), " POP909/%03d", i);
+      members += name;
+    }
+    const std::string untar_pop = "tar -xzf '" + pop.string() + "' -C '" + dir_ + "'" + members;
+    const std::string untar_groove = "tar -xzf '" + groove.string() + "' -C '" + dir_ +
+                                     "' groove/info.csv groove/drummer1/eval_session "
+                                     "groove/drummer1/session1";
+    if (std::system(untar_pop.c_str()) != 0 || std::system(untar_groove.c_str()) != 0) {
+      missing_ = "could not unpack the corpora with tar into " + dir_;
+    }
+  }
+  static void TearDownTestSuite() {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  void SetUp() override { ASSERT_TRUE(missing_.empty()) << missing_; }
+
+  // decode(encode(score)) == quantize(score); returns the number of tokens.
+  static size_t expect_round_trip(const Score& score, const std::string& what) {
+    absl::StatusOr<std::vector<TokenId>> tokens = encode(score);
+    EXPECT_TRUE(tokens.ok()) << what << ": " << tokens.status();
+    if (!tokens.ok()) return 0;
+    absl::StatusOr<Score> back = decode(*tokens);
+    EXPECT_TRUE(back.ok()) << what << ": " << back.status();
+    absl::StatusOr<Score> expected = quantize(score);
+    EXPECT_TRUE(expected.ok()) << what;
+    if (back.ok() && expected.ok()) {
+      EXPECT_EQ(back->bars, expected->bars) << what;
+      EXPECT_EQ(back->chords, expected->chords) << what;
+      EXPECT_EQ(back->notes, expected->notes) << what;
+    }
+    return tokens->size();
+  }
+
+  static std::string dir_;
+  static std::string missing_;
+};
+std::string CorpusTest::dir_;
+std::string CorpusTest::missing_;
+
+TEST_F(CorpusTest, Pop909SongsRoundTripAfterQuantization) {
+  size_t n_tokens = 0;
+  size_t n_bars = 0;
+  for (int i = 1; i <= kPopSongs; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof(id), "%03d", i);
+    absl::StatusOr<Score> song = load_pop909_song(dir_ + "/POP909/" + id);
+    ASSERT_TRUE(song.ok()) << id << ": " << song.status();
+    n_tokens += expect_round_trip(*song, std::string("POP909 ") + id);
+    n_bars += song->bars.size();
+  }
+  std::cout << "POP909: " << n_bars << " bars, " << n_tokens << " tokens, "
+            << static_cast<double>(n_tokens) / n_bars << " tokens per bar\n";
+}
+
+TEST_F(CorpusTest, Pop909RolesChordsAndKeysComeFromTheAnnotations) {
+  absl::StatusOr<Score> song = load_pop909_song(dir_ + "/POP909/001");
+  ASSERT_TRUE(song.ok()) << song.status();
+  int per_role[kNumRoles] = {};
+  for (const Note& n : song->notes) {
+    ++per_role[static_cast<int>(n.role)];
+    if (n.role == Role::kBass) {
+      EXPECT_LT(n.pitch, kBassMaxPitch);
+    }
+  }
+  EXPECT_EQ(per_role[static_cast<int>(Role::kDrums)], 0);
+  EXPECT_GT(per_role[static_cast<int>(Role::kBass)], 100);
+  EXPECT_GT(per_role[static_cast<int>(Role::kKeys)], per_role[static_cast<int>(Role::kBass)]);
+  EXPECT_GT(per_role[static_cast<int>(Role::kLead)], 100);
+  EXPECT_GT(per_role[static_cast<int>(Role::kPad)], 0);
+  EXPECT_GT(song->chords.size(), 20u);
+  // 001 is annotated in Gb major (key_audio.txt).
+  EXPECT_EQ(song->bars[10].controls.key, 6);
+  EXPECT_EQ(song->bars[10].controls.style, style_index("pop"));
+}
+
+TEST_F(CorpusTest, GroovePerformancesRoundTripWithTheirStyle) {
+  absl::StatusOr<std::vector<GrooveEntry>> index = read_groove_index(dir_ + "/groove/info.csv");
+  ASSERT_TRUE(index.ok()) << index.status();
+  size_t n_tokens = 0;
+  size_t n_bars = 0;
+  int n_files = 0;
+  for (const GrooveEntry& e : *index) {
+    if (!fs::exists(dir_ + "/groove/" + e.midi_filename) || n_files == kGrooveFiles) continue;
+    absl::StatusOr<Score> beat = load_groove_performance(dir_ + "/groove", e);
+    ASSERT_TRUE(beat.ok()) << e.midi_filename << ": " << beat.status();
+    ++n_files;
+    for (const Note& n : beat->notes) ASSERT_EQ(n.role, Role::kDrums);
+    ASSERT_FALSE(beat->bars.empty());
+    const int style = style_index(e.style) >= 0 ? style_index(e.style) : style_index("other");
+    EXPECT_EQ(beat->bars[0].controls.style, style) << e.midi_filename;
+    n_tokens += expect_round_trip(*beat, e.midi_filename);
+    n_bars += beat->bars.size();
+  }
+  EXPECT_EQ(n_files, kGrooveFiles);
+  std::cout << "Groove: " << n_files << " files, " << n_bars << " bars, " << n_tokens
+            << " tokens, " << static_cast<double>(n_tokens) / n_bars << " tokens per bar\n";
+}
+
+}  // namespace
+}  // namespace jamd::models::data
