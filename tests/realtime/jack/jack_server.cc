@@ -140,6 +140,13 @@ std::string JackServer::log() const {
   return text.str();
 }
 
+int JackServer::count_in_log(const std::string& needle) const {
+  std::ifstream in(log_path_);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
 Probe::Probe(const std::string& server_name) {
   jack_status_t status{};
   client_ = jack_client_open(

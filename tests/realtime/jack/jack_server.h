@@ -41,6 +41,10 @@ class JackServer {
   void kill_now();
   // The server's output so far, for failure messages.
   std::string log() const;
+  // How many lines of the server's output contain needle (e.g. its xrun reports, which name
+  // the cause: "JackTimedDriver::Process XRun" for the dummy driver's own timer, "client = NAME
+  // was not finished" for a late client).
+  int count_in_log(const std::string& needle) const;
 
  private:
   JackServer(std::string name, std::string log_path, pid_t pid)
