@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "models/vocab/vocabulary.h"
 
 namespace jamd::models::data {
 namespace {
@@ -134,7 +135,9 @@ absl::StatusOr<Score> midi_to_score(const MidiFile& midi, const MidiImport& impo
   const std::map<int64_t, TimeSignature> metres = metre_changes(midi, import.shift_ticks);
   TimeSignature metre = import.time_signature.value_or(TimeSignature{4, 4});
   int64_t tick = 0;
-  while (tick <= last_onset) {
+  // Onsets round to the nearest grid step, so bars reach one step past the last one.
+  const int64_t covered = last_onset + midi.ticks_per_quarter / kGridPerBeat;
+  while (tick <= covered) {
     if (!import.time_signature) {
       auto it = metres.upper_bound(tick);
       if (it != metres.begin()) metre = std::prev(it)->second;
