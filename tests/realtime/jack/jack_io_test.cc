@@ -11,6 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "realtime/core/scheduler.h"
+#include "realtime/synth/band.h"
+#include "realtime/synth/synth.h"
 #include "tests/realtime/jack/jack_server.h"
 
 namespace jamd::realtime {
@@ -200,6 +203,36 @@ TEST_F(JackIoTest, MidiOutAndAudioOutLeaveAtTheScheduledFrame) {
   EXPECT_EQ(impulse_frame, seen[0].jack_frame);  // same cycle, same sample
   EXPECT_EQ(io->counters().midi_out_dropped.load(), 0u);
   io->stop();
+}
+
+TEST_F(JackIoTest, ScheduledNotesOfTheBandLeaveAtTheirSampleFrames) {
+  // 120 BPM, 480 ticks a quarter at 48 kHz: one tick is 50 frames. Tick 1000 is frame 50000,
+  // offset 16 of its period; tick 1001 is frame 50050, offset 2 of the next-but-one period.
+  SchedulerOptions scheduler_options;
+  scheduler_options.sample_rate_hz = testing::kTestSampleRateHz;
+  Scheduler scheduler(scheduler_options);
+  auto synth = Synth::create({});
+  ASSERT_TRUE(synth.ok()) << synth.status().message();
+  Band band(scheduler, **synth);
+  ASSERT_TRUE(scheduler.note_on(1000, 0, 60, 100));
+  ASSERT_TRUE(scheduler.note_on(1001, 0, 64, 100));
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  Probe probe(server_->name());
+  probe.activate();
+  ASSERT_TRUE(io->start(&band).ok());
+  ASSERT_EQ(probe.connect("jamd:midi_out", "probe:midi_in"), 0);
+  ASSERT_LT(scheduler.playhead_frame(), 40000u) << "connected too late to see the notes";
+  ASSERT_TRUE(wait_until([&] { return probe.midi_seen().size() >= 2; }, kWaitMs));
+  io->stop();
+
+  const auto seen = probe.midi_seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].bytes[1], 60);
+  EXPECT_EQ(seen[0].offset_frames, 50000u % kPeriodFrames);
+  EXPECT_EQ(seen[1].bytes[1], 64);
+  EXPECT_EQ(seen[1].offset_frames, 50050u % kPeriodFrames);
+  EXPECT_EQ(seen[1].jack_frame - seen[0].jack_frame, 50u);
 }
 
 TEST_F(JackIoTest, MidiInArrivesAtItsFrameInTheCallbackAndTheRing) {
