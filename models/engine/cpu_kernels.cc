@@ -1,0 +1,285 @@
+// The CPU backend's inner loops, portable and AVX2+FMA. The AVX2 functions carry
+// target("avx2,fma") so the rest of the build stays portable; best_kernels() picks at run time.
+#include "models/engine/cpu_kernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace jamd::models::cpu {
+namespace {
+
+// ---- portable: the plain definitions, also the reference the fast ones are tested against.
+
+void matmul_nt_portable(const float* x, int64_t n_rows, int64_t in, const float* w,
+                        int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
+  for (int64_t o = o_begin; o < o_end; ++o) {
+    const float* wo = w + o * in;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const float* xr = x + r * in;
+      float acc = 0.0f;
+      for (int64_t i = 0; i < in; ++i) acc += xr[i] * wo[i];
+      y[r * y_stride + o] = acc;
+    }
+  }
+}
+
+void attention_scores_portable(const float* q, const float* k, int64_t k_stride, int64_t n_keys,
+                               int64_t head_dim, float scale, float* out) {
+  for (int64_t t = 0; t < n_keys; ++t) {
+    const float* kt = k + t * k_stride;
+    float acc = 0.0f;
+    for (int64_t i = 0; i < head_dim; ++i) acc += q[i] * kt[i];
+    out[t] = acc * scale;
+  }
+}
+
+void attention_mix_portable(const float* p, const float* v, int64_t v_stride, int64_t n_keys,
+                            int64_t head_dim, float* out) {
+  for (int64_t t = 0; t < n_keys; ++t) {
+    const float* vt = v + t * v_stride;
+    for (int64_t i = 0; i < head_dim; ++i) out[i] += p[t] * vt[i];
+  }
+}
+
+float exp_shifted_sum_portable(float* x, int64_t n, float shift) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+void silu_mul_portable(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void rmsnorm_portable(const float* x, const float* gain, int64_t n, float eps, float* out) {
+  float ss = 0.0f;
+  for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
+  const float inv = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * gain[i];
+}
+
+// ---- AVX2 + FMA.
+
+#define JAMD_AVX2 __attribute__((target("avx2,fma")))
+
+JAMD_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// exp(x) for x in float range, Cephes-style: x = n ln2 + r, a degree-7 polynomial for exp(r)
+// and 2^n built in the exponent bits. Relative error about 1e-7; underflows to 0 below -87.
+JAMD_AVX2 inline __m256 exp256(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+  fx = _mm256_floor_ps(fx);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+// One tile: 4 weight rows against R input rows, 4*R accumulators held in registers.
+template <int R>
+JAMD_AVX2 inline void tile_4xr(const float* x, int64_t in, const float* w, float* y,
+                               int64_t y_stride) {
+  __m256 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) acc[r][j] = _mm256_setzero_ps();
+  const int64_t in8 = in & ~int64_t{7};
+  for (int64_t i = 0; i < in8; i += 8) {
+    const __m256 w0 = _mm256_loadu_ps(w + i);
+    const __m256 w1 = _mm256_loadu_ps(w + in + i);
+    const __m256 w2 = _mm256_loadu_ps(w + 2 * in + i);
+    const __m256 w3 = _mm256_loadu_ps(w + 3 * in + i);
+    for (int r = 0; r < R; ++r) {
+      const __m256 xv = _mm256_loadu_ps(x + r * in + i);
+      acc[r][0] = _mm256_fmadd_ps(xv, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(xv, w1, acc[r][1]);
+      acc[r][2] = _mm256_fmadd_ps(xv, w2, acc[r][2]);
+      acc[r][3] = _mm256_fmadd_ps(xv, w3, acc[r][3]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < 4; ++j) {
+      float s = hsum(acc[r][j]);
+      for (int64_t i = in8; i < in; ++i) s += x[r * in + i] * w[j * in + i];
+      y[r * y_stride + j] = s;
+    }
+  }
+}
+
+JAMD_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8)
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  float s = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+JAMD_AVX2 void matmul_nt_avx2(const float* x, int64_t n_rows, int64_t in, const float* w,
+                              int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
+  int64_t o = o_begin;
+  for (; o + 4 <= o_end; o += 4) {
+    const float* wo = w + o * in;
+    int64_t r = 0;
+    // 4 weight rows x 2 input rows: 8 accumulators + 4 weights + 1 input fit the 16 registers.
+    for (; r + 2 <= n_rows; r += 2) tile_4xr<2>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
+    if (r < n_rows) tile_4xr<1>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
+  }
+  for (; o < o_end; ++o) {
+    for (int64_t r = 0; r < n_rows; ++r) y[r * y_stride + o] = dot_avx2(x + r * in, w + o * in, in);
+  }
+}
+
+JAMD_AVX2 void attention_scores_avx2(const float* q, const float* k, int64_t k_stride,
+                                     int64_t n_keys, int64_t head_dim, float scale, float* out) {
+  if (head_dim % 8 != 0 || head_dim > 64) {
+    attention_scores_portable(q, k, k_stride, n_keys, head_dim, scale, out);
+    return;
+  }
+  const int64_t chunks = head_dim / 8;
+  __m256 qv[8];
+  for (int64_t c = 0; c < chunks; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
+  int64_t t = 0;
+  for (; t + 4 <= n_keys; t += 4) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const float* k0 = k + t * k_stride;
+    for (int64_t c = 0; c < chunks; ++c) {
+      a0 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + 8 * c), a0);
+      a1 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + k_stride + 8 * c), a1);
+      a2 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + 2 * k_stride + 8 * c), a2);
+      a3 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + 3 * k_stride + 8 * c), a3);
+    }
+    out[t] = hsum(a0) * scale;
+    out[t + 1] = hsum(a1) * scale;
+    out[t + 2] = hsum(a2) * scale;
+    out[t + 3] = hsum(a3) * scale;
+  }
+  for (; t < n_keys; ++t) {
+    __m256 a0 = _mm256_setzero_ps();
+    for (int64_t c = 0; c < chunks; ++c)
+      a0 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k + t * k_stride + 8 * c), a0);
+    out[t] = hsum(a0) * scale;
+  }
+}
+
+JAMD_AVX2 void attention_mix_avx2(const float* p, const float* v, int64_t v_stride,
+                                  int64_t n_keys, int64_t head_dim, float* out) {
+  if (head_dim % 8 != 0 || head_dim > 64) {
+    attention_mix_portable(p, v, v_stride, n_keys, head_dim, out);
+    return;
+  }
+  const int64_t chunks = head_dim / 8;
+  __m256 acc[8], acc2[8];
+  for (int64_t c = 0; c < chunks; ++c) {
+    acc[c] = _mm256_loadu_ps(out + 8 * c);
+    acc2[c] = _mm256_setzero_ps();
+  }
+  int64_t t = 0;
+  for (; t + 2 <= n_keys; t += 2) {
+    const __m256 p0 = _mm256_broadcast_ss(p + t), p1 = _mm256_broadcast_ss(p + t + 1);
+    const float* v0 = v + t * v_stride;
+    for (int64_t c = 0; c < chunks; ++c) {
+      acc[c] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8 * c), acc[c]);
+      acc2[c] = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v0 + v_stride + 8 * c), acc2[c]);
+    }
+  }
+  for (; t < n_keys; ++t) {
+    const __m256 p0 = _mm256_broadcast_ss(p + t);
+    for (int64_t c = 0; c < chunks; ++c)
+      acc[c] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v + t * v_stride + 8 * c), acc[c]);
+  }
+  for (int64_t c = 0; c < chunks; ++c) _mm256_storeu_ps(out + 8 * c, _mm256_add_ps(acc[c], acc2[c]));
+}
+
+JAMD_AVX2 float exp_shifted_sum_avx2(float* x, int64_t n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    _mm256_storeu_ps(x + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = hsum(acc);
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+JAMD_AVX2 void silu_mul_avx2(const float* gate, const float* up, int64_t n, float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+JAMD_AVX2 void rmsnorm_avx2(const float* x, const float* gain, int64_t n, float eps, float* out) {
+  const float ss = dot_avx2(x, x, n);
+  const float inv = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  const __m256 vinv = _mm256_set1_ps(inv);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv),
+                                   _mm256_loadu_ps(gain + i));
+    _mm256_storeu_ps(out + i, y);
+  }
+  for (; i < n; ++i) out[i] = x[i] * inv * gain[i];
+}
+
+#undef JAMD_AVX2
+
+constexpr Kernels kPortable{"portable",           matmul_nt_portable,       attention_scores_portable,
+                            attention_mix_portable, exp_shifted_sum_portable, silu_mul_portable,
+                            rmsnorm_portable};
+constexpr Kernels kAvx2{"avx2+fma",      matmul_nt_avx2,       attention_scores_avx2,
+                        attention_mix_avx2, exp_shifted_sum_avx2, silu_mul_avx2,
+                        rmsnorm_avx2};
+
+}  // namespace
+
+const Kernels& portable_kernels() { return kPortable; }
+
+const Kernels* avx2_kernels() {
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return supported ? &kAvx2 : nullptr;
+}
+
+const Kernels& best_kernels() {
+  const Kernels* fast = avx2_kernels();
+  return fast != nullptr ? *fast : kPortable;
+}
+
+}  // namespace jamd::models::cpu

@@ -1,0 +1,40 @@
+// The CPU backend's inner loops: matrix products, attention scores, norms and activations, in a
+// portable version and an AVX2+FMA version chosen at run time (__builtin_cpu_supports).
+//
+//   const cpu::Kernels& k = cpu::best_kernels();
+//   k.matmul_nt(x, n_rows, d_in, w, 0, d_out, d_out, y);  // y[r, o] = sum_i x[r, i] w[o, i]
+//
+// Thread safety: the kernels are pure functions of their arguments; any thread may call them.
+#pragma once
+
+#include <cstdint>
+
+namespace jamd::models::cpu {
+
+struct Kernels {
+  const char* name;  // "avx2+fma" or "portable"
+  // y[r * y_stride + o] = sum_i x[r * in + i] * w[o * in + i], for r < n_rows and
+  // o_begin <= o < o_end. Weights are row-major [out, in], as in the model file.
+  void (*matmul_nt)(const float* x, int64_t n_rows, int64_t in, const float* w, int64_t o_begin,
+                    int64_t o_end, int64_t y_stride, float* y);
+  // out[t] = scale * dot(q, k + t * k_stride), head_dim floats each, t < n_keys.
+  void (*attention_scores)(const float* q, const float* k, int64_t k_stride, int64_t n_keys,
+                           int64_t head_dim, float scale, float* out);
+  // out += sum_t p[t] * v[t * v_stride ..], head_dim floats.
+  void (*attention_mix)(const float* p, const float* v, int64_t v_stride, int64_t n_keys,
+                        int64_t head_dim, float* out);
+  // x[i] = exp(x[i] - shift); returns the sum of the results (the softmax denominator).
+  float (*exp_shifted_sum)(float* x, int64_t n, float shift);
+  // out[i] = silu(gate[i]) * up[i].
+  void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
+  // out = x / sqrt(mean(x^2) + eps) * gain.
+  void (*rmsnorm)(const float* x, const float* gain, int64_t n, float eps, float* out);
+};
+
+const Kernels& portable_kernels();
+// nullptr when this CPU lacks AVX2 or FMA.
+const Kernels* avx2_kernels();
+// The fastest kernels this CPU runs.
+const Kernels& best_kernels();
+
+}  // namespace jamd::models::cpu

@@ -1,0 +1,47 @@
+// A small fork-join pool for the CPU backend's math: the caller and n-1 workers split a range.
+// Workers spin briefly between jobs (a decode step issues dozens of short jobs), then sleep.
+//
+//   ThreadPool pool(2);
+//   pool.parallel_for(n_rows, [&](int64_t begin, int64_t end) { ... });
+//
+// Thread safety: one thread (the backend's owner) calls parallel_for at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+
+namespace jamd::models::cpu {
+
+class ThreadPool {
+ public:
+  // n_threads counts the caller: 1 runs everything inline and starts no thread.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  // Splits [0, n) into size() contiguous chunks, one per thread, and waits for all of them.
+  // Runs inline when n_parts says the work is too small to share (n_parts <= 1).
+  void parallel_for(int64_t n, absl::FunctionRef<void(int64_t, int64_t)> fn, int n_parts = -1);
+
+ private:
+  void worker_loop(int index);
+  static void run_part(absl::FunctionRef<void(int64_t, int64_t)> fn, int64_t n, int part,
+                       int n_parts);
+
+  std::vector<std::thread> workers_;
+  std::atomic<uint32_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  // The current job, published before generation_ is bumped.
+  const absl::FunctionRef<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t job_n_ = 0;
+  int job_parts_ = 0;
+};
+
+}  // namespace jamd::models::cpu

@@ -1,0 +1,269 @@
+// The CPU backend: decode equals prefill, truncation replays exactly, streams run past the window
+// forever, errors are clear, and the fast kernels agree with the portable ones.
+#include "models/engine/cpu_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "models/engine/backend_registry.h"
+#include "models/engine/cpu_kernels.h"
+
+namespace jamd::models {
+namespace {
+
+ModelConfig small_config() {
+  ModelConfig c;
+  c.n_vocab = 53;
+  c.d_model = 32;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.d_ff = 40;
+  c.attention_window = 16;
+  return c;
+}
+
+std::shared_ptr<const WeightFile> small_weights(ModelConfig c = small_config()) {
+  auto bytes = random_weight_file(c, 11);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  auto file = WeightFile::from_bytes(std::move(*bytes));
+  EXPECT_TRUE(file.ok()) << file.status();
+  return *file;
+}
+
+std::unique_ptr<Backend> make(BackendOptions options = {}) {
+  auto b = make_cpu_backend(small_weights(), options);
+  EXPECT_TRUE(b.ok()) << b.status();
+  return std::move(*b);
+}
+
+std::vector<int32_t> tokens(int n, int salt = 0) {
+  std::vector<int32_t> t;
+  for (int i = 0; i < n; ++i) t.push_back((i * 7 + salt * 13 + 3) % small_config().n_vocab);
+  return t;
+}
+
+float max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  float m = 0.0f;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+// Logits after each token, fed one decode step at a time.
+std::vector<std::vector<float>> decode_each(Backend& b, StreamId s, std::span<const int32_t> t) {
+  std::vector<std::vector<float>> out;
+  for (int32_t tok : t) {
+    std::vector<float> logits(static_cast<size_t>(b.config().n_vocab));
+    DecodeStep step{s, tok};
+    EXPECT_TRUE(b.decode({&step, 1}, logits).ok());
+    out.push_back(logits);
+  }
+  return out;
+}
+
+TEST(CpuBackend, DecodeOneByOneEqualsPrefill) {
+  auto b = make();
+  const auto t = tokens(40);  // past the 16-token window
+  StreamId a = *b->open_stream(), p = *b->open_stream();
+  const auto stepwise = decode_each(*b, a, t);
+  std::vector<float> last(static_cast<size_t>(b->config().n_vocab));
+  ASSERT_TRUE(b->prefill(p, t, last).ok());
+  EXPECT_LE(max_abs_diff(stepwise.back(), last), 1e-5f);
+  EXPECT_EQ(b->stream_position(p), 40);
+}
+
+TEST(CpuBackend, BatchedDecodeEqualsSeparateStreams) {
+  auto b = make();
+  StreamId s0 = *b->open_stream(), s1 = *b->open_stream(), solo = *b->open_stream();
+  const auto t0 = tokens(20, 1), t1 = tokens(20, 2);
+  const int v = b->config().n_vocab;
+  std::vector<float> both(2 * static_cast<size_t>(v));
+  for (size_t i = 0; i < t0.size(); ++i) {
+    DecodeStep steps[2] = {{s0, t0[i]}, {s1, t1[i]}};
+    ASSERT_TRUE(b->decode(steps, both).ok());
+  }
+  const auto alone = decode_each(*b, solo, t1);
+  EXPECT_LE(max_abs_diff({both.data() + v, static_cast<size_t>(v)}, alone.back()), 1e-5f);
+}
+
+TEST(CpuBackend, TruncateThenRefeedReproducesLogits) {
+  BackendOptions options;
+  options.rollback_tokens = 8;
+  auto b = make(options);
+  StreamId s = *b->open_stream();
+  const auto t = tokens(30);
+  const auto first = decode_each(*b, s, t);
+  ASSERT_TRUE(b->truncate(s, 24).ok());
+  EXPECT_EQ(b->stream_position(s), 24);
+  const auto again = decode_each(*b, s, std::span(t).subspan(24));
+  for (size_t i = 0; i < again.size(); ++i) EXPECT_LE(max_abs_diff(first[24 + i], again[i]), 1e-6f);
+}
+
+TEST(CpuBackend, TruncateThenDifferentTokensMatchesFreshStream) {
+  BackendOptions options;
+  options.rollback_tokens = 8;
+  auto b = make(options);
+  StreamId s = *b->open_stream(), fresh = *b->open_stream();
+  auto t = tokens(30);
+  decode_each(*b, s, t);
+  ASSERT_TRUE(b->truncate(s, 25).ok());
+  for (size_t i = 25; i < t.size(); ++i) t[i] = (t[i] + 5) % b->config().n_vocab;
+  const auto replaced = decode_each(*b, s, std::span(t).subspan(25));
+  const auto reference = decode_each(*b, fresh, t);
+  EXPECT_LE(max_abs_diff(replaced.back(), reference.back()), 1e-5f);
+}
+
+TEST(CpuBackend, RunsPastManyWindowsWithGrowingPositions) {
+  auto b = make();
+  StreamId s = *b->open_stream();
+  std::vector<float> logits(static_cast<size_t>(b->config().n_vocab));
+  const auto t = tokens(200);  // 12 windows of 16
+  ASSERT_TRUE(b->prefill(s, t, logits).ok());
+  EXPECT_EQ(b->stream_position(s), 200);
+  for (float x : logits) ASSERT_TRUE(std::isfinite(x));
+  // A token's logits see n_layers * (window - 1) tokens back and nothing earlier: a stream
+  // whose older history differs must give the same logits.
+  StreamId other = *b->open_stream();
+  auto t2 = t;
+  const size_t reach = 2 * 15;
+  for (size_t i = 0; i + reach + 1 < t2.size(); ++i) t2[i] = (t2[i] + 1) % b->config().n_vocab;
+  std::vector<float> logits2(logits.size());
+  ASSERT_TRUE(b->prefill(other, t2, logits2).ok());
+  EXPECT_LE(max_abs_diff(logits, logits2), 1e-5f);
+}
+
+TEST(CpuBackend, FarPositionsStayFinite) {
+  auto b = make();
+  StreamId s = *b->open_stream();
+  std::vector<float> logits(static_cast<size_t>(b->config().n_vocab));
+  const auto t = tokens(5000);
+  ASSERT_TRUE(b->prefill(s, t, logits).ok());
+  EXPECT_EQ(b->stream_position(s), 5000);
+  for (float x : logits) ASSERT_TRUE(std::isfinite(x));
+}
+
+TEST(CpuBackend, RejectsUnknownStream) {
+  auto b = make();
+  std::vector<float> logits(static_cast<size_t>(b->config().n_vocab));
+  const auto t = tokens(3);
+  absl::Status st = b->prefill(7, t, logits);
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(st.message()).find("stream 7 is not open"), std::string::npos);
+  DecodeStep step{-1, 0};
+  EXPECT_EQ(b->decode({&step, 1}, logits).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(b->truncate(3, 0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(b->stream_position(3), -1);
+}
+
+TEST(CpuBackend, RejectsTruncateBeyondRollback) {
+  BackendOptions options;
+  options.rollback_tokens = 4;
+  auto b = make(options);
+  StreamId s = *b->open_stream();
+  ASSERT_TRUE(b->prefill(s, tokens(20), {}).ok());
+  absl::Status st = b->truncate(s, 15);
+  EXPECT_EQ(st.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(std::string(st.message()).find("rollback_tokens"), std::string::npos);
+  EXPECT_EQ(b->truncate(s, 21).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(b->stream_position(s), 20);
+  EXPECT_TRUE(b->truncate(s, 16).ok());
+}
+
+TEST(CpuBackend, RejectsTokenOutsideVocabularyWithoutConsumingAny) {
+  auto b = make();
+  StreamId s = *b->open_stream();
+  const std::vector<int32_t> t = {1, 2, b->config().n_vocab};
+  absl::Status st = b->prefill(s, t, {});
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(st.message()).find("vocabulary"), std::string::npos);
+  EXPECT_EQ(b->stream_position(s), 0);
+  std::vector<float> logits(static_cast<size_t>(b->config().n_vocab));
+  DecodeStep step{s, -1};
+  EXPECT_EQ(b->decode({&step, 1}, logits).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CpuBackend, RejectsSameStreamTwiceInOneDecode) {
+  auto b = make();
+  StreamId s = *b->open_stream();
+  std::vector<float> logits(2 * static_cast<size_t>(b->config().n_vocab));
+  DecodeStep steps[2] = {{s, 1}, {s, 2}};
+  EXPECT_EQ(b->decode(steps, logits).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(b->stream_position(s), 0);
+}
+
+TEST(CpuBackend, MaxStreamsIsEnforcedAndClosedSlotsAreReused) {
+  BackendOptions options;
+  options.max_streams = 2;
+  auto b = make(options);
+  StreamId a = *b->open_stream();
+  StreamId c = *b->open_stream();
+  auto third = b->open_stream();
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(b->prefill(a, tokens(10), {}).ok());
+  b->close_stream(a);
+  EXPECT_EQ(b->stream_position(a), -1);
+  auto again = b->open_stream();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(b->stream_position(*again), 0);
+  // A reused slot behaves like a new stream: same logits as the other fresh one.
+  const auto t = tokens(5);
+  const auto x = decode_each(*b, *again, t);
+  const auto y = decode_each(*b, c, t);
+  EXPECT_LE(max_abs_diff(x.back(), y.back()), 1e-6f);
+}
+
+TEST(CpuBackend, TwoThreadsMatchOneThread) {
+  BackendOptions one, two;
+  two.threads = 2;
+  auto b1 = make(one), b2 = make(two);
+  const auto t = tokens(37);
+  std::vector<float> l1(static_cast<size_t>(b1->config().n_vocab)), l2(l1.size());
+  ASSERT_TRUE(b1->prefill(*b1->open_stream(), t, l1).ok());
+  ASSERT_TRUE(b2->prefill(*b2->open_stream(), t, l2).ok());
+  EXPECT_LE(max_abs_diff(l1, l2), 1e-6f);
+  EXPECT_NE(b2->caps().description.find("2 threads"), std::string::npos);
+}
+
+TEST(CpuBackend, RegistryCreatesTheCpuBackend) {
+  for (BackendKind kind : {BackendKind::kAuto, BackendKind::kCpu}) {
+    auto choice = create_backend(kind, small_weights(), {});
+    ASSERT_TRUE(choice.ok()) << choice.status();
+    if (kind == BackendKind::kCpu) {
+      EXPECT_EQ(choice->backend->caps().name, "cpu");
+    }
+    EXPECT_FALSE(choice->reason.empty());
+    StreamId s = *choice->backend->open_stream();
+    std::vector<float> logits(static_cast<size_t>(choice->backend->config().n_vocab));
+    EXPECT_TRUE(choice->backend->prefill(s, tokens(4), logits).ok());
+  }
+}
+
+TEST(CpuKernels, FastKernelsMatchPortable) {
+  const cpu::Kernels* fast = cpu::avx2_kernels();
+  if (fast == nullptr) GTEST_SKIP() << "this CPU has no AVX2+FMA";
+  const cpu::Kernels& ref = cpu::portable_kernels();
+  const int64_t rows = 5, in = 37, out = 11;  // odd sizes exercise every tail
+  std::vector<float> x(rows * in), w(out * in), y1(rows * out), y2(rows * out);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::cos(0.11f * static_cast<float>(i));
+  ref.matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y1.data());
+  fast->matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y2.data());
+  EXPECT_LE(max_abs_diff(y1, y2), 1e-4f);
+  std::vector<float> e1(x.begin(), x.begin() + 29), e2 = e1;
+  const float s1 = ref.exp_shifted_sum(e1.data(), 29, 0.5f);
+  const float s2 = fast->exp_shifted_sum(e2.data(), 29, 0.5f);
+  EXPECT_NEAR(s1, s2, 1e-5f * s1);
+  EXPECT_LE(max_abs_diff(e1, e2), 1e-6f);
+  std::vector<float> g1(29), g2(29);
+  ref.silu_mul(x.data(), w.data(), 29, g1.data());
+  fast->silu_mul(x.data(), w.data(), 29, g2.data());
+  EXPECT_LE(max_abs_diff(g1, g2), 1e-6f);
+}
+
+}  // namespace
+}  // namespace jamd::models
