@@ -56,6 +56,11 @@ class ScriptedBand : public ProcessCallback {
       // Deliberately breaks the RT rules once, to make the server report an xrun.
       std::this_thread::sleep_for(std::chrono::milliseconds(stall_once_ms_.exchange(0)));
     }
+    if (block.first_frame != next_first_frame_) clock_breaks_.fetch_add(1);
+    next_first_frame_ = block.first_frame + block.n_frames;
+    if (block.n_frames > max_n_frames_.load(std::memory_order_relaxed)) {
+      max_n_frames_.store(block.n_frames, std::memory_order_relaxed);
+    }
     periods_.fetch_add(1, std::memory_order_release);
   }
 
@@ -72,8 +77,11 @@ class ScriptedBand : public ProcessCallback {
   std::atomic<bool> audio_heard_{false};
   uint32_t audio_heard_offset_ = 0;
   std::atomic<uint64_t> periods_{0};
+  std::atomic<uint32_t> max_n_frames_{0};
+  std::atomic<uint64_t> clock_breaks_{0};  // blocks whose first_frame did not follow the last
 
  private:
+  uint64_t next_first_frame_ = 0;
   std::atomic<bool> fire_armed_{false};
   uint32_t fire_offset_ = 0;
   std::atomic<int> stall_once_ms_{0};
@@ -296,6 +304,21 @@ TEST_F(JackIoTest, SysexInIsDroppedAndCounted) {
   TimedMidiMessage ring[4];
   EXPECT_EQ(io->pop_midi_in(ring), 0u);
   io->stop();
+}
+
+TEST_F(JackIoTest, ALargerJackPeriodIsSlicedToTheMaxPeriod) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  ASSERT_TRUE(io->start(&band_).ok());
+  Probe probe(server_->name());
+  ASSERT_EQ(jack_set_buffer_size(probe.client(), 4 * kPeriodFrames), 0);
+  ASSERT_TRUE(wait_until([&] { return io->period_frames() == 4 * kPeriodFrames; }, kWaitMs));
+  const uint64_t periods = io->counters().periods.load();
+  ASSERT_TRUE(wait_until([&] { return io->counters().periods.load() > periods + 8; }, kWaitMs));
+  io->stop();
+  EXPECT_EQ(io->max_period_frames(), kPeriodFrames);
+  EXPECT_EQ(band_.max_n_frames_.load(), kPeriodFrames);  // the callback never saw more
+  EXPECT_EQ(band_.clock_breaks_.load(), 0u);             // slices tile the sample clock
 }
 
 TEST_F(JackIoTest, TakenClientNameIsAClearError) {
