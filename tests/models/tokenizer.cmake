@@ -8,3 +8,9 @@ jamd_add_test(data_prep_test LABELS unit SOURCES data_prep_test.cc LIBS jamd_dat
 jamd_add_test(data_corpus_test LABELS integration SOURCES data_corpus_test.cc LIBS jamd_data_prep)
 target_compile_definitions(data_corpus_test PRIVATE
   JAMD_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
+# jamd-prepare end to end on a few songs of each corpus.
+jamd_add_test(data_prepare_test LABELS integration SOURCES data_prepare_test.cc LIBS jamd_data_prep)
+add_dependencies(data_prepare_test jamd-prepare)
+target_compile_definitions(data_prepare_test PRIVATE
+  JAMD_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data"
+  JAMD_PREPARE_PATH="$<TARGET_FILE:jamd-prepare>")
