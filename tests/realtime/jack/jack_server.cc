@@ -66,6 +66,53 @@ bool wait_until_impl(bool (*predicate)(void*), void* context, int timeout_ms) {
   return true;
 }
 
+CommandResult run_command(const std::vector<std::string>& argv, int timeout_s) {
+  CommandResult result;
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return result;
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (rc != 0) {
+    close(pipe_fds[0]);
+    result.output = absl::StrCat("cannot run ", argv[0], ": ", std::strerror(rc));
+    return result;
+  }
+  fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int wstatus = 0;
+  bool exited = false;
+  char buffer[4096];
+  while (true) {
+    ssize_t n;
+    while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) result.output.append(buffer, n);
+    if (exited) break;
+    if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+      exited = true;  // one more drain of the pipe
+      continue;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+      result.timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  close(pipe_fds[0]);
+  if (!result.timed_out && WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
+  return result;
+}
+
 std::string unique_server_name(const char* purpose) {
   static std::atomic<int> counter{0};
   return absl::StrCat("jamd-test-", purpose, "-", getpid(), "-", counter.fetch_add(1));

@@ -54,6 +54,18 @@ class JackServer {
   pid_t pid_;
 };
 
+// What a finished child process left: its exit status (-1 if killed or unstartable, e.g. on
+// timeout) and everything it wrote to stdout and stderr, interleaved.
+struct CommandResult {
+  int exit_code = -1;
+  bool timed_out = false;
+  std::string output;
+};
+
+// Runs argv[0] with argv, killing it after timeout_s seconds (a bound so a hang fails the test
+// instead of stalling the suite, not a timing assertion).
+CommandResult run_command(const std::vector<std::string>& argv, int timeout_s);
+
 // A unique server name that no running jackd uses (for the "no server" test).
 std::string unique_server_name(const char* purpose);
 
