@@ -284,4 +284,11 @@ Score transpose(const Score& score, int semitones) {
   return out;
 }
 
+void play_as_human(Score* score, Role part) {
+  for (Note& n : score->notes) {
+    if (n.role == part) n.role = Role::kHuman;
+  }
+  compute_controls(score);
+}
+
 }  // namespace jamd::models::data

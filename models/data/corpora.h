@@ -50,4 +50,9 @@ int groove_to_gm_drum(int pitch);
 // Every pitched part, chord and key moved by `semitones`; notes leaving 0..127 are dropped.
 Score transpose(const Score& score, int semitones);
 
+// The corpora have no live musician: this makes one. `part`'s notes become the human's, its block
+// stays empty, and the controls are computed again (its density becomes 0, as for a disabled
+// part).
+void play_as_human(Score* score, Role part);
+
 }  // namespace jamd::models::data

@@ -33,7 +33,10 @@ constexpr const char* kUsage = R"(jamd-prepare: turn the staged corpora into tok
   --data=DIR             the staged corpora (README.md and PROVENANCE.md there)
   --work=DIR             where the tarballs are unpacked (kept between runs)
   --out=DIR              train.tok, validation.tok, test.tok, vocab.txt, metadata.json
-  --transpose=N          train copies of each POP909 song moved by -N..+N semitones (default 3)
+  --transpose=N          train copies of each POP909 song moved by -N..+N semitones (default 0:
+                         models/train transposes on the fly)
+  --human=auto|none      auto (default): in each POP909 song one part is played by the 'human'
+                         (lead 50 %, keys 25 %, none 25 %, chosen by song); none: never
   --limit=N              at most N songs per corpus (quick runs; default: all)
   --include-nottingham   opt in to the GPL-3 Nottingham set (not read by this version yet)
 )";
@@ -42,7 +45,8 @@ struct Options {
   std::string data_dir;
   std::string work_dir;
   std::string out_dir;
-  int transpose = 3;
+  int transpose = 0;
+  bool human = true;
   int limit = -1;
   bool include_nottingham = false;
 };
@@ -59,6 +63,7 @@ struct CorpusCount {
   int64_t bars = 0;  // without transposed copies
   int64_t tokens = 0;
   std::map<std::string, int> songs_per_split;
+  std::map<std::string, int> human_parts;  // songs whose human plays this part
 };
 
 bool parse_args(int argc, char** argv, Options* o) {
@@ -75,6 +80,7 @@ bool parse_args(int argc, char** argv, Options* o) {
     else if (auto t = value("--transpose"); t && absl::SimpleAtoi(*t, &o->transpose)) {}
     else if (auto l = value("--limit"); l && absl::SimpleAtoi(*l, &o->limit)) {}
     else if (a == "--include-nottingham") o->include_nottingham = true;
+    else if (a == "--human=auto" || a == "--human=none") o->human = a == "--human=auto";
     else {
       std::cerr << "unknown or malformed argument '" << a << "'\n\n" << kUsage;
       return false;
@@ -87,10 +93,21 @@ bool parse_args(int argc, char** argv, Options* o) {
   return true;
 }
 
+uint64_t hash_of(const std::string& key) {
+  return fnv1a64(std::as_bytes(std::span(key.data(), key.size())));
+}
+
 // Deterministic split by song identity: about 80 / 10 / 10 %.
 std::string split_of(const std::string& song_key) {
-  const uint64_t h = fnv1a64(std::as_bytes(std::span(song_key.data(), song_key.size())));
+  const uint64_t h = hash_of(song_key);
   return h % 10 == 0 ? "test" : h % 10 == 1 ? "validation" : "train";
+}
+
+// Which POP909 part the "human" plays in one song (same for all its transposed copies), so the
+// model learns to accompany a melody, a keyboard part, or nothing.
+std::optional<Role> human_part_of(const std::string& song_key) {
+  const uint64_t h = hash_of(song_key + "/human") % 4;
+  return h < 2 ? std::optional(Role::kLead) : h == 2 ? std::optional(Role::kKeys) : std::nullopt;
 }
 
 bool unpack(const fs::path& tarball, const fs::path& work, const fs::path& marker) {
@@ -130,6 +147,12 @@ void prepare_pop909(const Options& o, std::map<std::string, Split>* splits, Corp
       continue;
     }
     const std::string split = split_of("pop909/" + id);
+    if (o.human) {
+      if (const std::optional<Role> human = human_part_of("pop909/" + id)) {
+        play_as_human(&*song, *human);
+        ++count->human_parts[role_name(*human)];
+      }
+    }
     const int n = split == "train" ? o.transpose : 0;
     bool ok = true;
     for (int semitones = -n; semitones <= n && ok; ++semitones) {
@@ -167,15 +190,20 @@ void prepare_groove(const Options& o, std::map<std::string, Split>* splits, Corp
   }
 }
 
-std::string corpus_json(const CorpusCount& c) {
-  std::string splits;
-  for (const auto& [name, n] : c.songs_per_split) {
-    absl::StrAppend(&splits, splits.empty() ? "" : ", ", "\"", name, "\": ", n);
+std::string json_counts(const std::map<std::string, int>& counts) {
+  std::string out;
+  for (const auto& [name, n] : counts) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "\"", name, "\": ", n);
   }
+  return absl::StrCat("{", out, "}");
+}
+
+std::string corpus_json(const CorpusCount& c) {
   return absl::StrFormat(
       "{\"songs\": %d, \"failed\": %d, \"bars\": %d, \"tokens\": %d, "
-      "\"songs_per_split\": {%s}}",
-      c.songs, c.failed, c.bars, c.tokens, splits);
+      "\"songs_per_split\": %s, \"human_plays\": %s}",
+      c.songs, c.failed, c.bars, c.tokens, json_counts(c.songs_per_split),
+      json_counts(c.human_parts));
 }
 
 int run(const Options& o) {

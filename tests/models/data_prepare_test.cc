@@ -30,6 +30,7 @@ TEST(JamdPrepare, WritesDecodableSplitsOfThisVocabulary) {
 
   const Vocabulary& v = Vocabulary::get();
   int songs = 0;
+  int human_notes = 0;
   for (const char* split : {"train", "validation", "test"}) {
     absl::StatusOr<TokenFile> file = read_token_file((dir / "out" / absl::StrCat(split, ".tok")).string());
     ASSERT_TRUE(file.ok()) << file.status();
@@ -42,6 +43,7 @@ TEST(JamdPrepare, WritesDecodableSplitsOfThisVocabulary) {
       absl::StatusOr<Score> score = decode(song);
       ASSERT_TRUE(score.ok()) << split << " song " << sequences << ": " << score.status();
       EXPECT_FALSE(score->notes.empty());
+      for (const Note& n : score->notes) human_notes += n.role == Role::kHuman ? 1 : 0;
       ++sequences;
       begin = i + 1;
     }
@@ -50,6 +52,7 @@ TEST(JamdPrepare, WritesDecodableSplitsOfThisVocabulary) {
     songs += static_cast<int>(sequences);
   }
   EXPECT_GT(songs, 60) << "30 POP909 songs (train ones three times) and 30 Groove files";
+  EXPECT_GT(human_notes, 0) << "--human=auto gives some POP909 songs a human part";
 
   std::ifstream names(dir / "out" / "vocab.txt");
   std::string line;
