@@ -150,6 +150,9 @@ class JackIoImpl final : public JackIo {
   uint32_t period_frames() const override {
     return period_frames_.load(std::memory_order_relaxed);
   }
+  float dsp_load_percent() const override {
+    return connected() ? jack_cpu_load(client_.get()) : 0.0f;
+  }
   const std::string& client_name() const override { return options_.client_name; }
   size_t pop_midi_in(std::span<TimedMidiMessage> out) override {
     size_t n = 0;

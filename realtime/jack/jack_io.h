@@ -18,8 +18,8 @@
 // A std::unique_ptr<JackIo> converts to std::unique_ptr<AudioIo> where only the seam is needed.
 //
 // Thread safety: make_jack_io(), start() and stop() from one control thread; pop_midi_in() from
-// one consumer thread at a time; connected(), period_frames(), sample_rate_hz(),
-// max_period_frames() and counters() from any thread (lock-free).
+// one consumer thread at a time; connected(), period_frames(), dsp_load_percent(),
+// sample_rate_hz(), max_period_frames() and counters() from any thread.
 #pragma once
 
 #include <cstddef>
@@ -75,6 +75,9 @@ class JackIo : public AudioIo {
   // JACK's current period; may change while running (the buffer-size callback tracks it).
   // thread: any (lock-free)
   virtual uint32_t period_frames() const = 0;
+  // JACK's own measure of the graph's processing time, as a percentage of the period (all
+  // clients, smoothed by the server). thread: any
+  virtual float dsp_load_percent() const = 0;
   // The client's name as registered with the server (always the requested one).
   virtual const std::string& client_name() const = 0;
   // Moves up to out.size() MIDI in messages, oldest first, into out; returns how many.

@@ -195,10 +195,12 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
   // The soak window starts after a warm-up (server start-up, the synth's first notes); the
   // xruns and callback times counted are the window's.
   ASSERT_TRUE((*io)->start(&timed).ok());
+  float dsp_load_max_percent = 0.0f;  // JACK's smoothed view of the whole graph
   auto play_for = [&](int s) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(s);
     while (std::chrono::steady_clock::now() < end && (*io)->connected()) {
       feeder.feed();
+      dsp_load_max_percent = std::max(dsp_load_max_percent, (*io)->dsp_load_percent());
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
@@ -206,6 +208,7 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
   const uint64_t xruns_before = (*io)->counters().xruns.load();
   const XrunReports reports_before = xrun_reports(**server);
   const size_t periods_before = timed.durations_ns().size();
+  dsp_load_max_percent = 0.0f;
   play_for(seconds);
   (*io)->stop();
 
@@ -216,9 +219,11 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
   const XrunReports reports = xrun_reports(**server);
   const int jamd_late = reports.jamd_late - reports_before.jamd_late;
   const int driver_late = reports.driver_late - reports_before.driver_late;
-  std::printf("%llu notes played, xruns %llu (server reports: jamd late %d, dummy driver late %d)\n",
+  std::printf("%llu notes played, JACK DSP load max %.1f%%, xruns %llu (server reports: jamd "
+              "late %d, dummy driver late %d)\n",
               static_cast<unsigned long long>(scheduler.counters().events_played.load() / 2),
-              static_cast<unsigned long long>(xruns), jamd_late, driver_late);
+              dsp_load_max_percent, static_cast<unsigned long long>(xruns), jamd_late,
+              driver_late);
   ::testing::Test::RecordProperty("xruns", static_cast<int>(xruns));
 
   EXPECT_TRUE((*io)->connected()) << "the JACK server went away during the soak";
