@@ -1,0 +1,255 @@
+// The listener's audio DSP: resampling, spectral flux, chroma, aubio onsets and pitch, and the
+// pitch-to-note logic.
+#include "realtime/listen/audio_front_end.h"
+
+#include <aubio/aubio.h>
+#include <samplerate.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace jamd::realtime {
+namespace {
+
+constexpr uint32_t kFluxWindow = 1024;     // 46 ms: onsets sharp enough for beats
+constexpr uint32_t kChromaWindow = 4096;   // 186 ms: 5.4 Hz bins, a semitone apart from ~90 Hz
+constexpr uint32_t kPitchWindow = 2048;    // YIN-FFT down to ~40 Hz
+constexpr float kChromaLowHz = 100.0f, kChromaHighHz = 2100.0f;
+constexpr float kBassLowHz = 80.0f, kBassHighHz = 250.0f;
+constexpr float kFluxCompression = 100.0f;  // log(1 + 100 |X|): soft notes count too
+// Pitch to notes: hops after an onset whose pitch decides the note (2 x 11.6 ms keeps the
+// onset-to-note latency under 50 ms), the YIN-FFT confidence a note needs, and how many hops of
+// unvoiced or different pitch end it.
+constexpr int kNoteDecisionHops = 2;
+constexpr float kVoicedConfidence = 0.6f;
+constexpr int kUnvoicedHopsToEnd = 3;
+constexpr int kChangedHopsToRestart = 4;
+
+float pitch_of_hz(float hz) { return 69.0f + 12.0f * std::log2(hz / 440.0f); }
+
+template <typename T, void (*Del)(T*)>
+struct AubioPtr {
+  T* p = nullptr;
+  AubioPtr() = default;
+  explicit AubioPtr(T* q) : p(q) { assert(p != nullptr); }
+  AubioPtr(AubioPtr&& o) noexcept : p(o.p) { o.p = nullptr; }
+  AubioPtr& operator=(AubioPtr&& o) noexcept {
+    std::swap(p, o.p);
+    return *this;
+  }
+  ~AubioPtr() {
+    if (p) Del(p);
+  }
+  T* get() const { return p; }
+};
+
+}  // namespace
+
+// The aubio and libsamplerate handles, each released exactly once.
+struct AudioFrontEnd::Aubio {
+  AubioPtr<aubio_pvoc_t, del_aubio_pvoc> flux_pvoc{new_aubio_pvoc(kFluxWindow, kAnalysisHopSamples)};
+  AubioPtr<aubio_pvoc_t, del_aubio_pvoc> chroma_pvoc{
+      new_aubio_pvoc(kChromaWindow, kAnalysisHopSamples)};
+  AubioPtr<aubio_onset_t, del_aubio_onset> onset{
+      new_aubio_onset("default", kFluxWindow, kAnalysisHopSamples, kAnalysisRateHz)};
+  AubioPtr<aubio_pitch_t, del_aubio_pitch> pitch{
+      new_aubio_pitch("yinfft", kPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
+  AubioPtr<fvec_t, del_fvec> hop{new_fvec(kAnalysisHopSamples)};
+  AubioPtr<cvec_t, del_cvec> flux_grain{new_cvec(kFluxWindow)};
+  AubioPtr<cvec_t, del_cvec> chroma_grain{new_cvec(kChromaWindow)};
+  AubioPtr<fvec_t, del_fvec> out{new_fvec(1)};
+  SRC_STATE* src = nullptr;
+  ~Aubio() {
+    if (src) src_delete(src);
+  }
+};
+
+AudioFrontEnd::AudioFrontEnd(const AudioFrontEndOptions& options)
+    : options_(options),
+      ratio_(static_cast<double>(kAnalysisRateHz) / options.input_rate_hz),
+      aubio_(std::make_unique<Aubio>()) {
+  assert(options.input_rate_hz >= 4000 && options.input_rate_hz <= 768000);
+  if (options.input_rate_hz != kAnalysisRateHz) {
+    int error = 0;
+    aubio_->src = src_new(SRC_SINC_FASTEST, 1, &error);
+    assert(aubio_->src != nullptr && "libsamplerate could not start");
+  }
+  aubio_pitch_set_unit(aubio_->pitch.get(), "Hz");
+  aubio_pitch_set_silence(aubio_->pitch.get(), options.silence_dbfs);
+  aubio_onset_set_silence(aubio_->onset.get(), options.silence_dbfs);
+  aubio_onset_set_minioi_ms(aubio_->onset.get(), 50.0f);
+  last_log_mag_.assign(kFluxWindow / 2 + 1, 0.0f);
+  const size_t n_bins = kChromaWindow / 2 + 1;
+  bin_pc_.assign(n_bins, -1);
+  bin_weight_.assign(n_bins, 0.0f);
+  bass_pc_.assign(n_bins, -1);
+  for (size_t k = 1; k < n_bins; ++k) {
+    const float hz = static_cast<float>(k) * kAnalysisRateHz / kChromaWindow;
+    const float p = pitch_of_hz(hz);
+    const float nearest = std::round(p);
+    const int pc = static_cast<int>(static_cast<int64_t>(nearest) % 12);
+    if (hz >= kChromaLowHz && hz <= kChromaHighHz) {
+      bin_pc_[k] = static_cast<int8_t>(pc);
+      bin_weight_[k] = std::max(0.0f, 1.0f - 2.0f * std::abs(p - nearest));
+    }
+    if (hz >= kBassLowHz && hz <= kBassHighHz) bass_pc_[k] = static_cast<int8_t>(pc);
+  }
+}
+
+AudioFrontEnd::~AudioFrontEnd() = default;
+
+void AudioFrontEnd::feed(std::span<const float> left, std::span<const float> right,
+                         const std::function<void(const AudioHop&)>& on_hop) {
+  assert(right.empty() || right.size() == left.size());
+  mono_.resize(left.size());
+  for (size_t i = 0; i < left.size(); ++i) {
+    const float l = std::isfinite(left[i]) ? left[i] : 0.0f;
+    const float r = right.empty() ? l : (std::isfinite(right[i]) ? right[i] : 0.0f);
+    mono_[i] = 0.5f * (l + r);
+  }
+  if (aubio_->src == nullptr) {
+    pending_.insert(pending_.end(), mono_.begin(), mono_.end());
+  } else {
+    resampled_.resize(static_cast<size_t>(std::ceil(mono_.size() * ratio_)) + 64);
+    size_t used = 0;
+    while (used < mono_.size()) {
+      SRC_DATA data{};
+      data.data_in = mono_.data() + used;
+      data.input_frames = static_cast<long>(mono_.size() - used);
+      data.data_out = resampled_.data();
+      data.output_frames = static_cast<long>(resampled_.size());
+      data.src_ratio = ratio_;
+      data.end_of_input = 0;
+      const int error = src_process(aubio_->src, &data);
+      assert(error == 0 && "libsamplerate failed on valid input");
+      (void)error;
+      used += static_cast<size_t>(data.input_frames_used);
+      pending_.insert(pending_.end(), resampled_.begin(),
+                      resampled_.begin() + data.output_frames_gen);
+      if (data.input_frames_used == 0 && data.output_frames_gen == 0) break;
+    }
+  }
+  size_t offset = 0;
+  while (pending_.size() - offset >= kAnalysisHopSamples) {
+    std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(offset), kAnalysisHopSamples,
+                aubio_->hop.get()->data);
+    offset += kAnalysisHopSamples;
+    process_hop(on_hop);
+  }
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(offset));
+}
+
+void AudioFrontEnd::process_hop(const std::function<void(const AudioHop&)>& on_hop) {
+  Aubio& a = *aubio_;
+  AudioHop hop;
+  hop.index = hop_index_++;
+  hop.end_sample = static_cast<double>(hop_index_) * kAnalysisHopSamples;
+  const float* x = a.hop.get()->data;
+  double energy = 0;
+  for (uint32_t i = 0; i < kAnalysisHopSamples; ++i) energy += static_cast<double>(x[i]) * x[i];
+  const double rms = std::sqrt(energy / kAnalysisHopSamples);
+  hop.level_dbfs = static_cast<float>(20.0 * std::log10(std::max(rms, 1e-6)));
+
+  aubio_pvoc_do(a.flux_pvoc.get(), a.hop.get(), a.flux_grain.get());
+  const cvec_t* g = a.flux_grain.get();
+  double flux = 0;
+  for (uint32_t k = 0; k < g->length; ++k) {
+    const float lm = std::log1p(kFluxCompression * g->norm[k]);
+    flux += std::max(0.0f, lm - last_log_mag_[k]);
+    last_log_mag_[k] = lm;
+  }
+  hop.onset_strength = static_cast<float>(flux / g->length);
+
+  aubio_pvoc_do(a.chroma_pvoc.get(), a.hop.get(), a.chroma_grain.get());
+  const cvec_t* c = a.chroma_grain.get();
+  for (uint32_t k = 0; k < c->length; ++k) {
+    if (bin_pc_[k] >= 0) hop.chroma[static_cast<size_t>(bin_pc_[k])] += bin_weight_[k] * c->norm[k];
+    if (bass_pc_[k] >= 0) hop.bass[static_cast<size_t>(bass_pc_[k])] += c->norm[k];
+  }
+
+  aubio_onset_do(a.onset.get(), a.hop.get(), a.out.get());
+  if (a.out.get()->data[0] > 0) {
+    hop.onset = true;
+    hop.onset_sample = static_cast<double>(aubio_onset_get_last(a.onset.get()));
+  }
+  aubio_pitch_do(a.pitch.get(), a.hop.get(), a.out.get());
+  const float hz = a.out.get()->data[0];
+  const float confidence = aubio_pitch_get_confidence(a.pitch.get());
+  const float pitch = hz > 20.0f ? pitch_of_hz(hz) : 0.0f;
+  if (hop.level_dbfs < options_.silence_dbfs) {
+    track_notes(hop, 0.0f, 0.0f);
+  } else {
+    track_notes(hop, pitch, confidence);
+  }
+  on_hop(hop);
+}
+
+void AudioFrontEnd::end_note(AudioHop& hop, double sample) {
+  if (note_pitch_ < 0) return;
+  hop.notes.push_back({false, note_pitch_, 0, sample, 1.0f});
+  note_pitch_ = -1;
+}
+
+void AudioFrontEnd::track_notes(AudioHop& hop, float pitch, float confidence) {
+  const bool voiced = pitch > 0 && confidence >= kVoicedConfidence;
+  const int velocity =
+      std::clamp(static_cast<int>((hop.level_dbfs + 60.0f) * 127.0f / 60.0f), 1, 127);
+  if (hop.onset) {
+    end_note(hop, hop.onset_sample);
+    pending_onset_frames_ = 0;
+    pending_onset_sample_ = hop.onset_sample;
+    pending_level_dbfs_ = hop.level_dbfs;
+    best_pitch_ = 0;
+    best_confidence_ = 0;
+  }
+  if (pending_onset_frames_ >= 0) {
+    pending_level_dbfs_ = std::max(pending_level_dbfs_, hop.level_dbfs);
+    if (voiced && confidence > best_confidence_) best_pitch_ = pitch, best_confidence_ = confidence;
+    if (++pending_onset_frames_ > kNoteDecisionHops) {
+      pending_onset_frames_ = -1;
+      if (best_confidence_ >= kVoicedConfidence) {
+        note_pitch_ = static_cast<int>(std::lround(best_pitch_));
+        hop.notes.push_back({true, note_pitch_, velocity, pending_onset_sample_, best_confidence_});
+        unvoiced_frames_ = changed_frames_ = 0;
+      }
+    }
+    return;
+  }
+  if (!voiced) {
+    changed_frames_ = 0;
+    if (note_pitch_ >= 0 && ++unvoiced_frames_ >= kUnvoicedHopsToEnd) {
+      end_note(hop, hop.end_sample - kUnvoicedHopsToEnd * kAnalysisHopSamples);
+    }
+    return;
+  }
+  unvoiced_frames_ = 0;
+  const int p = static_cast<int>(std::lround(pitch));
+  if (p == note_pitch_) {
+    changed_frames_ = 0;
+    return;
+  }
+  // A new pitch without an onset: legato, a slide, or a soft attack aubio missed.
+  if (changed_frames_ == 0 || p != changed_pitch_) {
+    changed_pitch_ = p;
+    changed_frames_ = 0;
+    changed_since_ = hop.end_sample - kAnalysisHopSamples;
+  }
+  if (++changed_frames_ >= kChangedHopsToRestart) {
+    end_note(hop, changed_since_);
+    note_pitch_ = p;
+    hop.notes.push_back({true, p, velocity, changed_since_, confidence});
+    changed_frames_ = 0;
+  }
+}
+
+void AudioFrontEnd::finish(const std::function<void(const AudioHop&)>& on_hop) {
+  AudioHop hop;
+  hop.index = hop_index_;
+  hop.notes_only = true;
+  hop.end_sample = static_cast<double>(hop_index_) * kAnalysisHopSamples;
+  end_note(hop, hop.end_sample);
+  if (!hop.notes.empty()) on_hop(hop);
+}
+
+}  // namespace jamd::realtime

@@ -1,0 +1,98 @@
+// AudioFrontEnd: the listener's audio DSP. Mixes input to mono, resamples it to the analysis
+// rate (libsamplerate), and per analysis hop computes onset strength (log spectral flux), level,
+// chroma and bass chroma (aubio's phase vocoder), onsets (aubio_onset) and monophonic notes
+// (aubio's YIN-FFT pitch, turned into notes here).
+//
+//   AudioFrontEnd fe({.input_rate_hz = 48000});
+//   fe.feed(left, right, [&](const AudioHop& hop) { ... });   // once per analysis hop
+//
+// Thread safety: one owner thread (the listener thread); never on the RT thread (it allocates
+// at construction and resamples).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "realtime/listen/harmony.h"
+
+namespace jamd::realtime {
+
+inline constexpr uint32_t kAnalysisRateHz = 22050;
+inline constexpr uint32_t kAnalysisHopSamples = 256;  // 11.6 ms at 22.05 kHz
+
+struct AudioFrontEndOptions {
+  uint32_t input_rate_hz = 48000;
+  float silence_dbfs = -55.0f;  // below this level a hop is quiet
+};
+
+// A note the pitch tracker heard; times are analysis samples.
+struct HeardNote {
+  bool on = true;  // false: note off
+  int pitch = 0;
+  int velocity = 0;
+  double sample = 0;  // when it started (on) or ended (off)
+  float confidence = 0;
+};
+
+struct AudioHop {
+  int64_t index = 0;       // hop number since start
+  double end_sample = 0;   // analysis-rate sample where the hop ends
+  float onset_strength = 0;
+  float level_dbfs = -120;
+  Chroma chroma{};         // 65 Hz .. 2.1 kHz
+  Chroma bass{};           // 55 .. 200 Hz
+  bool onset = false;
+  double onset_sample = 0;  // analysis-rate sample of the onset (aubio corrects its own delay)
+  std::vector<HeardNote> notes;
+  bool notes_only = false;  // finish(): carries the last note-off, no new audio
+};
+
+class AudioFrontEnd {
+ public:
+  explicit AudioFrontEnd(const AudioFrontEndOptions& options);
+  ~AudioFrontEnd();
+  AudioFrontEnd(const AudioFrontEnd&) = delete;
+  AudioFrontEnd& operator=(const AudioFrontEnd&) = delete;
+
+  // Input frames; right may be empty (mono). Calls on_hop for each complete analysis hop.
+  void feed(std::span<const float> left, std::span<const float> right,
+            const std::function<void(const AudioHop&)>& on_hop);  // thread: listener
+  // Ends a sounding note (end of input). thread: listener
+  void finish(const std::function<void(const AudioHop&)>& on_hop);
+
+  // Analysis samples per input frame.
+  double ratio() const { return ratio_; }
+
+ private:
+  struct Aubio;
+  void process_hop(const std::function<void(const AudioHop&)>& on_hop);
+  void track_notes(AudioHop& hop, float pitch_midi, float pitch_confidence);
+  void end_note(AudioHop& hop, double sample);
+
+  AudioFrontEndOptions options_;
+  double ratio_;
+  std::unique_ptr<Aubio> aubio_;
+  std::vector<float> mono_;
+  std::vector<float> resampled_;
+  std::vector<float> pending_;  // analysis samples not yet a full hop
+  std::vector<float> last_log_mag_;
+  std::vector<int8_t> bin_pc_;
+  std::vector<float> bin_weight_;
+  std::vector<int8_t> bass_pc_;
+  int64_t hop_index_ = 0;
+  // Note tracking.
+  int note_pitch_ = -1;         // sounding note, -1 none
+  int pending_onset_frames_ = -1;  // hops since an onset whose pitch is being collected
+  double pending_onset_sample_ = 0;
+  float pending_level_dbfs_ = -120;
+  float best_pitch_ = 0, best_confidence_ = 0;
+  int unvoiced_frames_ = 0;
+  int changed_frames_ = 0;
+  int changed_pitch_ = -1;
+  double changed_since_ = 0;
+};
+
+}  // namespace jamd::realtime

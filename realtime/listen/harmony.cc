@@ -1,0 +1,174 @@
+// Chord and key guesses from pitch-class profiles: cosine matching against chord templates,
+// Pearson correlation against key profiles.
+#include "realtime/listen/harmony.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace jamd::realtime {
+namespace {
+
+constexpr ChordQuality kQualities[] = {ChordQuality::kMajor,     ChordQuality::kMinor,
+                                       ChordQuality::kDominant7, ChordQuality::kMinor7,
+                                       ChordQuality::kMajor7,    ChordQuality::kDiminished};
+
+// Harmonics 1..6 of a note land on these pitch classes above it (octaves, fifth, major third),
+// weighted 0.6^(h-1): a rough piano/guitar spectrum, good enough to stop a fifth or a third
+// from looking like a second chord tone.
+constexpr int kHarmonicPc[] = {0, 0, 7, 0, 4, 7};
+constexpr float kHarmonicDecay = 0.6f;
+// A triad with an added note outscores the triad by this much before it is called a seventh:
+// templates of four notes match three-note chroma fairly well, and triads are the commoner case.
+constexpr float kSeventhPenalty = 0.02f;
+// Below this similarity nothing fits: a melody line, noise, a cluster. 
+constexpr float kMinSimilarity = 0.70f;
+constexpr float kBassBonus = 0.06f;
+
+using Template = std::array<float, 12>;
+
+void add_note(Template& t, int pc, ChromaKind kind, float weight) {
+  if (kind == ChromaKind::kSymbolic) {
+    t[pc % 12] += weight;
+    return;
+  }
+  float w = weight;
+  for (int h : kHarmonicPc) {
+    t[(pc + h) % 12] += w;
+    w *= kHarmonicDecay;
+  }
+}
+
+float cosine(const Chroma& a, const Template& b) {
+  float dot = 0, na = 0, nb = 0;
+  for (int i = 0; i < 12; ++i) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  if (na <= 0 || nb <= 0) return 0;
+  return dot / std::sqrt(na * nb);
+}
+
+Template chord_template(int root, ChordQuality q, ChromaKind kind) {
+  Template t{};
+  int iv[4];
+  const int n = chord_intervals(q, iv);
+  for (int i = 0; i < n; ++i) add_note(t, root + iv[i], kind, 1.0f);
+  return t;
+}
+
+}  // namespace
+
+ChordGuess guess_chord(const Chroma& raw, ChromaKind kind, const Chroma* bass) {
+  ChordGuess none;
+  float total = 0, peak = 0;
+  for (float v : raw) {
+    assert(v >= 0 && std::isfinite(v));
+    total += v;
+    peak = std::max(peak, v);
+  }
+  if (total <= 1e-9f) {
+    none.confidence = 1.0f;
+    return none;
+  }
+  // Compress the dynamics a little: a loud root should not drown a soft third.
+  Chroma c{};
+  for (int i = 0; i < 12; ++i) c[i] = std::sqrt(raw[i] / peak);
+  int bass_pc = -1;
+  if (bass != nullptr) {
+    float best_bass = 0, bass_total = 0;
+    for (int i = 0; i < 12; ++i) {
+      bass_total += (*bass)[i];
+      if ((*bass)[i] > best_bass) best_bass = (*bass)[i], bass_pc = i;
+    }
+    if (best_bass < 0.3f * bass_total) bass_pc = -1;  // no clear bass note
+  }
+
+  // "No chord" competes as templates: one note (with its overtones) and flat noise.
+  float best_none = 0;
+  for (int pc = 0; pc < 12; ++pc) {
+    Template t{};
+    add_note(t, pc, kind, 1.0f);
+    best_none = std::max(best_none, cosine(c, t));
+  }
+  Template flat;
+  flat.fill(1.0f);
+  best_none = std::max(best_none, cosine(c, flat));
+
+  float best = -1, second = -1;
+  Chord best_chord;
+  for (int root = 0; root < 12; ++root) {
+    for (ChordQuality q : kQualities) {
+      float s = cosine(c, chord_template(root, q, kind));
+      if (q == ChordQuality::kDominant7 || q == ChordQuality::kMinor7 ||
+          q == ChordQuality::kMajor7) {
+        s -= kSeventhPenalty;
+      }
+      if (root == bass_pc) s += kBassBonus;
+      if (s > best) {
+        second = best;
+        best = s;
+        best_chord = {root, q};
+      } else if (s > second) {
+        second = s;
+      }
+    }
+  }
+  if (best < kMinSimilarity || best_none > best) {
+    none.confidence = std::clamp(std::max(best_none, 1.0f - best), 0.0f, 1.0f);
+    none.similarity = best_none;
+    return none;
+  }
+  ChordGuess g;
+  g.chord = best_chord;
+  g.similarity = best;
+  const float margin = std::clamp((best - second) / 0.1f, 0.0f, 1.0f);
+  g.confidence = std::clamp(best, 0.0f, 1.0f) * (0.5f + 0.5f * margin);
+  return g;
+}
+
+KeyGuess guess_key(const Chroma& chroma) {
+  // Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
+  static constexpr float kMajor[12] = {6.35f, 2.23f, 3.48f, 2.33f, 4.38f, 4.09f,
+                                       2.52f, 5.19f, 2.39f, 3.66f, 2.29f, 2.88f};
+  static constexpr float kMinor[12] = {6.33f, 2.68f, 3.52f, 5.38f, 2.60f, 3.53f,
+                                       2.54f, 4.75f, 3.98f, 2.69f, 3.34f, 3.17f};
+  KeyGuess none;
+  float total = 0;
+  for (float v : chroma) total += v;
+  if (total <= 1e-9f) return none;
+  const float mean_c = total / 12;
+  float best = -2, second = -2;
+  Key best_key;
+  for (int mode = 0; mode < 2; ++mode) {
+    const float* prof = mode == 0 ? kMajor : kMinor;
+    float mean_p = 0;
+    for (int i = 0; i < 12; ++i) mean_p += prof[i] / 12;
+    for (int tonic = 0; tonic < 12; ++tonic) {
+      float dot = 0, nc = 0, np = 0;
+      for (int i = 0; i < 12; ++i) {
+        const float x = chroma[(tonic + i) % 12] - mean_c;
+        const float y = prof[i] - mean_p;
+        dot += x * y;
+        nc += x * x;
+        np += y * y;
+      }
+      const float r = (nc > 0 && np > 0) ? dot / std::sqrt(nc * np) : 0;
+      if (r > best) {
+        second = best;
+        best = r;
+        best_key = {tonic, mode == 1};
+      } else if (r > second) {
+        second = r;
+      }
+    }
+  }
+  KeyGuess g;
+  g.key = best_key;
+  g.correlation = best;
+  g.confidence = std::clamp(best, 0.0f, 1.0f) * std::clamp((best - second) / 0.1f, 0.2f, 1.0f);
+  return g;
+}
+
+}  // namespace jamd::realtime

@@ -1,0 +1,41 @@
+// Harmony from pitch-class profiles: the chord a chroma vector sounds like (template matching
+// over 12 roots x {maj, min, 7, min7, maj7, dim} plus "no chord") and the key of a longer
+// profile (Krumhansl-Kessler key profiles).
+//
+//   Chroma c{};  c[0] = 1; c[4] = 0.8f; c[7] = 0.9f;               // C E G
+//   ChordGuess g = guess_chord(c, ChromaKind::kSymbolic);           // C:maj, confidence ~1
+//   KeyGuess k = guess_key(long_window_chroma);
+//
+// Thread safety: pure functions over values.
+#pragma once
+
+#include <array>
+
+#include "realtime/listen/heard_event.h"
+
+namespace jamd::realtime {
+
+using Chroma = std::array<float, 12>;  // energy per pitch class, C first; any scale
+
+// Audio chroma carries overtones (the 3rd harmonic is a fifth up, the 5th a major third), so its
+// templates include them; symbolic chroma (MIDI notes) matches plain chord tones.
+enum class ChromaKind { kAudio, kSymbolic };
+
+struct ChordGuess {
+  Chord chord;
+  float confidence = 0.0f;  // 0..1: the margin of the best template over the runner-up
+  float similarity = 0.0f;  // cosine similarity of the best template
+};
+
+struct KeyGuess {
+  Key key;
+  float confidence = 0.0f;  // 0..1
+  float correlation = 0.0f;
+};
+
+// bass: the energy per pitch class of the lowest sounding notes (may be all zero); it breaks
+// ties between chords that share notes (C6 vs A:min7) in favour of the root in the bass.
+ChordGuess guess_chord(const Chroma& chroma, ChromaKind kind, const Chroma* bass = nullptr);
+KeyGuess guess_key(const Chroma& chroma);
+
+}  // namespace jamd::realtime
