@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "models/data/midi_score.h"
 #include "models/tokenizer/controls.h"
+#include "models/tokenizer/harmony.h"
 #include "models/vocab/vocabulary.h"
 #include "realtime/midi/midi_file.h"
 
@@ -210,6 +211,46 @@ absl::StatusOr<Score> load_pop909_song(const std::string& dir) {
   }
   if (absl::Status s = set_pop909_keys(dir, *midi, shift, &*score); !s.ok()) return s;
   for (BarInfo& bar : score->bars) bar.controls.style = style_index("pop");
+  compute_controls(&*score);
+  return score;
+}
+
+namespace {
+
+// The key of the first key-signature event (sharps or flats, major or minor), or kAnyClass.
+int key_signature(const realtime::MidiFile& midi) {
+  for (const realtime::MidiTrack& track : midi.tracks) {
+    for (const realtime::MidiEvent& e : track.events) {
+      if (e.is_meta() && e.meta_type == realtime::kMetaKeySignature && e.data.size() == 2) {
+        const int sharps = static_cast<int8_t>(e.data[0]);
+        const int major_tonic = ((7 * sharps) % 12 + 12) % 12;
+        return e.data[1] == 0 ? major_tonic : (major_tonic + 9) % 12 + 12;
+      }
+    }
+  }
+  return kAnyClass;
+}
+
+}  // namespace
+
+absl::StatusOr<Score> load_nottingham_tune(const std::string& path) {
+  absl::StatusOr<realtime::MidiFile> midi = realtime::read_midi_file(path);
+  if (!midi.ok()) return midi.status();
+  MidiImport import;
+  import.track_roles = {Role::kLead, Role::kKeys};
+  absl::StatusOr<Score> score = midi_to_score(*midi, import);
+  if (!score.ok()) return score.status();
+  split_piano_bass(&*score);
+  Score accompaniment = *score;
+  std::erase_if(accompaniment.notes, [](const Note& n) { return n.role == Role::kLead; });
+  score->chords = estimate_chords(accompaniment.notes.empty() ? *score : accompaniment,
+                                  score->ticks_per_beat);
+  int key = key_signature(*midi);
+  if (key == kAnyClass) key = estimate_key(score->notes);
+  for (BarInfo& bar : score->bars) {
+    bar.controls.key = key;
+    bar.controls.style = style_index("folk");
+  }
   compute_controls(&*score);
   return score;
 }

@@ -44,6 +44,11 @@ absl::StatusOr<std::vector<GrooveEntry>> read_groove_index(const std::string& in
 absl::StatusOr<Score> load_groove_performance(const std::string& groove_dir,
                                               const GrooveEntry& entry);
 
+// A Nottingham tune (GPL-3; only behind jamd-prepare --include-nottingham): melody track -> lead,
+// chord track -> keys with its lowest voice as bass; chords estimated from the chord track, key
+// from the key-signature event (estimated when absent), style folk.
+absl::StatusOr<Score> load_nottingham_tune(const std::string& midi_path);
+
 // Roland TD-11 note numbers in Groove that General MIDI names differently -> the GM drum key.
 int groove_to_gm_drum(int pitch);
 

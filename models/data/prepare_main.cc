@@ -38,7 +38,8 @@ constexpr const char* kUsage = R"(jamd-prepare: turn the staged corpora into tok
   --human=auto|none      auto (default): in each POP909 song one part is played by the 'human'
                          (lead 50 %, keys 25 %, none 25 %, chosen by song); none: never
   --limit=N              at most N songs per corpus (quick runs; default: all)
-  --include-nottingham   opt in to the GPL-3 Nottingham set (not read by this version yet)
+  --include-nottingham   opt in to the GPL-3 Nottingham set (off by default: the bundled model
+                         is trained on permissively licensed data only)
 )";
 
 struct Options {
@@ -190,6 +191,33 @@ void prepare_groove(const Options& o, std::map<std::string, Split>* splits, Corp
   }
 }
 
+void prepare_nottingham(const Options& o, std::map<std::string, Split>* splits,
+                        CorpusCount* count) {
+  std::vector<fs::path> tunes;
+  for (const auto& entry : fs::directory_iterator(fs::path(o.work_dir) / "MIDI")) {
+    if (entry.is_regular_file() && entry.path().extension() == ".mid") tunes.push_back(entry.path());
+  }
+  std::sort(tunes.begin(), tunes.end());
+  for (const fs::path& path : tunes) {
+    if (o.limit >= 0 && count->songs + count->failed >= o.limit) break;
+    const std::string key = "nottingham/" + path.stem().string();
+    absl::StatusOr<Score> tune = load_nottingham_tune(path.string());
+    if (tune.ok() && o.human && hash_of(key + "/human") % 2 == 0) {
+      play_as_human(&*tune, Role::kLead);
+      ++count->human_parts["lead"];
+    }
+    const std::string split = split_of(key);
+    if (!tune.ok() || !add_song(*tune, &(*splits)[split], count, key)) {
+      if (!tune.ok()) std::cerr << "skipping " << key << ": " << tune.status().message() << "\n";
+      ++count->failed;
+      continue;
+    }
+    ++count->songs;
+    ++count->songs_per_split[split];
+    count->bars += static_cast<int64_t>(tune->bars.size());
+  }
+}
+
 std::string json_counts(const std::map<std::string, int>& counts) {
   std::string out;
   for (const auto& [name, n] : counts) {
@@ -207,12 +235,12 @@ std::string corpus_json(const CorpusCount& c) {
 }
 
 int run(const Options& o) {
-  if (o.include_nottingham) {
-    std::cerr << "--include-nottingham: this version does not read the Nottingham set yet; run "
-                 "without the flag (the default model uses permissive data only)\n";
-    return 2;
-  }
   const fs::path data(o.data_dir);
+  if (o.include_nottingham &&
+      !unpack(data / "nottingham/nottingham-midi.tar.gz", o.work_dir, "MIDI/jigs1.mid")) {
+    std::cerr << "cannot unpack the Nottingham set from " << data << "/nottingham\n";
+    return 1;
+  }
   if (!unpack(data / "pop909/pop909-midi-annotations.tar.gz", o.work_dir, "POP909/001") ||
       !unpack(data / "groove/groove-midi-v1.0.0.tar.gz", o.work_dir, "groove/info.csv")) {
     std::cerr << "cannot unpack the corpora from " << data << " into " << o.work_dir
@@ -222,8 +250,10 @@ int run(const Options& o) {
   std::map<std::string, Split> splits = {{"train", {}}, {"validation", {}}, {"test", {}}};
   CorpusCount pop;
   CorpusCount groove;
+  CorpusCount nottingham;
   prepare_pop909(o, &splits, &pop);
   prepare_groove(o, &splits, &groove);
+  if (o.include_nottingham) prepare_nottingham(o, &splits, &nottingham);
 
   fs::create_directories(o.out_dir);
   const Vocabulary& v = Vocabulary::get();
@@ -253,14 +283,20 @@ int run(const Options& o) {
       "{\n  \"format\": \"jamd token files v%d (docs/vocabulary.md)\",\n"
       "  \"vocab_size\": %d,\n  \"vocab_hash\": \"%016x\",\n  \"data_hash\": \"%016x\",\n"
       "  \"transpose_semitones\": %d,\n  \"splits\": {%s},\n"
-      "  \"corpora\": {\"pop909\": %s, \"groove\": %s},\n"
+      "  \"corpora\": {\"pop909\": %s, \"groove\": %s%s},\n"
       "  \"licences\": {\"pop909\": \"MIT\", \"groove\": \"CC BY 4.0 (attribution: Groove MIDI "
-      "Dataset, Google LLC / Magenta)\"}\n}\n",
+      "Dataset, Google LLC / Magenta)\"%s}\n}\n",
       kTokenFileVersion, v.size(), v.hash(), data_hash, o.transpose, split_json, corpus_json(pop),
-      corpus_json(groove));
+      corpus_json(groove),
+      o.include_nottingham ? absl::StrCat(", \"nottingham\": ", corpus_json(nottingham)) : "",
+      o.include_nottingham ? ", \"nottingham\": \"GPL-3.0 (copyleft: see its PROVENANCE.md)\"" : "");
   std::cout << "POP909: " << pop.songs << " songs (" << pop.failed << " skipped); Groove: "
-            << groove.songs << " performances (" << groove.failed << " skipped); wrote "
-            << o.out_dir << "\n";
+            << groove.songs << " performances (" << groove.failed << " skipped)";
+  if (o.include_nottingham) {
+    std::cout << "; Nottingham: " << nottingham.songs << " tunes (" << nottingham.failed
+              << " skipped)";
+  }
+  std::cout << "; wrote " << o.out_dir << "\n";
   return 0;
 }
 

@@ -92,40 +92,23 @@ void Grammar::part_body_ranges(auto&& f) const {
   }
 }
 
-template <typename F>
-void Grammar::for_each_allowed_range(F&& f) const {
+// Bar header: metre, tempo, densities and the other controls, forced or free.
+void Grammar::header_ranges(auto&& f) const {
   const GrammarConstraints& c = constraints_;
-  // A forced value, or every class of the kind plus its "any" token.
-  auto control = [&](TokenKind kind, int forced, int n_classes) {
+  // A forced token (at `offset` in its kind's range), or the whole range.
+  auto forced_or_all = [&](TokenKind kind, int forced, int offset) {
     if (forced == kFree) {
       f(vocab_.first_of(kind), vocab_.count_of(kind));
     } else {
-      f(vocab_.first_of(kind) + control_offset(forced, n_classes), 1);
+      f(vocab_.first_of(kind) + offset, 1);
     }
   };
+  auto control = [&](TokenKind kind, int forced, int n_classes) {
+    forced_or_all(kind, forced, control_offset(forced, n_classes));
+  };
   switch (phase_) {
-    case Phase::kSongStart:
-      f(vocab_.start(), 1);
-      f(vocab_.bar(), 1);
-      return;
-    case Phase::kBeforeBar:
-      f(vocab_.bar(), 1);
-      if (bars_started_ > 0) f(vocab_.end(), 1);
-      return;
-    case Phase::kMeter:
-      if (c.meter == kFree) {
-        f(vocab_.first_of(TokenKind::kMeter), vocab_.count_of(TokenKind::kMeter));
-      } else {
-        f(vocab_.meter(c.meter), 1);
-      }
-      return;
-    case Phase::kTempo:
-      if (c.tempo_class == kFree) {
-        f(vocab_.first_of(TokenKind::kTempo), vocab_.count_of(TokenKind::kTempo));
-      } else {
-        f(vocab_.tempo(c.tempo_class), 1);
-      }
-      return;
+    case Phase::kMeter: forced_or_all(TokenKind::kMeter, c.meter, c.meter); return;
+    case Phase::kTempo: forced_or_all(TokenKind::kTempo, c.tempo_class, c.tempo_class); return;
     case Phase::kDensity: {
       int forced = c.density_class[density_role_];
       // A disabled part plays nothing, so its density is "empty" unless the caller says more.
@@ -141,37 +124,61 @@ void Grammar::for_each_allowed_range(F&& f) const {
     case Phase::kValence: control(TokenKind::kValence, c.valence_class, kNumValenceClasses); return;
     case Phase::kStyle: control(TokenKind::kStyle, c.style, kNumStyles); return;
     case Phase::kKey: control(TokenKind::kKey, c.key, kNumKeys); return;
-    case Phase::kFirstChord:
-    case Phase::kChordAfterPosition: {
-      const int n_chords = vocab_.count_of(TokenKind::kChord);
+    default: assert(false && "not a header phase");
+  }
+}
+
+// The chord block: the downbeat chord, then (position, chord) changes, then Part_drums.
+void Grammar::chord_ranges(auto&& f) const {
+  const TokenId first_chord = vocab_.first_of(TokenKind::kChord);
+  const int n_chords = vocab_.count_of(TokenKind::kChord);
+  if (phase_ == Phase::kChordBlock) {
+    if (constraints_.chords) {
       if (const ForcedChord* forced = next_forced_chord()) {
-        f(vocab_.first_of(TokenKind::kChord) + (chord_value(*forced) < 0
-                                                     ? n_chords - 1
-                                                     : chord_value(*forced)),
-          1);
+        f(vocab_.position(forced->position_grid), 1);
         return;
       }
-      // Any chord but a repeat of the one sounding (a repeat would be no change).
-      const int skip = last_chord_value_ < 0 ? n_chords - 1 : last_chord_value_;
-      if (phase_ == Phase::kFirstChord) {
-        f(vocab_.first_of(TokenKind::kChord), n_chords);
-        return;
-      }
-      f(vocab_.first_of(TokenKind::kChord), skip);
-      f(vocab_.first_of(TokenKind::kChord) + skip + 1, n_chords - skip - 1);
-      return;
+    } else if (last_chord_position_ + 1 < bar_grid_) {
+      f(vocab_.position(last_chord_position_ + 1), bar_grid_ - last_chord_position_ - 1);
     }
-    case Phase::kChordBlock:
-      if (c.chords) {
-        if (const ForcedChord* forced = next_forced_chord()) {
-          f(vocab_.position(forced->position_grid), 1);
-          return;
-        }
-      } else if (last_chord_position_ + 1 < bar_grid_) {
-        f(vocab_.position(last_chord_position_ + 1), bar_grid_ - last_chord_position_ - 1);
-      }
-      f(vocab_.part(Role::kDrums), 1);
+    f(vocab_.part(Role::kDrums), 1);
+    return;
+  }
+  if (const ForcedChord* forced = next_forced_chord()) {
+    f(first_chord + (chord_value(*forced) < 0 ? n_chords - 1 : chord_value(*forced)), 1);
+    return;
+  }
+  if (phase_ == Phase::kFirstChord) {
+    f(first_chord, n_chords);
+    return;
+  }
+  // Any chord but a repeat of the one sounding (a repeat would be no change).
+  const int skip = last_chord_value_ < 0 ? n_chords - 1 : last_chord_value_;
+  f(first_chord, skip);
+  f(first_chord + skip + 1, n_chords - skip - 1);
+}
+
+template <typename F>
+void Grammar::for_each_allowed_range(F&& f) const {
+  switch (phase_) {
+    case Phase::kSongStart:
+      f(vocab_.start(), 1);
+      f(vocab_.bar(), 1);
       return;
+    case Phase::kBeforeBar:
+      f(vocab_.bar(), 1);
+      if (bars_started_ > 0) f(vocab_.end(), 1);
+      return;
+    case Phase::kMeter:
+    case Phase::kTempo:
+    case Phase::kDensity:
+    case Phase::kEnergy:
+    case Phase::kValence:
+    case Phase::kStyle:
+    case Phase::kKey: header_ranges(f); return;
+    case Phase::kFirstChord:
+    case Phase::kChordBlock:
+    case Phase::kChordAfterPosition: chord_ranges(f); return;
     case Phase::kPartBody: part_body_ranges(f); return;
     case Phase::kPitch: f(vocab_.pitch(last_pitch_ + 1), 127 - last_pitch_); return;
     case Phase::kVelocity:

@@ -92,6 +92,8 @@ class Grammar {
  private:
   template <typename F>
   void for_each_allowed_range(F&& f) const;
+  void header_ranges(auto&& f) const;
+  void chord_ranges(auto&& f) const;
   void part_body_ranges(auto&& f) const;
   const ForcedChord* next_forced_chord() const;
   void apply(const TokenInfo& info, TokenId id);

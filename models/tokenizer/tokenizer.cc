@@ -211,67 +211,89 @@ absl::StatusOr<std::vector<TokenId>> encode(const Score& score, const EncodeOpti
   return out;
 }
 
+namespace {
+
+// Builds a score from tokens the grammar has accepted, one token at a time.
+class ScoreBuilder {
+ public:
+  ScoreBuilder() { score_.ticks_per_beat = kGridPerBeat; }
+
+  void add(const TokenInfo& t) {
+    if (t.kind == TokenKind::kBar) {
+      if (!score_.bars.empty()) bar_start_ += bar_grid(score_.bars.back().time_signature);
+      score_.bars.emplace_back();
+      return;
+    }
+    if (score_.bars.empty()) return;  // Start: nothing to write
+    BarInfo& bar = score_.bars.back();
+    switch (t.kind) {
+      case TokenKind::kMeter: bar.time_signature = kMeters[t.value]; break;
+      case TokenKind::kTempo: bar.tempo_bpm = tempo_class_bpm(t.value); break;
+      case TokenKind::kDensity: bar.controls.density_class[t.role] = t.value; break;
+      case TokenKind::kEnergy: bar.controls.energy_class = t.value; break;
+      case TokenKind::kValence: bar.controls.valence_class = t.value; break;
+      case TokenKind::kStyle: bar.controls.style = t.value; break;
+      case TokenKind::kKey:
+        bar.controls.key = t.value;
+        position_ = 0;  // the bar's first chord sits on the downbeat
+        break;
+      case TokenKind::kChord: add_chord(t.value); break;
+      case TokenKind::kPart:
+        position_ = 0;
+        note_.role = static_cast<Role>(t.role);
+        break;
+      case TokenKind::kPosition: position_ = t.value; break;
+      case TokenKind::kPitch:
+        note_.start_ticks = bar_start_ + position_;
+        note_.pitch = t.value;
+        break;
+      case TokenKind::kVelocity:
+        note_.velocity = velocity_class_value(t.value);
+        if (note_.role == Role::kDrums) add_note(kDrumDurationGrid);
+        break;
+      case TokenKind::kDuration: add_note(kDurationGrid[t.value]); break;
+      default: break;
+    }
+  }
+
+  Score finish() {
+    score_.chords = canonical_spans(spans_);
+    return std::move(score_);
+  }
+
+ private:
+  void add_chord(int value) {
+    ChordSpan span;
+    span.start_ticks = bar_start_ + position_;
+    if (value >= 0) {
+      span.root_pitch_class = value / kNumChordQualities;
+      span.quality = static_cast<ChordQuality>(value % kNumChordQualities);
+    }
+    spans_.push_back(span);
+  }
+  void add_note(int64_t duration_grid) {
+    note_.duration_ticks = duration_grid;
+    score_.notes.push_back(note_);
+  }
+
+  Score score_;
+  std::vector<ChordSpan> spans_;
+  int64_t bar_start_ = 0;
+  int64_t position_ = 0;
+  Note note_;
+};
+
+}  // namespace
+
 absl::StatusOr<Score> decode(std::span<const TokenId> tokens) {
   const Vocabulary& v = Vocabulary::get();
   Grammar grammar;
-  Score score;
-  score.ticks_per_beat = kGridPerBeat;
-  std::vector<ChordSpan> spans;
-  int64_t bar_start = 0;
-  int64_t position = 0;
-  Note note;
+  ScoreBuilder builder;
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (absl::Status s = grammar.advance(tokens[i]); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("token ", i, ": ", s.message()));
     }
-    const TokenInfo& t = v.info(tokens[i]);
-    if (t.kind == TokenKind::kBar) {
-      if (!score.bars.empty()) bar_start += bar_grid(score.bars.back().time_signature);
-      score.bars.emplace_back();
-    }
-    BarInfo scratch;  // before the first bar only Start can come, which writes nothing
-    BarInfo* bar = score.bars.empty() ? &scratch : &score.bars.back();
-    switch (t.kind) {
-      case TokenKind::kBar: break;
-      case TokenKind::kMeter: bar->time_signature = kMeters[t.value]; break;
-      case TokenKind::kTempo: bar->tempo_bpm = tempo_class_bpm(t.value); break;
-      case TokenKind::kDensity: bar->controls.density_class[t.role] = t.value; break;
-      case TokenKind::kEnergy: bar->controls.energy_class = t.value; break;
-      case TokenKind::kValence: bar->controls.valence_class = t.value; break;
-      case TokenKind::kStyle: bar->controls.style = t.value; break;
-      case TokenKind::kKey: bar->controls.key = t.value; break;
-      case TokenKind::kChord: {
-        ChordSpan span{.start_ticks = bar_start + position};
-        if (t.value >= 0) {
-          span.root_pitch_class = t.value / kNumChordQualities;
-          span.quality = static_cast<ChordQuality>(t.value % kNumChordQualities);
-        }
-        spans.push_back(span);
-        break;
-      }
-      case TokenKind::kPart: position = 0; note.role = static_cast<Role>(t.role); break;
-      case TokenKind::kPosition: position = t.value; break;
-      case TokenKind::kPitch:
-        note.start_ticks = bar_start + position;
-        note.pitch = t.value;
-        break;
-      case TokenKind::kVelocity:
-        note.velocity = velocity_class_value(t.value);
-        if (note.role == Role::kDrums) {
-          note.duration_ticks = kDrumDurationGrid;
-          score.notes.push_back(note);
-        }
-        break;
-      case TokenKind::kDuration:
-        note.duration_ticks = kDurationGrid[t.value];
-        score.notes.push_back(note);
-        break;
-      case TokenKind::kPad:
-      case TokenKind::kStart:
-      case TokenKind::kEnd: break;
-    }
-    // The first chord of a bar sits at position 0; later ones at their Pos token.
-    if (t.kind == TokenKind::kKey) position = 0;
+    builder.add(v.info(tokens[i]));
   }
   using Phase = Grammar::Phase;
   const Phase end = grammar.phase();
@@ -281,8 +303,7 @@ absl::StatusOr<Score> decode(std::span<const TokenId> tokens) {
         "the tokens end inside bar ", grammar.bars_started(),
         " (in its header or inside a note); cut sequences after a chord or a complete note"));
   }
-  score.chords = canonical_spans(spans);
-  return score;
+  return builder.finish();
 }
 
 std::string tokens_to_string(std::span<const TokenId> tokens) {

@@ -6,5 +6,6 @@ target_sources(jamd_models PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/grammar.cc
   ${CMAKE_CURRENT_LIST_DIR}/tokenizer.cc
   ${CMAKE_CURRENT_LIST_DIR}/controls.cc
+  ${CMAKE_CURRENT_LIST_DIR}/harmony.cc
 )
 add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/../data ${CMAKE_CURRENT_BINARY_DIR}/data)

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "models/data/corpora.h"
+#include "models/tokenizer/harmony.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace jamd::models::data {
@@ -42,7 +43,11 @@ class CorpusTest : public testing::Test {
     const std::string untar_groove = "tar -xzf '" + groove.string() + "' -C '" + dir_ +
                                      "' groove/info.csv groove/drummer1/eval_session "
                                      "groove/drummer1/session1";
-    if (std::system(untar_pop.c_str()) != 0 || std::system(untar_groove.c_str()) != 0) {
+    const std::string untar_folk = "tar -xzf '" + (data / "nottingham/nottingham-midi.tar.gz").string() +
+                                   "' -C '" + dir_ + "' MIDI/jigs1.mid MIDI/jigs2.mid "
+                                   "MIDI/waltzes1.mid MIDI/reelsa-c1.mid MIDI/hpps1.mid";
+    if (std::system(untar_pop.c_str()) != 0 || std::system(untar_groove.c_str()) != 0 ||
+        std::system(untar_folk.c_str()) != 0) {
       missing_ = "could not unpack the corpora with tar into " + dir_;
     }
   }
@@ -108,6 +113,70 @@ TEST_F(CorpusTest, Pop909RolesChordsAndKeysComeFromTheAnnotations) {
   // 001 is annotated in Gb major (key_audio.txt).
   EXPECT_EQ(song->bars[10].controls.key, 6);
   EXPECT_EQ(song->bars[10].controls.style, style_index("pop"));
+}
+
+// The chord at `tick` in sorted spans (no chord before the first).
+ChordSpan chord_at(const std::vector<ChordSpan>& spans, int64_t tick) {
+  ChordSpan c;
+  for (const ChordSpan& s : spans) {
+    if (s.start_ticks > tick) break;
+    c = s;
+  }
+  return c;
+}
+
+// The estimators against POP909's annotations: beat by beat for chords (same root, and same
+// triad family: major-type vs minor-type), song by song for keys (same tonic and mode).
+TEST_F(CorpusTest, EstimatedHarmonyAgreesWithPop909Annotations) {
+  int beats = 0;
+  int root_agree = 0;
+  int chord_agree = 0;
+  int keys_agree = 0;
+  auto major_type = [](ChordQuality q) {
+    return q == ChordQuality::kMaj || q == ChordQuality::kDom7 || q == ChordQuality::kMaj7;
+  };
+  for (int i = 1; i <= kPopSongs; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof(id), "%03d", i);
+    absl::StatusOr<Score> song = load_pop909_song(dir_ + "/POP909/" + id);
+    ASSERT_TRUE(song.ok()) << song.status();
+    const std::vector<ChordSpan> estimated = estimate_chords(*song, song->ticks_per_beat);
+    const int64_t end = bar_start_ticks(*song).back();
+    for (int64_t t = 0; t < end; t += song->ticks_per_beat) {
+      const ChordSpan truth = chord_at(song->chords, t);
+      if (truth.root_pitch_class < 0) continue;
+      const ChordSpan guess = chord_at(estimated, t);
+      ++beats;
+      if (guess.root_pitch_class == truth.root_pitch_class) {
+        ++root_agree;
+        if (major_type(guess.quality) == major_type(truth.quality)) ++chord_agree;
+      }
+    }
+    const int annotated_key = song->bars[song->bars.size() / 2].controls.key;
+    keys_agree += estimate_key(song->notes) == annotated_key ? 1 : 0;
+  }
+  const double root_share = static_cast<double>(root_agree) / beats;
+  const double chord_share = static_cast<double>(chord_agree) / beats;
+  std::cout << "estimated chords on " << beats << " annotated beats: root " << root_share
+            << ", root and family " << chord_share << "; keys " << keys_agree << " of "
+            << kPopSongs << "\n";
+  EXPECT_GT(chord_share, 0.75);  // 0.87 when written
+  EXPECT_GE(keys_agree, kPopSongs * 2 / 3);  // 10 of 12 when written
+}
+
+TEST_F(CorpusTest, NottinghamTunesRoundTripWithEstimatedChords) {
+  for (const char* name : {"jigs1", "jigs2", "waltzes1", "reelsa-c1", "hpps1"}) {
+    absl::StatusOr<Score> tune = load_nottingham_tune(dir_ + "/MIDI/" + name + ".mid");
+    ASSERT_TRUE(tune.ok()) << name << ": " << tune.status();
+    expect_round_trip(*tune, name);
+    EXPECT_GT(tune->chords.size(), 4u) << name;
+    ASSERT_FALSE(tune->bars.empty());
+    EXPECT_NE(tune->bars[0].controls.key, kAnyClass) << name;
+    EXPECT_EQ(tune->bars[0].controls.style, style_index("folk"));
+    int lead = 0;
+    for (const Note& n : tune->notes) lead += n.role == Role::kLead ? 1 : 0;
+    EXPECT_GT(lead, 20) << name;
+  }
 }
 
 TEST_F(CorpusTest, GroovePerformancesRoundTripWithTheirStyle) {

@@ -14,3 +14,4 @@ add_dependencies(data_prepare_test jamd-prepare)
 target_compile_definitions(data_prepare_test PRIVATE
   JAMD_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data"
   JAMD_PREPARE_PATH="$<TARGET_FILE:jamd-prepare>")
+jamd_add_test(tokenizer_harmony_test LABELS unit SOURCES tokenizer_harmony_test.cc LIBS jamd_models)
