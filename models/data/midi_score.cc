@@ -94,10 +94,11 @@ int64_t seconds_to_ticks(const MidiFile& midi, double seconds) {
   return tick + std::llround((seconds - elapsed_s) * bpm * midi.ticks_per_quarter / 60.0);
 }
 
-absl::StatusOr<Score> midi_to_score(const MidiFile& midi, const MidiImport& import) {
-  Score score;
-  score.ticks_per_beat = midi.ticks_per_quarter;
-  // Pair note-ons with note-offs first in, first out, per track, channel and pitch.
+namespace {
+
+// Pairs note-ons with note-offs first in, first out, per track, channel and pitch; returns the
+// last onset (-1 without notes).
+int64_t collect_notes(const MidiFile& midi, const MidiImport& import, std::vector<Note>* notes) {
   std::map<std::tuple<size_t, int, int>, std::deque<Note>> sounding;
   int64_t last_onset = -1;
   for (size_t t = 0; t < midi.tracks.size(); ++t) {
@@ -116,7 +117,7 @@ absl::StatusOr<Score> midi_to_score(const MidiFile& midi, const MidiImport& impo
         Note n = queue.front();
         queue.pop_front();
         n.duration_ticks = std::max<int64_t>(tick - n.start_ticks, 1);
-        if (n.start_ticks >= 0) score.notes.push_back(n);
+        if (n.start_ticks >= 0) notes->push_back(n);
       }
     }
   }
@@ -124,12 +125,21 @@ absl::StatusOr<Score> midi_to_score(const MidiFile& midi, const MidiImport& impo
   for (auto& [key, queue] : sounding) {
     for (Note n : queue) {
       n.duration_ticks = midi.ticks_per_quarter;
-      if (n.start_ticks >= 0) score.notes.push_back(n);
+      if (n.start_ticks >= 0) notes->push_back(n);
     }
   }
-  std::stable_sort(score.notes.begin(), score.notes.end(), [](const Note& a, const Note& b) {
+  std::stable_sort(notes->begin(), notes->end(), [](const Note& a, const Note& b) {
     return a.start_ticks < b.start_ticks;
   });
+  return last_onset;
+}
+
+}  // namespace
+
+absl::StatusOr<Score> midi_to_score(const MidiFile& midi, const MidiImport& import) {
+  Score score;
+  score.ticks_per_beat = midi.ticks_per_quarter;
+  const int64_t last_onset = collect_notes(midi, import, &score.notes);
 
   const std::vector<TempoEvent> tempos = tempo_events(midi);
   const std::map<int64_t, TimeSignature> metres = metre_changes(midi, import.shift_ticks);

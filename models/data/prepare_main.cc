@@ -234,6 +234,29 @@ std::string corpus_json(const CorpusCount& c) {
       json_counts(c.human_parts));
 }
 
+// Writes the three token files and vocab.txt; returns the splits' JSON and the data hash.
+absl::StatusOr<std::pair<std::string, uint64_t>> write_splits(
+    const Options& o, const std::map<std::string, Split>& splits) {
+  fs::create_directories(o.out_dir);
+  const Vocabulary& v = Vocabulary::get();
+  std::ofstream names(fs::path(o.out_dir) / "vocab.txt");
+  for (TokenId id = 0; id < v.size(); ++id) names << v.name(id) << "\n";
+  uint64_t data_hash = 0xcbf29ce484222325ull;  // FNV-1a offset basis: the files chain on
+  std::string json;
+  for (const char* name : {"train", "validation", "test"}) {
+    const Split& s = splits.at(name);
+    const std::string path = (fs::path(o.out_dir) / absl::StrCat(name, ".tok")).string();
+    if (absl::Status st = write_token_file(path, s.tokens, s.sequences); !st.ok()) return st;
+    data_hash = fnv1a64(std::as_bytes(std::span(s.tokens)), data_hash);
+    absl::StrAppendFormat(&json, "%s\"%s\": {\"sequences\": %d, \"bars\": %d, \"tokens\": %d}",
+                          json.empty() ? "" : ", ", name, s.sequences, s.bars, s.tokens.size());
+    std::cout << absl::StrFormat("%-10s %6d sequences %8d bars %10d tokens (%.1f per bar)\n", name,
+                                 s.sequences, s.bars, s.tokens.size(),
+                                 s.bars ? static_cast<double>(s.tokens.size()) / s.bars : 0.0);
+  }
+  return std::pair(json, data_hash);
+}
+
 int run(const Options& o) {
   const fs::path data(o.data_dir);
   if (o.include_nottingham &&
@@ -255,29 +278,12 @@ int run(const Options& o) {
   prepare_groove(o, &splits, &groove);
   if (o.include_nottingham) prepare_nottingham(o, &splits, &nottingham);
 
-  fs::create_directories(o.out_dir);
+  absl::StatusOr<std::pair<std::string, uint64_t>> written = write_splits(o, splits);
+  if (!written.ok()) {
+    std::cerr << written.status().message() << "\n";
+    return 1;
+  }
   const Vocabulary& v = Vocabulary::get();
-  {
-    std::ofstream names(fs::path(o.out_dir) / "vocab.txt");
-    for (TokenId id = 0; id < v.size(); ++id) names << v.name(id) << "\n";
-  }
-  uint64_t data_hash = 0xcbf29ce484222325ull;
-  std::string split_json;
-  for (const char* name : {"train", "validation", "test"}) {
-    const Split& s = splits[name];
-    const std::string path = (fs::path(o.out_dir) / absl::StrCat(name, ".tok")).string();
-    if (absl::Status st = write_token_file(path, s.tokens, s.sequences); !st.ok()) {
-      std::cerr << st.message() << "\n";
-      return 1;
-    }
-    data_hash = fnv1a64(std::as_bytes(std::span(s.tokens)), data_hash);
-    absl::StrAppendFormat(&split_json, "%s\"%s\": {\"sequences\": %d, \"bars\": %d, \"tokens\": %d}",
-                          split_json.empty() ? "" : ", ", name, s.sequences, s.bars,
-                          s.tokens.size());
-    std::cout << absl::StrFormat("%-10s %6d sequences %8d bars %10d tokens (%.1f per bar)\n", name,
-                                 s.sequences, s.bars, s.tokens.size(),
-                                 s.bars ? static_cast<double>(s.tokens.size()) / s.bars : 0.0);
-  }
   std::ofstream meta(fs::path(o.out_dir) / "metadata.json");
   meta << absl::StrFormat(
       "{\n  \"format\": \"jamd token files v%d (docs/vocabulary.md)\",\n"
@@ -286,8 +292,8 @@ int run(const Options& o) {
       "  \"corpora\": {\"pop909\": %s, \"groove\": %s%s},\n"
       "  \"licences\": {\"pop909\": \"MIT\", \"groove\": \"CC BY 4.0 (attribution: Groove MIDI "
       "Dataset, Google LLC / Magenta)\"%s}\n}\n",
-      kTokenFileVersion, v.size(), v.hash(), data_hash, o.transpose, split_json, corpus_json(pop),
-      corpus_json(groove),
+      kTokenFileVersion, v.size(), v.hash(), written->second, o.transpose, written->first,
+      corpus_json(pop), corpus_json(groove),
       o.include_nottingham ? absl::StrCat(", \"nottingham\": ", corpus_json(nottingham)) : "",
       o.include_nottingham ? ", \"nottingham\": \"GPL-3.0 (copyleft: see its PROVENANCE.md)\"" : "");
   std::cout << "POP909: " << pop.songs << " songs (" << pop.failed << " skipped); Groove: "

@@ -150,6 +150,74 @@ absl::StatusOr<Score> quantize(const Score& score) {
   return q;
 }
 
+namespace {
+
+void encode_header(const BarInfo& bar, std::vector<TokenId>* out) {
+  const Vocabulary& v = Vocabulary::get();
+  const BarControls& c = bar.controls;
+  out->push_back(v.bar());
+  out->push_back(v.meter(meter_index(bar.time_signature)));
+  out->push_back(v.tempo(tempo_class(bar.tempo_bpm)));
+  for (int r = 0; r < kNumBandRoles; ++r) out->push_back(v.density(r, c.density_class[r]));
+  out->push_back(v.energy(c.energy_class));
+  out->push_back(v.valence(c.valence_class));
+  out->push_back(v.style(c.style));
+  out->push_back(v.key(c.key));
+}
+
+// Walks a quantized score bar by bar; each call consumes the chords and notes of one bar.
+class BarEncoder {
+ public:
+  BarEncoder(const Score& q, std::vector<TokenId>* out) : q_(q), v_(Vocabulary::get()), out_(out) {}
+
+  void chords(int64_t bar_start, int64_t bar_end) {
+    while (next_chord_ < q_.chords.size() && q_.chords[next_chord_].start_ticks <= bar_start) {
+      sounding_ = q_.chords[next_chord_++];
+    }
+    out_->push_back(chord_token(sounding_));
+    while (next_chord_ < q_.chords.size() && q_.chords[next_chord_].start_ticks < bar_end) {
+      sounding_ = q_.chords[next_chord_++];
+      out_->push_back(v_.position(static_cast<int>(sounding_.start_ticks - bar_start)));
+      out_->push_back(chord_token(sounding_));
+    }
+  }
+
+  // Notes are sorted by bar, role, onset and pitch, so each part's notes come in one run.
+  void parts(int64_t bar_start, int64_t bar_end) {
+    for (int r = 0; r < kNumRoles; ++r) {
+      out_->push_back(v_.part(static_cast<Role>(r)));
+      int64_t position = -1;
+      while (next_note_ < q_.notes.size() && q_.notes[next_note_].start_ticks < bar_end &&
+             static_cast<int>(q_.notes[next_note_].role) == r) {
+        const Note& n = q_.notes[next_note_++];
+        if (n.start_ticks != position) {
+          position = n.start_ticks;
+          out_->push_back(v_.position(static_cast<int>(position - bar_start)));
+        }
+        out_->push_back(v_.pitch(n.pitch));
+        out_->push_back(v_.velocity(velocity_class(n.velocity)));
+        if (n.role != Role::kDrums) out_->push_back(v_.duration(duration_class(n.duration_ticks)));
+      }
+    }
+  }
+
+  bool all_notes_written() const { return next_note_ == q_.notes.size(); }
+
+ private:
+  TokenId chord_token(const ChordSpan& s) const {
+    return s.root_pitch_class < 0 ? v_.no_chord() : v_.chord(s.root_pitch_class, s.quality);
+  }
+
+  const Score& q_;
+  const Vocabulary& v_;
+  std::vector<TokenId>* out_;
+  size_t next_note_ = 0;
+  size_t next_chord_ = 0;
+  ChordSpan sounding_;  // no chord before the first span
+};
+
+}  // namespace
+
 absl::StatusOr<std::vector<TokenId>> encode(const Score& score, const EncodeOptions& options) {
   absl::StatusOr<Score> quantized = quantize(score);
   if (!quantized.ok()) return quantized.status();
@@ -160,53 +228,13 @@ absl::StatusOr<std::vector<TokenId>> encode(const Score& score, const EncodeOpti
   std::vector<TokenId> out;
   out.reserve(q.bars.size() * 40 + q.notes.size() * 4);
   if (options.add_start_end) out.push_back(v.start());
-  size_t next_note = 0;
-  size_t next_chord = 0;
-  ChordSpan sounding;  // no chord before the first span
+  BarEncoder bars(q, &out);
   for (size_t b = 0; b < q.bars.size(); ++b) {
-    const BarInfo& bar = q.bars[b];
-    const BarControls& c = bar.controls;
-    out.push_back(v.bar());
-    out.push_back(v.meter(meter_index(bar.time_signature)));
-    out.push_back(v.tempo(tempo_class(bar.tempo_bpm)));
-    for (int r = 0; r < kNumBandRoles; ++r) out.push_back(v.density(r, c.density_class[r]));
-    out.push_back(v.energy(c.energy_class));
-    out.push_back(v.valence(c.valence_class));
-    out.push_back(v.style(c.style));
-    out.push_back(v.key(c.key));
-
-    const int64_t bar_start = starts[b];
-    const int64_t bar_end = starts[b + 1];
-    while (next_chord < q.chords.size() && q.chords[next_chord].start_ticks <= bar_start) {
-      sounding = q.chords[next_chord++];
-    }
-    auto chord_token = [&](const ChordSpan& s) {
-      return s.root_pitch_class < 0 ? v.no_chord() : v.chord(s.root_pitch_class, s.quality);
-    };
-    out.push_back(chord_token(sounding));
-    while (next_chord < q.chords.size() && q.chords[next_chord].start_ticks < bar_end) {
-      sounding = q.chords[next_chord++];
-      out.push_back(v.position(static_cast<int>(sounding.start_ticks - bar_start)));
-      out.push_back(chord_token(sounding));
-    }
-
-    for (int r = 0; r < kNumRoles; ++r) {
-      out.push_back(v.part(static_cast<Role>(r)));
-      int64_t position = -1;
-      while (next_note < q.notes.size() && q.notes[next_note].start_ticks < bar_end &&
-             static_cast<int>(q.notes[next_note].role) == r) {
-        const Note& n = q.notes[next_note++];
-        if (n.start_ticks != position) {
-          position = n.start_ticks;
-          out.push_back(v.position(static_cast<int>(position - bar_start)));
-        }
-        out.push_back(v.pitch(n.pitch));
-        out.push_back(v.velocity(velocity_class(n.velocity)));
-        if (n.role != Role::kDrums) out.push_back(v.duration(duration_class(n.duration_ticks)));
-      }
-    }
+    encode_header(q.bars[b], &out);
+    bars.chords(starts[b], starts[b + 1]);
+    bars.parts(starts[b], starts[b + 1]);
   }
-  assert(next_note == q.notes.size());
+  assert(bars.all_notes_written());
   if (options.add_start_end) out.push_back(v.end());
   return out;
 }
