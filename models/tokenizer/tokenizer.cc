@@ -239,6 +239,38 @@ absl::StatusOr<std::vector<TokenId>> encode(const Score& score, const EncodeOpti
   return out;
 }
 
+absl::StatusOr<std::vector<TokenId>> encode_part_block(std::span<const Note> notes,
+                                                       int ticks_per_beat, int64_t bar_start_ticks,
+                                                       const TimeSignature& time_signature,
+                                                       Role role) {
+  if (ticks_per_beat <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ticks_per_beat must be positive, not ", ticks_per_beat));
+  }
+  Score bar;
+  bar.ticks_per_beat = ticks_per_beat;
+  bar.bars.push_back(BarInfo{time_signature, 120.0, {}});
+  const int64_t length_grid = bar_grid(time_signature);
+  for (Note n : notes) {
+    n.start_ticks -= bar_start_ticks;
+    const int64_t onset_grid = ticks_to_grid(n.start_ticks, ticks_per_beat);
+    if (onset_grid < 0 || onset_grid >= length_grid) continue;
+    n.role = role;
+    bar.notes.push_back(n);
+  }
+  absl::StatusOr<Score> q = quantize(bar);
+  if (!q.ok()) return q.status();
+  std::vector<TokenId> tokens;
+  BarEncoder(*q, &tokens).parts(0, length_grid);
+  // Keep what lies between this part's marker and the next one.
+  const Vocabulary& v = Vocabulary::get();
+  auto first = std::find(tokens.begin(), tokens.end(), v.part(role)) + 1;
+  auto last = std::find_if(first, tokens.end(), [&](TokenId t) {
+    return v.info(t).kind == TokenKind::kPart;
+  });
+  return std::vector<TokenId>(first, last);
+}
+
 namespace {
 
 // Builds a score from tokens the grammar has accepted, one token at a time.

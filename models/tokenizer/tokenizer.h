@@ -36,6 +36,15 @@ absl::StatusOr<std::vector<TokenId>> encode(const Score& score, const EncodeOpti
 // boundary after a bar's first chord (a bar cut off inside a note or its header is an error).
 absl::StatusOr<Score> decode(std::span<const TokenId> tokens);
 
+// Live: the block of one part in one bar, without its Part marker, to append after that marker
+// (the conductor appends the human's bar this way once it has been heard). `notes` are in
+// `ticks_per_beat` ticks from `bar_start_ticks`; those whose onset rounds into the bar are
+// written, as `role`, quantized like encode() does.
+absl::StatusOr<std::vector<TokenId>> encode_part_block(std::span<const Note> notes,
+                                                       int ticks_per_beat, int64_t bar_start_ticks,
+                                                       const TimeSignature& time_signature,
+                                                       Role role);
+
 // "Bar Meter_4/4 Tempo_12 ..." for logs and test failures.
 std::string tokens_to_string(std::span<const TokenId> tokens);
 

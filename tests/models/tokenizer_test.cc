@@ -2,6 +2,7 @@
 // errors a user can act on.
 #include "models/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -123,6 +124,33 @@ TEST(Tokenizer, DecodeRefusesASequenceCutInsideANote) {
   while ((*tokens)[cut] != v.pitch(45)) ++cut;  // the bass note's pitch, before its velocity
   EXPECT_FALSE(decode(std::span(tokens->data(), cut + 1)).ok());
   EXPECT_TRUE(decode(std::span(tokens->data(), cut + 3)).ok());  // after its duration
+}
+
+TEST(Tokenizer, HumanBlockAppendsAfterTheBandAndDecodes) {
+  absl::StatusOr<std::vector<TokenId>> song = encode(two_bar_song(), {.add_start_end = false});
+  ASSERT_TRUE(song.ok());
+  const Vocabulary& v = Vocabulary::get();
+  // The live prefix: everything up to and including the second bar's Part_human marker.
+  std::vector<TokenId> live(song->begin(),
+                            std::find(song->rbegin(), song->rend(), v.part(Role::kHuman)).base());
+  // What the musician played in bar 2 (3/4, starting at tick 1920), on their own clock.
+  const std::vector<Note> heard = {
+      {.start_ticks = 1920 + 240, .duration_ticks = 480, .pitch = 62, .velocity = 64,
+       .role = Role::kLead},
+      {.start_ticks = 1920 + 1440, .duration_ticks = 100, .pitch = 70, .velocity = 64,
+       .role = Role::kLead}};  // the next bar's downbeat: not in this block
+  absl::StatusOr<std::vector<TokenId>> block =
+      encode_part_block(heard, 480, 1920, {3, 4}, Role::kHuman);
+  ASSERT_TRUE(block.ok()) << block.status();
+  EXPECT_EQ(tokens_to_string(*block), "Pos_6 Pitch_62 Vel_7 Dur_12");
+  live.insert(live.end(), block->begin(), block->end());
+  absl::StatusOr<Score> score = decode(live);
+  ASSERT_TRUE(score.ok()) << score.status();
+  ASSERT_FALSE(score->notes.empty());
+  const Note& last = score->notes.back();
+  EXPECT_EQ(last.role, Role::kHuman);
+  EXPECT_EQ(last.start_ticks, 48 + 6);
+  EXPECT_EQ(last.pitch, 62);
 }
 
 }  // namespace
