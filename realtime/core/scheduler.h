@@ -37,7 +37,7 @@ struct SchedulerOptions {
   uint32_t sample_rate_hz = 48000;
   int ticks_per_quarter = 480;
   double tempo_bpm = 120.0;
-  TimeSignature time_signature;
+  TimeSignature time_signature{};
   size_t max_events = 8192;         // the bounded event store (events not yet played)
   size_t command_queue_size = 4096;  // posts in flight between producer and RT thread
 };

@@ -56,8 +56,8 @@ struct SynthOptions {
   uint32_t sample_rate_hz = 48000;
   int polyphony = 256;   // voices; past it FluidSynth steals the quietest
   float gain = 0.4f;     // master gain; 0.4 keeps a dense five-part band below clipping
-  ReverbSettings reverb;
-  ChorusSettings chorus;
+  ReverbSettings reverb{};
+  ChorusSettings chorus{};
 };
 
 // The .sf2 path a SoundFont name means, or a one-line error saying what to install or pass.

@@ -1,0 +1,164 @@
+// The RT discipline, proven: the scheduler, the rings and the Band callback (with FluidSynth's
+// voices) process periods of dense material inside a trapping RT section, which aborts the test
+// on any malloc/free (see rt_alloc_trap.h). FluidSynth's reverb and chorus are measured apart:
+// Debian builds FluidSynth with OpenMP, and its effects run in an OpenMP parallel region whose
+// one-thread team libgomp allocates and frees on every render call (docs/realtime.md).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "realtime/core/audio_ring.h"
+#include "realtime/core/scheduler.h"
+#include "realtime/core/spsc_ring.h"
+#include "realtime/synth/band.h"
+#include "realtime/synth/synth.h"
+#include "tests/realtime/core/rt_alloc_trap.h"
+
+namespace jamd::realtime {
+namespace {
+
+constexpr int kTpq = 480;
+constexpr uint32_t kPeriodFrames = 256;
+
+class FixedMidiOut : public MidiOut {
+ public:
+  bool write(const MidiMessage& m) override {
+    if (n_ == 512) return false;
+    messages_[n_++] = m;
+    return true;
+  }
+  void clear() { n_ = 0; }
+  size_t size() const { return n_; }
+
+ private:
+  MidiMessage messages_[512];
+  size_t n_ = 0;
+};
+
+// Eight parts of sixteenth notes (two beats long, so voices overlap), program and controller
+// changes, a tempo change and an all-notes-off: everything the RT path handles.
+void post_dense_material(Scheduler& sched, int n_beats) {
+  for (int ch = 0; ch < 8; ++ch) sched.program_change(0, ch == 7 ? kGmDrumChannel : ch, ch * 8);
+  for (int sixteenth = 0; sixteenth < n_beats * 4; ++sixteenth) {
+    const int64_t tick = sixteenth * kTpq / 4;
+    for (int ch = 0; ch < 8; ++ch) {
+      const int channel = ch == 7 ? kGmDrumChannel : ch;
+      const int key = ch == 7 ? 36 + sixteenth % 12 : 48 + (sixteenth * 7 + ch * 5) % 36;
+      sched.note_on(tick + ch, channel, key, 90);
+      sched.note_off(tick + 2 * kTpq, channel, key);
+    }
+    if (sixteenth % 8 == 0) sched.control_change(tick, 0, 7, 100 - sixteenth % 20);
+  }
+  sched.change_tempo_at_next_beat(kTpq, 132.0);
+  sched.change_time_signature(4 * kTpq * 2, {3, 4});
+}
+
+ProcessBlock make_block(std::vector<float>& left, std::vector<float>& right, MidiOut* out) {
+  ProcessBlock block;
+  block.n_frames = kPeriodFrames;
+  block.audio_out[0] = left;
+  block.audio_out[1] = right;
+  block.midi_out = out;
+  return block;
+}
+
+TEST(RtAllocTrap, TrapCatchesAnAllocation) {
+  EXPECT_DEATH(
+      {
+        RtSection rt(RtSection::Mode::kTrap);
+        auto* p = new std::vector<int>(100);
+        delete p;
+      },
+      "rt_alloc_trap: .* on the RT path");
+}
+
+TEST(RtAllocTrap, SchedulerAndRingsNeverAllocate) {
+  Scheduler sched({.sample_rate_hz = 48000, .ticks_per_quarter = kTpq});
+  AudioRing tap(1 << 14, 2);
+  SpscRing<MidiMessage> midi_ring(256);
+  post_dense_material(sched, 8);
+  sched.all_notes_off();
+  std::vector<float> left(kPeriodFrames, 0.25f), right(kPeriodFrames, -0.25f);
+  const std::span<const float> channels[2] = {left, right};
+  uint64_t n_events = 0;
+  for (uint64_t first = 0; first < 48000 * 5; first += kPeriodFrames) {
+    RtSection rt(RtSection::Mode::kTrap);
+    sched.begin_period(first, kPeriodFrames);
+    MidiMessage m;
+    while (sched.next_event(m)) {
+      midi_ring.try_push(m);
+      ++n_events;
+    }
+    sched.end_period();
+    tap.write_planar(channels, kPeriodFrames);
+    MidiMessage drained;
+    while (midi_ring.try_pop(drained)) {
+    }
+  }
+  EXPECT_GT(n_events, 500u);
+  EXPECT_GT(tap.overrun_frames(), 0u);  // the tap filled up and dropped, without allocating
+}
+
+struct BandRun {
+  uint64_t allocations = 0;
+  uint64_t frees = 0;
+  uint64_t render_calls_max = 0;  // an upper bound: one per event plus one per period
+  int max_voices = 0;
+  uint64_t midi_out_written = 0;
+};
+
+// Ten seconds of dense material through Band::process(), each period inside an RT section.
+BandRun run_band(bool effects, RtSection::Mode mode) {
+  SynthOptions synth_options;
+  synth_options.reverb.enabled = effects;
+  synth_options.chorus.enabled = effects;
+  absl::StatusOr<std::unique_ptr<Synth>> synth = Synth::create(synth_options);
+  EXPECT_TRUE(synth.ok()) << synth.status();
+  if (!synth.ok()) return {};
+  Scheduler sched({.sample_rate_hz = 48000, .ticks_per_quarter = kTpq});
+  AudioRing tap(1 << 16, 2);
+  Band band(sched, **synth, &tap);
+  FixedMidiOut midi_out;
+  std::vector<float> left(kPeriodFrames), right(kPeriodFrames);
+  ProcessBlock block = make_block(left, right, &midi_out);
+  post_dense_material(sched, 16);
+  BandRun run;
+  for (uint64_t first = 0; first < 48000 * 10; first += kPeriodFrames) {
+    block.first_frame = first;
+    midi_out.clear();
+    const uint64_t events_before = sched.counters().events_played.load();
+    {
+      RtSection rt(mode);
+      band.process(block);
+      run.allocations += rt.allocations();
+      run.frees += rt.frees();
+    }
+    run.render_calls_max += 1 + sched.counters().events_played.load() - events_before;
+    run.max_voices = std::max(run.max_voices, (*synth)->active_voices());
+    if (first == 48000 * 6) sched.stop();
+  }
+  run.midi_out_written = band.counters().midi_out_written.load();
+  EXPECT_EQ(band.counters().midi_out_dropped.load(), 0u);
+  return run;
+}
+
+TEST(RtAllocTrap, BandPeriodWithFluidSynthVoicesNeverAllocates) {
+  const BandRun run = run_band(/*effects=*/false, RtSection::Mode::kTrap);
+  EXPECT_GT(run.max_voices, 16);  // the material really was dense
+  EXPECT_GT(run.midi_out_written, 500u);
+}
+
+TEST(RtAllocTrap, FluidSynthEffectsAllocateOnlyLibgompsTeamPerRenderCall) {
+  const BandRun run = run_band(/*effects=*/true, RtSection::Mode::kCount);
+  RecordProperty("allocations", static_cast<int>(run.allocations));
+  RecordProperty("render_calls_max", static_cast<int>(run.render_calls_max));
+  // Known and bounded: a free for every allocation, never more than one per render call. If
+  // this starts failing, FluidSynth began allocating somewhere new on the RT path.
+  EXPECT_EQ(run.allocations, run.frees);
+  EXPECT_LE(run.allocations, run.render_calls_max);
+  EXPECT_GT(run.max_voices, 16);
+}
+
+}  // namespace
+}  // namespace jamd::realtime
