@@ -38,6 +38,13 @@ TEST(Vocabulary, HashIsFnv1aOfNamesJoinedByNewline) {
   EXPECT_EQ(v.hash(), fnv1a64(std::as_bytes(std::span<const char>(joined.data(), joined.size()))));
 }
 
+// Trained models and token files carry this hash: changing the vocabulary makes them unusable.
+// When that is intended, update the value here and in docs/vocabulary.md, and retrain.
+TEST(Vocabulary, HashIsPinned) {
+  EXPECT_EQ(Vocabulary::get().size(), 481);
+  EXPECT_EQ(Vocabulary::get().hash(), 0x404a894900269427ull);
+}
+
 TEST(Vocabulary, BuildersNameWhatTheyMean) {
   const Vocabulary& v = Vocabulary::get();
   EXPECT_EQ(v.name(v.pitch(60)), "Pitch_60");
