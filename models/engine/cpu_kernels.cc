@@ -94,34 +94,52 @@ JAMD_AVX2 inline __m256 exp256(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
-// One tile: 4 weight rows against R input rows, 4*R accumulators held in registers.
-template <int R>
-JAMD_AVX2 inline void tile_4xr(const float* x, int64_t in, const float* w, float* y,
-                               int64_t y_stride) {
-  __m256 acc[R][4];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < 4; ++j) acc[r][j] = _mm256_setzero_ps();
+// Tiles of 4 weight rows against 1 or 2 input rows, written out with named accumulators: with
+// arrays GCC keeps them on the stack, which halves the speed.
+JAMD_AVX2 inline void finish_row(const __m256 acc[4], const float* x, int64_t in, int64_t in8,
+                                 const float* w, float* y) {
+  for (int j = 0; j < 4; ++j) {
+    float s = hsum(acc[j]);
+    for (int64_t i = in8; i < in; ++i) s += x[i] * w[j * in + i];
+    y[j] = s;
+  }
+}
+
+JAMD_AVX2 void tile_4x2(const float* x, int64_t in, const float* w, float* y, int64_t y_stride) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  const float* x1 = x + in;
   const int64_t in8 = in & ~int64_t{7};
   for (int64_t i = 0; i < in8; i += 8) {
-    const __m256 w0 = _mm256_loadu_ps(w + i);
-    const __m256 w1 = _mm256_loadu_ps(w + in + i);
-    const __m256 w2 = _mm256_loadu_ps(w + 2 * in + i);
-    const __m256 w3 = _mm256_loadu_ps(w + 3 * in + i);
-    for (int r = 0; r < R; ++r) {
-      const __m256 xv = _mm256_loadu_ps(x + r * in + i);
-      acc[r][0] = _mm256_fmadd_ps(xv, w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(xv, w1, acc[r][1]);
-      acc[r][2] = _mm256_fmadd_ps(xv, w2, acc[r][2]);
-      acc[r][3] = _mm256_fmadd_ps(xv, w3, acc[r][3]);
-    }
+    const __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + in + i);
+    const __m256 w2 = _mm256_loadu_ps(w + 2 * in + i), w3 = _mm256_loadu_ps(w + 3 * in + i);
+    const __m256 u = _mm256_loadu_ps(x + i), v = _mm256_loadu_ps(x1 + i);
+    a0 = _mm256_fmadd_ps(u, w0, a0);
+    a1 = _mm256_fmadd_ps(u, w1, a1);
+    a2 = _mm256_fmadd_ps(u, w2, a2);
+    a3 = _mm256_fmadd_ps(u, w3, a3);
+    b0 = _mm256_fmadd_ps(v, w0, b0);
+    b1 = _mm256_fmadd_ps(v, w1, b1);
+    b2 = _mm256_fmadd_ps(v, w2, b2);
+    b3 = _mm256_fmadd_ps(v, w3, b3);
   }
-  for (int r = 0; r < R; ++r) {
-    for (int j = 0; j < 4; ++j) {
-      float s = hsum(acc[r][j]);
-      for (int64_t i = in8; i < in; ++i) s += x[r * in + i] * w[j * in + i];
-      y[r * y_stride + j] = s;
-    }
+  const __m256 ra[4] = {a0, a1, a2, a3}, rb[4] = {b0, b1, b2, b3};
+  finish_row(ra, x, in, in8, w, y);
+  finish_row(rb, x1, in, in8, w, y + y_stride);
+}
+
+JAMD_AVX2 void tile_4x1(const float* x, int64_t in, const float* w, float* y) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  const int64_t in8 = in & ~int64_t{7};
+  for (int64_t i = 0; i < in8; i += 8) {
+    const __m256 u = _mm256_loadu_ps(x + i);
+    a0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + i), a0);
+    a1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + in + i), a1);
+    a2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 2 * in + i), a2);
+    a3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 3 * in + i), a3);
   }
+  const __m256 ra[4] = {a0, a1, a2, a3};
+  finish_row(ra, x, in, in8, w, y);
 }
 
 JAMD_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
@@ -145,8 +163,8 @@ JAMD_AVX2 void matmul_nt_avx2(const float* x, int64_t n_rows, int64_t in, const 
     const float* wo = w + o * in;
     int64_t r = 0;
     // 4 weight rows x 2 input rows: 8 accumulators + 4 weights + 1 input fit the 16 registers.
-    for (; r + 2 <= n_rows; r += 2) tile_4xr<2>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
-    if (r < n_rows) tile_4xr<1>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
+    for (; r + 2 <= n_rows; r += 2) tile_4x2(x + r * in, in, wo, y + r * y_stride + o, y_stride);
+    if (r < n_rows) tile_4x1(x + r * in, in, wo, y + r * y_stride + o);
   }
   for (; o < o_end; ++o) {
     for (int64_t r = 0; r < n_rows; ++r) y[r * y_stride + o] = dot_avx2(x + r * in, w + o * in, in);

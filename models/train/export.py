@@ -128,3 +128,30 @@ def export_model(model, config, path, vocab_names=None, vocab_hash_value=None, d
         json.dump(manifest, f, indent=2, sort_keys=True)
         f.write("\n")
     return manifest
+
+
+def load_model(path):
+    """Reads a .jamd file back into a BandModel (benchmarks, round-trip checks)."""
+    from model import BandModel, ModelConfig
+    raw = open(path, "rb").read()
+    fields = struct.unpack_from("<8sIIIIiiiiiiiffIQQQQ", raw, 0)
+    (magic, version, header_bytes, dtype, flags, n_vocab, d_model, n_layers, n_heads, n_kv_heads,
+     d_ff, window, theta, eps) = fields[:14]
+    if magic != MAGIC or version != FORMAT_VERSION or dtype != 0:
+        raise ValueError(f"{path}: not a version {FORMAT_VERSION} float32 jamd model")
+    config = ModelConfig(n_vocab=n_vocab, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                         n_kv_heads=n_kv_heads, d_ff=d_ff, attention_window=window,
+                         rope_theta=theta, norm_eps=eps, tied_output=bool(flags & FLAG_TIED_OUTPUT))
+    model = BandModel(config)
+    state = model.state_dict()
+    offset = header_bytes
+    for name, _ in tensors_in_file_order(model, config):
+        offset += -offset % ALIGNMENT
+        n = state[name].numel()
+        array = np.frombuffer(raw, "<f4", n, offset).reshape(tuple(state[name].shape))
+        state[name] = torch.from_numpy(array.copy())
+        offset += 4 * n
+    if config.tied_output:
+        state["output.weight"] = state["tok_embedding.weight"]
+    model.load_state_dict(state)
+    return model.eval(), config

@@ -1,0 +1,242 @@
+// engine_bench: the CPU backend's generation speed on random weights of the bundled model's size:
+// ms per 128-token bar and tokens/s for 1, 8 and 32 streams on 1 and 2 threads, prefill speed,
+// and PyTorch eager at batch 1 on the same weights in the same run (bench/engine_bench_torch.py).
+//
+//   build-h1/bench/engine_bench [--d-model 256 --n-layers 4 ... --bars 4 --torch-tokens 256
+//                                --no-torch --out engine_bench.json]
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "models/engine/cpu_backend.h"
+#include "models/engine/cpu_kernels.h"
+#include "models/engine/weight_file.h"
+
+#ifndef JAMD_SOURCE_DIR
+#error "JAMD_SOURCE_DIR names the repository root (bench/CMakeLists.txt)"
+#endif
+
+namespace {
+
+using jamd::models::Backend;
+using jamd::models::BackendOptions;
+using jamd::models::DecodeStep;
+using jamd::models::ModelConfig;
+using jamd::models::StreamId;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kTokensPerBar = 128;  // a 2 s four-part bar (TARGETS.md)
+
+struct Args {
+  ModelConfig config;
+  int bars = 4;
+  int torch_tokens = 256;
+  bool torch = true;
+  std::string out = "engine_bench.json";
+};
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  ModelConfig& c = a.config;
+  c.n_vocab = 400;
+  c.d_model = 256;
+  c.n_layers = 4;
+  c.n_heads = 8;
+  c.n_kv_heads = 2;
+  c.d_ff = 704;
+  c.attention_window = 512;
+  for (int i = 1; i < argc; ++i) {
+    const std::string f = argv[i];
+    auto next = [&]() -> int {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "engine_bench: %s needs a value\n", f.c_str());
+        std::exit(2);
+      }
+      return std::atoi(argv[++i]);
+    };
+    if (f == "--n-vocab") c.n_vocab = next();
+    else if (f == "--d-model") c.d_model = next();
+    else if (f == "--n-layers") c.n_layers = next();
+    else if (f == "--n-heads") c.n_heads = next();
+    else if (f == "--n-kv-heads") c.n_kv_heads = next();
+    else if (f == "--d-ff") c.d_ff = next();
+    else if (f == "--attention-window") c.attention_window = next();
+    else if (f == "--bars") a.bars = next();
+    else if (f == "--torch-tokens") a.torch_tokens = next();
+    else if (f == "--no-torch") a.torch = false;
+    else if (f == "--out" && i + 1 < argc) a.out = argv[++i];
+    else {
+      std::fprintf(stderr,
+                   "usage: engine_bench [--n-vocab N --d-model N --n-layers N --n-heads N "
+                   "--n-kv-heads N --d-ff N --attention-window N --bars N --torch-tokens N "
+                   "--no-torch --out FILE]\n");
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+struct Row {
+  int threads, streams;
+  double ms_per_bar, tokens_per_s;
+};
+
+// Decodes bars of kTokensPerBar tokens for n_streams streams at once, each first filled to a
+// full attention window (the steady state of a long jam). Returns ms per bar (all streams) and
+// generated tokens/s.
+Row measure_decode(std::shared_ptr<const jamd::models::WeightFile> w, int threads, int n_streams,
+                   int bars) {
+  BackendOptions o;
+  o.threads = threads;
+  o.max_streams = std::max(n_streams, 1);
+  auto b = jamd::models::make_cpu_backend(w, o);
+  if (!b.ok()) {
+    std::fprintf(stderr, "engine_bench: %s\n", std::string(b.status().message()).c_str());
+    std::exit(1);
+  }
+  const ModelConfig& c = w->config();
+  std::vector<int32_t> context(static_cast<size_t>(c.attention_window));
+  for (size_t i = 0; i < context.size(); ++i) context[i] = static_cast<int32_t>((i * 31 + 7) % c.n_vocab);
+  std::vector<DecodeStep> steps;
+  for (int s = 0; s < n_streams; ++s) {
+    const StreamId id = *(*b)->open_stream();
+    if (!(*b)->prefill(id, context, {}).ok()) std::exit(1);
+    steps.push_back(DecodeStep{id, 1});
+  }
+  std::vector<float> logits(static_cast<size_t>(n_streams) * c.n_vocab);
+  auto run_bar = [&] {
+    for (int t = 0; t < kTokensPerBar; ++t) {
+      if (!(*b)->decode(steps, logits).ok()) std::exit(1);
+      // Feed back the argmax so the work depends on the output like real sampling.
+      for (int s = 0; s < n_streams; ++s) {
+        const float* row = logits.data() + static_cast<size_t>(s) * c.n_vocab;
+        steps[static_cast<size_t>(s)].token =
+            static_cast<int32_t>(std::max_element(row, row + c.n_vocab) - row);
+      }
+    }
+  };
+  run_bar();  // warm-up: caches, page faults, thread wake-up
+  std::vector<double> bar_s;
+  for (int i = 0; i < bars; ++i) {
+    const auto t0 = Clock::now();
+    run_bar();
+    bar_s.push_back(seconds_since(t0));
+  }
+  std::sort(bar_s.begin(), bar_s.end());
+  const double median = bar_s[bar_s.size() / 2];
+  return Row{threads, n_streams, median * 1e3, n_streams * kTokensPerBar / median};
+}
+
+double measure_prefill(std::shared_ptr<const jamd::models::WeightFile> w, int threads) {
+  BackendOptions o;
+  o.threads = threads;
+  auto b = jamd::models::make_cpu_backend(w, o);
+  const ModelConfig& c = w->config();
+  std::vector<int32_t> tokens(static_cast<size_t>(2 * c.attention_window));
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 17 + 5) % c.n_vocab);
+  std::vector<float> logits(static_cast<size_t>(c.n_vocab));
+  double best = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    const StreamId s = *(*b)->open_stream();
+    const auto t0 = Clock::now();
+    if (!(*b)->prefill(s, tokens, logits).ok()) std::exit(1);
+    best = std::min(best, seconds_since(t0));
+    (*b)->close_stream(s);
+  }
+  return static_cast<double>(tokens.size()) / best;
+}
+
+// PyTorch eager, batch 1, one thread, same weights: tokens/s from engine_bench_torch.py.
+double measure_torch(const std::string& model_path, int n_tokens, int window) {
+  const std::string cmd = std::string("/usr/bin/python3 ") + JAMD_SOURCE_DIR +
+                          "/bench/engine_bench_torch.py --model " + model_path + " --tokens " +
+                          std::to_string(n_tokens) + " --context " + std::to_string(window);
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  char line[512];
+  double tps = -1;
+  while (std::fgets(line, sizeof line, p) != nullptr) {
+    if (std::sscanf(line, "tokens_per_s %lf", &tps) != 1) std::fputs(line, stderr);
+  }
+  if (pclose(p) != 0) {
+    std::fprintf(stderr, "engine_bench: `%s` failed (needs python3-torch)\n", cmd.c_str());
+    return -1;
+  }
+  return tps;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  auto bytes = jamd::models::random_weight_file(a.config, 1);
+  if (!bytes.ok()) {
+    std::fprintf(stderr, "engine_bench: %s\n", std::string(bytes.status().message()).c_str());
+    return 1;
+  }
+  const std::string model_path =
+      (std::filesystem::temp_directory_path() / ("engine_bench_" + std::to_string(getpid()) + ".jamd"))
+          .string();
+  if (!jamd::models::write_file_atomically(model_path, *bytes).ok()) return 1;
+  auto w = jamd::models::WeightFile::open(model_path);
+  if (!w.ok()) return 1;
+  const ModelConfig& c = a.config;
+  std::printf("model: n_vocab %d d_model %d n_layers %d n_heads %d n_kv_heads %d d_ff %d "
+              "window %d (%.2f M params), kernels %s\n",
+              c.n_vocab, c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.d_ff,
+              c.attention_window, c.n_params() / 1e6, jamd::models::cpu::best_kernels().name);
+  std::printf("\n%-8s %-8s %14s %14s %18s\n", "threads", "streams", "ms/bar", "tokens/s",
+              "x real time/jam");
+  std::vector<Row> rows;
+  for (int threads : {1, 2}) {
+    for (int streams : {1, 8, 32}) {
+      const Row r = measure_decode(*w, threads, streams, a.bars);
+      rows.push_back(r);
+      // A bar is 2 s of music per stream: real-time factor per jam = 2000 ms / ms_per_bar * streams.
+      std::printf("%-8d %-8d %14.2f %14.0f %18.1f\n", r.threads, r.streams, r.ms_per_bar,
+                  r.tokens_per_s, 2000.0 / r.ms_per_bar * r.streams);
+      std::fflush(stdout);
+    }
+  }
+  const double prefill1 = measure_prefill(*w, 1), prefill2 = measure_prefill(*w, 2);
+  std::printf("\nprefill of %d tokens: %.0f tokens/s (1 thread), %.0f tokens/s (2 threads)\n",
+              2 * c.attention_window, prefill1, prefill2);
+  double torch_tps = -1;
+  if (a.torch) torch_tps = measure_torch(model_path, a.torch_tokens, c.attention_window);
+  const double cpp_tps = rows[0].tokens_per_s;
+  if (torch_tps > 0) {
+    std::printf("\nbatch 1, 1 thread: C++ %.0f tokens/s, PyTorch eager %.0f tokens/s: %.1fx\n",
+                cpp_tps, torch_tps, cpp_tps / torch_tps);
+  }
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
+  std::filesystem::remove(model_path);
+
+  std::ofstream out(a.out);
+  out << "{\n  \"decode\": [\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out << "    {\"threads\": " << rows[i].threads << ", \"streams\": " << rows[i].streams
+        << ", \"ms_per_bar\": " << rows[i].ms_per_bar << ", \"tokens_per_s\": "
+        << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
+  }
+  out << "  ],\n  \"prefill_tokens_per_s\": {\"1\": " << prefill1 << ", \"2\": " << prefill2
+      << "},\n  \"torch_eager_tokens_per_s\": " << torch_tps << ",\n  \"cpp_over_torch\": "
+      << (torch_tps > 0 ? cpp_tps / torch_tps : -1) << ",\n  \"peak_rss_mb\": "
+      << ru.ru_maxrss / 1024.0 << "\n}\n";
+  std::printf("wrote %s\n", a.out.c_str());
+  return 0;
+}
