@@ -3,6 +3,8 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +25,13 @@ using cuda::DeviceModel;
 constexpr int32_t kPowerOfTwoBucketsUpTo = 256;
 // Rows one prefill pass carries at most (also bounded by the ring's rollback room).
 constexpr int32_t kPrefillChunkTokens = 256;
+
+// JAMD_CUDA_TRACE=1 prints each phase to stderr (for hangs on a device under investigation).
+void trace(const char* what, int64_t a = 0, int64_t b = 0) {
+  static const bool on = std::getenv("JAMD_CUDA_TRACE") != nullptr;
+  if (on) std::fprintf(stderr, "[jamd cuda] %s %lld %lld\n", what, static_cast<long long>(a),
+                       static_cast<long long>(b));
+}
 
 int32_t bucket_for(int32_t rows) {
   if (rows <= kPowerOfTwoBucketsUpTo) {
@@ -51,6 +60,8 @@ class CudaBackend final : public Backend {
   absl::Status decode(std::span<const DecodeStep> steps, std::span<float> logits) override;
 
   const CudaStepTiming& last_timing() const { return timing_; }
+  // decode() without the host copy: the logits stay in the backend's pinned buffer.
+  absl::StatusOr<std::span<const float>> decode_pinned(std::span<const DecodeStep> steps);
 
  private:
   bool is_open(StreamId s) const {
@@ -120,9 +131,11 @@ absl::Status CudaBackend::init(const std::string& device_description) {
   prefill_chunk_ = std::min(kPrefillChunkTokens, options_.rollback_tokens + 1);
   max_rows_ = std::max(bucket_for(options_.max_streams), prefill_chunk_);
   cuda::DeviceModelShape shape{max_rows_, options_.max_streams + 1, ring_slots_};
+  trace("init: creating the device model", max_rows_, ring_slots_);
   auto model = DeviceModel::create(*weights_, options_.precision, shape, stream_.get(), h);
   if (!model.ok()) return model.status();
   model_ = std::move(*model);
+  trace("init: device model ready");
   if (absl::Status st = cuda::allocate_pinned(static_cast<size_t>(max_rows_) * 16, "row metadata",
                                               &pinned_meta_);
       !st.ok()) {
@@ -233,6 +246,7 @@ absl::Status CudaBackend::prefill(StreamId stream, std::span<const int32_t> toke
       host_token()[i] = tokens[begin + static_cast<size_t>(i)];
       host_position()[i] = pos + i;
     }
+    trace("prefill chunk", stream, n);
     if (absl::Status s = upload_meta(n); !s.ok()) return s;
     const int logit_rows = last && want_logits ? 1 : 0;
     if (absl::Status s = model_->enqueue_forward(n, n - 1, logit_rows); !s.ok()) return s;
@@ -253,6 +267,7 @@ absl::Status CudaBackend::prefill(StreamId stream, std::span<const int32_t> toke
 
 absl::StatusOr<cudaGraphExec_t> CudaBackend::graph_for(int32_t bucket) {
   if (auto it = graphs_.find(bucket); it != graphs_.end()) return it->second.get();
+  trace("capturing the decode graph for rows", bucket);
   cudaStream_t s = stream_.get();
   JAMD_CUDA_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   const absl::Status enqueued = model_->enqueue_forward(bucket, 0, bucket);
@@ -268,13 +283,24 @@ absl::StatusOr<cudaGraphExec_t> CudaBackend::graph_for(int32_t bucket) {
 }
 
 absl::Status CudaBackend::decode(std::span<const DecodeStep> steps, std::span<float> logits) {
-  const int32_t n = static_cast<int32_t>(steps.size());
-  if (n == 0) return absl::OkStatus();
-  if (logits.size() < static_cast<size_t>(n) * config_.n_vocab) {
+  const size_t n = steps.size();
+  if (logits.size() < n * static_cast<size_t>(config_.n_vocab)) {
     return absl::InvalidArgumentError(absl::StrCat("decode: logits hold ", logits.size(),
                                                    " floats; ", n, " steps need ",
-                                                   int64_t{n} * config_.n_vocab));
+                                                   n * static_cast<size_t>(config_.n_vocab)));
   }
+  absl::StatusOr<std::span<const float>> pinned = decode_pinned(steps);
+  if (!pinned.ok()) return pinned.status();
+  // The seam wants the caller's buffer: one host copy (about 6 GB/s on one core, the largest
+  // cost of a big step; decode_pinned() avoids it).
+  std::memcpy(logits.data(), pinned->data(), pinned->size_bytes());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::span<const float>> CudaBackend::decode_pinned(
+    std::span<const DecodeStep> steps) {
+  const int32_t n = static_cast<int32_t>(steps.size());
+  if (n == 0) return std::span<const float>();
   ++stamp_;
   for (const DecodeStep& st : steps) {
     if (!is_open(st.stream)) {
@@ -306,14 +332,15 @@ absl::Status CudaBackend::decode(std::span<const DecodeStep> steps, std::span<fl
   JAMD_CUDA_TRY(cudaMemcpyAsync(pinned_logits_.get(), model_->logits(), logit_bytes,
                                 cudaMemcpyDeviceToHost, cs));
   JAMD_CUDA_TRY(cudaEventRecord(ev_copy_done_.get(), cs));
+  trace("decode: waiting", n, bucket);
   JAMD_CUDA_TRY(cudaStreamSynchronize(cs));
-  std::memcpy(logits.data(), pinned_logits_.get(), logit_bytes);
   for (const DecodeStep& st : steps) ++positions_[static_cast<size_t>(st.stream)];
   float graph_ms = 0, copy_ms = 0;
   JAMD_CUDA_TRY(cudaEventElapsedTime(&graph_ms, ev_start_.get(), ev_graph_done_.get()));
   JAMD_CUDA_TRY(cudaEventElapsedTime(&copy_ms, ev_graph_done_.get(), ev_copy_done_.get()));
   timing_ = CudaStepTiming{bucket, graph_ms, copy_ms};
-  return absl::OkStatus();
+  return std::span<const float>(static_cast<const float*>(pinned_logits_.get()),
+                                logit_bytes / sizeof(float));
 }
 
 }  // namespace
@@ -359,6 +386,13 @@ absl::StatusOr<std::unique_ptr<Backend>> make_cuda_backend(
   auto backend = std::make_unique<CudaBackend>(std::move(weights), options);
   if (absl::Status s = backend->init(*device); !s.ok()) return s;
   return backend;
+}
+
+absl::StatusOr<std::span<const float>> cuda_decode_pinned(Backend& backend,
+                                                          std::span<const DecodeStep> steps) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  if (cuda == nullptr) return absl::InvalidArgumentError("not a CUDA backend");
+  return cuda->decode_pinned(steps);
 }
 
 absl::StatusOr<CudaStepTiming> cuda_last_step_timing(const Backend& backend) {
