@@ -2,6 +2,9 @@
 // period, into a WAV file through libsndfile.
 #include "realtime/io/virtual_io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -114,10 +117,18 @@ absl::StatusOr<SndFilePtr> open_wav(const OfflineRenderOptions& options) {
   info.samplerate = static_cast<int>(options.sample_rate_hz);
   info.channels = 2;
   info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  // open(2) first: its errno says plainly why a path is unwritable.
+  const int fd = ::open(options.wav_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot write '", options.wav_path, "': ", std::strerror(errno),
+        "; choose a writable path (an existing folder) for the WAV file"));
+  }
+  ::close(fd);
   SndFilePtr file(sf_open(options.wav_path.c_str(), SFM_WRITE, &info));
   if (!file) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "cannot write '", options.wav_path, "': ", sf_strerror(nullptr),
+        "cannot write '", options.wav_path, "' as WAV: ", sf_strerror(nullptr),
         "; choose a writable path for the WAV file"));
   }
   // Clip instead of wrapping around when a loud passage exceeds full scale.

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +33,18 @@ void quiet_fluid_logs() {
     return true;
   }();
   (void)installed;
+}
+
+// A SoundFont 2 file is a RIFF file of form "sfbk". Checked up front because FluidSynth hands
+// anything else to libinstpatch, which prints GLib warnings to stderr instead of failing cleanly.
+bool has_soundfont_header(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char header[12] = {0};
+  const size_t n = std::fread(header, 1, sizeof(header), f);
+  std::fclose(f);
+  return n == sizeof(header) && std::memcmp(header, "RIFF", 4) == 0 &&
+         std::memcmp(header + 8, "sfbk", 4) == 0;
 }
 
 bool is_readable_file(const std::string& path) {
@@ -81,6 +94,11 @@ absl::StatusOr<std::string> resolve_soundfont(std::string_view name) {
     return absl::NotFoundError(absl::StrCat(
         "SoundFont '", path,
         "' not found: pass an existing .sf2 file, 'default' (TimGM6mb) or 'fluidr3'"));
+  }
+  if (!has_soundfont_header(path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' is not a SoundFont 2 file (no RIFF 'sfbk' header): pass a .sf2 file, ",
+        "'default' (TimGM6mb) or 'fluidr3'"));
   }
   return path;
 }

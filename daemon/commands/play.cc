@@ -1,0 +1,228 @@
+// `jamd play [FILE.mid] (--out FILE.wav | --jack ...)`: plays a MIDI file through the band's own
+// scheduler and synthesizer, offline into a WAV (faster than real time) or live through JACK.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "realtime/core/scheduler.h"
+#include "realtime/core/song.h"
+#include "realtime/io/virtual_io.h"
+#include "realtime/jack/jack_io.h"
+#include "realtime/midi/midi_file.h"
+#include "realtime/synth/band.h"
+#include "realtime/synth/synth.h"
+
+namespace jamd {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: jamd play [FILE.mid] (--out FILE.wav | --jack [--client-name N] [--server-name S]\n"
+    "                 [--no-connect] [--seconds N]) [--soundfont SF] [--sample-rate HZ]\n"
+    "                 [--period FRAMES]\n"
+    "\n"
+    "Plays a Standard MIDI File through jamd's scheduler and General MIDI synthesizer.\n"
+    "  FILE.mid         the song (default: the bundled demo, daemon/data/demo.mid)\n"
+    "  --out FILE.wav   render offline, as fast as possible, to a 16-bit stereo WAV\n"
+    "  --jack           play live through JACK (ports jamd:out_L/out_R, jamd:midi_out)\n"
+    "  --client-name N  JACK client name (default jamd)\n"
+    "  --server-name S  JACK server name (default: the default server)\n"
+    "  --no-connect     do not connect the outputs to the system playback ports\n"
+    "  --seconds N      with --jack: stop after N seconds (default: the song's length)\n"
+    "  --soundfont SF   'default' (TimGM6mb), 'fluidr3' (FluidR3_GM), or a .sf2 path\n"
+    "  --sample-rate HZ offline sample rate (default 48000; live: the JACK server's)\n"
+    "  --period FRAMES  offline period (default 256)\n";
+
+// Reverb and release tails ring on after the last note-off.
+constexpr double kTailSeconds = 2.0;
+// How far ahead of the playhead the song is posted to the scheduler.
+constexpr double kFeedHorizonSeconds = 0.5;
+// How often the live feeder wakes: well inside the horizon.
+constexpr auto kLiveFeedInterval = std::chrono::milliseconds(20);
+
+struct PlayArgs {
+  std::string midi_path;
+  std::string wav_path;
+  bool jack = false;
+  realtime::JackOptions jack_options;
+  double seconds = 0.0;
+  std::string soundfont = "default";
+  uint32_t sample_rate_hz = 48000;
+  uint32_t period_frames = 256;
+};
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int) { g_interrupted.store(true); }
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "jamd play: %s\n", message.c_str());
+  return 1;
+}
+
+bool parse_number(const char* text, double min, double max, double& out) {
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(v >= min && v <= max)) return false;
+  out = v;
+  return true;
+}
+
+// True to go on; false to exit with exit_status (2 for a usage error, 0 after --help).
+bool parse_args(std::span<const char* const> args, PlayArgs& p, int& exit_status) {
+  auto value = [&](size_t& i) -> const char* { return i + 1 < args.size() ? args[++i] : nullptr; };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    const char* v = nullptr;
+    double number = 0;
+    if (a == "--help" || a == "-h") {
+      std::printf("%s", kUsage);
+      exit_status = 0;
+      return false;
+    } else if (a == "--jack") {
+      p.jack = true;
+    } else if (a == "--no-connect") {
+      p.jack_options.auto_connect = false;
+    } else if ((a == "--out" || a == "--client-name" || a == "--server-name" ||
+                a == "--soundfont") && (v = value(i)) != nullptr) {
+      std::string& target = a == "--out"           ? p.wav_path
+                            : a == "--client-name" ? p.jack_options.client_name
+                            : a == "--server-name" ? p.jack_options.server_name
+                                                   : p.soundfont;
+      target = v;
+    } else if (a == "--seconds" && (v = value(i)) != nullptr &&
+               parse_number(v, 0.001, 1e7, number)) {
+      p.seconds = number;
+    } else if (a == "--sample-rate" && (v = value(i)) != nullptr &&
+               parse_number(v, 8000, 96000, number)) {
+      p.sample_rate_hz = static_cast<uint32_t>(number);
+    } else if (a == "--period" && (v = value(i)) != nullptr && parse_number(v, 1, 8192, number)) {
+      p.period_frames = static_cast<uint32_t>(number);
+    } else if (!a.starts_with("-") && p.midi_path.empty()) {
+      p.midi_path = std::string(a);
+    } else {
+      std::fprintf(stderr, "jamd play: bad or incomplete option '%s'; see 'jamd play --help'\n",
+                   args[i]);
+      exit_status = 2;
+      return false;
+    }
+  }
+  if (p.jack == !p.wav_path.empty()) {
+    std::fprintf(stderr, "jamd play: give exactly one of --out FILE.wav or --jack\n");
+    exit_status = 2;
+    return false;
+  }
+  if (p.midi_path.empty()) p.midi_path = JAMD_SOURCE_DIR "/daemon/data/demo.mid";
+  return true;
+}
+
+realtime::SchedulerOptions scheduler_options(const realtime::Song& song, uint32_t rate_hz) {
+  realtime::SchedulerOptions o;
+  o.sample_rate_hz = rate_hz;
+  o.ticks_per_quarter = song.ticks_per_quarter;
+  o.max_events = 1 << 16;
+  o.command_queue_size = 1 << 14;
+  return o;
+}
+
+void print_counters(const realtime::Scheduler& sched) {
+  const realtime::SchedulerCounters& c = sched.counters();
+  std::printf("  %llu events played, %llu late (latest by %llu frames), %llu dropped\n",
+              static_cast<unsigned long long>(c.events_played.load()),
+              static_cast<unsigned long long>(c.events_late.load()),
+              static_cast<unsigned long long>(c.late_frames_max.load()),
+              static_cast<unsigned long long>(c.events_overflowed.load()));
+}
+
+int render_to_wav(const PlayArgs& p, const realtime::Song& song, realtime::Synth& synth) {
+  realtime::Scheduler sched(scheduler_options(song, p.sample_rate_hz));
+  realtime::SongFeeder feeder(song, p.sample_rate_hz);
+  realtime::Band band(sched, synth);
+  const auto horizon = static_cast<int64_t>(kFeedHorizonSeconds * p.sample_rate_hz);
+  const auto total = static_cast<uint64_t>(feeder.end_frame() +
+                                           static_cast<int64_t>(kTailSeconds * p.sample_rate_hz));
+  absl::StatusOr<realtime::OfflineRenderStats> stats = realtime::render_offline(
+      {.wav_path = p.wav_path, .sample_rate_hz = p.sample_rate_hz,
+       .period_frames = p.period_frames, .total_frames = total},
+      band, [&](uint64_t first) {
+        feeder.feed(sched, static_cast<int64_t>(first) + horizon);
+      });
+  if (!stats.ok()) return fail(std::string(stats.status().message()));
+  std::printf("jamd play: rendered %.1f s of %s in %.2f s (%.0fx real time)\n",
+              static_cast<double>(stats->frames) / p.sample_rate_hz, p.midi_path.c_str(),
+              stats->wall_seconds, stats->speed_x_real_time);
+  std::printf("  wrote %s (%u Hz, stereo, 16-bit)\n", p.wav_path.c_str(), p.sample_rate_hz);
+  print_counters(sched);
+  return 0;
+}
+
+int play_on_jack(PlayArgs p, const realtime::Song& song) {
+  absl::StatusOr<std::unique_ptr<realtime::JackIo>> io = realtime::make_jack_io(p.jack_options);
+  if (!io.ok()) return fail(std::string(io.status().message()));
+  const uint32_t rate_hz = (*io)->sample_rate_hz();
+  absl::StatusOr<std::unique_ptr<realtime::Synth>> synth =
+      realtime::Synth::create({.soundfont = p.soundfont, .sample_rate_hz = rate_hz});
+  if (!synth.ok()) return fail(std::string(synth.status().message()));
+  realtime::Scheduler sched(scheduler_options(song, rate_hz));
+  realtime::SongFeeder feeder(song, rate_hz);
+  realtime::Band band(sched, **synth);
+  const auto horizon = static_cast<int64_t>(kFeedHorizonSeconds * rate_hz);
+  const int64_t end_frame = p.seconds > 0 ? static_cast<int64_t>(p.seconds * rate_hz)
+                                          : feeder.end_frame() +
+                                                static_cast<int64_t>(kTailSeconds * rate_hz);
+  feeder.feed(sched, horizon);
+  if (absl::Status s = (*io)->start(&band); !s.ok()) return fail(std::string(s.message()));
+  std::printf("jamd play: playing %s on JACK as '%s' at %u Hz; Ctrl-C stops\n",
+              p.midi_path.c_str(), (*io)->client_name().c_str(), rate_hz);
+  std::fflush(stdout);
+  while (!g_interrupted.load() && (*io)->connected() &&
+         static_cast<int64_t>(sched.playhead_frame()) < end_frame) {
+    feeder.feed(sched, static_cast<int64_t>(sched.playhead_frame()) + horizon);
+    std::this_thread::sleep_for(kLiveFeedInterval);
+  }
+  sched.stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the stop reach the RT side
+  const bool lost_server = !(*io)->connected();
+  (*io)->stop();
+  std::printf("jamd play: played %.1f s; %llu xruns\n",
+              static_cast<double>(sched.playhead_frame()) / rate_hz,
+              static_cast<unsigned long long>((*io)->counters().xruns.load()));
+  print_counters(sched);
+  if (lost_server) return fail("the JACK server went away; start it again and retry");
+  return 0;
+}
+
+}  // namespace
+
+int run_play(std::span<const char* const> args) {
+  PlayArgs p;
+  p.jack_options.auto_connect = true;
+  int exit_status = 0;
+  if (!parse_args(args, p, exit_status)) return exit_status;
+  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(p.midi_path);
+  if (!file.ok()) return fail(std::string(file.status().message()));
+  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
+  if (!song.ok()) {
+    return fail(p.midi_path + ": " + std::string(song.status().message()) +
+                "; pick a file with notes in it");
+  }
+  // A missing SoundFont is reported before anything else is started.
+  if (absl::StatusOr<std::string> sf = realtime::resolve_soundfont(p.soundfont); !sf.ok()) {
+    return fail(std::string(sf.status().message()));
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  if (p.jack) return play_on_jack(p, *song);
+  absl::StatusOr<std::unique_ptr<realtime::Synth>> synth =
+      realtime::Synth::create({.soundfont = p.soundfont, .sample_rate_hz = p.sample_rate_hz});
+  if (!synth.ok()) return fail(std::string(synth.status().message()));
+  return render_to_wav(p, *song, **synth);
+}
+
+}  // namespace jamd
