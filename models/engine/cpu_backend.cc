@@ -25,6 +25,9 @@ constexpr int32_t kMaxPrefillChunk = 64;
 // Multiply-adds below which a matrix product runs on the calling thread alone: waking a worker
 // costs about as much as this much work.
 constexpr int64_t kMinParallelMacs = 1 << 15;
+// Parts per thread in a parallel job: a few, so a thread that was descheduled on a busy machine
+// leaves work the others can claim.
+constexpr int kPartsPerThread = 4;
 
 // One token of one stream in a forward pass.
 struct Row {
@@ -118,7 +121,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
   gate_.resize(rows * c.d_ff);
   up_.resize(rows * c.d_ff);
   cos_sin_.resize(rows * c.head_dim());
-  scores_.resize(static_cast<size_t>(pool_.size()) * c.attention_window);
+  scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * c.attention_window);
 }
 
 BackendCaps CpuBackend::caps() const {
@@ -251,7 +254,7 @@ absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<flo
 void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const float* w, int64_t out,
                         float* y) {
   const int64_t macs = n_rows * in * out;
-  const int parts = macs < kMinParallelMacs ? 1 : pool_.size();
+  const int parts = macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread;
   // Work is split over output rows in blocks of 4 (the kernel's tile) so each thread streams
   // its own slice of the weights.
   const int64_t blocks = (out + 3) / 4;
@@ -320,7 +323,7 @@ void CpuBackend::attention(std::span<const Row> rows, int layer) {
   const int64_t macs = n * c.n_heads * c.head_dim() * 2 *
                        std::min<int64_t>(c.attention_window, rows.back().position + 1);
   const int parts = static_cast<int>(
-      std::min<int64_t>(n_tasks, macs < kMinParallelMacs ? 1 : pool_.size()));
+      std::min<int64_t>(n_tasks, macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread));
   pool_.parallel_for(
       parts,
       [&](int64_t p0, int64_t p1) {

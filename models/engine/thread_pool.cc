@@ -10,6 +10,9 @@ namespace {
 // short enough not to steal a shared core for long when the conductor goes idle.
 constexpr int kSpinIterations = 20000;
 
+// Parts are counted in 16 bits of the claim word.
+constexpr int kMaxParts = 0xffff;
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -20,7 +23,7 @@ inline void cpu_relax() {
 
 ThreadPool::ThreadPool(int n_threads) {
   assert(n_threads >= 1);
-  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -30,34 +33,47 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::run_part(absl::FunctionRef<void(int64_t, int64_t)> fn, int64_t n, int part,
-                          int n_parts) {
-  const int64_t begin = n * part / n_parts;
-  const int64_t end = n * (part + 1) / n_parts;
-  if (begin < end) fn(begin, end);
+void ThreadPool::run_parts(uint32_t generation) {
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    // A claim word of another job, or past its last part, ends this round.
+    if (static_cast<uint32_t>(c >> 32) != generation) return;
+    const int n_parts = static_cast<int>((c >> 16) & 0xffff);
+    const int part = static_cast<int>(c & 0xffff);
+    if (part >= n_parts) return;
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
+    // The job cannot change before this part is counted done, so its fields are stable here.
+    const int64_t begin = job_n_ * part / n_parts;
+    const int64_t end = job_n_ * (part + 1) / n_parts;
+    if (begin < end) (*job_)(begin, end);
+    done_parts_.fetch_add(1, std::memory_order_acq_rel);
+    c = claim_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::parallel_for(int64_t n, absl::FunctionRef<void(int64_t, int64_t)> fn,
                               int n_parts) {
   if (n <= 0) return;
-  if (n_parts < 0 || n_parts > size()) n_parts = size();
+  if (n_parts < 0) n_parts = size();
   if (n_parts > n) n_parts = static_cast<int>(n);
-  if (n_parts <= 1) {
+  if (n_parts > kMaxParts) n_parts = kMaxParts;
+  if (n_parts <= 1 || workers_.empty()) {
     fn(0, n);
     return;
   }
   job_ = &fn;
   job_n_ = n;
-  job_parts_ = n_parts;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  done_parts_.store(0, std::memory_order_relaxed);
+  const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store((uint64_t{generation} << 32) | (uint64_t(n_parts) << 16),
+               std::memory_order_release);
+  generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
-  run_part(fn, n, 0, n_parts);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
-  job_ = nullptr;
+  run_parts(generation);
+  while (done_parts_.load(std::memory_order_acquire) != n_parts) cpu_relax();
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::worker_loop() {
   // Generation 0 is the pool's state at construction; reading the counter here instead would
   // miss a job posted before this thread got to run.
   uint32_t seen = 0;
@@ -74,8 +90,7 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = now;
     if (stop_.load(std::memory_order_acquire)) return;
-    if (index < job_parts_) run_part(*job_, job_n_, index, job_parts_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    run_parts(now);
   }
 }
 
