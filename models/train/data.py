@@ -68,8 +68,9 @@ class Augmenter:
         for i, name in enumerate(vocab.names):
             if name.startswith("Pitch_"):
                 self.pitch_of[i] = int(name.split("_")[1])
-        self.pitch_id = {int(nm.split("_")[1]): i for i, nm in enumerate(vocab.names)
-                         if nm.startswith("Pitch_")}
+        self.pitch_token = np.zeros(128, dtype=np.int64)
+        for i in np.flatnonzero(self.pitch_of >= 0):
+            self.pitch_token[self.pitch_of[i]] = i
         self.part_ids = np.array(vocab.ids_with_prefix("Part_"), dtype=np.int64)
         self.drum_part = vocab.ids.get("Part_drums", -1)
         self.rotations = [self._rotation_table(s) for s in range(12)]
@@ -114,7 +115,7 @@ class Augmenter:
         shifted = self.pitch_of[crop[pitched]] + semitones
         if shifted.size and (shifted.min() < 0 or shifted.max() > 127):
             return None  # out of MIDI range: the caller draws another shift
-        out[pitched] = [self.pitch_id[p] for p in shifted]
+        out[pitched] = self.pitch_token[shifted]
         return out
 
     def drop_controls(self, crop, rng, p_drop):
