@@ -14,15 +14,24 @@ namespace {
 
 constexpr uint32_t kFluxWindow = 1024;     // 46 ms: onsets sharp enough for beats
 constexpr uint32_t kChromaWindow = 4096;   // 186 ms: 5.4 Hz bins, a semitone apart from ~90 Hz
-constexpr uint32_t kPitchWindow = 2048;    // YIN-FFT down to ~40 Hz
+constexpr uint32_t kPitchWindow = 2048;    // YIN down to ~40 Hz
+// aubio 0.4.9's YIN-FFT reports no confidence; fast YIN does (1 - the dip of its difference
+// function), with this tolerance on the dip.
+constexpr float kPitchTolerance = 0.3f;
 constexpr float kChromaLowHz = 100.0f, kChromaHighHz = 2100.0f;
 constexpr float kBassLowHz = 80.0f, kBassHighHz = 250.0f;
+// The spectral floor under a bin: the mean over +-12 bins (+-65 Hz), times this factor.
+constexpr uint32_t kFloorBins = 12;
+constexpr float kFloorFactor = 1.5f;
 constexpr float kFluxCompression = 100.0f;  // log(1 + 100 |X|): soft notes count too
+// Bass notes and kicks mark beats more often than upper voices: flux below this weighs more.
+constexpr float kBassFluxHz = 300.0f;
+constexpr float kBassFluxWeight = 3.0f;
 // Pitch to notes: hops after an onset whose pitch decides the note (2 x 11.6 ms keeps the
-// onset-to-note latency under 50 ms), the YIN-FFT confidence a note needs, and how many hops of
+// onset-to-note latency under 50 ms), the YIN confidence a note needs, and how many hops of
 // unvoiced or different pitch end it.
 constexpr int kNoteDecisionHops = 2;
-constexpr float kVoicedConfidence = 0.6f;
+constexpr float kVoicedConfidence = 0.85f;
 constexpr int kUnvoicedHopsToEnd = 3;
 constexpr int kChangedHopsToRestart = 4;
 
@@ -54,7 +63,7 @@ struct AudioFrontEnd::Aubio {
   AubioPtr<aubio_onset_t, del_aubio_onset> onset{
       new_aubio_onset("default", kFluxWindow, kAnalysisHopSamples, kAnalysisRateHz)};
   AubioPtr<aubio_pitch_t, del_aubio_pitch> pitch{
-      new_aubio_pitch("yinfft", kPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
+      new_aubio_pitch("yinfast", kPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
   AubioPtr<fvec_t, del_fvec> hop{new_fvec(kAnalysisHopSamples)};
   AubioPtr<cvec_t, del_cvec> flux_grain{new_cvec(kFluxWindow)};
   AubioPtr<cvec_t, del_cvec> chroma_grain{new_cvec(kChromaWindow)};
@@ -76,6 +85,7 @@ AudioFrontEnd::AudioFrontEnd(const AudioFrontEndOptions& options)
     assert(aubio_->src != nullptr && "libsamplerate could not start");
   }
   aubio_pitch_set_unit(aubio_->pitch.get(), "Hz");
+  aubio_pitch_set_tolerance(aubio_->pitch.get(), kPitchTolerance);
   aubio_pitch_set_silence(aubio_->pitch.get(), options.silence_dbfs);
   aubio_onset_set_silence(aubio_->onset.get(), options.silence_dbfs);
   aubio_onset_set_minioi_ms(aubio_->onset.get(), 50.0f);
@@ -154,18 +164,28 @@ void AudioFrontEnd::process_hop(const std::function<void(const AudioHop&)>& on_h
   aubio_pvoc_do(a.flux_pvoc.get(), a.hop.get(), a.flux_grain.get());
   const cvec_t* g = a.flux_grain.get();
   double flux = 0;
+  const uint32_t bass_bins = static_cast<uint32_t>(kBassFluxHz * kFluxWindow / kAnalysisRateHz);
   for (uint32_t k = 0; k < g->length; ++k) {
     const float lm = std::log1p(kFluxCompression * g->norm[k]);
-    flux += std::max(0.0f, lm - last_log_mag_[k]);
+    flux += (k < bass_bins ? kBassFluxWeight : 1.0f) * std::max(0.0f, lm - last_log_mag_[k]);
     last_log_mag_[k] = lm;
   }
   hop.onset_strength = static_cast<float>(flux / g->length);
 
   aubio_pvoc_do(a.chroma_pvoc.get(), a.hop.get(), a.chroma_grain.get());
   const cvec_t* c = a.chroma_grain.get();
+  // Only what stands above the local spectral floor counts: partials, not noise.
+  local_sum_.resize(c->length + 1);
+  local_sum_[0] = 0;
+  for (uint32_t k = 0; k < c->length; ++k) local_sum_[k + 1] = local_sum_[k] + c->norm[k];
   for (uint32_t k = 0; k < c->length; ++k) {
-    if (bin_pc_[k] >= 0) hop.chroma[static_cast<size_t>(bin_pc_[k])] += bin_weight_[k] * c->norm[k];
-    if (bass_pc_[k] >= 0) hop.bass[static_cast<size_t>(bass_pc_[k])] += c->norm[k];
+    if (bin_pc_[k] < 0 && bass_pc_[k] < 0) continue;
+    const uint32_t lo = k > kFloorBins ? k - kFloorBins : 0;
+    const uint32_t hi = std::min<uint32_t>(c->length, k + kFloorBins + 1);
+    const float floor = static_cast<float>((local_sum_[hi] - local_sum_[lo]) / (hi - lo));
+    const float peak = std::max(0.0f, c->norm[k] - kFloorFactor * floor);
+    if (bin_pc_[k] >= 0) hop.chroma[static_cast<size_t>(bin_pc_[k])] += bin_weight_[k] * peak;
+    if (bass_pc_[k] >= 0) hop.bass[static_cast<size_t>(bass_pc_[k])] += peak;
   }
 
   aubio_onset_do(a.onset.get(), a.hop.get(), a.out.get());

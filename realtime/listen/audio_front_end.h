@@ -1,7 +1,7 @@
 // AudioFrontEnd: the listener's audio DSP. Mixes input to mono, resamples it to the analysis
 // rate (libsamplerate), and per analysis hop computes onset strength (log spectral flux), level,
 // chroma and bass chroma (aubio's phase vocoder), onsets (aubio_onset) and monophonic notes
-// (aubio's YIN-FFT pitch, turned into notes here).
+// (aubio's fast YIN pitch, turned into notes here).
 //
 //   AudioFrontEnd fe({.input_rate_hz = 48000});
 //   fe.feed(left, right, [&](const AudioHop& hop) { ... });   // once per analysis hop
@@ -79,6 +79,7 @@ class AudioFrontEnd {
   std::vector<float> resampled_;
   std::vector<float> pending_;  // analysis samples not yet a full hop
   std::vector<float> last_log_mag_;
+  std::vector<double> local_sum_;
   std::vector<int8_t> bin_pc_;
   std::vector<float> bin_weight_;
   std::vector<int8_t> bass_pc_;

@@ -28,6 +28,8 @@ constexpr int kLevelSwitchEstimates = 12;     // 3 s: doubling or halving needs 
 // half-way between them (accents, bass notes, chord changes fall on beats).
 constexpr double kSlowLevelAccentRatio = 1.35;
 constexpr int kCombTerms = 4;
+// A faster level whose comb score reaches this share of the slower one's is the pulse.
+constexpr double kFasterLevelShare = 0.8;
 
 }  // namespace
 
@@ -144,8 +146,15 @@ BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
     if (weighted > best_score) best_score = weighted, best_bpm = bpm;
   }
   if (best_bpm == 0) return {};
+  // The metrical level: the fastest pulse of the family that the comb supports nearly as well
+  // (a stream of eighths makes the eighth a candidate), then the slower pulse when its beats
+  // carry the accents (bass notes, chord changes and louder notes fall on beats).
   double period = 60.0 * fr / best_bpm;
-  // The metrical level: prefer the slower pulse when its beats carry the accents.
+  const double min_period = 60.0 * fr / options_.max_tempo_bpm;
+  while (period / 2 >= min_period &&
+         comb_score(acf, period / 2) >= kFasterLevelShare * comb_score(acf, period)) {
+    period /= 2;
+  }
   const double slow = 2 * period;
   if (60.0 * fr / slow >= options_.min_tempo_bpm && comb_score(acf, slow) > 0 &&
       accent_ratio(slow, n_frames) >= kSlowLevelAccentRatio) {

@@ -24,6 +24,10 @@ constexpr float kSeventhPenalty = 0.02f;
 // Below this similarity nothing fits: a melody line, noise, a cluster. 
 constexpr float kMinSimilarity = 0.70f;
 constexpr float kBassBonus = 0.06f;
+// One note beats every chord by this much before the answer is "no chord" (a chord's own root
+// with overtones looks much like a single note). A profile this close to flat is noise.
+constexpr float kSingleNoteMargin = 0.05f;
+constexpr float kNoiseFlatness = 0.97f;
 
 using Template = std::array<float, 12>;
 
@@ -50,11 +54,17 @@ float cosine(const Chroma& a, const Template& b) {
   return dot / std::sqrt(na * nb);
 }
 
+// Templates get the same square-root compression as the chroma they are compared with.
+void compress(Template& t) {
+  for (float& v : t) v = std::sqrt(v);
+}
+
 Template chord_template(int root, ChordQuality q, ChromaKind kind) {
   Template t{};
   int iv[4];
   const int n = chord_intervals(q, iv);
   for (int i = 0; i < n; ++i) add_note(t, root + iv[i], kind, 1.0f);
+  compress(t);
   return t;
 }
 
@@ -85,16 +95,17 @@ ChordGuess guess_chord(const Chroma& raw, ChromaKind kind, const Chroma* bass) {
     if (best_bass < 0.3f * bass_total) bass_pc = -1;  // no clear bass note
   }
 
-  // "No chord" competes as templates: one note (with its overtones) and flat noise.
+  // "No chord" competes as templates: one note with its overtones, and noise (a flat profile).
   float best_none = 0;
   for (int pc = 0; pc < 12; ++pc) {
     Template t{};
     add_note(t, pc, kind, 1.0f);
-    best_none = std::max(best_none, cosine(c, t));
+    compress(t);
+    best_none = std::max(best_none, cosine(c, t) - kSingleNoteMargin);
   }
   Template flat;
   flat.fill(1.0f);
-  best_none = std::max(best_none, cosine(c, flat));
+  if (cosine(c, flat) > kNoiseFlatness) best_none = std::max(best_none, 1.0f);
 
   float best = -1, second = -1;
   Chord best_chord;
@@ -125,6 +136,101 @@ ChordGuess guess_chord(const Chroma& raw, ChromaKind kind, const Chroma* bass) {
   g.similarity = best;
   const float margin = std::clamp((best - second) / 0.1f, 0.0f, 1.0f);
   g.confidence = std::clamp(best, 0.0f, 1.0f) * (0.5f + 0.5f * margin);
+  return g;
+}
+
+float chord_fit(const Chroma& raw, Chord chord, ChromaKind kind) {
+  if (chord.quality == ChordQuality::kNone) return 0.0f;
+  float peak = 0;
+  for (float v : raw) peak = std::max(peak, v);
+  if (peak <= 0) return 0.0f;
+  Chroma c{};
+  for (int i = 0; i < 12; ++i) c[i] = std::sqrt(raw[i] / peak);
+  return cosine(c, chord_template(chord.root_pc, chord.quality, kind));
+}
+
+namespace {
+// Beat-to-beat chord changes: stay with this probability (chords last a few beats), else any
+// other state. Emissions are exp(kSharpness * fit): a fit better by 0.1 is e^1.6 ~ 5x likelier.
+constexpr float kStayProbability = 0.75f;
+constexpr float kSharpness = 20.0f;
+// Sevenths need a little more evidence than triads (their templates contain the triad).
+constexpr float kSeventhPrior = 0.75f;
+
+float state_prior(int state) {
+  if (state == ChordFollower::kStates - 1) return 1.0f;
+  const ChordQuality q = kQualities[state % 6];
+  return (q == ChordQuality::kDominant7 || q == ChordQuality::kMinor7 ||
+          q == ChordQuality::kMajor7)
+             ? kSeventhPrior
+             : 1.0f;
+}
+}  // namespace
+
+ChordFollower::ChordFollower() { belief_.fill(1.0f / kStates); }
+
+ChordGuess ChordFollower::silence() {
+  belief_.fill(0.0f);
+  belief_[kStates - 1] = 1.0f;
+  ChordGuess g;
+  g.confidence = 1.0f;
+  return g;
+}
+
+ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chroma* bass) {
+  float peak = 0;
+  for (float v : raw) peak = std::max(peak, v);
+  if (peak <= 1e-9f) return silence();
+  Chroma c{};
+  for (int i = 0; i < 12; ++i) c[i] = std::sqrt(raw[i] / peak);
+  int bass_pc = -1;
+  if (bass != nullptr) {
+    float best_bass = 0, bass_total = 0;
+    for (int i = 0; i < 12; ++i) {
+      bass_total += (*bass)[i];
+      if ((*bass)[i] > best_bass) best_bass = (*bass)[i], bass_pc = i;
+    }
+    if (best_bass < 0.3f * bass_total) bass_pc = -1;
+  }
+  std::array<float, kStates> fit{};
+  float best_fit = -1;
+  for (int root = 0; root < 12; ++root) {
+    for (int qi = 0; qi < 6; ++qi) {
+      float f = cosine(c, chord_template(root, kQualities[qi], kind));
+      if (root == bass_pc) f += kBassBonus;
+      fit[static_cast<size_t>(root * 6 + qi)] = f;
+      best_fit = std::max(best_fit, f);
+    }
+  }
+  float none_fit = 0;
+  for (int pc = 0; pc < 12; ++pc) {
+    Template t{};
+    add_note(t, pc, kind, 1.0f);
+    compress(t);
+    none_fit = std::max(none_fit, cosine(c, t) - kSingleNoteMargin);
+  }
+  Template flat;
+  flat.fill(1.0f);
+  if (cosine(c, flat) > kNoiseFlatness) none_fit = std::max(none_fit, 1.0f + kBassBonus);
+  fit[kStates - 1] = none_fit;
+
+  const float move = (1.0f - kStayProbability) / (kStates - 1);
+  std::array<float, kStates> next{};
+  float total = 0;
+  for (int s = 0; s < kStates; ++s) {
+    const float prior = kStayProbability * belief_[s] + move * (1.0f - belief_[s]);
+    next[s] = prior * state_prior(s) * std::exp(kSharpness * (fit[s] - best_fit));
+    total += next[s];
+  }
+  int best = kStates - 1;
+  for (int s = 0; s < kStates; ++s) {
+    belief_[s] = next[s] / total;
+    if (belief_[s] > belief_[best]) best = s;
+  }
+  ChordGuess g;
+  g.confidence = belief_[best];
+  g.similarity = fit[best];
+  if (best != kStates - 1) g.chord = {best / 6, kQualities[best % 6]};
   return g;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <vector>
 
 #include "realtime/listen/heard_event.h"
 
@@ -37,5 +38,27 @@ struct KeyGuess {
 // ties between chords that share notes (C6 vs A:min7) in favour of the root in the bass.
 ChordGuess guess_chord(const Chroma& chroma, ChromaKind kind, const Chroma* bass = nullptr);
 KeyGuess guess_key(const Chroma& chroma);
+// How well `chroma` fits one chord's template (cosine similarity, 0..1; 0 for "no chord").
+float chord_fit(const Chroma& chroma, Chord chord, ChromaKind kind);
+
+// ChordFollower: the chord per beat as a causal hidden Markov filter over the 72 chords and
+// "no chord". Chords usually last several beats, so a beat that shows only part of a chord (two
+// notes of an arpeggio) keeps the chord it fits, while a beat that clearly contradicts it
+// switches at once.
+//
+//   ChordFollower follower;
+//   ChordGuess g = follower.update(beat_chroma, ChromaKind::kAudio, &beat_bass);
+//   follower.silence();   // a silent beat: "no chord", and the memory is cleared
+class ChordFollower {
+ public:
+  ChordFollower();
+  ChordGuess update(const Chroma& chroma, ChromaKind kind, const Chroma* bass);
+  ChordGuess silence();
+
+  static constexpr int kStates = 12 * 6 + 1;  // the last state is "no chord"
+
+ private:
+  std::array<float, kStates> belief_{};
+};
 
 }  // namespace jamd::realtime

@@ -310,14 +310,22 @@ void Listener::decide_chords(int64_t h, bool flush) {
     for (int64_t i = first; i <= last; ++i) {
       const HopRecord& r = history_[static_cast<size_t>(i) % kHistoryHops];
       for (size_t k = 0; k < 12; ++k) {
-        sum[k] += any_midi ? r.midi_chroma[k] : r.audio[k];
-        bass[k] += any_midi ? r.midi_bass[k] : r.audio_bass[k];
+        if (any_midi) {  // MIDI: which notes sounded, not for how long (an arpeggio's last note)
+          sum[k] = std::max(sum[k], r.midi_chroma[k]);
+          bass[k] += r.midi_bass[k];
+        } else {
+          sum[k] += r.audio[k];
+          bass[k] += r.audio_bass[k];
+        }
       }
     }
     ChordGuess g;  // "no chord" unless something sounded
     g.confidence = 1.0f;
+    const ChromaKind kind = any_midi ? ChromaKind::kSymbolic : ChromaKind::kAudio;
     if (n > 0 && static_cast<double>(quiet) < kQuietBeatFraction * n) {
-      g = guess_chord(sum, any_midi ? ChromaKind::kSymbolic : ChromaKind::kAudio, &bass);
+      g = chords_.update(sum, kind, &bass);
+    } else {
+      g = chords_.silence();
     }
     HeardEvent e = make_event(HeardKind::kChord, any_midi ? HeardSource::kMidi : HeardSource::kAudio, static_cast<int64_t>(std::llround(frame_of_t(p.beat_t))), frame_of_hop_end(h), g.confidence);
     e.chord = g.chord;

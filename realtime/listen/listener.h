@@ -123,7 +123,7 @@ class Listener {
   bool beating_ = false;
   std::deque<PendingChord> pending_chords_;
   Chord chord_;
-  double last_period_ = 0;
+  ChordFollower chords_;
   // Key.
   Chroma key_memory_{};
   Key key_;
