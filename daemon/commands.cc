@@ -3,11 +3,13 @@
 
 namespace jamd {
 
-int run_play(std::span<const char* const> args);  // daemon/commands/play.cc
+int run_listen(std::span<const char* const> args);  // daemon/commands/listen.cc
+int run_play(std::span<const char* const> args);    // daemon/commands/play.cc
 
 std::span<const Command> all_commands() {
   static constexpr Command kCommands[] = {
       {"play", "play a MIDI file through the band's synth: to a WAV, or live on JACK", &run_play},
+      {"listen", "hear a WAV or MIDI file: beats, tempo, notes, chords and key", &run_listen},
   };
   return kCommands;
 }

@@ -8,7 +8,7 @@ packages=(
   # libraries (the fixed dependency set)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libjack-jackd2-dev jackd2 libfluidsynth-dev timgm6mb-soundfont libsndfile1-dev libopus-dev
-  libaubio-dev libboost-dev libgtest-dev libgmock-dev
+  libaubio-dev libsamplerate0-dev aubio-tools libboost-dev libgtest-dev libgmock-dev
   # training and the PyTorch reference (Debian's python3-torch, run with /usr/bin/python3)
   python3 python3-torch python3-numpy
   # tests: sanitizer runtimes and libFuzzer (clang)

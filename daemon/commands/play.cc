@@ -13,10 +13,10 @@
 
 #include "realtime/core/scheduler.h"
 #include "realtime/core/song.h"
-#include "realtime/io/virtual_io.h"
 #include "realtime/jack/jack_io.h"
 #include "realtime/midi/midi_file.h"
 #include "realtime/synth/band.h"
+#include "realtime/synth/song_render.h"
 #include "realtime/synth/synth.h"
 
 namespace jamd {
@@ -39,10 +39,6 @@ constexpr const char* kUsage =
     "  --sample-rate HZ offline sample rate (default 48000; live: the JACK server's)\n"
     "  --period FRAMES  offline period (default 256)\n";
 
-// Reverb and release tails ring on after the last note-off.
-constexpr double kTailSeconds = 2.0;
-// How far ahead of the playhead the song is posted to the scheduler.
-constexpr double kFeedHorizonSeconds = 0.5;
 // How often the live feeder wakes: well inside the horizon.
 constexpr auto kLiveFeedInterval = std::chrono::milliseconds(20);
 
@@ -122,15 +118,6 @@ bool parse_args(std::span<const char* const> args, PlayArgs& p, int& exit_status
   return true;
 }
 
-realtime::SchedulerOptions scheduler_options(const realtime::Song& song, uint32_t rate_hz) {
-  realtime::SchedulerOptions o;
-  o.sample_rate_hz = rate_hz;
-  o.ticks_per_quarter = song.ticks_per_quarter;
-  o.max_events = 1 << 16;
-  o.command_queue_size = 1 << 14;
-  return o;
-}
-
 void print_counters(const realtime::Scheduler& sched) {
   const realtime::SchedulerCounters& c = sched.counters();
   std::printf("  %llu events played, %llu late (latest by %llu frames), %llu dropped\n",
@@ -140,25 +127,22 @@ void print_counters(const realtime::Scheduler& sched) {
               static_cast<unsigned long long>(c.events_overflowed.load()));
 }
 
-int render_to_wav(const PlayArgs& p, const realtime::Song& song, realtime::Synth& synth) {
-  realtime::Scheduler sched(scheduler_options(song, p.sample_rate_hz));
-  realtime::SongFeeder feeder(song, p.sample_rate_hz);
-  realtime::Band band(sched, synth);
-  const auto horizon = static_cast<int64_t>(kFeedHorizonSeconds * p.sample_rate_hz);
-  const auto total = static_cast<uint64_t>(feeder.end_frame() +
-                                           static_cast<int64_t>(kTailSeconds * p.sample_rate_hz));
-  absl::StatusOr<realtime::OfflineRenderStats> stats = realtime::render_offline(
-      {.wav_path = p.wav_path, .sample_rate_hz = p.sample_rate_hz,
-       .period_frames = p.period_frames, .total_frames = total},
-      band, [&](uint64_t first) {
-        feeder.feed(sched, static_cast<int64_t>(first) + horizon);
-      });
-  if (!stats.ok()) return fail(std::string(stats.status().message()));
+int render_to_wav(const PlayArgs& p, const realtime::Song& song) {
+  realtime::SongRenderOptions options;
+  options.wav_path = p.wav_path;
+  options.period_frames = p.period_frames;
+  options.synth.soundfont = p.soundfont;
+  options.synth.sample_rate_hz = p.sample_rate_hz;
+  absl::StatusOr<realtime::SongRenderResult> r = realtime::render_song_to_wav(song, options);
+  if (!r.ok()) return fail(std::string(r.status().message()));
   std::printf("jamd play: rendered %.1f s of %s in %.2f s (%.0fx real time)\n",
-              static_cast<double>(stats->frames) / p.sample_rate_hz, p.midi_path.c_str(),
-              stats->wall_seconds, stats->speed_x_real_time);
+              static_cast<double>(r->stats.frames) / p.sample_rate_hz, p.midi_path.c_str(),
+              r->stats.wall_seconds, r->stats.speed_x_real_time);
   std::printf("  wrote %s (%u Hz, stereo, 16-bit)\n", p.wav_path.c_str(), p.sample_rate_hz);
-  print_counters(sched);
+  std::printf("  %llu events played, %llu late, %llu dropped\n",
+              static_cast<unsigned long long>(r->events_played),
+              static_cast<unsigned long long>(r->events_late),
+              static_cast<unsigned long long>(r->events_dropped));
   return 0;
 }
 
@@ -169,13 +153,13 @@ int play_on_jack(PlayArgs p, const realtime::Song& song) {
   absl::StatusOr<std::unique_ptr<realtime::Synth>> synth =
       realtime::Synth::create({.soundfont = p.soundfont, .sample_rate_hz = rate_hz});
   if (!synth.ok()) return fail(std::string(synth.status().message()));
-  realtime::Scheduler sched(scheduler_options(song, rate_hz));
+  realtime::Scheduler sched(realtime::song_scheduler_options(song, rate_hz));
   realtime::SongFeeder feeder(song, rate_hz);
   realtime::Band band(sched, **synth);
-  const auto horizon = static_cast<int64_t>(kFeedHorizonSeconds * rate_hz);
-  const int64_t end_frame = p.seconds > 0 ? static_cast<int64_t>(p.seconds * rate_hz)
-                                          : feeder.end_frame() +
-                                                static_cast<int64_t>(kTailSeconds * rate_hz);
+  const auto horizon = static_cast<int64_t>(realtime::kSongFeedHorizonSeconds * rate_hz);
+  const int64_t end_frame =
+      p.seconds > 0 ? static_cast<int64_t>(p.seconds * rate_hz)
+                    : feeder.end_frame() + static_cast<int64_t>(realtime::kSongTailSeconds * rate_hz);
   feeder.feed(sched, horizon);
   if (absl::Status s = (*io)->start(&band); !s.ok()) return fail(std::string(s.message()));
   std::printf("jamd play: playing %s on JACK as '%s' at %u Hz; Ctrl-C stops\n",
@@ -219,10 +203,7 @@ int run_play(std::span<const char* const> args) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   if (p.jack) return play_on_jack(p, *song);
-  absl::StatusOr<std::unique_ptr<realtime::Synth>> synth =
-      realtime::Synth::create({.soundfont = p.soundfont, .sample_rate_hz = p.sample_rate_hz});
-  if (!synth.ok()) return fail(std::string(synth.status().message()));
-  return render_to_wav(p, *song, **synth);
+  return render_to_wav(p, *song);
 }
 
 }  // namespace jamd
