@@ -99,6 +99,7 @@ Args parse(int argc, char** argv) {
 }
 
 struct Row {
+  const char* precision;
   int threads, streams;
   double ms_per_bar, tokens_per_s, cpu_ms_per_bar;
 };
@@ -107,9 +108,10 @@ struct Row {
 // full attention window (the steady state of a long jam). Returns ms per bar (all streams) and
 // generated tokens/s.
 Row measure_decode(std::shared_ptr<const jamd::models::WeightFile> w, int threads, int n_streams,
-                   int bars) {
+                   int bars, jamd::models::Precision precision) {
   BackendOptions o;
   o.threads = threads;
+  o.precision = precision;
   o.max_streams = std::max(n_streams, 1);
   auto b = jamd::models::make_cpu_backend(w, o);
   if (!b.ok()) {
@@ -149,7 +151,8 @@ Row measure_decode(std::shared_ptr<const jamd::models::WeightFile> w, int thread
   std::sort(bar_s.begin(), bar_s.end());
   std::sort(bar_cpu_s.begin(), bar_cpu_s.end());
   const double median = bar_s[bar_s.size() / 2];
-  return Row{threads, n_streams, median * 1e3, n_streams * kTokensPerBar / median,
+  return Row{(*b)->caps().precision == jamd::models::Precision::kReduced ? "bf16" : "fp32",
+             threads, n_streams, median * 1e3, n_streams * kTokensPerBar / median,
              bar_cpu_s[bar_cpu_s.size() / 2] * 1e3};
 }
 
@@ -211,16 +214,19 @@ int main(int argc, char** argv) {
               "window %d (%.2f M params), kernels %s\n",
               c.n_vocab, c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.d_ff,
               c.attention_window, c.n_params() / 1e6, jamd::models::cpu::best_kernels().name);
-  std::printf("\n%-8s %-8s %12s %14s %12s %16s\n", "threads", "streams", "ms/bar",
+  std::printf("\n%-6s %-8s %-8s %12s %14s %12s %16s\n", "prec", "threads", "streams", "ms/bar",
               "cpu ms/bar", "tokens/s", "x real time");
   std::vector<Row> rows;
-  for (int threads : {1, 2}) {
+  using jamd::models::Precision;
+  for (auto [precision, threads] : {std::pair{Precision::kFloat32, 1}, {Precision::kFloat32, 2},
+                                    {Precision::kReduced, 1}}) {
     for (int streams : {1, 8, 32}) {
-      const Row r = measure_decode(*w, threads, streams, a.bars);
+      const Row r = measure_decode(*w, threads, streams, a.bars, precision);
       rows.push_back(r);
       // A bar is 2 s of music for each stream: all jams together run 2000 / ms_per_bar * streams
       // times faster than real time.
-      std::printf("%-8d %-8d %12.2f %14.2f %12.0f %16.1f\n", r.threads, r.streams, r.ms_per_bar,
+      std::printf("%-6s %-8d %-8d %12.2f %14.2f %12.0f %16.1f\n", r.precision, r.threads,
+                  r.streams, r.ms_per_bar,
                   r.cpu_ms_per_bar, r.tokens_per_s, 2000.0 / r.ms_per_bar * r.streams);
       std::fflush(stdout);
     }
@@ -243,7 +249,7 @@ int main(int argc, char** argv) {
   std::ofstream out(a.out);
   out << "{\n  \"decode\": [\n";
   for (size_t i = 0; i < rows.size(); ++i) {
-    out << "    {\"threads\": " << rows[i].threads << ", \"streams\": " << rows[i].streams
+    out << "    {\"precision\": \"" << rows[i].precision << "\", \"threads\": " << rows[i].threads << ", \"streams\": " << rows[i].streams
         << ", \"ms_per_bar\": " << rows[i].ms_per_bar << ", \"cpu_ms_per_bar\": "
         << rows[i].cpu_ms_per_bar << ", \"tokens_per_s\": "
         << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "") << "\n";

@@ -73,7 +73,11 @@ class CpuBackend final : public Backend {
   void attention(std::span<const Row> rows, int layer);
   // Attention of row r's query heads that read kv_head; scores holds attention_window floats.
   void attend(int64_t r, const Row& row, int layer, int kv_head, float* scores);
-  void matmul(const float* x, int64_t n_rows, int64_t in, const float* w, int64_t out, float* y);
+  // y = x W^T for n_rows rows; w16 (bfloat16 copy of w) is used instead of w when not null.
+  void matmul(const float* x, int64_t n_rows, int64_t in, const float* w, const uint16_t* w16,
+              int64_t out, float* y);
+  // Precision::kReduced: bfloat16 copies of every matrix (norm gains stay float32).
+  void make_reduced_weights();
 
   std::shared_ptr<const WeightFile> weights_;
   ModelConfig config_;
@@ -86,6 +90,14 @@ class CpuBackend final : public Backend {
   int32_t max_rows_ = 0;
   std::vector<double> inv_freq_;  // theta^(-2i/head_dim), i < head_dim / 2
   std::vector<Stream> streams_;
+  struct ReducedLayer {
+    const uint16_t *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
+  };
+  bool reduced_ = false;
+  std::vector<uint16_t> w16_;  // every matrix in bfloat16, in file order
+  std::vector<ReducedLayer> layers16_;
+  const uint16_t* output16_ = nullptr;
+  std::vector<uint16_t> x16_;  // the rows of one matmul input in bfloat16
   // Scratch for one forward pass, sized for max_rows_.
   std::vector<float> x_, h_, q_, kn_, vn_, att_, gate_, up_, cos_sin_, scores_;
 };
@@ -122,14 +134,46 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
   up_.resize(rows * c.d_ff);
   cos_sin_.resize(rows * c.head_dim());
   scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * c.attention_window);
+  if (options.precision == Precision::kReduced && cpu::bf16_supported()) make_reduced_weights();
+}
+
+void CpuBackend::make_reduced_weights() {
+  const ModelConfig& c = config_;
+  const WeightFile& w = *weights_;
+  const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff;
+  const int64_t per_layer = 2 * d * d + 2 * kv * d + 3 * ff * d;
+  w16_.resize(static_cast<size_t>(c.n_layers * per_layer + int64_t{c.n_vocab} * d));
+  uint16_t* next = w16_.data();
+  auto convert = [&next](const float* src, int64_t n) {
+    uint16_t* dst = next;
+    cpu::to_bf16(src, n, dst);
+    next += n;
+    return static_cast<const uint16_t*>(dst);
+  };
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layer(l);
+    ReducedLayer r{};
+    r.wq = convert(lw.wq, d * d);
+    r.wk = convert(lw.wk, kv * d);
+    r.wv = convert(lw.wv, kv * d);
+    r.wo = convert(lw.wo, d * d);
+    r.w_gate = convert(lw.w_gate, ff * d);
+    r.w_up = convert(lw.w_up, ff * d);
+    r.w_down = convert(lw.w_down, d * ff);
+    layers16_.push_back(r);
+  }
+  output16_ = convert(w.output(), int64_t{c.n_vocab} * d);
+  x16_.resize(static_cast<size_t>(max_rows_) * std::max(d, ff));
+  reduced_ = true;
 }
 
 BackendCaps CpuBackend::caps() const {
   BackendCaps caps;
   caps.name = "cpu";
-  caps.description = absl::StrCat("cpu: float32, ", k_.name, " kernels, ", pool_.size(),
+  caps.description = absl::StrCat("cpu: ", reduced_ ? "bfloat16 weights (avx512-bf16)" : "float32",
+                                  ", ", k_.name, " kernels, ", pool_.size(),
                                   pool_.size() == 1 ? " thread" : " threads");
-  caps.precision = Precision::kFloat32;
+  caps.precision = reduced_ ? Precision::kReduced : Precision::kFloat32;
   caps.batched_decode = true;
   caps.max_streams = options_.max_streams;
   caps.bytes_per_stream =
@@ -251,13 +295,24 @@ absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<flo
   return absl::OkStatus();
 }
 
-void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const float* w, int64_t out,
-                        float* y) {
+void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const float* w,
+                        const uint16_t* w16, int64_t out, float* y) {
   const int64_t macs = n_rows * in * out;
   const int parts = macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread;
+  const int64_t blocks = (out + 3) / 4;
+  if (w16 != nullptr) {
+    cpu::to_bf16(x, n_rows * in, x16_.data());
+    const uint16_t* x16 = x16_.data();
+    pool_.parallel_for(
+        blocks,
+        [&](int64_t b0, int64_t b1) {
+          cpu::matmul_nt_bf16(x16, n_rows, in, w16, b0 * 4, std::min(out, b1 * 4), out, y);
+        },
+        parts);
+    return;
+  }
   // Work is split over output rows in blocks of 4 (the kernel's tile) so each thread streams
   // its own slice of the weights.
-  const int64_t blocks = (out + 3) / 4;
   pool_.parallel_for(
       blocks,
       [&](int64_t b0, int64_t b1) {
@@ -299,10 +354,10 @@ void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float
     if (run0 < n_keys) k_.attention_scores(q, kc, kv_dim, n_keys - run0, hd, scale, scores + run0);
     const float max_score = *std::max_element(scores, scores + n_keys);
     const float inv_sum = 1.0f / k_.exp_shifted_sum(scores, n_keys, max_score);
-    for (int64_t t = 0; t < n_keys; ++t) scores[t] *= inv_sum;
     std::fill(out, out + hd, 0.0f);
     k_.attention_mix(scores, vc + slot0 * kv_dim, kv_dim, run0, hd, out);
     if (run0 < n_keys) k_.attention_mix(scores + run0, vc, kv_dim, n_keys - run0, hd, out);
+    for (int64_t i = 0; i < hd; ++i) out[i] *= inv_sum;  // softmax's denominator, once
   }
 }
 
@@ -359,28 +414,29 @@ void CpuBackend::forward(std::span<const Row> rows, int64_t n_logit_rows, float*
   }
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const LayerWeights& lw = w.layer(layer);
+    const ReducedLayer r16 = reduced_ ? layers16_[static_cast<size_t>(layer)] : ReducedLayer{};
     for (int64_t r = 0; r < n; ++r) k_.rmsnorm(x_.data() + r * d, lw.attn_norm, d, c.norm_eps, h_.data() + r * d);
-    matmul(h_.data(), n, d, lw.wq, d, q_.data());
-    matmul(h_.data(), n, d, lw.wk, kv, kn_.data());
-    matmul(h_.data(), n, d, lw.wv, kv, vn_.data());
+    matmul(h_.data(), n, d, lw.wq, r16.wq, d, q_.data());
+    matmul(h_.data(), n, d, lw.wk, r16.wk, kv, kn_.data());
+    matmul(h_.data(), n, d, lw.wv, r16.wv, kv, vn_.data());
     for (int64_t r = 0; r < n; ++r) {
       rotate(q_.data() + r * d, c.n_heads, cos_sin_.data() + r * hd);
       rotate(kn_.data() + r * kv, c.n_kv_heads, cos_sin_.data() + r * hd);
     }
     attention(rows, layer);
-    matmul(att_.data(), n, d, lw.wo, d, h_.data());
+    matmul(att_.data(), n, d, lw.wo, r16.wo, d, h_.data());
     for (int64_t i = 0; i < n * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
     for (int64_t r = 0; r < n; ++r) k_.rmsnorm(x_.data() + r * d, lw.ffn_norm, d, c.norm_eps, h_.data() + r * d);
-    matmul(h_.data(), n, d, lw.w_gate, ff, gate_.data());
-    matmul(h_.data(), n, d, lw.w_up, ff, up_.data());
+    matmul(h_.data(), n, d, lw.w_gate, r16.w_gate, ff, gate_.data());
+    matmul(h_.data(), n, d, lw.w_up, r16.w_up, ff, up_.data());
     k_.silu_mul(gate_.data(), up_.data(), n * ff, gate_.data());
-    matmul(gate_.data(), n, ff, lw.w_down, d, h_.data());
+    matmul(gate_.data(), n, ff, lw.w_down, r16.w_down, d, h_.data());
     for (int64_t i = 0; i < n * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
   }
   if (logits == nullptr || n_logit_rows == 0) return;
   const int64_t first = n - n_logit_rows;
   for (int64_t r = first; r < n; ++r) k_.rmsnorm(x_.data() + r * d, w.final_norm(), d, c.norm_eps, h_.data() + (r - first) * d);
-  matmul(h_.data(), n_logit_rows, d, w.output(), c.n_vocab, logits);
+  matmul(h_.data(), n_logit_rows, d, w.output(), output16_, c.n_vocab, logits);
 }
 
 absl::Status check_options(const BackendOptions& o) {

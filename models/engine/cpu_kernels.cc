@@ -171,6 +171,34 @@ JAMD_AVX2 void matmul_nt_avx2(const float* x, int64_t n_rows, int64_t in, const 
   }
 }
 
+// Eight keys at a time for head_dim <= 32: eight accumulators, then one horizontal-add tree
+// that leaves the eight scores in one register (a hsum per key would cost as much as the dots).
+JAMD_AVX2 void scores_8keys_avx2(const __m256* qv, int64_t chunks, const float* k,
+                                 int64_t k_stride, int64_t n_keys, float scale, float* out) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  for (int64_t t = 0; t < n_keys; t += 8) {
+    const float* kt = k + t * k_stride;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+           a7 = a0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const __m256 qc = qv[c];
+      a0 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 8 * c), a0);
+      a1 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + k_stride + 8 * c), a1);
+      a2 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 2 * k_stride + 8 * c), a2);
+      a3 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 3 * k_stride + 8 * c), a3);
+      a4 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 4 * k_stride + 8 * c), a4);
+      a5 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 5 * k_stride + 8 * c), a5);
+      a6 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 6 * k_stride + 8 * c), a6);
+      a7 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 7 * k_stride + 8 * c), a7);
+    }
+    const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+    const __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
+                                     _mm256_permute2f128_ps(h0, h1, 0x31));
+    _mm256_storeu_ps(out + t, _mm256_mul_ps(sum, vscale));
+  }
+}
+
 JAMD_AVX2 void attention_scores_avx2(const float* q, const float* k, int64_t k_stride,
                                      int64_t n_keys, int64_t head_dim, float scale, float* out) {
   if (head_dim % 8 != 0 || head_dim > 64) {
@@ -180,6 +208,13 @@ JAMD_AVX2 void attention_scores_avx2(const float* q, const float* k, int64_t k_s
   const int64_t chunks = head_dim / 8;
   __m256 qv[8];
   for (int64_t c = 0; c < chunks; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
+  if (chunks <= 4) {
+    scores_8keys_avx2(qv, chunks, k, k_stride, n_keys & ~int64_t{7}, scale, out);
+    const int64_t done = n_keys & ~int64_t{7};
+    k += done * k_stride;
+    out += done;
+    n_keys -= done;
+  }
   int64_t t = 0;
   for (; t + 4 <= n_keys; t += 4) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;

@@ -31,6 +31,16 @@ struct Kernels {
   void (*rmsnorm)(const float* x, const float* gain, int64_t n, float eps, float* out);
 };
 
+// Precision::kReduced: weights and activations rounded to bfloat16, products summed in float32
+// by AVX512-BF16 dot-product instructions (cpu_kernels_bf16.cc). Half the weight bytes and twice
+// the multiply rate of float32; logits move by about 1e-2.
+bool bf16_supported();
+// Round to nearest even, the way the hardware's own conversion does.
+void to_bf16(const float* x, int64_t n, uint16_t* out);
+// As matmul_nt, with x and w in bfloat16. Only when bf16_supported().
+void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
+                    int64_t o_begin, int64_t o_end, int64_t y_stride, float* y);
+
 const Kernels& portable_kernels();
 // nullptr when this CPU lacks AVX2 or FMA.
 const Kernels* avx2_kernels();

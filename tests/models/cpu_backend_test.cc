@@ -229,6 +229,23 @@ TEST(CpuBackend, TwoThreadsMatchOneThread) {
   EXPECT_NE(b2->caps().description.find("2 threads"), std::string::npos);
 }
 
+TEST(CpuBackend, ReducedPrecisionStaysCloseToFloat32) {
+  if (!cpu::bf16_supported()) {
+    GTEST_SKIP() << "this CPU has no AVX512-BF16; kReduced runs in float32 here";
+  }
+  BackendOptions reduced;
+  reduced.precision = Precision::kReduced;
+  auto b32 = make(), b16 = make(reduced);
+  EXPECT_EQ(b16->caps().precision, Precision::kReduced);
+  const auto t = tokens(40);
+  std::vector<float> l32(static_cast<size_t>(b32->config().n_vocab)), l16(l32.size());
+  ASSERT_TRUE(b32->prefill(*b32->open_stream(), t, l32).ok());
+  ASSERT_TRUE(b16->prefill(*b16->open_stream(), t, l16).ok());
+  const float diff = max_abs_diff(l32, l16);
+  EXPECT_LE(diff, 5e-2f);
+  EXPECT_GT(diff, 0.0f);  // it really ran in bfloat16
+}
+
 TEST(CpuBackend, RegistryCreatesTheCpuBackend) {
   for (BackendKind kind : {BackendKind::kAuto, BackendKind::kCpu}) {
     auto choice = create_backend(kind, small_weights(), {});
@@ -247,7 +264,7 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
   const cpu::Kernels* fast = cpu::avx2_kernels();
   if (fast == nullptr) GTEST_SKIP() << "this CPU has no AVX2+FMA";
   const cpu::Kernels& ref = cpu::portable_kernels();
-  const int64_t rows = 5, in = 37, out = 11;  // odd sizes exercise every tail
+  const int64_t rows = 5, in = 397, out = 11;  // odd sizes exercise every tail
   std::vector<float> x(rows * in), w(out * in), y1(rows * out), y2(rows * out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
   for (size_t i = 0; i < w.size(); ++i) w[i] = std::cos(0.11f * static_cast<float>(i));
@@ -263,6 +280,16 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
   ref.silu_mul(x.data(), w.data(), 29, g1.data());
   fast->silu_mul(x.data(), w.data(), 29, g2.data());
   EXPECT_LE(max_abs_diff(g1, g2), 1e-6f);
+  for (int64_t hd : {8, 32, 64}) {
+    const int64_t n_keys = 29, stride = 2 * hd;  // keys interleaved like two kv heads
+    std::vector<float> p1(n_keys), p2(n_keys), o1(hd, 0.5f), o2(hd, 0.5f);
+    ref.attention_scores(x.data(), w.data(), stride, n_keys, hd, 0.25f, p1.data());
+    fast->attention_scores(x.data(), w.data(), stride, n_keys, hd, 0.25f, p2.data());
+    EXPECT_LE(max_abs_diff(p1, p2), 1e-5f) << hd;
+    ref.attention_mix(p1.data(), w.data(), stride, n_keys, hd, o1.data());
+    fast->attention_mix(p1.data(), w.data(), stride, n_keys, hd, o2.data());
+    EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << hd;
+  }
 }
 
 }  // namespace
