@@ -194,6 +194,21 @@ int JackServer::count_in_log(const std::string& needle) const {
   return n;
 }
 
+XrunReports xrun_reports(const JackServer& server, const std::string& client_name) {
+  return {server.count_in_log(absl::StrCat("client = ", client_name, " was not finished")) +
+              server.count_in_log(absl::StrCat("client ", client_name, " finished after")),
+          server.count_in_log(
+              absl::StrCat("client = ", client_name, " was not finished, state = Triggered")),
+          server.count_in_log("JackTimedDriver::Process XRun")};
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one_minute;
+  in >> one_minute;
+  return one_minute.empty() ? "unknown" : one_minute;
+}
+
 Probe::Probe(const std::string& server_name) {
   jack_status_t status{};
   client_ = jack_client_open(

@@ -54,6 +54,27 @@ class JackServer {
   pid_t pid_;
 };
 
+// Xrun reports in a server's log, by cause (jackd names them: the dummy driver's own clock, or
+// the client the engine found unfinished when the next period began).
+struct XrunReports {
+  int client_late = 0;         // the engine found the client's callback unfinished
+  int client_not_started = 0;  // of those, the client's RT thread had not even begun the period
+  int driver_late = 0;         // the dummy driver's own timer woke after its next deadline
+
+  XrunReports operator-(const XrunReports& o) const {
+    return {client_late - o.client_late, client_not_started - o.client_not_started,
+            driver_late - o.driver_late};
+  }
+  // Xruns only the machine can cause: a late clock, or an RT thread that was not even scheduled
+  // within its period. A silent callback gets these too on the team's VMs.
+  int machine_caused() const { return driver_late + client_not_started; }
+  int total() const { return client_late + driver_late; }
+};
+XrunReports xrun_reports(const JackServer& server, const std::string& client_name);
+
+// The machine's 1-minute load average, for messages.
+std::string load_average();
+
 // What a finished child process left: its exit status (-1 if killed or unstartable, e.g. on
 // timeout) and everything it wrote to stdout and stderr, interleaved.
 struct CommandResult {

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -130,38 +129,9 @@ class DenseBandFeeder {
   size_t n_notes_ = 0;
 };
 
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one_minute;
-  in >> one_minute;
-  return one_minute.empty() ? "unknown" : one_minute;
-}
-
 uint32_t percentile(const std::vector<uint32_t>& sorted, double p) {
   const size_t i = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1));
   return sorted[i];
-}
-
-// Xrun reports in the server's log, by cause.
-struct XrunReports {
-  int jamd_late = 0;         // the engine found jamd's callback unfinished at the next cycle
-  int jamd_not_started = 0;  // of those, jamd's RT thread had not even begun the period
-  int driver_late = 0;       // the dummy driver's own timer woke after its next deadline
-
-  XrunReports operator-(const XrunReports& o) const {
-    return {jamd_late - o.jamd_late, jamd_not_started - o.jamd_not_started,
-            driver_late - o.driver_late};
-  }
-  // Xruns that only the machine can cause: a late clock, or an RT thread that was not even
-  // scheduled within its period. A silent callback gets these too on the team's VMs.
-  int machine_caused() const { return driver_late + jamd_not_started; }
-};
-
-XrunReports xrun_reports(const testing::JackServer& server) {
-  return {server.count_in_log("client = jamd was not finished") +
-              server.count_in_log("client jamd finished after"),
-          server.count_in_log("client = jamd was not finished, state = Triggered"),
-          server.count_in_log("JackTimedDriver::Process XRun")};
 }
 
 // A silent callback: JAMD_SOAK_EMPTY=1 runs the soak with it, as a control for the machine.
@@ -213,7 +183,7 @@ struct RealBand {
 // What one soak window measured.
 struct SoakWindow {
   uint64_t xruns = 0;
-  XrunReports reports;
+  testing::XrunReports reports;
   std::vector<uint32_t> callback_ns;
   float dsp_load_max_percent = 0.0f;  // JACK's smoothed view of the whole graph
 };
@@ -232,13 +202,13 @@ SoakWindow soak(JackIo& io, TimedBand& timed, DenseBandFeeder& feeder,
   };
   play_for(kWarmUpSeconds);
   const uint64_t xruns_before = io.counters().xruns.load();
-  const XrunReports reports_before = xrun_reports(server);
+  const testing::XrunReports reports_before = testing::xrun_reports(server, "jamd");
   const size_t periods_before = timed.durations_ns().size();
   w.dsp_load_max_percent = 0.0f;
   play_for(seconds);
   io.stop();
   w.xruns = io.counters().xruns.load() - xruns_before;
-  w.reports = xrun_reports(server) - reports_before;
+  w.reports = testing::xrun_reports(server, "jamd") - reports_before;
   const std::vector<uint32_t> all = timed.durations_ns();
   w.callback_ns.assign(all.begin() + static_cast<ptrdiff_t>(periods_before), all.end());
   return w;
@@ -274,7 +244,7 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
               control_run ? "CONTROL RUN (silent callback): " : "",
               static_cast<unsigned long long>(played.events_played.load() / 2),
               w.dsp_load_max_percent, static_cast<unsigned long long>(w.xruns),
-              w.reports.jamd_late, w.reports.jamd_not_started, w.reports.driver_late);
+              w.reports.client_late, w.reports.client_not_started, w.reports.driver_late);
   ::testing::Test::RecordProperty("xruns", static_cast<int>(w.xruns));
 
   EXPECT_TRUE((*io)->connected()) << "the JACK server went away during the soak";
@@ -288,16 +258,16 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
   }
   EXPECT_EQ((*io)->counters().periods.load(), timed.durations_ns().size());
   // Every xrun jamd counted is one the server reported, and the other way round.
-  EXPECT_EQ(w.xruns, static_cast<uint64_t>(w.reports.jamd_late + w.reports.driver_late));
+  EXPECT_EQ(w.xruns, static_cast<uint64_t>(w.reports.total()));
 
   if (w.reports.machine_caused() > 0 && std::getenv("JAMD_SOAK_STRICT") == nullptr) {
     GTEST_SKIP() << "the machine itself broke " << w.reports.machine_caused()
                  << " periods (dummy driver's clock late " << w.reports.driver_late
-                 << ", jamd's RT thread not scheduled in its period " << w.reports.jamd_not_started
-                 << "; load average " << load_average() << "), so this run cannot judge jamd; "
+                 << ", jamd's RT thread not scheduled in its period " << w.reports.client_not_started
+                 << "; load average " << testing::load_average() << "), so this run cannot judge jamd; "
                  << "rerun on a quiet machine, or set JAMD_SOAK_STRICT=1 to fail instead";
   }
-  EXPECT_EQ(w.xruns, 0u) << "jamd's callback missed JACK's deadline " << w.reports.jamd_late
+  EXPECT_EQ(w.xruns, 0u) << "jamd's callback missed JACK's deadline " << w.reports.client_late
                          << " times";
 }
 
