@@ -71,7 +71,8 @@ class CpuBackend final : public Backend {
   void forward(std::span<const Row> rows, int64_t n_logit_rows, float* logits);
   void rotate(float* vec, int n_heads, const float* cos_sin) const;
   void attention(std::span<const Row> rows, int layer);
-  // Attention of row r's query heads that read kv_head; scores holds attention_window floats.
+  // Attention of row r's query heads that read kv_head; scores holds 2 * attention_window
+  // floats.
   void attend(int64_t r, const Row& row, int layer, int kv_head, float* scores);
   // y = x W^T for n_rows rows; w16 (bfloat16 copy of w) is used instead of w when not null.
   void matmul(const float* x, int64_t n_rows, int64_t in, const float* w, const uint16_t* w16,
@@ -133,7 +134,8 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
   gate_.resize(rows * c.d_ff);
   up_.resize(rows * c.d_ff);
   cos_sin_.resize(rows * c.head_dim());
-  scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * c.attention_window);
+  // Two score rows (a pair of query heads) per parallel part.
+  scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * 2 * c.attention_window);
   if (options.precision == Precision::kReduced && cpu::bf16_supported()) make_reduced_weights();
 }
 
@@ -347,17 +349,39 @@ void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float
   const float* kc = keys(s, layer) + kv_head * hd;
   const float* vc = values(s, layer) + kv_head * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+  // Softmax weights of one query head into p; returns 1 / their sum (applied to the output).
+  auto weights_for = [&](int h, float* p) {
     const float* q = q_.data() + r * c.d_model + h * hd;
+    k_.attention_scores(q, kc + slot0 * kv_dim, kv_dim, run0, hd, scale, p);
+    if (run0 < n_keys) k_.attention_scores(q, kc, kv_dim, n_keys - run0, hd, scale, p + run0);
+    const float max_score = *std::max_element(p, p + n_keys);
+    return 1.0f / k_.exp_shifted_sum(p, n_keys, max_score);
+  };
+  float* p1 = scores + c.attention_window;
+  int h = kv_head * group;
+  const int h_end = h + group;
+  // Query heads in pairs, so each value row is read once for two of them.
+  for (; h + 2 <= h_end; h += 2) {
+    const float inv0 = weights_for(h, scores), inv1 = weights_for(h + 1, p1);
+    float* out0 = att_.data() + r * c.d_model + h * hd;
+    float* out1 = out0 + hd;
+    std::fill(out0, out1 + hd, 0.0f);
+    k_.attention_mix2(scores, p1, vc + slot0 * kv_dim, kv_dim, run0, hd, out0, out1);
+    if (run0 < n_keys) {
+      k_.attention_mix2(scores + run0, p1 + run0, vc, kv_dim, n_keys - run0, hd, out0, out1);
+    }
+    for (int64_t i = 0; i < hd; ++i) {
+      out0[i] *= inv0;  // the softmax denominators, applied once
+      out1[i] *= inv1;
+    }
+  }
+  if (h < h_end) {
+    const float inv = weights_for(h, scores);
     float* out = att_.data() + r * c.d_model + h * hd;
-    k_.attention_scores(q, kc + slot0 * kv_dim, kv_dim, run0, hd, scale, scores);
-    if (run0 < n_keys) k_.attention_scores(q, kc, kv_dim, n_keys - run0, hd, scale, scores + run0);
-    const float max_score = *std::max_element(scores, scores + n_keys);
-    const float inv_sum = 1.0f / k_.exp_shifted_sum(scores, n_keys, max_score);
     std::fill(out, out + hd, 0.0f);
     k_.attention_mix(scores, vc + slot0 * kv_dim, kv_dim, run0, hd, out);
     if (run0 < n_keys) k_.attention_mix(scores + run0, vc, kv_dim, n_keys - run0, hd, out);
-    for (int64_t i = 0; i < hd; ++i) out[i] *= inv_sum;  // softmax's denominator, once
+    for (int64_t i = 0; i < hd; ++i) out[i] *= inv;
   }
 }
 
@@ -383,7 +407,7 @@ void CpuBackend::attention(std::span<const Row> rows, int layer) {
       parts,
       [&](int64_t p0, int64_t p1) {
         for (int64_t part = p0; part < p1; ++part) {
-          float* scores = scores_.data() + part * c.attention_window;
+          float* scores = scores_.data() + part * 2 * c.attention_window;
           for (int64_t t = n_tasks * part / parts; t < n_tasks * (part + 1) / parts; ++t) {
             const int64_t r = t / c.n_kv_heads;
             attend(r, rows[static_cast<size_t>(r)], layer, static_cast<int>(t % c.n_kv_heads),

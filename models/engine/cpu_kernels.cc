@@ -43,6 +43,12 @@ void attention_mix_portable(const float* p, const float* v, int64_t v_stride, in
   }
 }
 
+void attention_mix2_portable(const float* p0, const float* p1, const float* v, int64_t v_stride,
+                             int64_t n_keys, int64_t head_dim, float* out0, float* out1) {
+  attention_mix_portable(p0, v, v_stride, n_keys, head_dim, out0);
+  attention_mix_portable(p1, v, v_stride, n_keys, head_dim, out1);
+}
+
 float exp_shifted_sum_portable(float* x, int64_t n, float shift) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
@@ -267,6 +273,35 @@ JAMD_AVX2 void attention_mix_avx2(const float* p, const float* v, int64_t v_stri
   for (int64_t c = 0; c < chunks; ++c) _mm256_storeu_ps(out + 8 * c, _mm256_add_ps(acc[c], acc2[c]));
 }
 
+JAMD_AVX2 void attention_mix2_avx2(const float* p0, const float* p1, const float* v,
+                                   int64_t v_stride, int64_t n_keys, int64_t head_dim,
+                                   float* out0, float* out1) {
+  if (head_dim % 8 != 0 || head_dim > 32) {
+    attention_mix_avx2(p0, v, v_stride, n_keys, head_dim, out0);
+    attention_mix_avx2(p1, v, v_stride, n_keys, head_dim, out1);
+    return;
+  }
+  const int64_t chunks = head_dim / 8;
+  __m256 a[4], b[4];
+  for (int64_t c = 0; c < chunks; ++c) {
+    a[c] = _mm256_loadu_ps(out0 + 8 * c);
+    b[c] = _mm256_loadu_ps(out1 + 8 * c);
+  }
+  for (int64_t t = 0; t < n_keys; ++t) {
+    const __m256 w0 = _mm256_broadcast_ss(p0 + t), w1 = _mm256_broadcast_ss(p1 + t);
+    const float* vt = v + t * v_stride;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const __m256 vc = _mm256_loadu_ps(vt + 8 * c);
+      a[c] = _mm256_fmadd_ps(w0, vc, a[c]);
+      b[c] = _mm256_fmadd_ps(w1, vc, b[c]);
+    }
+  }
+  for (int64_t c = 0; c < chunks; ++c) {
+    _mm256_storeu_ps(out0 + 8 * c, a[c]);
+    _mm256_storeu_ps(out1 + 8 * c, b[c]);
+  }
+}
+
 JAMD_AVX2 float exp_shifted_sum_avx2(float* x, int64_t n, float shift) {
   const __m256 s = _mm256_set1_ps(shift);
   __m256 acc = _mm256_setzero_ps();
@@ -311,12 +346,17 @@ JAMD_AVX2 void rmsnorm_avx2(const float* x, const float* gain, int64_t n, float 
 
 #undef JAMD_AVX2
 
-constexpr Kernels kPortable{"portable",           matmul_nt_portable,       attention_scores_portable,
-                            attention_mix_portable, exp_shifted_sum_portable, silu_mul_portable,
+constexpr Kernels kPortable{"portable",
+                            matmul_nt_portable,
+                            attention_scores_portable,
+                            attention_mix_portable,
+                            attention_mix2_portable,
+                            exp_shifted_sum_portable,
+                            silu_mul_portable,
                             rmsnorm_portable};
-constexpr Kernels kAvx2{"avx2+fma",      matmul_nt_avx2,       attention_scores_avx2,
-                        attention_mix_avx2, exp_shifted_sum_avx2, silu_mul_avx2,
-                        rmsnorm_avx2};
+constexpr Kernels kAvx2{"avx2+fma",         matmul_nt_avx2,       attention_scores_avx2,
+                        attention_mix_avx2, attention_mix2_avx2,  exp_shifted_sum_avx2,
+                        silu_mul_avx2,      rmsnorm_avx2};
 
 }  // namespace
 

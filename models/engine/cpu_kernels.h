@@ -23,6 +23,10 @@ struct Kernels {
   // out += sum_t p[t] * v[t * v_stride ..], head_dim floats.
   void (*attention_mix)(const float* p, const float* v, int64_t v_stride, int64_t n_keys,
                         int64_t head_dim, float* out);
+  // attention_mix for two query heads that read the same values (grouped-query attention):
+  // each value row is loaded once for both.
+  void (*attention_mix2)(const float* p0, const float* p1, const float* v, int64_t v_stride,
+                         int64_t n_keys, int64_t head_dim, float* out0, float* out1);
   // x[i] = exp(x[i] - shift); returns the sum of the results (the softmax denominator).
   float (*exp_shifted_sum)(float* x, int64_t n, float shift);
   // out[i] = silu(gate[i]) * up[i].

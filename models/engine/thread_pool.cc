@@ -2,13 +2,26 @@
 #include "models/engine/thread_pool.h"
 
 #include <cassert>
+#include <chrono>
 
 namespace jamd::models::cpu {
 namespace {
 
-// About 20-50 us of spinning: long enough to catch the next job of the same decode step,
-// short enough not to steal a shared core for long when the conductor goes idle.
-constexpr int kSpinIterations = 20000;
+// About 20 us of spinning (in time-stamp-counter ticks at ~2 GHz): long enough to catch the next
+// job of the same decode step, short enough not to steal a shared core from the thread that
+// would post it. Counting PAUSE instructions instead varies 10x across CPUs.
+constexpr uint64_t kSpinTicks = 40000;
+// Caller-side waits yield the core after this many polls: the part it waits for may belong to a
+// worker that shares its core.
+constexpr int kPollsBeforeYield = 256;
+
+inline uint64_t ticks() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_rdtsc();
+#else
+  return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
 
 // Parts are counted in 16 bits of the claim word.
 constexpr int kMaxParts = 0xffff;
@@ -70,7 +83,13 @@ void ThreadPool::parallel_for(int64_t n, absl::FunctionRef<void(int64_t, int64_t
   generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
   run_parts(generation);
-  while (done_parts_.load(std::memory_order_acquire) != n_parts) cpu_relax();
+  for (int polls = 0; done_parts_.load(std::memory_order_acquire) != n_parts; ++polls) {
+    if (polls < kPollsBeforeYield) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::worker_loop() {
@@ -79,7 +98,7 @@ void ThreadPool::worker_loop() {
   uint32_t seen = 0;
   for (;;) {
     uint32_t now = seen;
-    for (int spin = 0; spin < kSpinIterations; ++spin) {
+    for (const uint64_t start = ticks(); ticks() - start < kSpinTicks;) {
       now = generation_.load(std::memory_order_acquire);
       if (now != seen) break;
       cpu_relax();
