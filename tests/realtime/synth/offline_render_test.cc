@@ -3,6 +3,9 @@
 // and the file has the expected length.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -59,7 +62,7 @@ WavData render(const MidiFile& file, uint32_t period_frames, bool effects, const
   EXPECT_TRUE(song.ok()) << song.status();
   if (!song.ok()) return {};
   SongRenderOptions options;
-  options.wav_path = ::testing::TempDir() + name;
+  options.wav_path = ::testing::TempDir() + "jamd_" + std::to_string(::getpid()) + "_" + name;
   options.period_frames = period_frames;
   options.synth.reverb.enabled = effects;
   options.synth.chorus.enabled = effects;
@@ -68,7 +71,9 @@ WavData render(const MidiFile& file, uint32_t period_frames, bool effects, const
   if (!r.ok()) return {};
   EXPECT_EQ(r->events_late, 0u);
   EXPECT_EQ(r->events_dropped, 0u);
-  return read_wav(options.wav_path);
+  WavData wav = read_wav(options.wav_path);
+  std::remove(options.wav_path.c_str());
+  return wav;
 }
 
 TEST(OfflineRender, NotesStartAtTheirScheduledFrames) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -33,15 +34,23 @@ std::string slurp(const std::string& path) {
 
 // Runs `jamd play ARGS` with a time limit, so that a hang fails instead of blocking the suite.
 CommandRun play(const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const std::string command = "timeout 60 " JAMD_BINARY " play " + args + " >" + dir +
-                              "play.out 2>" + dir + "play.err";
+  // CTest runs each test as its own process, in parallel: the names must not collide.
+  const std::string stem = ::testing::TempDir() + "jamd_play_" + std::to_string(::getpid());
+  const std::string command =
+      "timeout 60 " JAMD_BINARY " play " + args + " >" + stem + ".out 2>" + stem + ".err";
   const int status = std::system(command.c_str());
   CommandRun run;
   run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.out = slurp(dir + "play.out");
-  run.err = slurp(dir + "play.err");
+  run.out = slurp(stem + ".out");
+  run.err = slurp(stem + ".err");
+  std::remove((stem + ".out").c_str());
+  std::remove((stem + ".err").c_str());
   return run;
+}
+
+// A file name in the temp folder that no other test process (or a teammate's run) shares.
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "jamd_" + std::to_string(::getpid()) + "_" + name;
 }
 
 int count_lines(const std::string& text) {
@@ -58,7 +67,7 @@ void expect_one_line_error(const CommandRun& run, const std::string& mentions) {
 }
 
 TEST(PlayCommand, RendersTheDemoToAWavOfTheSongsLengthAndPrintsTheSpeed) {
-  const std::string wav_path = ::testing::TempDir() + "demo.wav";
+  const std::string wav_path = temp_path("demo.wav");
   const CommandRun run = play("--out " + wav_path);
   ASSERT_EQ(run.exit_status, 0) << run.err;
   EXPECT_NE(run.out.find("x real time"), std::string::npos) << run.out;
@@ -70,6 +79,7 @@ TEST(PlayCommand, RendersTheDemoToAWavOfTheSongsLengthAndPrintsTheSpeed) {
   absl::StatusOr<Song> song = song_from_midi(*demo);
   ASSERT_TRUE(song.ok()) << song.status();
   const WavData wav = read_wav(wav_path);
+  std::remove(wav_path.c_str());
   EXPECT_EQ(wav.sample_rate_hz, 48000);
   EXPECT_EQ(static_cast<int64_t>(wav.mono.size()),
             song->tempo_map(48000).frame_at(song->end_tick) +
@@ -81,19 +91,19 @@ TEST(PlayCommand, RendersTheDemoToAWavOfTheSongsLengthAndPrintsTheSpeed) {
 }
 
 TEST(PlayCommand, MissingMidiFile) {
-  expect_one_line_error(play("/no/such/song.mid --out " + ::testing::TempDir() + "x.wav"),
+  expect_one_line_error(play("/no/such/song.mid --out " + temp_path("x.wav")),
                         "/no/such/song.mid");
 }
 
 TEST(PlayCommand, CorruptMidiFile) {
-  const std::string path = ::testing::TempDir() + "corrupt.mid";
+  const std::string path = temp_path("corrupt.mid");
   std::ofstream(path) << "MThd but then nothing that makes sense";
-  expect_one_line_error(play(path + " --out " + ::testing::TempDir() + "x.wav"), path);
+  expect_one_line_error(play(path + " --out " + temp_path("x.wav")), path);
 }
 
 TEST(PlayCommand, MissingSoundFont) {
   expect_one_line_error(
-      play("--soundfont /no/such/font.sf2 --out " + ::testing::TempDir() + "x.wav"),
+      play("--soundfont /no/such/font.sf2 --out " + temp_path("x.wav")),
       "/no/such/font.sf2");
 }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -56,7 +58,8 @@ TEST(SoundFont, MissingPathSaysWhatToPass) {
 }
 
 TEST(SoundFont, FileThatIsNotASoundFontIsRefused) {
-  const std::string path = ::testing::TempDir() + "not_a_font.sf2";
+  const std::string path =
+      ::testing::TempDir() + "jamd_" + std::to_string(::getpid()) + "_not_a_font.sf2";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   std::fputs("this is not a RIFF file at all", f);
