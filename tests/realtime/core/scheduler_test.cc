@@ -143,6 +143,24 @@ TEST(Scheduler, AllNotesOffActsAtTheNextPeriodAndKeepsTheSchedule) {
   EXPECT_EQ(run(sched, 256, 30000, 256).size(), 1u);  // the note still plays
 }
 
+TEST(Scheduler, InstantControlComesFirstInTheNextPeriod) {
+  Scheduler sched(options());
+  run(sched, 0, 24000, 256);  // the playhead is at beat 1
+  sched.note_on(kTpq + 3, 2, 60, 100);  // due early in the next period (frame 24150)
+  MidiMessage mute;
+  mute.size = 3;
+  mute.bytes[0] = 0xB2;  // channel 3 volume
+  mute.bytes[1] = 7;
+  mute.bytes[2] = 0;
+  sched.send_now(mute);
+  const std::vector<Played> played = run(sched, 24064, 24064 + 256, 256);
+  ASSERT_EQ(played.size(), 2u);
+  EXPECT_EQ(played[0].frame, 24064u);
+  EXPECT_EQ(played[0].message.bytes[0], 0xB2);
+  EXPECT_EQ(played[1].frame, 24150u);
+  EXPECT_EQ(sched.counters().events_late.load(), 0u);
+}
+
 TEST(Scheduler, StopDropsEverythingScheduled) {
   Scheduler sched(options());
   for (int i = 0; i < 10; ++i) sched.note_on(kTpq * (i + 1), 0, 60, 100);
