@@ -175,23 +175,30 @@ double measure_prefill(std::shared_ptr<const jamd::models::WeightFile> w, int th
   return static_cast<double>(tokens.size()) / best;
 }
 
+struct TorchRate {
+  double wall_tokens_per_s = -1, cpu_tokens_per_s = -1;
+};
+
 // PyTorch eager, batch 1, one thread, same weights: tokens/s from engine_bench_torch.py.
-double measure_torch(const std::string& model_path, int n_tokens, int window) {
+TorchRate measure_torch(const std::string& model_path, int n_tokens, int window) {
   const std::string cmd = std::string("/usr/bin/python3 ") + JAMD_SOURCE_DIR +
                           "/bench/engine_bench_torch.py --model " + model_path + " --tokens " +
                           std::to_string(n_tokens) + " --context " + std::to_string(window);
   FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
+  if (p == nullptr) return {};
   char line[512];
-  double tps = -1;
+  TorchRate rate;
   while (std::fgets(line, sizeof line, p) != nullptr) {
-    if (std::sscanf(line, "tokens_per_s %lf", &tps) != 1) std::fputs(line, stderr);
+    if (std::sscanf(line, "tokens_per_s %lf %lf", &rate.wall_tokens_per_s,
+                    &rate.cpu_tokens_per_s) != 2) {
+      std::fputs(line, stderr);
+    }
   }
   if (pclose(p) != 0) {
     std::fprintf(stderr, "engine_bench: `%s` failed (needs python3-torch)\n", cmd.c_str());
-    return -1;
+    return {};
   }
-  return tps;
+  return rate;
 }
 
 }  // namespace
@@ -234,12 +241,18 @@ int main(int argc, char** argv) {
   const double prefill1 = measure_prefill(*w, 1), prefill2 = measure_prefill(*w, 2);
   std::printf("\nprefill of %d tokens: %.0f tokens/s (1 thread), %.0f tokens/s (2 threads)\n",
               2 * c.attention_window, prefill1, prefill2);
-  double torch_tps = -1;
-  if (a.torch) torch_tps = measure_torch(model_path, a.torch_tokens, c.attention_window);
+  TorchRate torch;
+  if (a.torch) torch = measure_torch(model_path, a.torch_tokens, c.attention_window);
   const double cpp_tps = rows[0].tokens_per_s;
+  const double cpp_cpu_tps = kTokensPerBar / (rows[0].cpu_ms_per_bar * 1e-3);
+  const double torch_tps = torch.wall_tokens_per_s;
   if (torch_tps > 0) {
-    std::printf("\nbatch 1, 1 thread: C++ %.0f tokens/s, PyTorch eager %.0f tokens/s: %.1fx\n",
-                cpp_tps, torch_tps, cpp_tps / torch_tps);
+    std::printf("\nbatch 1, 1 thread, float32, tokens/s    wall    CPU time\n");
+    std::printf("  C++ engine                     %8.0f %10.0f\n", cpp_tps, cpp_cpu_tps);
+    std::printf("  PyTorch eager (same weights)   %8.0f %10.0f\n", torch_tps,
+                torch.cpu_tokens_per_s);
+    std::printf("  ratio                          %7.1fx %9.1fx\n", cpp_tps / torch_tps,
+                cpp_cpu_tps / torch.cpu_tokens_per_s);
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
@@ -255,8 +268,11 @@ int main(int argc, char** argv) {
         << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
   }
   out << "  ],\n  \"prefill_tokens_per_s\": {\"1\": " << prefill1 << ", \"2\": " << prefill2
-      << "},\n  \"torch_eager_tokens_per_s\": " << torch_tps << ",\n  \"cpp_over_torch\": "
-      << (torch_tps > 0 ? cpp_tps / torch_tps : -1) << ",\n  \"peak_rss_mb\": "
+      << "},\n  \"torch_eager_tokens_per_s\": " << torch_tps
+      << ",\n  \"torch_eager_cpu_tokens_per_s\": " << torch.cpu_tokens_per_s
+      << ",\n  \"cpp_over_torch\": " << (torch_tps > 0 ? cpp_tps / torch_tps : -1)
+      << ",\n  \"cpp_over_torch_cpu_time\": "
+      << (torch_tps > 0 ? cpp_cpu_tps / torch.cpu_tokens_per_s : -1) << ",\n  \"peak_rss_mb\": "
       << ru.ru_maxrss / 1024.0 << "\n}\n";
   std::printf("wrote %s\n", a.out.c_str());
   return 0;

@@ -271,6 +271,9 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
   ref.matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y1.data());
   fast->matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y2.data());
   EXPECT_LE(max_abs_diff(y1, y2), 1e-4f);
+  ref.matmul_nt(x.data(), 1, in, w.data(), 0, out, out, y1.data());  // the one-row path
+  fast->matmul_nt(x.data(), 1, in, w.data(), 0, out, out, y2.data());
+  EXPECT_LE(max_abs_diff({y1.data(), static_cast<size_t>(out)}, {y2.data(), static_cast<size_t>(out)}), 1e-4f);
   std::vector<float> e1(x.begin(), x.begin() + 29), e2 = e1;
   const float s1 = ref.exp_shifted_sum(e1.data(), 29, 0.5f);
   const float s2 = fast->exp_shifted_sum(e2.data(), 29, 0.5f);
