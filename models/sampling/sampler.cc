@@ -12,27 +12,6 @@
 
 namespace jamd::models {
 
-TokenMask::TokenMask(int32_t n_vocab, bool allowed)
-    : n_vocab_(n_vocab), bits_((static_cast<size_t>(n_vocab) + 63) / 64, 0) {
-  assert(n_vocab > 0);
-  if (allowed) allow_range(0, n_vocab);
-}
-
-void TokenMask::allow_range(int32_t first, int32_t end) {
-  for (int32_t t = std::max(first, 0); t < std::min(end, n_vocab_); ++t) allow(t);
-}
-
-void TokenMask::intersect(const TokenMask& other) {
-  assert(other.n_vocab_ == n_vocab_);
-  for (size_t i = 0; i < bits_.size(); ++i) bits_[i] &= other.bits_[i];
-}
-
-int32_t TokenMask::count() const {
-  int32_t n = 0;
-  for (uint64_t w : bits_) n += std::popcount(w);
-  return n;
-}
-
 SampleRng::SampleRng(uint64_t seed) {
   // splitmix64 spreads any seed (0 included) over the four words of state.
   for (uint64_t& word : s_) {
@@ -81,7 +60,7 @@ absl::StatusOr<int32_t> Sampler::sample(std::span<const float> logits,
   }
   candidates_.clear();
   for (int32_t t = 0; t < n_vocab_; ++t) {
-    if (mask != nullptr && !mask->allowed(t)) continue;
+    if (mask != nullptr && !mask->test(t)) continue;
     const float score = logits[static_cast<size_t>(t)] + (bias.empty() ? 0.0f : bias[static_cast<size_t>(t)]);
     // NaN and -inf scores can never be drawn.
     if (!(score > -std::numeric_limits<float>::infinity())) continue;

@@ -4,8 +4,8 @@
 //
 //   Sampler sampler(n_vocab);                       // one per conductor thread; reused
 //   SampleRng rng(jam_seed);                        // one per jam
-//   TokenMask mask(n_vocab, /*allowed=*/false);
-//   mask.allow(pitch_token);                        // e.g. from the grammar and part masks
+//   TokenMask mask(n_vocab);                        // nothing allowed yet
+//   mask.set(pitch_token);                          // e.g. grammar.allowed(&mask), part masks
 //   SamplingParams params{.temperature = 0.9f, .top_k = 40, .top_p = 0.95f};
 //   absl::StatusOr<int32_t> token = sampler.sample(logits, params, &mask, key_bias, rng);
 //
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "models/tokenizer/grammar.h"
 
 namespace jamd::models {
 
@@ -31,27 +32,7 @@ struct SamplingParams {
   float top_p = 1.0f;
 };
 
-// Which tokens may be drawn: one bit per token of the vocabulary.
-class TokenMask {
- public:
-  explicit TokenMask(int32_t n_vocab, bool allowed = true);
-
-  void allow(int32_t token) { bits_[word(token)] |= bit(token); }
-  void forbid(int32_t token) { bits_[word(token)] &= ~bit(token); }
-  void allow_range(int32_t first, int32_t end);  // [first, end)
-  bool allowed(int32_t token) const { return (bits_[word(token)] & bit(token)) != 0; }
-  // Keeps only tokens both masks allow (a grammar mask combined with a part mask).
-  void intersect(const TokenMask& other);
-  int32_t size() const { return n_vocab_; }
-  int32_t count() const;
-
- private:
-  static size_t word(int32_t token) { return static_cast<size_t>(token) / 64; }
-  static uint64_t bit(int32_t token) { return uint64_t{1} << (static_cast<uint32_t>(token) % 64); }
-
-  int32_t n_vocab_;
-  std::vector<uint64_t> bits_;
-};
+// The allowed-token mask is the grammar's TokenMask (models/tokenizer/grammar.h).
 
 // xoshiro256** seeded through splitmix64: a small explicit generator whose output is the same on
 // every platform and standard library (std:: distributions are not).

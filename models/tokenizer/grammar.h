@@ -34,6 +34,10 @@ class TokenMask {
   void clear() { std::fill(words_.begin(), words_.end(), 0); }
   int count() const;
   const std::vector<uint64_t>& words() const { return words_; }
+  // Keeps only the tokens both masks allow (a grammar mask with a part mask); same size.
+  void intersect(const TokenMask& other) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= other.words_[i];
+  }
 
  private:
   int n_tokens_;

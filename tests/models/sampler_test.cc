@@ -50,21 +50,21 @@ TEST(Sampler, SameSeedSameTokens) {
 }
 
 TEST(Sampler, MaskedTokensAreNeverDrawn) {
-  TokenMask mask(kVocab, /*allowed=*/false);
+  TokenMask mask(kVocab);  // nothing allowed
   const auto logits = wavy_logits();
-  mask.allow(3);
-  mask.allow(17);
-  mask.allow(40);
-  ASSERT_FALSE(mask.allowed(argmax(logits)));  // the model's favourite is forbidden
+  mask.set(3);
+  mask.set(17);
+  mask.set(40);
+  ASSERT_FALSE(mask.test(argmax(logits)));  // the model's favourite is forbidden
   const auto tokens = draw(1, SamplingParams{.temperature = 2.0f}, 2000, &mask);
   const std::set<int32_t> seen(tokens.begin(), tokens.end());
   EXPECT_EQ(seen, (std::set<int32_t>{3, 17, 40}));
 }
 
 TEST(Sampler, IntersectedMasksAllowOnlyCommonTokens) {
-  TokenMask grammar(kVocab, false), part(kVocab, false);
-  grammar.allow_range(10, 20);
-  part.allow_range(15, 30);
+  TokenMask grammar(kVocab), part(kVocab);
+  grammar.set_range(10, 10);  // 10..19
+  part.set_range(15, 15);  // 15..29
   grammar.intersect(part);
   EXPECT_EQ(grammar.count(), 5);
   const auto tokens = draw(2, SamplingParams{.temperature = 5.0f}, 500, &grammar);
@@ -128,7 +128,7 @@ TEST(Sampler, ReportsEmptyMaskAndSizeMismatch) {
   Sampler sampler(kVocab);
   SampleRng rng(1);
   const auto logits = wavy_logits();
-  TokenMask none(kVocab, false);
+  TokenMask none(kVocab);
   auto r = sampler.sample(logits, SamplingParams{}, &none, {}, rng);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   std::vector<float> short_logits(kVocab - 1);
