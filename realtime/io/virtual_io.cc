@@ -3,6 +3,8 @@
 #include "realtime/io/virtual_io.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +49,13 @@ absl::Status VirtualIo::start(ProcessCallback* callback) {
     return absl::FailedPreconditionError("VirtualIo::start: already running; stop() it first");
   }
   thread_ = std::thread([this, callback] { run(callback); });
+  if (options_.rt_priority > 0) {
+    sched_param param{};
+    param.sched_priority = options_.rt_priority;
+    got_rt_priority_.store(
+        pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &param) == 0,
+        std::memory_order_release);
+  }
   return absl::OkStatus();
 }
 

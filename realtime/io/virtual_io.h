@@ -34,9 +34,12 @@ struct VirtualIoOptions {
   uint32_t sample_rate_hz = 48000;
   uint32_t period_frames = 256;
   bool real_time = true;  // false: as fast as possible
+  // SCHED_FIFO priority for the clock thread (1..99, as JACK gives its RT thread); 0 keeps
+  // normal scheduling. Best effort: see VirtualIo::got_rt_priority().
+  int rt_priority = 0;
   // Optional, on the clock thread before each period (e.g. feed a scheduler in lockstep when
   // running as fast as possible). Not real-time safe work belongs here only when !real_time.
-  std::function<void(uint64_t first_frame)> before_period;
+  std::function<void(uint64_t first_frame)> before_period{};
 };
 
 class VirtualIo : public AudioIo {
@@ -52,6 +55,9 @@ class VirtualIo : public AudioIo {
 
   uint64_t frames_processed() const { return frames_.load(std::memory_order_acquire); }
   uint64_t midi_out_messages() const { return midi_out_messages_.load(std::memory_order_relaxed); }
+  // Whether the clock thread got the SCHED_FIFO priority asked for (needs CAP_SYS_NICE or an
+  // rtprio limit, as for JACK). thread: any
+  bool got_rt_priority() const { return got_rt_priority_.load(std::memory_order_acquire); }
 
  private:
   class PeriodMidiOut;
@@ -65,6 +71,7 @@ class VirtualIo : public AudioIo {
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> midi_out_messages_{0};
+  std::atomic<bool> got_rt_priority_{false};
   std::thread thread_;
 };
 

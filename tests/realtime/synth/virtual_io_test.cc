@@ -53,6 +53,7 @@ TEST(VirtualIo, FastClockRunsTheBandOverAContiguousSampleClock) {
   ClockCheck check(band);
   int next_beat = 0;
   auto io = make_virtual_io({.sample_rate_hz = 48000, .period_frames = 128, .real_time = false,
+                             .rt_priority = 0,
                              .before_period = [&](uint64_t first_frame) {
                                // A note a beat, posted a beat ahead (24000 frames a beat).
                                while (next_beat * 24000 < static_cast<int>(first_frame) + 24000) {
@@ -78,7 +79,7 @@ TEST(VirtualIo, StopMeansNoMoreCallbacks) {
   Band band(sched, **synth);
   ClockCheck check(band);
   auto io = make_virtual_io({.sample_rate_hz = 48000, .period_frames = 64, .real_time = true,
-                             .before_period = nullptr});
+                             .rt_priority = 0, .before_period = nullptr});
   ASSERT_TRUE(io->start(&check).ok());
   EXPECT_FALSE(io->start(&check).ok());  // already running
   EXPECT_TRUE(wait_for([&] { return check.calls() >= 10; }));
@@ -95,7 +96,7 @@ TEST(VirtualIo, RealTimeClockDoesNotRunAhead) {
   Scheduler sched({});
   Band band(sched, **synth);
   auto io = make_virtual_io({.sample_rate_hz = 48000, .period_frames = 256, .real_time = true,
-                             .before_period = nullptr});
+                             .rt_priority = 10, .before_period = nullptr});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(io->start(&band).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
