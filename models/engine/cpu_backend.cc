@@ -91,6 +91,7 @@ class CpuBackend final : public Backend {
   int32_t max_rows_ = 0;
   std::vector<double> inv_freq_;  // theta^(-2i/head_dim), i < head_dim / 2
   std::vector<Stream> streams_;
+  std::vector<Row> decode_rows_;  // reserved for max_rows_: a decode step does not allocate
   struct ReducedLayer {
     const uint16_t *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
   };
@@ -124,6 +125,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
                                  -2.0 * static_cast<double>(i) / c.head_dim()));
   }
   streams_.resize(static_cast<size_t>(options.max_streams));
+  decode_rows_.reserve(static_cast<size_t>(max_rows_));
   const auto rows = static_cast<size_t>(max_rows_);
   x_.resize(rows * c.d_model);
   h_.resize(rows * c.d_model);
@@ -278,8 +280,8 @@ absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<flo
                                                    " floats, needs ",
                                                    steps.size() * config_.n_vocab));
   }
-  std::vector<Row> rows;
-  rows.reserve(steps.size());
+  std::vector<Row>& rows = decode_rows_;
+  rows.clear();
   for (const DecodeStep& step : steps) {
     if (absl::Status s = check_stream(step.stream); !s.ok()) return s;
     if (absl::Status s = check_token(step.token); !s.ok()) return s;

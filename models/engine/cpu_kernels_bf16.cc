@@ -62,6 +62,33 @@ JAMD_BF16 void tile_bf16(const uint16_t* x, int64_t in, const uint16_t* w, float
   }
 }
 
+// One input row against 8 weight rows (a one-jam decode step): more weight streams in flight.
+// Named accumulators: with an array GCC stores them to the stack every iteration.
+JAMD_BF16 void tile_bf16_8x1(const uint16_t* x, int64_t in, const uint16_t* w, float* y) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (int64_t i = 0; i < in; i += 32) {
+    const int64_t left = in - i;
+    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1);
+    const __m512bh u = load_bh(x + i, m);
+    a0 = _mm512_dpbf16_ps(a0, u, load_bh(w + i, m));
+    a1 = _mm512_dpbf16_ps(a1, u, load_bh(w + in + i, m));
+    a2 = _mm512_dpbf16_ps(a2, u, load_bh(w + 2 * in + i, m));
+    a3 = _mm512_dpbf16_ps(a3, u, load_bh(w + 3 * in + i, m));
+    a4 = _mm512_dpbf16_ps(a4, u, load_bh(w + 4 * in + i, m));
+    a5 = _mm512_dpbf16_ps(a5, u, load_bh(w + 5 * in + i, m));
+    a6 = _mm512_dpbf16_ps(a6, u, load_bh(w + 6 * in + i, m));
+    a7 = _mm512_dpbf16_ps(a7, u, load_bh(w + 7 * in + i, m));
+  }
+  y[0] = hsum512(a0);
+  y[1] = hsum512(a1);
+  y[2] = hsum512(a2);
+  y[3] = hsum512(a3);
+  y[4] = hsum512(a4);
+  y[5] = hsum512(a5);
+  y[6] = hsum512(a6);
+  y[7] = hsum512(a7);
+}
+
 JAMD_BF16 float dot_bf16(const uint16_t* x, const uint16_t* w, int64_t in) {
   __m512 a = _mm512_setzero_ps();
   for (int64_t i = 0; i < in; i += 32) {
@@ -75,6 +102,9 @@ JAMD_BF16 float dot_bf16(const uint16_t* x, const uint16_t* w, int64_t in) {
 JAMD_BF16 void matmul_bf16_impl(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
                                 int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
   int64_t o = o_begin;
+  if (n_rows == 1) {
+    for (; o + 8 <= o_end; o += 8) tile_bf16_8x1(x, in, w + o * in, y + o);
+  }
   for (; o + 4 <= o_end; o += 4) {
     const uint16_t* wo = w + o * in;
     int64_t r = 0;
