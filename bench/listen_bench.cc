@@ -80,7 +80,7 @@ std::vector<double> aubio_beats(const std::string& wav, double* wall_s) {
   const int rc = std::system(cmd.c_str());
   *wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<double> beats;
-  if (rc != 0) return beats;
+  if (rc != 0) return beats;  // NOLINT: the tool is optional
   std::ifstream in(out);
   double t;
   while (in >> t) beats.push_back(t);
@@ -180,6 +180,9 @@ int main(int argc, char** argv) {
     const Take take = make_take(spec);
     const std::string wav = (dir / (spec.name + ".wav")).string();
     write_wav(wav, take);
+    if (!keep_dir.empty()) {
+      (void)jamd::realtime::write_midi_file((dir / (spec.name + ".mid")).string(), take.midi);
+    }
     ListenFileOptions opts;
     const ListenResult audio = jamd::realtime::listen_audio(take.audio, take.channels,
                                                             take.sample_rate_hz, opts);

@@ -26,7 +26,7 @@ constexpr float kFloorFactor = 1.5f;
 constexpr float kFluxCompression = 100.0f;  // log(1 + 100 |X|): soft notes count too
 // Bass notes and kicks mark beats more often than upper voices: flux below this weighs more.
 constexpr float kBassFluxHz = 300.0f;
-constexpr float kBassFluxWeight = 3.0f;
+constexpr float kBassFluxWeight = 10.0f;
 // Pitch to notes: hops after an onset whose pitch decides the note (2 x 11.6 ms keeps the
 // onset-to-note latency under 50 ms), the YIN confidence a note needs, and how many hops of
 // unvoiced or different pitch end it.

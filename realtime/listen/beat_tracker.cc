@@ -24,12 +24,21 @@ constexpr double kPeriodGain = 0.12;
 constexpr double kTempoChangeRatio = 0.05;
 constexpr int kTempoChangeEstimates = 4;      // 1 s at one estimate per 0.25 s
 constexpr int kLevelSwitchEstimates = 12;     // 3 s: doubling or halving needs more evidence
-// The slower of two metrical levels wins when its beats are this much stronger than the points
-// half-way between them (accents, bass notes, chord changes fall on beats).
-constexpr double kSlowLevelAccentRatio = 1.35;
+// The slower of two metrical levels wins when this share of its beats are kAccentRatio stronger
+// than the points half-way between them (accents, bass notes, chord changes fall on beats).
+constexpr double kSlowLevelAccentShare = 0.9;
+constexpr float kAccentRatio = 1.3f;
 constexpr int kCombTerms = 4;
+// Harmonic rhythm: lags up to this share of the history, and the normalised autocorrelation
+// that counts as a repeating chord change.
+constexpr double kChordLagShare = 0.8;
+constexpr double kChordCorrelation = 0.25;
+// The beats' phase moves to where the whole history puts it when that is this far off (a
+// fraction of the beat) for this many estimates in a row (1 s).
+constexpr double kPhaseJumpBeats = 0.2;
+constexpr int kPhaseJumpEstimates = 4;
 // A faster level whose comb score reaches this share of the slower one's is the pulse.
-constexpr double kFasterLevelShare = 0.8;
+constexpr double kFasterLevelShare = 0.5;
 
 }  // namespace
 
@@ -37,7 +46,8 @@ BeatTracker::BeatTracker(const BeatTrackerOptions& options)
     : options_(options),
       history_frames_(static_cast<int64_t>(options.history_s * options.frame_rate_hz)),
       odf_(static_cast<size_t>(history_frames_), 0.0f),
-      x_(static_cast<size_t>(history_frames_), 0.0f) {
+      x_(static_cast<size_t>(history_frames_), 0.0f),
+      h_(static_cast<size_t>(history_frames_), 0.0f) {
   assert(options.frame_rate_hz > 0 && options.min_tempo_bpm > 0 &&
          options.max_tempo_bpm > options.min_tempo_bpm && history_frames_ > 16);
   beats_.reserve(64);
@@ -48,8 +58,8 @@ float BeatTracker::x_at(int64_t frame) const {
   return x_[static_cast<size_t>(frame % history_frames_)];
 }
 
-void BeatTracker::push(float onset_strength) {
-  assert(std::isfinite(onset_strength));
+void BeatTracker::push(float onset_strength, float harmonic_change) {
+  assert(std::isfinite(onset_strength) && std::isfinite(harmonic_change));
   const int64_t m = std::max<int64_t>(1, std::lround(kLocalMeanS * options_.frame_rate_hz));
   float mean = 0;
   int count = 0;
@@ -60,6 +70,7 @@ void BeatTracker::push(float onset_strength) {
   const size_t slot = static_cast<size_t>(n_ % history_frames_);
   odf_[slot] = std::max(0.0f, onset_strength);
   x_[slot] = std::max(0.0f, onset_strength - mean);
+  h_[slot] = harmonic_change;
   ++n_;
 
   if (++frames_since_estimate_ >=
@@ -97,22 +108,20 @@ double BeatTracker::comb_score(const std::vector<float>& acf, double lag) const 
   return terms >= 2 ? sum / terms : -1e9;
 }
 
-// Mean enhanced strength on the beats of `period` at their best phase, over the mean half-way
-// between them: > 1 when the pulse at this level is accented.
-double BeatTracker::accent_ratio(double period, int64_t n_frames) const {
+// The share of beats of `period` (at their best phase) clearly stronger than the point half-way
+// to the next: near 1 when every beat of this level is accented, ~0.5 or below when only some
+// are (a downbeat accent once a bar is not a slower pulse).
+double BeatTracker::accent_share(double period, int64_t n_frames) const {
   const double phase_end = best_phase(period);
-  double on = 0, off = 0;
-  int k = 0;
+  const auto peak = [&](double c) {
+    const int64_t i = std::lround(c);
+    return std::max({x_at(i - 1), x_at(i), x_at(i + 1)});
+  };
+  int accented = 0, k = 0;
   for (double t = phase_end; t > static_cast<double>(n_ - n_frames) + period; t -= period, ++k) {
-    auto peak = [&](double c) {
-      const int64_t i = std::lround(c);
-      return std::max({x_at(i - 1), x_at(i), x_at(i + 1)});
-    };
-    on += peak(t);
-    off += peak(t - period / 2);
+    if (peak(t) > kAccentRatio * peak(t - period / 2) + 1e-6f) ++accented;
   }
-  if (k == 0) return 1.0;
-  return (on + 1e-6) / (off + 1e-6);
+  return k > 0 ? static_cast<double>(accented) / k : 0.0;
 }
 
 BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
@@ -157,7 +166,9 @@ BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
   }
   const double slow = 2 * period;
   if (60.0 * fr / slow >= options_.min_tempo_bpm && comb_score(acf, slow) > 0 &&
-      accent_ratio(slow, n_frames) >= kSlowLevelAccentRatio) {
+      accent_share(slow, n_frames) >= kSlowLevelAccentShare) {
+    period = slow;
+  } else if (60.0 * fr / slow >= options_.min_tempo_bpm && chords_every_eight(period, n_frames)) {
     period = slow;
   }
   TempoEstimate e;
@@ -166,11 +177,40 @@ BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
   return e;
 }
 
+// True when the harmony changes every eight beats of `period` and not every two or four: bars of
+// eight beats are rare, so the beat is most likely twice as slow (an arpeggio in eighths).
+bool BeatTracker::chords_every_eight(double period, int64_t n_frames) const {
+  if (8 * period + 2 > kChordLagShare * static_cast<double>(n_frames)) return false;
+  std::vector<float> y(static_cast<size_t>(n_frames));
+  double mean = 0;
+  for (int64_t i = 0; i < n_frames; ++i) {
+    const int64_t f = n_ - n_frames + i;
+    y[static_cast<size_t>(i)] = f >= start_ ? h_[static_cast<size_t>(f % history_frames_)] : 0.0f;
+    mean += y[static_cast<size_t>(i)];
+  }
+  mean /= static_cast<double>(n_frames);
+  for (float& v : y) v -= static_cast<float>(mean);
+  const auto r = [&](size_t lag) {
+    double s = 0;
+    for (size_t i = lag; i < y.size(); ++i) s += static_cast<double>(y[i]) * y[i - lag];
+    return s / static_cast<double>(y.size() - lag);
+  };
+  const double r0 = r(0);
+  if (r0 <= 1e-9) return false;
+  const auto near = [&](double lag) {
+    double best = -1e9;
+    for (int d = -2; d <= 2; ++d) best = std::max(best, r(static_cast<size_t>(std::lround(lag) + d)));
+    return best / r0;
+  };
+  const double r8 = near(8 * period), r4 = near(4 * period), r2 = near(2 * period);
+  return r8 > kChordCorrelation && r4 < 0.5 * r8 && r2 < 0.5 * r8;
+}
+
 // The frame of the most recent beat, for beats `period` apart, that best lines up with the
 // onsets of the last few seconds.
 double BeatTracker::best_phase(double period) const {
   const int64_t n_frames = std::min(n_ - start_, history_frames_);
-  const int terms = std::max(1, static_cast<int>(std::min<double>(n_frames, 4.0 * options_.frame_rate_hz) / period));
+  const int terms = std::max(1, static_cast<int>(static_cast<double>(n_frames) / period));
   double best = -1, best_t = static_cast<double>(n_ - 1);
   for (int phi = 0; phi < static_cast<int>(std::ceil(period)); ++phi) {
     const double t0 = static_cast<double>(n_ - 1 - phi);
@@ -205,6 +245,7 @@ void BeatTracker::follow(const TempoEstimate& estimate) {
   if (std::abs(ratio - 1) < kTempoChangeRatio) {
     disagreements_ = 0;
     period_ += 0.1 * (estimate.period - period_);
+    check_phase();
     return;
   }
   const bool consistent = disagreements_ > 0 &&
@@ -219,6 +260,25 @@ void BeatTracker::follow(const TempoEstimate& estimate) {
     const double last = best_phase(period_);
     next_beat_ = last + period_;
     while (next_beat_ < static_cast<double>(n_ - 1) - kSearchBeats * period_) next_beat_ += period_;
+  }
+}
+
+// The phase chosen at lock saw two seconds; with more history the onsets may say the beats fall
+// elsewhere (a swung upbeat louder than a soft downbeat, early on). A phase the whole history
+// prefers for long enough wins.
+void BeatTracker::check_phase() {
+  const double best = best_phase(period_);
+  const double predicted = next_beat_ - period_;
+  double d = std::fmod(best - predicted, period_);
+  if (d >= period_ / 2) d -= period_;
+  if (d < -period_ / 2) d += period_;
+  if (std::abs(d) < kPhaseJumpBeats * period_) {
+    phase_disagreements_ = 0;
+    return;
+  }
+  if (++phase_disagreements_ >= kPhaseJumpEstimates) {
+    next_beat_ += d;
+    phase_disagreements_ = 0;
   }
 }
 

@@ -3,6 +3,9 @@
 // metrical level chosen by where the accents fall) locks onto the pulse; a phase-locked loop then
 // predicts each beat, pulls it onto the onset near the prediction and follows drift and ramps.
 //
+// Harmonic change (chords change on strong beats, usually every 2 or 4 beats) settles the
+// level an accent-free stream of eighths leaves open.
+//
 //   BeatTracker tracker({.frame_rate_hz = 22050.0 / 256});
 //   for (float strength : onset_strength) {
 //     tracker.push(strength);
@@ -45,8 +48,9 @@ class BeatTracker {
  public:
   explicit BeatTracker(const BeatTrackerOptions& options);
 
-  // One frame of onset strength (>= 0). thread: listener
-  void push(float onset_strength);
+  // One frame of onset strength (>= 0) and of harmonic change (0..1, how much the pitch-class
+  // content differs from a moment ago; 0 when unknown). thread: listener
+  void push(float onset_strength, float harmonic_change = 0.0f);
   // Beats decided since the last call, in order. thread: listener
   std::vector<TrackedBeat> take_beats();
   // True once after the pulse was lost (by reset() or missed beats). thread: listener
@@ -68,17 +72,20 @@ class BeatTracker {
   float x_at(int64_t frame) const;  // the enhanced onset strength of a past frame
   TempoEstimate estimate_tempo() const;
   double comb_score(const std::vector<float>& acf, double lag) const;
-  double accent_ratio(double period, int64_t n_frames) const;
+  double accent_share(double period, int64_t n_frames) const;
   double best_phase(double period) const;
+  bool chords_every_eight(double period, int64_t n_frames) const;
   void lock(const TempoEstimate& estimate);
   void follow(const TempoEstimate& estimate);
   void decide_beat();
+  void check_phase();
   void lose();
 
   BeatTrackerOptions options_;
   int64_t history_frames_;
   std::vector<float> odf_;  // ring of raw onset strength
   std::vector<float> x_;    // ring of enhanced onset strength
+  std::vector<float> h_;    // ring of harmonic change
   int64_t n_ = 0;           // frames pushed
   int64_t start_ = 0;       // the first frame since the last reset()
   int64_t frames_since_estimate_ = 0;
@@ -89,6 +96,7 @@ class BeatTracker {
   int64_t beat_index_ = 0;
   int missed_ = 0;
   int disagreements_ = 0;
+  int phase_disagreements_ = 0;
   double disagreement_period_ = 0;
   float tempo_confidence_ = 0;
   float hit_rate_ = 0;     // smoothed fraction of beats that found an onset

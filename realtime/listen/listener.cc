@@ -18,6 +18,9 @@ constexpr size_t kHistoryHops = 1024;  // 11.9 s of hop records
 constexpr double kClockTimeoutS = 0.5;  // MIDI clock this quiet has stopped
 constexpr int kClocksPerBeat = 24;      // MIDI beat clock: 24 per quarter note
 constexpr double kQuietBeatFraction = 0.6;  // a beat this quiet has no chord
+// Harmonic change compares pitch content over windows this long: longer than an arpeggio's
+// notes, shorter than most chords.
+constexpr double kHarmonyWindowS = 0.6;
 
 HeardEvent make_event(HeardKind kind, HeardSource source, int64_t frame, int64_t decided_frame,
                       float confidence) {
@@ -241,11 +244,32 @@ void Listener::process_hop(const AudioHop* hop) {
                                         : (hop != nullptr ? hop->onset_strength : 0.0f);
   midi_onset_strength_ = 0;
   update_silence(record, h);
-  tracker_.push(strength);
+  tracker_.push(strength, harmonic_change(h));
   emit_beats(h);
   decide_chords(h, /*flush=*/false);
   update_key(record, h);
   ++hops_;
+}
+
+// 1 - cosine between the mean pitch-class profile of the last kHarmonyWindowS and of the one
+// before it: peaks where the chord changes, low inside a chord even when it is arpeggiated.
+float Listener::harmonic_change(int64_t h) const {
+  const int64_t w = std::lround(kHarmonyWindowS * kAnalysisRateHz / kAnalysisHopSamples);
+  if (h + 1 < 2 * w) return 0.0f;
+  Chroma a{}, b{};
+  for (int64_t i = 0; i < 2 * w; ++i) {
+    const HopRecord& r = history_[static_cast<size_t>(h - i) % kHistoryHops];
+    const Chroma& c = r.midi_sounding ? r.midi_chroma : r.audio;
+    float total = 0;
+    for (float v : c) total += v;
+    if (total <= 0) continue;
+    Chroma& into = i < w ? a : b;
+    for (size_t k = 0; k < 12; ++k) into[k] += c[k] / total;
+  }
+  float dot = 0, na = 0, nb = 0;
+  for (size_t k = 0; k < 12; ++k) dot += a[k] * b[k], na += a[k] * a[k], nb += b[k] * b[k];
+  if (na <= 0 || nb <= 0) return 0.0f;
+  return std::clamp(1.0f - dot / std::sqrt(na * nb), 0.0f, 1.0f);
 }
 
 void Listener::update_silence(const HopRecord& record, int64_t h) {

@@ -91,6 +91,7 @@ class Listener {
   void decide_chords(int64_t hop_index, bool flush);
   void update_key(const HopRecord& record, int64_t hop_index);
   void update_silence(const HopRecord& record, int64_t hop_index);
+  float harmonic_change(int64_t hop_index) const;
   double frame_of_t(double t) const;   // tracker frame -> input frame
   double t_of_frame(double frame) const;
   int64_t frame_of_hop_end(int64_t hop_index) const;
