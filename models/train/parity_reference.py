@@ -10,6 +10,7 @@ every position, so the C++ engine can be checked against its PyTorch twin
     #    DIR/logits.f32 (float32 [n_tokens, n_vocab], row t: the logits after token t)
 """
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -52,6 +53,14 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     export.export_model(model, config, os.path.join(args.out, "model.jamd"),
                         vocab_names=[f"tok{i}" for i in range(config.n_vocab)])
+    # The reader (benchmarks use it) must give back exactly what was written.
+    reloaded, reloaded_config = export.load_model(os.path.join(args.out, "model.jamd"))
+    # The file holds rope_theta and norm_eps as float32.
+    assert reloaded_config == dataclasses.replace(
+        config, rope_theta=float(np.float32(config.rope_theta)),
+        norm_eps=float(np.float32(config.norm_eps))), (reloaded_config, config)
+    for (name, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items()):
+        assert torch.equal(a, b), f"{name} changed in the .jamd round trip"
     g = torch.Generator().manual_seed(args.seed + 1)
     tokens = torch.randint(0, config.n_vocab, (1, args.n_tokens), generator=g)
     with torch.no_grad():
