@@ -28,6 +28,9 @@ constexpr int64_t kMinParallelMacs = 1 << 15;
 // Parts per thread in a parallel job: a few, so a thread that was descheduled on a busy machine
 // leaves work the others can claim.
 constexpr int kPartsPerThread = 4;
+// Input rows from which the panel kernel beats the row-major GEMV tiles (which read each weight
+// once per row but keep up with memory); measured on the EPYC team VM.
+constexpr int64_t kPackedMinRows = 4;
 
 // One token of one stream in a forward pass.
 struct Row {
@@ -74,11 +77,20 @@ class CpuBackend final : public Backend {
   // Attention of row r's query heads that read kv_head; scores holds 2 * attention_window
   // floats.
   void attend(int64_t r, const Row& row, int layer, int kv_head, float* scores);
-  // y = x W^T for n_rows rows; w16 (bfloat16 copy of w) is used instead of w when not null.
-  void matmul(const float* x, int64_t n_rows, int64_t in, const float* w, const uint16_t* w16,
-              int64_t out, float* y);
-  // Precision::kReduced: bfloat16 copies of every matrix (norm gains stay float32).
-  void make_reduced_weights();
+  // One matrix in the forms the kernels read: the file's row-major float32 (GEMV of one or two
+  // rows), panels for matrix-matrix products, bfloat16 for kReduced.
+  struct Matrix {
+    const float* w = nullptr;
+    const float* packed = nullptr;
+    const uint16_t* w16 = nullptr;
+  };
+  struct LayerMatrices {
+    Matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+  // y = x W^T for n_rows rows of x.
+  void matmul(const float* x, int64_t n_rows, int64_t in, const Matrix& m, int64_t out, float* y);
+  // Row-major pointers, plus panels (AVX2) or bfloat16 copies (kReduced) where they apply.
+  void prepare_matrices();
 
   std::shared_ptr<const WeightFile> weights_;
   ModelConfig config_;
@@ -92,13 +104,11 @@ class CpuBackend final : public Backend {
   std::vector<double> inv_freq_;  // theta^(-2i/head_dim), i < head_dim / 2
   std::vector<Stream> streams_;
   std::vector<Row> decode_rows_;  // reserved for max_rows_: a decode step does not allocate
-  struct ReducedLayer {
-    const uint16_t *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
-  };
   bool reduced_ = false;
-  std::vector<uint16_t> w16_;  // every matrix in bfloat16, in file order
-  std::vector<ReducedLayer> layers16_;
-  const uint16_t* output16_ = nullptr;
+  std::vector<uint16_t> w16_;   // kReduced: every matrix in bfloat16
+  std::vector<float> packed_;   // float32 with AVX2: every matrix in panels
+  std::vector<LayerMatrices> layers_;
+  Matrix output_;
   std::vector<uint16_t> x16_;  // the rows of one matmul input in bfloat16
   // Scratch for one forward pass, sized for max_rows_.
   std::vector<float> x_, h_, q_, kn_, vn_, att_, gate_, up_, cos_sin_, scores_;
@@ -138,37 +148,50 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
   cos_sin_.resize(rows * c.head_dim());
   // Two score rows (a pair of query heads) per parallel part.
   scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * 2 * c.attention_window);
-  if (options.precision == Precision::kReduced && cpu::bf16_supported()) make_reduced_weights();
+  prepare_matrices();
 }
 
-void CpuBackend::make_reduced_weights() {
+void CpuBackend::prepare_matrices() {
   const ModelConfig& c = config_;
   const WeightFile& w = *weights_;
-  const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff;
-  const int64_t per_layer = 2 * d * d + 2 * kv * d + 3 * ff * d;
-  w16_.resize(static_cast<size_t>(c.n_layers * per_layer + int64_t{c.n_vocab} * d));
-  uint16_t* next = w16_.data();
-  auto convert = [&next](const float* src, int64_t n) {
-    uint16_t* dst = next;
-    cpu::to_bf16(src, n, dst);
-    next += n;
-    return static_cast<const uint16_t*>(dst);
+  const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff, v = c.n_vocab;
+  reduced_ = options_.precision == Precision::kReduced && cpu::bf16_supported();
+  // Panels only pay for matrix-matrix products with the AVX2 kernel; kReduced has its own.
+  const bool pack = !reduced_ && cpu::avx2_kernels() != nullptr && &k_ == cpu::avx2_kernels();
+  const int64_t shapes[][2] = {{d, d}, {kv, d}, {kv, d}, {d, d}, {ff, d}, {ff, d}, {d, ff}};
+  int64_t n16 = v * d, npacked = cpu::packed_floats(v, d);
+  for (const auto& [out, in] : shapes) {
+    n16 += c.n_layers * out * in;
+    npacked += c.n_layers * cpu::packed_floats(out, in);
+  }
+  if (reduced_) w16_.resize(static_cast<size_t>(n16));
+  if (pack) packed_.resize(static_cast<size_t>(npacked));
+  uint16_t* next16 = w16_.data();
+  float* next_packed = packed_.data();
+  auto prepare = [&](const float* src, int64_t out, int64_t in) {
+    Matrix m;
+    m.w = src;
+    if (reduced_) {
+      cpu::to_bf16(src, out * in, next16);
+      m.w16 = next16;
+      next16 += out * in;
+    }
+    if (pack) {
+      cpu::pack_panels(src, out, in, next_packed);
+      m.packed = next_packed;
+      next_packed += cpu::packed_floats(out, in);
+    }
+    return m;
   };
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layer(l);
-    ReducedLayer r{};
-    r.wq = convert(lw.wq, d * d);
-    r.wk = convert(lw.wk, kv * d);
-    r.wv = convert(lw.wv, kv * d);
-    r.wo = convert(lw.wo, d * d);
-    r.w_gate = convert(lw.w_gate, ff * d);
-    r.w_up = convert(lw.w_up, ff * d);
-    r.w_down = convert(lw.w_down, d * ff);
-    layers16_.push_back(r);
+    layers_.push_back(LayerMatrices{prepare(lw.wq, d, d), prepare(lw.wk, kv, d),
+                                    prepare(lw.wv, kv, d), prepare(lw.wo, d, d),
+                                    prepare(lw.w_gate, ff, d), prepare(lw.w_up, ff, d),
+                                    prepare(lw.w_down, d, ff)});
   }
-  output16_ = convert(w.output(), int64_t{c.n_vocab} * d);
-  x16_.resize(static_cast<size_t>(max_rows_) * std::max(d, ff));
-  reduced_ = true;
+  output_ = prepare(w.output(), v, d);
+  if (reduced_) x16_.resize(static_cast<size_t>(max_rows_) * std::max(d, ff));
 }
 
 BackendCaps CpuBackend::caps() const {
@@ -299,28 +322,36 @@ absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<flo
   return absl::OkStatus();
 }
 
-void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const float* w,
-                        const uint16_t* w16, int64_t out, float* y) {
+void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const Matrix& m,
+                        int64_t out, float* y) {
   const int64_t macs = n_rows * in * out;
   const int parts = macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread;
-  const int64_t blocks = (out + 3) / 4;
-  if (w16 != nullptr) {
+  if (m.w16 != nullptr) {
     cpu::to_bf16(x, n_rows * in, x16_.data());
     const uint16_t* x16 = x16_.data();
     pool_.parallel_for(
-        blocks,
+        (out + 3) / 4,
         [&](int64_t b0, int64_t b1) {
-          cpu::matmul_nt_bf16(x16, n_rows, in, w16, b0 * 4, std::min(out, b1 * 4), out, y);
+          cpu::matmul_nt_bf16(x16, n_rows, in, m.w16, b0 * 4, std::min(out, b1 * 4), out, y);
         },
         parts);
     return;
   }
-  // Work is split over output rows in blocks of 4 (the kernel's tile) so each thread streams
-  // its own slice of the weights.
+  if (m.packed != nullptr && n_rows >= kPackedMinRows) {
+    pool_.parallel_for(
+        (out + cpu::kPanelOutputs - 1) / cpu::kPanelOutputs,
+        [&](int64_t p0, int64_t p1) {
+          cpu::matmul_packed_avx2(x, n_rows, in, m.packed, out, p0, p1, out, y);
+        },
+        parts);
+    return;
+  }
+  // Split over output rows in blocks of 4 (the kernel's tile): each thread streams its own
+  // slice of the weights.
   pool_.parallel_for(
-      blocks,
+      (out + 3) / 4,
       [&](int64_t b0, int64_t b1) {
-        k_.matmul_nt(x, n_rows, in, w, b0 * 4, std::min(out, b1 * 4), out, y);
+        k_.matmul_nt(x, n_rows, in, m.w, b0 * 4, std::min(out, b1 * 4), out, y);
       },
       parts);
 }
@@ -440,29 +471,29 @@ void CpuBackend::forward(std::span<const Row> rows, int64_t n_logit_rows, float*
   }
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const LayerWeights& lw = w.layer(layer);
-    const ReducedLayer r16 = reduced_ ? layers16_[static_cast<size_t>(layer)] : ReducedLayer{};
+    const LayerMatrices& m = layers_[static_cast<size_t>(layer)];
     for (int64_t r = 0; r < n; ++r) k_.rmsnorm(x_.data() + r * d, lw.attn_norm, d, c.norm_eps, h_.data() + r * d);
-    matmul(h_.data(), n, d, lw.wq, r16.wq, d, q_.data());
-    matmul(h_.data(), n, d, lw.wk, r16.wk, kv, kn_.data());
-    matmul(h_.data(), n, d, lw.wv, r16.wv, kv, vn_.data());
+    matmul(h_.data(), n, d, m.wq, d, q_.data());
+    matmul(h_.data(), n, d, m.wk, kv, kn_.data());
+    matmul(h_.data(), n, d, m.wv, kv, vn_.data());
     for (int64_t r = 0; r < n; ++r) {
       rotate(q_.data() + r * d, c.n_heads, cos_sin_.data() + r * hd);
       rotate(kn_.data() + r * kv, c.n_kv_heads, cos_sin_.data() + r * hd);
     }
     attention(rows, layer);
-    matmul(att_.data(), n, d, lw.wo, r16.wo, d, h_.data());
+    matmul(att_.data(), n, d, m.wo, d, h_.data());
     for (int64_t i = 0; i < n * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
     for (int64_t r = 0; r < n; ++r) k_.rmsnorm(x_.data() + r * d, lw.ffn_norm, d, c.norm_eps, h_.data() + r * d);
-    matmul(h_.data(), n, d, lw.w_gate, r16.w_gate, ff, gate_.data());
-    matmul(h_.data(), n, d, lw.w_up, r16.w_up, ff, up_.data());
+    matmul(h_.data(), n, d, m.w_gate, ff, gate_.data());
+    matmul(h_.data(), n, d, m.w_up, ff, up_.data());
     k_.silu_mul(gate_.data(), up_.data(), n * ff, gate_.data());
-    matmul(gate_.data(), n, ff, lw.w_down, r16.w_down, d, h_.data());
+    matmul(gate_.data(), n, ff, m.w_down, d, h_.data());
     for (int64_t i = 0; i < n * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
   }
   if (logits == nullptr || n_logit_rows == 0) return;
   const int64_t first = n - n_logit_rows;
   for (int64_t r = first; r < n; ++r) k_.rmsnorm(x_.data() + r * d, w.final_norm(), d, c.norm_eps, h_.data() + (r - first) * d);
-  matmul(h_.data(), n_logit_rows, d, w.output(), output16_, c.n_vocab, logits);
+  matmul(h_.data(), n_logit_rows, d, output_, c.n_vocab, logits);
 }
 
 absl::Status check_options(const BackendOptions& o) {

@@ -45,6 +45,17 @@ void to_bf16(const float* x, int64_t n, uint16_t* out);
 void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
                     int64_t o_begin, int64_t o_end, int64_t y_stride, float* y);
 
+// Weights repacked for matrix-matrix products (prefill, batched decode): panels of
+// kPanelOutputs outputs, each panel [in][kPanelOutputs], zero-padded past `out`. The kernel keeps
+// a 6-row x 16-output tile of y in registers and reads each weight once per 6 input rows.
+inline constexpr int64_t kPanelOutputs = 16;
+int64_t packed_floats(int64_t out, int64_t in);
+void pack_panels(const float* w, int64_t out, int64_t in, float* packed);
+// y[r * y_stride + o] = sum_i x[r * in + i] * w[o * in + i] for panels [p_begin, p_end), with w
+// packed by pack_panels. Only with avx2_kernels() present.
+void matmul_packed_avx2(const float* x, int64_t n_rows, int64_t in, const float* packed,
+                        int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
+
 const Kernels& portable_kernels();
 // nullptr when this CPU lacks AVX2 or FMA.
 const Kernels* avx2_kernels();
