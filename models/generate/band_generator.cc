@@ -1,0 +1,363 @@
+// BandGenerator: the bar-by-bar loop over a backend stream (forced and sampled tokens, the pitch
+// bias toward key and chord), commit / rollback, and the batched step over many generators.
+#include "models/generate/band_generator.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace jamd::models {
+namespace {
+
+// The song's token history is trimmed once it holds this many tokens (about 650 bars): a
+// rollback or re-prefill needs only the model's window before the commit.
+constexpr size_t kHistoryTrimTokens = size_t{1} << 16;
+
+bool is_pitched_part(int part) {
+  return part >= static_cast<int>(Role::kBass) && part <= static_cast<int>(Role::kLead);
+}
+
+// log(sum(exp(x))) over the allowed pitch tokens, with `bias` added when given.
+double pitch_logsumexp(std::span<const float> logits, const TokenMask& mask,
+                       std::span<const float> bias, TokenId first_pitch) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (int p = 0; p < 128; ++p) {
+    const TokenId t = first_pitch + p;
+    if (!mask.test(t)) continue;
+    top = std::max(top, static_cast<double>(logits[t]) + (bias.empty() ? 0.0 : bias[t]));
+  }
+  if (!std::isfinite(top)) return top;
+  double sum = 0.0;
+  for (int p = 0; p < 128; ++p) {
+    const TokenId t = first_pitch + p;
+    if (!mask.test(t)) continue;
+    sum += std::exp(static_cast<double>(logits[t]) + (bias.empty() ? 0.0 : bias[t]) - top);
+  }
+  return top + std::log(sum);
+}
+
+}  // namespace
+
+uint16_t key_scale_mask(int key) {
+  if (key < 0 || key >= kNumKeys) return 0x0FFF;
+  static constexpr int kMajor[7] = {0, 2, 4, 5, 7, 9, 11};
+  static constexpr int kMinor[7] = {0, 2, 3, 5, 7, 8, 10};  // natural minor
+  const int tonic = key % 12;
+  const int* steps = key < 12 ? kMajor : kMinor;
+  uint16_t mask = 0;
+  for (int i = 0; i < 7; ++i) mask |= static_cast<uint16_t>(1u << ((tonic + steps[i]) % 12));
+  return mask;
+}
+
+uint16_t chord_tone_mask(int chord_value) {
+  if (chord_value < 0) return 0x0FFF;
+  // Intervals above the root for maj, min, 7, min7, maj7, dim (ChordQuality order).
+  static constexpr uint16_t kShapes[kNumChordQualities] = {
+      (1u << 0) | (1u << 4) | (1u << 7),  (1u << 0) | (1u << 3) | (1u << 7),
+      (1u << 0) | (1u << 4) | (1u << 7) | (1u << 10), (1u << 0) | (1u << 3) | (1u << 7) | (1u << 10),
+      (1u << 0) | (1u << 4) | (1u << 7) | (1u << 11), (1u << 0) | (1u << 3) | (1u << 6)};
+  const int root = chord_value / kNumChordQualities;
+  const uint16_t shape = kShapes[chord_value % kNumChordQualities];
+  return static_cast<uint16_t>(((shape << root) | (shape >> (12 - root))) & 0x0FFF);
+}
+
+absl::Status check_vocabulary(const WeightFile& weights) {
+  const Vocabulary& vocab = Vocabulary::get();
+  if (weights.vocab_hash() != vocab.hash() || weights.config().n_vocab != vocab.size()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: model was trained with another vocabulary (hash %016x, %d tokens; this jamd has "
+        "%016x, %d tokens); retrain it on this vocabulary or use the bundled models/band.jamd",
+        weights.source(), weights.vocab_hash(), weights.config().n_vocab, vocab.hash(),
+        vocab.size()));
+  }
+  return absl::OkStatus();
+}
+
+GenerationBatch::GenerationBatch(int32_t n_vocab)
+    : n_vocab_(n_vocab), sampler_(n_vocab), mask_(n_vocab),
+      bias_(static_cast<size_t>(n_vocab), 0.0f) {}
+
+absl::StatusOr<std::unique_ptr<BandGenerator>> BandGenerator::create(
+    Backend& backend, const BandGeneratorOptions& options) {
+  const Vocabulary& vocab = Vocabulary::get();
+  if (backend.config().n_vocab != vocab.size()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model was trained with another vocabulary: it has ", backend.config().n_vocab,
+        " tokens, this jamd has ", vocab.size(), "; retrain it or use the bundled model"));
+  }
+  absl::StatusOr<StreamId> stream = backend.open_stream();
+  if (!stream.ok()) return stream.status();
+  std::unique_ptr<BandGenerator> generator(new BandGenerator(backend, *stream, options));
+  const absl::Status started = generator->push(vocab.start());
+  assert(started.ok());
+  (void)started;
+  generator->commit();
+  return generator;
+}
+
+BandGenerator::BandGenerator(Backend& backend, StreamId stream,
+                             const BandGeneratorOptions& options)
+    : backend_(backend), stream_(stream), options_(options), vocab_(Vocabulary::get()),
+      rng_(options.seed) {
+  grammar_.emplace();
+  bar_.chord_by_grid.fill(-1);
+}
+
+BandGenerator::~BandGenerator() { backend_.close_stream(stream_); }
+
+void BandGenerator::set_controls(const BandControls& controls) {
+  assert(meter_index(controls.meter) >= 0 && "BandControls::meter must be one of kMeters");
+  controls_ = controls;
+}
+
+void BandGenerator::force_chords(int64_t bar_index, std::vector<ForcedChord> chords) {
+  chord_plan_[bar_index] = std::move(chords);
+}
+
+void BandGenerator::clear_forced_chords() { chord_plan_.clear(); }
+
+int64_t BandGenerator::bar_start_position(int64_t bar_index) const {
+  const auto it = bar_positions_.find(bar_index);
+  return it == bar_positions_.end() ? -1 : it->second;
+}
+
+GrammarConstraints BandGenerator::constraints_for_bar(int64_t bar_index) const {
+  GrammarConstraints c;
+  for (int r = 0; r < kNumBandRoles; ++r) {
+    c.part_enabled[r] = controls_.part_enabled[r];
+    // A disabled part's density is left free so that the grammar forces it to 0.
+    c.density_class[r] = controls_.part_enabled[r] ? controls_.density_class[r] : kFree;
+  }
+  c.part_enabled[static_cast<int>(Role::kHuman)] = true;  // heard bars are appended, never drawn
+  c.meter = meter_index(controls_.meter);
+  c.tempo_class = controls_.tempo_bpm > 0 ? tempo_class(controls_.tempo_bpm) : kFree;
+  c.energy_class = controls_.energy_class;
+  c.valence_class = controls_.valence_class;
+  c.style = controls_.style;
+  c.key = controls_.key;
+  const auto plan = chord_plan_.find(bar_index);
+  if (plan != chord_plan_.end()) c.chords = plan->second;
+  return c;
+}
+
+void BandGenerator::fill_bias(std::span<const float> logits, const TokenMask& mask,
+                              std::span<float> bias) const {
+  std::fill(bias.begin(), bias.end(), 0.0f);
+  const int part = grammar_->current_part();
+  if (!is_pitched_part(part)) return;
+  const TokenId first_pitch = vocab_.pitch(0);
+  const uint16_t scale = key_scale_mask(bar_.key);
+  const int position = std::clamp(bar_.position_in_part, 0, kMaxBarGrid - 1);
+  const uint16_t tones = chord_tone_mask(bar_.chord_by_grid[static_cast<size_t>(position)]);
+  bool any = false;
+  for (int p = 0; p < 128; ++p) {
+    const int pc = p % 12;
+    float b = 0.0f;
+    if (((scale >> pc) & 1u) == 0) b += options_.bias.out_of_key;
+    if (((tones >> pc) & 1u) == 0) b += options_.bias.non_chord_tone;
+    bias[static_cast<size_t>(first_pitch + p)] = b;
+    any = any || b != 0.0f;
+  }
+  if (!any) return;
+  // The bias moves probability between pitches only: the chance that a note (rather than the
+  // next position or part) comes next stays the model's, so density is left alone.
+  const double before = pitch_logsumexp(logits, mask, {}, first_pitch);
+  const double after = pitch_logsumexp(logits, mask, bias, first_pitch);
+  if (!std::isfinite(before) || !std::isfinite(after)) return;
+  const auto shift = static_cast<float>(before - after);
+  for (int p = 0; p < 128; ++p) bias[static_cast<size_t>(first_pitch + p)] += shift;
+}
+
+absl::StatusOr<TokenId> BandGenerator::choose_next(std::span<const float> logits,
+                                                   GenerationBatch& batch) {
+  Grammar& grammar = *grammar_;
+  if (grammar.at_bar_boundary()) {
+    // The next band bar: its constraints apply from its Bar token on.
+    grammar.set_constraints(constraints_for_bar(bars_generated_));
+    return vocab_.bar();
+  }
+  TokenMask& mask = batch.mask_;
+  grammar.allowed(&mask);
+  const int n_allowed = mask.count();
+  if (n_allowed == 0) {
+    return absl::InternalError(absl::StrCat("generation: the grammar allows nothing after ",
+                                            tokens_to_string(std::span(tokens_).last(
+                                                std::min<size_t>(tokens_.size(), 16)))));
+  }
+  if (n_allowed == 1) {
+    const std::vector<uint64_t>& words = mask.words();
+    for (size_t w = 0; w < words.size(); ++w) {
+      if (words[w] != 0) return static_cast<TokenId>(w * 64 + std::countr_zero(words[w]));
+    }
+  }
+  const bool pitch_allowed = grammar.phase() == Grammar::Phase::kPitch ||
+                             grammar.phase() == Grammar::Phase::kPartBody;
+  std::span<const float> bias;
+  if (pitch_allowed && is_pitched_part(grammar.current_part())) {
+    fill_bias(logits, mask, batch.bias_);
+    bias = batch.bias_;
+  }
+  return batch.sampler_.sample(logits, controls_.sampling, &mask, bias, rng_);
+}
+
+absl::Status BandGenerator::push(TokenId token) {
+  const Grammar::Phase before = grammar_->phase();
+  if (absl::Status s = grammar_->advance(token); !s.ok()) return s;
+  const TokenInfo& info = vocab_.info(token);
+  switch (info.kind) {
+    case TokenKind::kBar:
+      bar_ = BarTracker{};
+      bar_.chord_by_grid.fill(-1);
+      bar_positions_[bars_generated_] = song_length();
+      break;
+    case TokenKind::kKey:
+      bar_.key = info.value;
+      break;
+    case TokenKind::kChord: {
+      const int from = before == Grammar::Phase::kFirstChord ? 0 : bar_.chord_position;
+      std::fill(bar_.chord_by_grid.begin() + std::clamp(from, 0, kMaxBarGrid),
+                bar_.chord_by_grid.end(), static_cast<int16_t>(info.value));
+      break;
+    }
+    case TokenKind::kPosition:
+      if (before == Grammar::Phase::kChordBlock) {
+        bar_.chord_position = info.value;
+      } else {
+        bar_.position_in_part = info.value;
+      }
+      break;
+    case TokenKind::kPart:
+      bar_.position_in_part = 0;
+      if (info.role == static_cast<int>(Role::kHuman)) ++bars_generated_;
+      break;
+    default:
+      break;
+  }
+  tokens_.push_back(token);
+  return absl::OkStatus();
+}
+
+absl::Status BandGenerator::append_human_bar(std::span<const TokenId> block) {
+  const TokenId human_marker = vocab_.part(Role::kHuman);
+  if (tokens_.empty() || tokens_.back() != human_marker) {
+    return absl::FailedPreconditionError(
+        "append_human_bar: call it once after a generated bar, before the next bar starts");
+  }
+  Grammar trial = *grammar_;
+  for (const TokenId t : block) {
+    if (absl::Status s = trial.advance(t); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("append_human_bar: not a human block from encode_part_block: ",
+                       s.message()));
+    }
+  }
+  if (block.empty()) return absl::OkStatus();
+  const size_t first_unfed = tokens_.size() - 1;
+  for (const TokenId t : block) {
+    const absl::Status s = push(t);
+    assert(s.ok());
+    (void)s;
+  }
+  // Feed the marker and all but the block's last token; the last stays pending.
+  const auto feed = std::span<const TokenId>(tokens_).subspan(
+      first_unfed, tokens_.size() - 1 - first_unfed);
+  return backend_.prefill(stream_, feed, {});
+}
+
+void BandGenerator::commit() {
+  committed_.song_length = song_length();
+  committed_.bars_generated = bars_generated_;
+  committed_.grammar.reset();
+  committed_.grammar.emplace(*grammar_);
+  committed_.rng = rng_;
+  committed_.bar = bar_;
+}
+
+absl::Status BandGenerator::rollback() {
+  const int64_t keep = committed_.song_length;
+  assert(keep > tokens_first_position_ && keep <= song_length());
+  tokens_.resize(static_cast<size_t>(keep - tokens_first_position_));
+  grammar_.reset();
+  grammar_.emplace(*committed_.grammar);
+  rng_ = committed_.rng;
+  bar_ = committed_.bar;
+  bars_generated_ = committed_.bars_generated;
+  bar_positions_.erase(bar_positions_.lower_bound(bars_generated_ + 1), bar_positions_.end());
+  if (bar_positions_.contains(bars_generated_) && bar_positions_[bars_generated_] >= keep) {
+    bar_positions_.erase(bars_generated_);
+  }
+  const absl::Status s = backend_.truncate(stream_, keep - 1);
+  if (s.code() == absl::StatusCode::kOutOfRange) return reprefill();
+  return s;
+}
+
+absl::Status BandGenerator::reprefill() {
+  ++reprefills_;
+  backend_.close_stream(stream_);
+  absl::StatusOr<StreamId> stream = backend_.open_stream();
+  if (!stream.ok()) return stream.status();
+  stream_ = *stream;
+  // Everything but the pending token, as far back as the model's window reaches.
+  const size_t fed = tokens_.size() - 1;
+  const size_t window = static_cast<size_t>(backend_.config().attention_window);
+  const size_t from = fed > window ? fed - window : 0;
+  return backend_.prefill(stream_, std::span<const TokenId>(tokens_).subspan(from, fed - from),
+                          {});
+}
+
+void BandGenerator::trim_history() {
+  if (tokens_.size() < kHistoryTrimTokens) return;
+  const int64_t window = backend_.config().attention_window;
+  const int64_t keep_from = std::min(committed_.song_length, song_length()) - window - 1;
+  const int64_t drop = keep_from - tokens_first_position_;
+  if (drop < static_cast<int64_t>(kHistoryTrimTokens / 2)) return;
+  tokens_.erase(tokens_.begin(), tokens_.begin() + drop);
+  tokens_first_position_ += drop;
+  bar_positions_.erase(bar_positions_.begin(), bar_positions_.lower_bound(bars_generated_ - 64));
+}
+
+absl::StatusOr<int> generate_step(std::span<BandGenerator* const> generators,
+                                  GenerationBatch& batch) {
+  batch.active_.clear();
+  batch.steps_.clear();
+  for (BandGenerator* g : generators) {
+    if (g->done()) continue;
+    assert((batch.active_.empty() || &g->backend_ == &batch.active_[0]->backend_) &&
+           "generate_step: every generator of a batch must use the same backend");
+    batch.active_.push_back(g);
+    batch.steps_.push_back(DecodeStep{g->stream_, g->tokens_.back()});
+  }
+  if (batch.active_.empty()) return 0;
+  const size_t n_vocab = static_cast<size_t>(batch.n_vocab_);
+  batch.logits_.resize(batch.active_.size() * n_vocab);
+  Backend& backend = batch.active_[0]->backend_;
+  if (absl::Status s = backend.decode(batch.steps_, batch.logits_); !s.ok()) return s;
+  for (size_t i = 0; i < batch.active_.size(); ++i) {
+    BandGenerator& g = *batch.active_[i];
+    const auto row = std::span<const float>(batch.logits_).subspan(i * n_vocab, n_vocab);
+    absl::StatusOr<TokenId> next = g.choose_next(row, batch);
+    if (!next.ok()) return next.status();
+    if (absl::Status s = g.push(*next); !s.ok()) return s;
+    ++g.tokens_generated_;
+    g.trim_history();
+  }
+  return static_cast<int>(batch.active_.size());
+}
+
+absl::Status generate_until_done(std::span<BandGenerator* const> generators,
+                                 GenerationBatch& batch) {
+  while (true) {
+    absl::StatusOr<int> stepped = generate_step(generators, batch);
+    if (!stepped.ok()) return stepped.status();
+    if (*stepped == 0) return absl::OkStatus();
+  }
+}
+
+}  // namespace jamd::models

@@ -1,0 +1,206 @@
+// BandGenerator: one jam's band, generated bar by bar from a Backend stream under the grammar,
+// the jam's controls and an optional forced chord plan, with commit / rollback for steering.
+// generate_step() advances many generators with one batched Backend::decode.
+//
+//   auto engine = create_backend(BackendKind::kAuto, weights, {});           // shared by jams
+//   BandGeneratorOptions options{.seed = 7};
+//   auto band = BandGenerator::create(*engine->backend, options);             // per jam
+//   BandControls controls;                                                     // tempo, key, ...
+//   controls.key = 0;                                                          // C major
+//   (*band)->set_controls(controls);
+//   (*band)->force_chords(/*bar=*/0, {{0, 0, ChordQuality::kMaj}});            // optional
+//   (*band)->commit();                                                         // steering point
+//   GenerationBatch batch(engine->backend->config().n_vocab);
+//   BandGenerator* jams[] = {band->get()};
+//   (*band)->request_bars(4);                                                  // up to bar 4
+//   absl::Status s = generate_until_done(jams, batch);                         // batched steps
+//   (*band)->append_human_bar(human_tokens);    // encode_part_block(..., Role::kHuman)
+//   (*band)->rollback();                        // back to the commit, regenerate after a change
+//
+// Thread safety: a generator, its Backend stream and a GenerationBatch belong to the conductor
+// thread (// thread: conductor for every method). Weights are shared and immutable.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "models/engine/backend.h"
+#include "models/sampling/sampler.h"
+#include "models/tokenizer/grammar.h"
+#include "models/tokenizer/score.h"
+#include "models/vocab/vocabulary.h"
+
+namespace jamd::models {
+
+class BandGenerator;
+class GenerationBatch;
+absl::StatusOr<int> generate_step(std::span<BandGenerator* const> generators,
+                                  GenerationBatch& batch);
+
+// The steering of the next bars. Controls use the grammar's kFree (the model chooses) and
+// kAnyClass (the "_any" token); any other value forces that class.
+struct BandControls {
+  double tempo_bpm = 120.0;  // <= 0: the model chooses the tempo class
+  TimeSignature meter = {4, 4};
+  int key = kFree;  // 0..23 (tonic + 12 * minor); also the key the pitch bias leans toward
+  std::array<int, kNumBandRoles> density_class = {kFree, kFree, kFree, kFree, kFree};
+  int energy_class = kFree;
+  int valence_class = kFree;
+  int style = kFree;
+  // Disabled parts get empty blocks (the grammar's part mask). drums, bass, keys, pad, lead.
+  std::array<bool, kNumBandRoles> part_enabled = {true, true, true, true, true};
+  SamplingParams sampling = {.temperature = 1.0f, .top_k = 0, .top_p = 0.95f};
+};
+
+// Soft pitch bias for pitched parts (never drums), in nats added to a pitch's logit.
+struct PitchBias {
+  float out_of_key = -2.0f;      // a pitch class outside the bar's key scale
+  float non_chord_tone = -1.0f;  // a pitch class outside the chord sounding at the note's onset
+};
+
+struct BandGeneratorOptions {
+  uint64_t seed = 0;
+  PitchBias bias;
+};
+
+// Scratch for batched steps: logits rows, decode steps, a sampler and a mask. One per conductor.
+class GenerationBatch {
+ public:
+  explicit GenerationBatch(int32_t n_vocab);
+
+ private:
+  friend absl::StatusOr<int> generate_step(std::span<BandGenerator* const>, GenerationBatch&);
+  friend class BandGenerator;
+  int32_t n_vocab_;
+  Sampler sampler_;
+  TokenMask mask_;
+  std::vector<float> logits_;
+  std::vector<float> bias_;
+  std::vector<DecodeStep> steps_;
+  std::vector<BandGenerator*> active_;
+};
+
+class BandGenerator {
+ public:
+  // Opens a stream on `backend` (which must outlive the generator) and starts the song.
+  // FAILED_PRECONDITION when the model was trained on another vocabulary; the backend's
+  // RESOURCE_EXHAUSTED when no stream is free.
+  static absl::StatusOr<std::unique_ptr<BandGenerator>> create(Backend& backend,
+                                                              const BandGeneratorOptions& options);
+  ~BandGenerator();
+  BandGenerator(const BandGenerator&) = delete;
+  BandGenerator& operator=(const BandGenerator&) = delete;
+
+  // Applies from the next bar that starts (a bar being generated keeps its controls).
+  void set_controls(const BandControls& controls);
+  const BandControls& controls() const { return controls_; }
+  // Chords for bar `bar_index` (0 = the first bar generated); replaces any plan for that bar.
+  // The first chord should sit at position 0 (the grammar fills "no chord" before it).
+  void force_chords(int64_t bar_index, std::vector<ForcedChord> chords);
+  void clear_forced_chords();
+
+  // Asks for band bars up to (not including) bar `bar_end`: "generate until bar N". Each
+  // generate_step() then adds one token until bars_generated() == bar_end.
+  void request_bars(int64_t bar_end) { bar_end_ = bar_end; }
+  bool done() const { return bars_generated_ >= bar_end_; }
+  // Band bars completed: their blocks up to the human marker are in tokens().
+  int64_t bars_generated() const { return bars_generated_; }
+
+  // Appends the human's heard notes for the last generated bar (tokens of
+  // encode_part_block(..., Role::kHuman)) after its Part_human marker. Call at most once per bar,
+  // between bars. INVALID_ARGUMENT (nothing changed) when a token breaks the grammar.
+  absl::Status append_human_bar(std::span<const TokenId> block);
+
+  // Marks the present as the point rollback() returns to.
+  void commit();
+  int64_t committed_bars() const { return committed_.bars_generated; }
+  // Forgets everything after the commit (tokens, grammar state, generator draws) so the bars can
+  // be generated again under new controls. Opens and re-prefills a stream when the backend
+  // cannot truncate that far.
+  absl::Status rollback();
+
+  // Every token of the song so far from `tokens_first_position()` (Start at position 0), up to
+  // the last generated one. Old tokens are dropped once the song is far past the model's window.
+  std::span<const TokenId> tokens() const { return tokens_; }
+  int64_t tokens_first_position() const { return tokens_first_position_; }
+  // Position in the song of the first token of band bar `bar_index`, or -1 when unknown.
+  int64_t bar_start_position(int64_t bar_index) const;
+
+  // Tokens drawn and fed, and how often a re-prefill replaced a truncate.
+  int64_t tokens_generated() const { return tokens_generated_; }
+  int64_t reprefills() const { return reprefills_; }
+
+ private:
+  friend absl::StatusOr<int> generate_step(std::span<BandGenerator* const>, GenerationBatch&);
+
+  // What the pitch bias needs to know about the open bar.
+  struct BarTracker {
+    std::array<int16_t, kMaxBarGrid> chord_by_grid{};  // chord value sounding at each position
+    int key = kAnyClass;
+    int position_in_part = 0;
+    int chord_position = 0;  // of the chord block's last Pos
+  };
+  // What a rollback restores.
+  struct Snapshot {
+    int64_t song_length = 0;  // tokens in the song
+    int64_t bars_generated = 0;
+    std::optional<Grammar> grammar;
+    SampleRng rng{0};
+    BarTracker bar;
+  };
+
+  BandGenerator(Backend& backend, StreamId stream, const BandGeneratorOptions& options);
+  int64_t song_length() const { return tokens_first_position_ + static_cast<int64_t>(tokens_.size()); }
+  GrammarConstraints constraints_for_bar(int64_t bar_index) const;
+  // The token after the one just fed: forced (Bar, a single allowed token) or sampled.
+  absl::StatusOr<TokenId> choose_next(std::span<const float> logits, GenerationBatch& batch);
+  void fill_bias(std::span<const float> logits, const TokenMask& mask, std::span<float> bias) const;
+  absl::Status push(TokenId token);  // grammar, bias trackers, song
+  void trim_history();
+  absl::Status reprefill();
+
+  Backend& backend_;
+  StreamId stream_;
+  BandGeneratorOptions options_;
+  const Vocabulary& vocab_;
+  BandControls controls_;
+  std::map<int64_t, std::vector<ForcedChord>> chord_plan_;
+  int64_t bar_end_ = 0;
+  int64_t bars_generated_ = 0;
+  // Invariant: the backend has consumed every token of the song but the last (the "pending"
+  // token, fed by the next step, whose logits choose the token after it).
+  std::vector<TokenId> tokens_;
+  int64_t tokens_first_position_ = 0;
+  std::map<int64_t, int64_t> bar_positions_;  // band bar -> song position of its Bar token
+  std::optional<Grammar> grammar_;  // optional: Grammar cannot be assigned, only rebuilt
+  SampleRng rng_;
+  BarTracker bar_;
+  Snapshot committed_;
+  int64_t tokens_generated_ = 0;
+  int64_t reprefills_ = 0;
+};
+
+// One token for every generator that is not done(), all in one Backend::decode (they must share
+// one backend). Returns how many generators stepped (0: all done).
+absl::StatusOr<int> generate_step(std::span<BandGenerator* const> generators,
+                                  GenerationBatch& batch);
+// Steps until every generator is done().
+absl::Status generate_until_done(std::span<BandGenerator* const> generators,
+                                 GenerationBatch& batch);
+
+// OK when `weights` were trained on this build's vocabulary (hash and size), else
+// FAILED_PRECONDITION: "model was trained with another vocabulary".
+absl::Status check_vocabulary(const WeightFile& weights);
+
+// The pitch classes of a key's scale (major, or natural minor) and of a chord, as 12-bit masks.
+uint16_t key_scale_mask(int key);
+uint16_t chord_tone_mask(int chord_value);  // root * kNumChordQualities + quality; -1: none
+
+}  // namespace jamd::models
