@@ -58,7 +58,8 @@ class CpuBackend final : public Backend {
   struct Stream {
     bool open = false;
     int64_t position = 0;
-    // Keys then values for each layer: [n_layers][2][ring_positions_][kv_dim].
+    // Keys then values for each layer, each kv head's ring contiguous (the attention kernels
+    // then stream one block per head): [n_layers][2][n_kv_heads][ring_positions_][head_dim].
     std::vector<float> kv;
   };
 
@@ -372,21 +373,21 @@ void CpuBackend::rotate(float* vec, int n_heads, const float* cos_sin) const {
 void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float* scores) {
   const ModelConfig& c = config_;
   Stream& s = streams_[static_cast<size_t>(row.stream)];
-  const int64_t hd = c.head_dim(), kv_dim = c.kv_dim();
+  const int64_t hd = c.head_dim();
   const int group = c.n_heads / c.n_kv_heads;
   const int64_t first = std::max<int64_t>(0, row.position - c.attention_window + 1);
   const int64_t n_keys = row.position - first + 1;
   // The window's keys lie in the ring as at most two contiguous runs of slots.
   const int64_t slot0 = first % ring_positions_;
   const int64_t run0 = std::min(n_keys, ring_positions_ - slot0);
-  const float* kc = keys(s, layer) + kv_head * hd;
-  const float* vc = values(s, layer) + kv_head * hd;
+  const float* kc = keys(s, layer) + kv_head * ring_positions_ * hd;
+  const float* vc = values(s, layer) + kv_head * ring_positions_ * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   // Softmax weights of one query head into p; returns 1 / their sum (applied to the output).
   auto weights_for = [&](int h, float* p) {
     const float* q = q_.data() + r * c.d_model + h * hd;
-    k_.attention_scores(q, kc + slot0 * kv_dim, kv_dim, run0, hd, scale, p);
-    if (run0 < n_keys) k_.attention_scores(q, kc, kv_dim, n_keys - run0, hd, scale, p + run0);
+    k_.attention_scores(q, kc + slot0 * hd, hd, run0, hd, scale, p);
+    if (run0 < n_keys) k_.attention_scores(q, kc, hd, n_keys - run0, hd, scale, p + run0);
     const float max_score = *std::max_element(p, p + n_keys);
     return 1.0f / k_.exp_shifted_sum(p, n_keys, max_score);
   };
@@ -399,9 +400,9 @@ void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float
     float* out0 = att_.data() + r * c.d_model + h * hd;
     float* out1 = out0 + hd;
     std::fill(out0, out1 + hd, 0.0f);
-    k_.attention_mix2(scores, p1, vc + slot0 * kv_dim, kv_dim, run0, hd, out0, out1);
+    k_.attention_mix2(scores, p1, vc + slot0 * hd, hd, run0, hd, out0, out1);
     if (run0 < n_keys) {
-      k_.attention_mix2(scores + run0, p1 + run0, vc, kv_dim, n_keys - run0, hd, out0, out1);
+      k_.attention_mix2(scores + run0, p1 + run0, vc, hd, n_keys - run0, hd, out0, out1);
     }
     for (int64_t i = 0; i < hd; ++i) {
       out0[i] *= inv0;  // the softmax denominators, applied once
@@ -412,8 +413,8 @@ void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float
     const float inv = weights_for(h, scores);
     float* out = att_.data() + r * c.d_model + h * hd;
     std::fill(out, out + hd, 0.0f);
-    k_.attention_mix(scores, vc + slot0 * kv_dim, kv_dim, run0, hd, out);
-    if (run0 < n_keys) k_.attention_mix(scores + run0, vc, kv_dim, n_keys - run0, hd, out);
+    k_.attention_mix(scores, vc + slot0 * hd, hd, run0, hd, out);
+    if (run0 < n_keys) k_.attention_mix(scores + run0, vc, hd, n_keys - run0, hd, out);
     for (int64_t i = 0; i < hd; ++i) out[i] *= inv;
   }
 }
@@ -423,12 +424,16 @@ void CpuBackend::attention(std::span<const Row> rows, int layer) {
   const int64_t n = static_cast<int64_t>(rows.size());
   // New keys and values go into the ring first: rows of one stream are consecutive, so each
   // row then reads exactly the positions up to its own.
-  const size_t kv_bytes = static_cast<size_t>(c.kv_dim()) * sizeof(float);
+  const int64_t hd = c.head_dim();
+  const size_t head_bytes = static_cast<size_t>(hd) * sizeof(float);
   for (int64_t r = 0; r < n; ++r) {
     Stream& s = streams_[static_cast<size_t>(rows[static_cast<size_t>(r)].stream)];
     const int64_t slot = rows[static_cast<size_t>(r)].position % ring_positions_;
-    std::memcpy(keys(s, layer) + slot * c.kv_dim(), kn_.data() + r * c.kv_dim(), kv_bytes);
-    std::memcpy(values(s, layer) + slot * c.kv_dim(), vn_.data() + r * c.kv_dim(), kv_bytes);
+    for (int64_t g = 0; g < c.n_kv_heads; ++g) {
+      const int64_t at = (g * ring_positions_ + slot) * hd;
+      std::memcpy(keys(s, layer) + at, kn_.data() + r * c.kv_dim() + g * hd, head_bytes);
+      std::memcpy(values(s, layer) + at, vn_.data() + r * c.kv_dim() + g * hd, head_bytes);
+    }
   }
   // Tasks are (row, kv head) pairs, so even one stream's decode step can use every thread.
   const int64_t n_tasks = n * c.n_kv_heads;

@@ -272,6 +272,17 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
   ref.matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y1.data());
   fast->matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y2.data());
   EXPECT_LE(max_abs_diff(y1, y2), 1e-4f);
+  {
+    // Panels: 37 outputs (two full panels and a padded one), 5 rows (a partial row tile).
+    const int64_t pout = 37;
+    std::vector<float> pw(pout * in), packed(cpu::packed_floats(pout, in)), p1(rows * pout),
+        p2(rows * pout);
+    for (size_t i = 0; i < pw.size(); ++i) pw[i] = std::cos(0.07f * static_cast<float>(i));
+    cpu::pack_panels(pw.data(), pout, in, packed.data());
+    ref.matmul_nt(x.data(), rows, in, pw.data(), 0, pout, pout, p1.data());
+    cpu::matmul_packed_avx2(x.data(), rows, in, packed.data(), pout, 0, 3, pout, p2.data());
+    EXPECT_LE(max_abs_diff(p1, p2), 1e-4f);
+  }
   ref.matmul_nt(x.data(), 1, in, w.data(), 0, out, out, y1.data());  // the one-row path
   fast->matmul_nt(x.data(), 1, in, w.data(), 0, out, out, y2.data());
   EXPECT_LE(max_abs_diff({y1.data(), static_cast<size_t>(out)}, {y2.data(), static_cast<size_t>(out)}), 1e-4f);
