@@ -302,32 +302,45 @@ JAMD_AVX2 void attention_mix_avx2(const float* p, const float* v, int64_t v_stri
   for (int64_t c = 0; c < chunks; ++c) _mm256_storeu_ps(out + 8 * c, _mm256_add_ps(acc[c], acc2[c]));
 }
 
-JAMD_AVX2 void attention_mix2_avx2(const float* p0, const float* p1, const float* v,
-                                   int64_t v_stride, int64_t n_keys, int64_t head_dim,
-                                   float* out0, float* out1) {
-  if (head_dim % 8 != 0 || head_dim > 32) {
-    attention_mix_avx2(p0, v, v_stride, n_keys, head_dim, out0);
-    attention_mix_avx2(p1, v, v_stride, n_keys, head_dim, out1);
-    return;
-  }
-  const int64_t chunks = head_dim / 8;
-  __m256 a[4], b[4];
-  for (int64_t c = 0; c < chunks; ++c) {
+// kChunks = head_dim / 8 known at compile time, so the 2 * kChunks accumulators are registers
+// (with a run-time count GCC keeps them in memory, which halved the speed).
+template <int kChunks>
+JAMD_AVX2 void mix2_fixed(const float* p0, const float* p1, const float* v, int64_t v_stride,
+                          int64_t n_keys, float* out0, float* out1) {
+  __m256 a[kChunks], b[kChunks];
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) {
     a[c] = _mm256_loadu_ps(out0 + 8 * c);
     b[c] = _mm256_loadu_ps(out1 + 8 * c);
   }
   for (int64_t t = 0; t < n_keys; ++t) {
     const __m256 w0 = _mm256_broadcast_ss(p0 + t), w1 = _mm256_broadcast_ss(p1 + t);
     const float* vt = v + t * v_stride;
-    for (int64_t c = 0; c < chunks; ++c) {
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) {
       const __m256 vc = _mm256_loadu_ps(vt + 8 * c);
       a[c] = _mm256_fmadd_ps(w0, vc, a[c]);
       b[c] = _mm256_fmadd_ps(w1, vc, b[c]);
     }
   }
-  for (int64_t c = 0; c < chunks; ++c) {
+#pragma GCC unroll 8
+  for (int c = 0; c < kChunks; ++c) {
     _mm256_storeu_ps(out0 + 8 * c, a[c]);
     _mm256_storeu_ps(out1 + 8 * c, b[c]);
+  }
+}
+
+JAMD_AVX2 void attention_mix2_avx2(const float* p0, const float* p1, const float* v,
+                                   int64_t v_stride, int64_t n_keys, int64_t head_dim,
+                                   float* out0, float* out1) {
+  switch (head_dim) {
+    case 8: return mix2_fixed<1>(p0, p1, v, v_stride, n_keys, out0, out1);
+    case 16: return mix2_fixed<2>(p0, p1, v, v_stride, n_keys, out0, out1);
+    case 32: return mix2_fixed<4>(p0, p1, v, v_stride, n_keys, out0, out1);
+    case 64: return mix2_fixed<8>(p0, p1, v, v_stride, n_keys, out0, out1);
+    default:
+      attention_mix_avx2(p0, v, v_stride, n_keys, head_dim, out0);
+      attention_mix_avx2(p1, v, v_stride, n_keys, head_dim, out1);
   }
 }
 

@@ -304,6 +304,11 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
     ref.attention_mix(p1.data(), w.data(), stride, n_keys, hd, o1.data());
     fast->attention_mix(p1.data(), w.data(), stride, n_keys, hd, o2.data());
     EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << hd;
+    std::vector<float> q1(hd, 0.25f), q2(hd, 0.25f);
+    ref.attention_mix2(p1.data(), p2.data(), w.data(), stride, n_keys, hd, o1.data(), q1.data());
+    fast->attention_mix2(p1.data(), p2.data(), w.data(), stride, n_keys, hd, o2.data(), q2.data());
+    EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << hd;
+    EXPECT_LE(max_abs_diff(q1, q2), 1e-4f) << hd;
   }
 }
 

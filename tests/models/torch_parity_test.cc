@@ -132,7 +132,8 @@ TEST_P(TorchParity, CpuLogitsMatchPyTorchAtEveryPosition) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, TorchParity,
-                         ::testing::Values("--seed 7", "--seed 8 --tied --n-kv-heads 4",
+                         ::testing::Values("--seed 7 --d-model 128",  // head_dim 32, the bundled model's
+                                           "--seed 8 --tied --n-kv-heads 4",
                                            "--seed 9 --n-heads 8 --n-kv-heads 1 --d-model 64 "
                                            "--attention-window 40 --n-tokens 200"));
 
