@@ -1,0 +1,200 @@
+// BandGenerator on the bundled model: every bar decodes, disabled parts stay silent, forced
+// controls and chords appear, seeds are deterministic, rollback regenerates, human bars append.
+#include "models/generate/band_generator.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "models/engine/backend_registry.h"
+#include "models/engine/weight_file.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace jamd::models {
+namespace {
+
+std::shared_ptr<const WeightFile> bundled() {
+  static auto weights = WeightFile::open(JAMD_SOURCE_DIR "/models/band.jamd");
+  EXPECT_TRUE(weights.ok()) << weights.status();
+  return *weights;
+}
+
+std::unique_ptr<Backend> cpu_backend(int32_t rollback_tokens = 256) {
+  BackendOptions options;
+  options.max_streams = 8;
+  options.rollback_tokens = rollback_tokens;
+  auto choice = create_backend(BackendKind::kCpu, bundled(), options);
+  EXPECT_TRUE(choice.ok()) << choice.status();
+  return std::move(choice->backend);
+}
+
+BandControls c_major_trio() {
+  BandControls c;
+  c.tempo_bpm = 100;
+  c.key = 0;
+  c.part_enabled = {true, true, true, false, false};
+  return c;
+}
+
+std::unique_ptr<BandGenerator> make(Backend& backend, uint64_t seed, const BandControls& c) {
+  BandGeneratorOptions options;
+  options.seed = seed;
+  auto g = BandGenerator::create(backend, options);
+  EXPECT_TRUE(g.ok()) << g.status();
+  (*g)->set_controls(c);
+  return std::move(*g);
+}
+
+void run(BandGenerator& g, int64_t bar_end, Backend& backend) {
+  g.request_bars(bar_end);
+  GenerationBatch batch(backend.config().n_vocab);
+  BandGenerator* jams[] = {&g};
+  ASSERT_TRUE(generate_until_done(jams, batch).ok());
+}
+
+std::vector<TokenId> tokens_of(const BandGenerator& g) {
+  return {g.tokens().begin(), g.tokens().end()};
+}
+
+TEST(BandGenerator, EveryBarDecodesAndDisabledPartsAreSilent) {
+  auto backend = cpu_backend();
+  auto g = make(*backend, 1, c_major_trio());
+  run(*g, 6, *backend);
+  EXPECT_EQ(g->bars_generated(), 6);
+  for (int64_t b = 0; b < 6; ++b) {
+    const int64_t begin = g->bar_start_position(b);
+    const int64_t end = b + 1 < 6 ? g->bar_start_position(b + 1)
+                                  : g->tokens_first_position() + static_cast<int64_t>(g->tokens().size());
+    auto bar = g->tokens().subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin));
+    absl::StatusOr<Score> score = decode(bar);
+    ASSERT_TRUE(score.ok()) << "bar " << b << ": " << score.status();
+    for (const Note& n : score->notes) {
+      EXPECT_NE(n.role, Role::kPad);
+      EXPECT_NE(n.role, Role::kLead);
+    }
+  }
+  absl::StatusOr<Score> song = decode(g->tokens());
+  ASSERT_TRUE(song.ok());
+  std::set<Role> roles;
+  for (const Note& n : song->notes) roles.insert(n.role);
+  EXPECT_TRUE(roles.contains(Role::kDrums) || roles.contains(Role::kBass) ||
+              roles.contains(Role::kKeys));
+}
+
+TEST(BandGenerator, ForcedControlsAndChordsAreInEveryBar) {
+  auto backend = cpu_backend();
+  BandControls c = c_major_trio();
+  c.density_class = {3, 2, 3, kFree, kFree};
+  auto g = make(*backend, 2, c);
+  g->force_chords(0, {{0, 9, ChordQuality::kMin}});
+  g->force_chords(1, {{0, 5, ChordQuality::kMaj}, {24, 7, ChordQuality::kDom7}});
+  run(*g, 2, *backend);
+  absl::StatusOr<Score> song = decode(g->tokens());
+  ASSERT_TRUE(song.ok()) << song.status();
+  ASSERT_EQ(song->bars.size(), 2u);
+  for (const BarInfo& bar : song->bars) {
+    EXPECT_EQ(bar.controls.key, 0);
+    EXPECT_EQ(bar.controls.density_class[0], 3);
+    EXPECT_EQ(bar.controls.density_class[3], 0);  // disabled: forced silent
+    EXPECT_EQ(tempo_class(bar.tempo_bpm), tempo_class(100));
+  }
+  const int64_t bar = bar_length_ticks({4, 4}, song->ticks_per_beat);
+  const std::vector<ChordSpan> want = {{0, 9, ChordQuality::kMin},
+                                       {bar, 5, ChordQuality::kMaj},
+                                       {bar + 2 * song->ticks_per_beat, 7, ChordQuality::kDom7}};
+  EXPECT_EQ(song->chords, want);
+}
+
+TEST(BandGenerator, SameSeedSameTokensOtherSeedOtherTokens) {
+  auto backend = cpu_backend();
+  auto a = make(*backend, 7, c_major_trio());
+  auto b = make(*backend, 7, c_major_trio());
+  auto c = make(*backend, 8, c_major_trio());
+  // a and c batched together, b alone: the batch must not change a jam's music.
+  a->request_bars(3);
+  c->request_bars(3);
+  GenerationBatch batch(backend->config().n_vocab);
+  BandGenerator* jams[] = {a.get(), c.get()};
+  ASSERT_TRUE(generate_until_done(jams, batch).ok());
+  run(*b, 3, *backend);
+  EXPECT_EQ(tokens_of(*a), tokens_of(*b));
+  EXPECT_NE(tokens_of(*a), tokens_of(*c));
+}
+
+TEST(BandGenerator, RollbackRegeneratesFromTheCommit) {
+  auto backend = cpu_backend();
+  auto g = make(*backend, 3, c_major_trio());
+  run(*g, 2, *backend);
+  g->commit();
+  const std::vector<TokenId> committed = tokens_of(*g);
+  run(*g, 4, *backend);
+  const std::vector<TokenId> first_take = tokens_of(*g);
+  ASSERT_TRUE(g->rollback().ok());
+  EXPECT_EQ(tokens_of(*g), committed);
+  EXPECT_EQ(g->bars_generated(), 2);
+  run(*g, 4, *backend);
+  EXPECT_EQ(tokens_of(*g), first_take);  // same controls, same draws: the same music
+  // A steering change after the rollback: the new bars follow it.
+  ASSERT_TRUE(g->rollback().ok());
+  BandControls minor = c_major_trio();
+  minor.key = 21;  // A minor
+  g->set_controls(minor);
+  run(*g, 4, *backend);
+  absl::StatusOr<Score> song = decode(g->tokens());
+  ASSERT_TRUE(song.ok());
+  EXPECT_EQ(song->bars[1].controls.key, 0);
+  EXPECT_EQ(song->bars[2].controls.key, 21);
+  EXPECT_EQ(song->bars[3].controls.key, 21);
+}
+
+TEST(BandGenerator, RollbackPastTheCacheReprefills) {
+  auto backend = cpu_backend(/*rollback_tokens=*/8);
+  auto g = make(*backend, 4, c_major_trio());
+  run(*g, 1, *backend);
+  g->commit();
+  run(*g, 3, *backend);  // far more than 8 tokens past the commit
+  ASSERT_TRUE(g->rollback().ok());
+  EXPECT_EQ(g->reprefills(), 1);
+  run(*g, 3, *backend);
+  EXPECT_TRUE(decode(g->tokens()).ok());
+}
+
+TEST(BandGenerator, HumanBarsAppendAfterTheBand) {
+  auto backend = cpu_backend();
+  auto g = make(*backend, 5, c_major_trio());
+  run(*g, 1, *backend);
+  const std::vector<Note> heard = {{0, 12, 64, 90, Role::kHuman}, {12, 12, 67, 80, Role::kHuman}};
+  auto block = encode_part_block(heard, kGridPerBeat, 0, {4, 4}, Role::kHuman);
+  ASSERT_TRUE(block.ok()) << block.status();
+  ASSERT_TRUE(g->append_human_bar(*block).ok());
+  EXPECT_EQ(g->append_human_bar(*block).code(), absl::StatusCode::kFailedPrecondition);
+  run(*g, 2, *backend);
+  absl::StatusOr<Score> song = decode(g->tokens());
+  ASSERT_TRUE(song.ok()) << song.status();
+  int human = 0;
+  for (const Note& n : song->notes) human += n.role == Role::kHuman;
+  EXPECT_EQ(human, 2);
+}
+
+TEST(BandGenerator, BadHumanBlockIsRefusedUnchanged) {
+  auto backend = cpu_backend();
+  auto g = make(*backend, 6, c_major_trio());
+  run(*g, 1, *backend);
+  const std::vector<TokenId> before = tokens_of(*g);
+  const Vocabulary& v = Vocabulary::get();
+  const std::vector<TokenId> bad = {v.pitch(60)};  // a pitch without its position
+  EXPECT_EQ(g->append_human_bar(bad).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(tokens_of(*g), before);
+}
+
+TEST(PitchSets, ScalesAndChordTones) {
+  EXPECT_EQ(key_scale_mask(0), 0b101010110101);   // C major: C D E F G A B
+  EXPECT_EQ(key_scale_mask(21), 0b101010110101);  // A minor: the same pitch classes
+  EXPECT_EQ(chord_tone_mask(7 * kNumChordQualities + 2), (1 << 7) | (1 << 11) | (1 << 2) | (1 << 5));
+  EXPECT_EQ(chord_tone_mask(-1), 0x0FFF);
+}
+
+}  // namespace
+}  // namespace jamd::models
