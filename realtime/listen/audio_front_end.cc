@@ -14,7 +14,7 @@ namespace {
 
 constexpr uint32_t kFluxWindow = 1024;     // 46 ms: onsets sharp enough for beats
 constexpr uint32_t kChromaWindow = 4096;   // 186 ms: 5.4 Hz bins, a semitone apart from ~90 Hz
-constexpr uint32_t kPitchWindow = 2048;    // YIN down to ~40 Hz
+constexpr uint32_t kPitchWindow = 1024;    // 46 ms: YIN down to ~45 Hz, mostly the new note
 // aubio 0.4.9's YIN-FFT reports no confidence; fast YIN does (1 - the dip of its difference
 // function), with this tolerance on the dip.
 constexpr float kPitchTolerance = 0.3f;
@@ -27,13 +27,20 @@ constexpr float kFluxCompression = 100.0f;  // log(1 + 100 |X|): soft notes coun
 // Bass notes and kicks mark beats more often than upper voices: flux below this weighs more.
 constexpr float kBassFluxHz = 300.0f;
 constexpr float kBassFluxWeight = 10.0f;
-// Pitch to notes: hops after an onset whose pitch decides the note (2 x 11.6 ms keeps the
-// onset-to-note latency under 50 ms), the YIN confidence a note needs, and how many hops of
+// Pitch to notes: a note starts at a peak of the onset strength (seen one hop after it, the
+// peak itself ~23 ms after the sound starts), and the pitch of the next hop decides it: about
+// 46 ms from the sound to the note. Hops after an onset whose pitch decides the note, the YIN confidence a note needs, and how many hops of
 // unvoiced or different pitch end it.
-constexpr int kNoteDecisionHops = 2;
+constexpr int kNoteDecisionHops = 1;
 constexpr float kVoicedConfidence = 0.85f;
 constexpr int kUnvoicedHopsToEnd = 3;
 constexpr int kChangedHopsToRestart = 4;
+// Note onsets: a peak this many times the smoothed onset strength (time constant ~0.3 s), and
+// where the sound began relative to the peak (half the flux window).
+constexpr float kNoteOnsetRatio = 2.5f;
+constexpr float kLevelSmoothing = 0.04f;
+constexpr double kFluxPeakDelaySamples = 512;
+constexpr float kRiseFloor = 0.25f;  // the rise starts where the strength passes this share
 
 float pitch_of_hz(float hz) { return 69.0f + 12.0f * std::log2(hz / 440.0f); }
 
@@ -193,6 +200,7 @@ void AudioFrontEnd::process_hop(const std::function<void(const AudioHop&)>& on_h
     hop.onset = true;
     hop.onset_sample = static_cast<double>(aubio_onset_get_last(a.onset.get()));
   }
+  detect_note_onset(hop);
   aubio_pitch_do(a.pitch.get(), a.hop.get(), a.out.get());
   const float hz = a.out.get()->data[0];
   const float confidence = aubio_pitch_get_confidence(a.pitch.get());
@@ -205,6 +213,27 @@ void AudioFrontEnd::process_hop(const std::function<void(const AudioHop&)>& on_h
   on_hop(hop);
 }
 
+// A peak of the onset strength one hop back, well above its recent level, starts a note; the
+// note began where the rise to that peak began (a flute or a bowed note swells for 50 ms+).
+void AudioFrontEnd::detect_note_onset(const AudioHop& hop) {
+  const float now = hop.onset_strength;
+  const float peak = recent_strength_[0], prev = recent_strength_[1];
+  note_onset_ = peak > prev && peak >= now && peak > kNoteOnsetRatio * strength_level_ &&
+                hop.level_dbfs >= options_.silence_dbfs;
+  if (note_onset_) {
+    size_t back = 0;  // hops before the peak where the rise began
+    while (back + 1 < kRiseHops && recent_strength_[back + 1] < recent_strength_[back] &&
+           recent_strength_[back + 1] > kRiseFloor * peak) {
+      ++back;
+    }
+    note_onset_sample_ = hop.end_sample - static_cast<double>((back + 1) * kAnalysisHopSamples) -
+                         kFluxPeakDelaySamples;
+  }
+  strength_level_ += kLevelSmoothing * (now - strength_level_);
+  for (size_t i = kRiseHops - 1; i > 0; --i) recent_strength_[i] = recent_strength_[i - 1];
+  recent_strength_[0] = now;
+}
+
 void AudioFrontEnd::end_note(AudioHop& hop, double sample) {
   if (note_pitch_ < 0) return;
   hop.notes.push_back({false, note_pitch_, 0, sample, 1.0f});
@@ -215,10 +244,10 @@ void AudioFrontEnd::track_notes(AudioHop& hop, float pitch, float confidence) {
   const bool voiced = pitch > 0 && confidence >= kVoicedConfidence;
   const int velocity =
       std::clamp(static_cast<int>((hop.level_dbfs + 60.0f) * 127.0f / 60.0f), 1, 127);
-  if (hop.onset) {
-    end_note(hop, hop.onset_sample);
+  if (note_onset_) {
+    end_note(hop, note_onset_sample_);
     pending_onset_frames_ = 0;
-    pending_onset_sample_ = hop.onset_sample;
+    pending_onset_sample_ = note_onset_sample_;
     pending_level_dbfs_ = hop.level_dbfs;
     best_pitch_ = 0;
     best_confidence_ = 0;

@@ -71,6 +71,7 @@ class AudioFrontEnd {
   void process_hop(const std::function<void(const AudioHop&)>& on_hop);
   void track_notes(AudioHop& hop, float pitch_midi, float pitch_confidence);
   void end_note(AudioHop& hop, double sample);
+  void detect_note_onset(const AudioHop& hop);
 
   AudioFrontEndOptions options_;
   double ratio_;
@@ -85,6 +86,11 @@ class AudioFrontEnd {
   std::vector<int8_t> bass_pc_;
   int64_t hop_index_ = 0;
   // Note tracking.
+  static constexpr size_t kRiseHops = 8;
+  float recent_strength_[kRiseHops] = {};  // onset strength, newest first
+  float strength_level_ = 0;
+  bool note_onset_ = false;
+  double note_onset_sample_ = 0;
   int note_pitch_ = -1;         // sounding note, -1 none
   int pending_onset_frames_ = -1;  // hops since an onset whose pitch is being collected
   double pending_onset_sample_ = 0;

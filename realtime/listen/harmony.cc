@@ -26,7 +26,7 @@ constexpr float kMinSimilarity = 0.70f;
 constexpr float kBassBonus = 0.06f;
 // One note beats every chord by this much before the answer is "no chord" (a chord's own root
 // with overtones looks much like a single note). A profile this close to flat is noise.
-constexpr float kSingleNoteMargin = 0.05f;
+constexpr float kSingleNoteMargin = 0.12f;
 constexpr float kNoiseFlatness = 0.97f;
 
 using Template = std::array<float, 12>;
@@ -151,19 +151,55 @@ float chord_fit(const Chroma& raw, Chord chord, ChromaKind kind) {
 
 namespace {
 // Beat-to-beat chord changes: stay with this probability (chords last a few beats), else any
-// other state. Emissions are exp(kSharpness * fit): a fit better by 0.1 is e^1.6 ~ 5x likelier.
+// other state.
 constexpr float kStayProbability = 0.75f;
-constexpr float kSharpness = 20.0f;
-// Sevenths need a little more evidence than triads (their templates contain the triad).
-constexpr float kSeventhPrior = 0.75f;
+// The emission model is a bag of notes: each pitch class heard is a chord tone (probability
+// kChordToneShare spread over the chord's template, overtones included for audio) or a stray
+// (the rest, spread over all twelve). A chord with more notes spreads thinner, so a triad beats
+// its seventh until the seventh is heard. A beat counts as this many notes of evidence.
+constexpr float kChordToneShare = 0.9f;
+constexpr float kEvidenceNotes = 4.0f;
+constexpr float kBassLogBonus = 1.0f;  // e^1: the root in the bass
+// Audio emissions: exp(kAudioSharpness * cosine), so a fit better by 0.1 is e^2 ~ 7x likelier;
+// sevenths need a little more evidence than the triads their templates contain.
+constexpr float kAudioSharpness = 20.0f;
+constexpr float kAudioSeventhPrior = 0.75f;
+// One pitch class carrying this share of a beat is a single line: "no chord".
+constexpr float kSingleLineShare = 0.6f;
 
-float state_prior(int state) {
-  if (state == ChordFollower::kStates - 1) return 1.0f;
-  const ChordQuality q = kQualities[state % 6];
-  return (q == ChordQuality::kDominant7 || q == ChordQuality::kMinor7 ||
-          q == ChordQuality::kMajor7)
-             ? kSeventhPrior
-             : 1.0f;
+// Log-probability of each pitch class under a template (normalised to sum 1).
+std::array<float, 12> log_profile(const Template& t) {
+  float total = 0;
+  for (float v : t) total += v;
+  std::array<float, 12> out{};
+  for (int i = 0; i < 12; ++i) {
+    out[i] = std::log(kChordToneShare * t[i] / total + (1.0f - kChordToneShare) / 12.0f);
+  }
+  return out;
+}
+
+struct Profiles {
+  std::array<std::array<float, 12>, ChordFollower::kStates - 1> chord[2];
+};
+
+const Profiles& profiles() {
+  static const Profiles p = [] {
+    Profiles out;
+    for (int k = 0; k < 2; ++k) {
+      const ChromaKind kind = k == 0 ? ChromaKind::kAudio : ChromaKind::kSymbolic;
+      for (int root = 0; root < 12; ++root) {
+        for (int qi = 0; qi < 6; ++qi) {
+          Template t{};
+          int iv[4];
+          const int n = chord_intervals(kQualities[qi], iv);
+          for (int i = 0; i < n; ++i) add_note(t, root + iv[i], kind, 1.0f);
+          out.chord[k][static_cast<size_t>(root * 6 + qi)] = log_profile(t);
+        }
+      }
+    }
+    return out;
+  }();
+  return p;
 }
 }  // namespace
 
@@ -181,8 +217,11 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
   float peak = 0;
   for (float v : raw) peak = std::max(peak, v);
   if (peak <= 1e-9f) return silence();
-  Chroma c{};
-  for (int i = 0; i < 12; ++i) c[i] = std::sqrt(raw[i] / peak);
+  Chroma w{};
+  float total = 0;
+  for (int i = 0; i < 12; ++i) total += (w[i] = std::sqrt(raw[i] / peak));
+  float top = 0;
+  for (float& v : w) top = std::max(top, v /= total);
   int bass_pc = -1;
   if (bass != nullptr) {
     float best_bass = 0, bass_total = 0;
@@ -192,45 +231,75 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
     }
     if (best_bass < 0.3f * bass_total) bass_pc = -1;
   }
-  std::array<float, kStates> fit{};
-  float best_fit = -1;
-  for (int root = 0; root < 12; ++root) {
-    for (int qi = 0; qi < 6; ++qi) {
-      float f = cosine(c, chord_template(root, kQualities[qi], kind));
-      if (root == bass_pc) f += kBassBonus;
-      fit[static_cast<size_t>(root * 6 + qi)] = f;
-      best_fit = std::max(best_fit, f);
-    }
-  }
-  float none_fit = 0;
-  for (int pc = 0; pc < 12; ++pc) {
-    Template t{};
-    add_note(t, pc, kind, 1.0f);
-    compress(t);
-    none_fit = std::max(none_fit, cosine(c, t) - kSingleNoteMargin);
-  }
+  std::array<float, kStates> log_e{};
+  float best_log = -1e30f;
   Template flat;
   flat.fill(1.0f);
-  if (cosine(c, flat) > kNoiseFlatness) none_fit = std::max(none_fit, 1.0f + kBassBonus);
-  fit[kStates - 1] = none_fit;
+  if (kind == ChromaKind::kSymbolic) {
+    const auto& table = profiles().chord[1];
+    for (int s = 0; s < kStates - 1; ++s) {
+      float l = 0;
+      for (int i = 0; i < 12; ++i) l += w[i] * table[static_cast<size_t>(s)][i];
+      l *= kEvidenceNotes;
+      if (s / 6 == bass_pc) l += kBassLogBonus;
+      log_e[static_cast<size_t>(s)] = l;
+      best_log = std::max(best_log, l);
+    }
+    // "No chord": every pitch class alike, or one line carrying the beat.
+    float none = kEvidenceNotes * std::log(1.0f / 12.0f);
+    if (top >= kSingleLineShare || cosine(w, flat) > kNoiseFlatness) none = best_log + 2.0f;
+    log_e[kStates - 1] = none;
+    best_log = std::max(best_log, none);
+  } else {
+    // Audio: overtones and ringing make a bag-of-notes model too literal; template cosine
+    // similarity, sharpened, is steadier.
+    Chroma c{};
+    for (int i = 0; i < 12; ++i) c[i] = std::sqrt(raw[i] / peak);
+    for (int root = 0; root < 12; ++root) {
+      for (int qi = 0; qi < 6; ++qi) {
+        const ChordQuality q = kQualities[qi];
+        float f = cosine(c, chord_template(root, q, kind));
+        if (root == bass_pc) f += kBassBonus;
+        float l = kAudioSharpness * f;
+        if (q == ChordQuality::kDominant7 || q == ChordQuality::kMinor7 ||
+            q == ChordQuality::kMajor7) {
+          l += std::log(kAudioSeventhPrior);
+        }
+        log_e[static_cast<size_t>(root * 6 + qi)] = l;
+        best_log = std::max(best_log, l);
+      }
+    }
+    float none_fit = 0;
+    for (int pc = 0; pc < 12; ++pc) {
+      Template t{};
+      add_note(t, pc, kind, 1.0f);
+      compress(t);
+      none_fit = std::max(none_fit, cosine(c, t) - kSingleNoteMargin);
+    }
+    if (cosine(c, flat) > kNoiseFlatness) none_fit = std::max(none_fit, 1.0f + kBassBonus);
+    log_e[kStates - 1] = kAudioSharpness * none_fit;
+    best_log = std::max(best_log, log_e[kStates - 1]);
+  }
 
   const float move = (1.0f - kStayProbability) / (kStates - 1);
   std::array<float, kStates> next{};
-  float total = 0;
-  for (int s = 0; s < kStates; ++s) {
+  float sum = 0;
+  for (size_t s = 0; s < kStates; ++s) {
     const float prior = kStayProbability * belief_[s] + move * (1.0f - belief_[s]);
-    next[s] = prior * state_prior(s) * std::exp(kSharpness * (fit[s] - best_fit));
-    total += next[s];
+    next[s] = prior * std::exp(log_e[s] - best_log);
+    sum += next[s];
   }
-  int best = kStates - 1;
-  for (int s = 0; s < kStates; ++s) {
-    belief_[s] = next[s] / total;
+  size_t best = kStates - 1;
+  for (size_t s = 0; s < kStates; ++s) {
+    belief_[s] = next[s] / sum;
     if (belief_[s] > belief_[best]) best = s;
   }
   ChordGuess g;
   g.confidence = belief_[best];
-  g.similarity = fit[best];
-  if (best != kStates - 1) g.chord = {best / 6, kQualities[best % 6]};
+  if (best != kStates - 1) {
+    g.chord = {static_cast<int>(best) / 6, kQualities[best % 6]};
+    g.similarity = chord_fit(raw, g.chord, kind);
+  }
   return g;
 }
 

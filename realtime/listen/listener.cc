@@ -14,6 +14,9 @@ namespace {
 // samples behind the hop's end, 6 hops behind the onset strength.
 constexpr double kOnsetStrengthDelaySamples = 512;
 constexpr int kChromaLagHops = 6;
+// MIDI notes of the chord before may still be held in the beat's first hop (a beat estimate a
+// few ms early): the beat's MIDI chroma starts one hop (11.6 ms) in.
+constexpr int kMidiLagHops = 1;
 constexpr size_t kHistoryHops = 1024;  // 11.9 s of hop records
 constexpr double kClockTimeoutS = 0.5;  // MIDI clock this quiet has stopped
 constexpr int kClocksPerBeat = 24;      // MIDI beat clock: 24 per quarter note
@@ -317,7 +320,7 @@ void Listener::decide_chords(int64_t h, bool flush) {
   while (!pending_chords_.empty()) {
     const PendingChord& p = pending_chords_.front();
     const bool symbolic = p.source != HeardSource::kAudio;
-    const double lag = symbolic ? 0.0 : kChromaLagHops;
+    const double lag = symbolic ? kMidiLagHops : kChromaLagHops;
     const double decide_t = p.beat_t + lag + options_.chord_decision_beats * p.period;
     if (static_cast<double>(h) < decide_t && !flush) break;
     const int64_t first = std::max<int64_t>(
