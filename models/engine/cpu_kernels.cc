@@ -206,16 +206,22 @@ JAMD_AVX2 void matmul_nt_avx2(const float* x, int64_t n_rows, int64_t in, const 
   }
 }
 
-// Eight keys at a time for head_dim <= 32: eight accumulators, then one horizontal-add tree
-// that leaves the eight scores in one register (a hsum per key would cost as much as the dots).
-JAMD_AVX2 void scores_8keys_avx2(const __m256* qv, int64_t chunks, const float* k,
-                                 int64_t k_stride, int64_t n_keys, float scale, float* out) {
+// Eight keys at a time for head_dim <= 32 (kChunks = head_dim / 8, fixed so the loop unrolls):
+// eight accumulators, then one horizontal-add tree that leaves the eight scores in one register
+// (a hsum per key would cost as much as the dots).
+template <int kChunks>
+JAMD_AVX2 void scores_8keys_avx2(const float* q, const float* k, int64_t k_stride,
+                                 int64_t n_keys, float scale, float* out) {
+  __m256 qv[kChunks];
+#pragma GCC unroll 4
+  for (int c = 0; c < kChunks; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
   const __m256 vscale = _mm256_set1_ps(scale);
-  for (int64_t t = 0; t < n_keys; t += 8) {
+  for (int64_t t = 0; t + 8 <= n_keys; t += 8) {
     const float* kt = k + t * k_stride;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
            a7 = a0;
-    for (int64_t c = 0; c < chunks; ++c) {
+#pragma GCC unroll 4
+    for (int c = 0; c < kChunks; ++c) {
       const __m256 qc = qv[c];
       a0 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 8 * c), a0);
       a1 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + k_stride + 8 * c), a1);
@@ -243,9 +249,11 @@ JAMD_AVX2 void attention_scores_avx2(const float* q, const float* k, int64_t k_s
   const int64_t chunks = head_dim / 8;
   __m256 qv[8];
   for (int64_t c = 0; c < chunks; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
-  if (chunks <= 4) {
-    scores_8keys_avx2(qv, chunks, k, k_stride, n_keys & ~int64_t{7}, scale, out);
+  if (chunks <= 4 && chunks != 3) {
     const int64_t done = n_keys & ~int64_t{7};
+    if (chunks == 1) scores_8keys_avx2<1>(q, k, k_stride, done, scale, out);
+    if (chunks == 2) scores_8keys_avx2<2>(q, k, k_stride, done, scale, out);
+    if (chunks == 4) scores_8keys_avx2<4>(q, k, k_stride, done, scale, out);
     k += done * k_stride;
     out += done;
     n_keys -= done;
