@@ -3,12 +3,15 @@
 // Design notes: docs/engine.md.
 #include "models/engine/cpu_backend.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,6 +34,35 @@ constexpr int kPartsPerThread = 4;
 // Input rows from which the panel kernel beats the row-major GEMV tiles (which read each weight
 // once per row but keep up with memory); measured on the EPYC team VM.
 constexpr int64_t kPackedMinRows = 4;
+
+// Anonymous memory advised for transparent huge pages, for the backend's own copies of the
+// weights: a decode step streams all of them, and with 4 KiB pages every 4 KiB costs a TLB miss
+// (huge pages made the one-row product ~20 % faster on the team VM).
+class HugeBuffer {
+ public:
+  HugeBuffer() = default;
+  explicit HugeBuffer(size_t bytes) : bytes_(bytes) {
+    if (bytes_ == 0) return;
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert(p != MAP_FAILED && "out of memory for the CPU backend's weight copies");
+    madvise(p, bytes_, MADV_HUGEPAGE);  // advice only: fine if the kernel says no
+    data_ = static_cast<std::byte*>(p);
+  }
+  ~HugeBuffer() {
+    if (data_ != nullptr) munmap(data_, bytes_);
+  }
+  HugeBuffer(HugeBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), bytes_(o.bytes_) {}
+  HugeBuffer& operator=(HugeBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  std::byte* data() const { return data_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 // One token of one stream in a forward pass.
 struct Row {
@@ -106,8 +138,9 @@ class CpuBackend final : public Backend {
   std::vector<Stream> streams_;
   std::vector<Row> decode_rows_;  // reserved for max_rows_: a decode step does not allocate
   bool reduced_ = false;
-  std::vector<uint16_t> w16_;   // kReduced: every matrix in bfloat16
-  std::vector<float> packed_;   // float32 with AVX2: every matrix in panels
+  // The backend's copies of every matrix: row-major float32 and panels (float32 with AVX2), or
+  // bfloat16 (kReduced).
+  HugeBuffer copies_;
   std::vector<LayerMatrices> layers_;
   Matrix output_;
   std::vector<uint16_t> x16_;  // the rows of one matmul input in bfloat16
@@ -160,15 +193,19 @@ void CpuBackend::prepare_matrices() {
   // Panels only pay for matrix-matrix products with the AVX2 kernel; kReduced has its own.
   const bool pack = !reduced_ && cpu::avx2_kernels() != nullptr && &k_ == cpu::avx2_kernels();
   const int64_t shapes[][2] = {{d, d}, {kv, d}, {kv, d}, {d, d}, {ff, d}, {ff, d}, {d, ff}};
-  int64_t n16 = v * d, npacked = cpu::packed_floats(v, d);
+  int64_t n_elements = v * d, n_packed = cpu::packed_floats(v, d);
   for (const auto& [out, in] : shapes) {
-    n16 += c.n_layers * out * in;
-    npacked += c.n_layers * cpu::packed_floats(out, in);
+    n_elements += c.n_layers * out * in;
+    n_packed += c.n_layers * cpu::packed_floats(out, in);
   }
-  if (reduced_) w16_.resize(static_cast<size_t>(n16));
-  if (pack) packed_.resize(static_cast<size_t>(npacked));
-  uint16_t* next16 = w16_.data();
-  float* next_packed = packed_.data();
+  const auto elements = static_cast<size_t>(n_elements);
+  const size_t rows_bytes = pack ? elements * sizeof(float) : 0;
+  const size_t packed_bytes = pack ? static_cast<size_t>(n_packed) * sizeof(float) : 0;
+  const size_t w16_bytes = reduced_ ? elements * sizeof(uint16_t) : 0;
+  copies_ = HugeBuffer(rows_bytes + packed_bytes + w16_bytes);
+  float* next_rows = reinterpret_cast<float*>(copies_.data());
+  float* next_packed = reinterpret_cast<float*>(copies_.data() + rows_bytes);
+  uint16_t* next16 = reinterpret_cast<uint16_t*>(copies_.data() + rows_bytes + packed_bytes);
   auto prepare = [&](const float* src, int64_t out, int64_t in) {
     Matrix m;
     m.w = src;
@@ -178,6 +215,9 @@ void CpuBackend::prepare_matrices() {
       next16 += out * in;
     }
     if (pack) {
+      std::memcpy(next_rows, src, static_cast<size_t>(out * in) * sizeof(float));
+      m.w = next_rows;
+      next_rows += out * in;
       cpu::pack_panels(src, out, in, next_packed);
       m.packed = next_packed;
       next_packed += cpu::packed_floats(out, in);
