@@ -154,12 +154,12 @@ int run(const Args& args) {
     std::vector<DecodeStep> steps(static_cast<size_t>(max_batch));
     for (DecodeStep& s : steps) s.stream = *b.open_stream();
     std::vector<float> logits(static_cast<size_t>(max_batch) * c.n_vocab);
-    // seam: Backend::decode() into the caller's buffer; else the pinned view (no host copy).
+    // seam: Backend::decode() into the caller's buffer; else Backend::decode_view() (no host copy).
     auto step = [&](int n, bool seam = true) {
       for (int i = 0; i < n; ++i) steps[static_cast<size_t>(i)].token = token(rng);
       const auto batch_steps = std::span(steps).first(static_cast<size_t>(n));
       absl::Status s = seam ? b.decode(batch_steps, logits)
-                            : cuda_decode_pinned(b, batch_steps).status();
+                            : b.decode_view(batch_steps).status();
       if (!s.ok()) {
         std::fprintf(stderr, "decode: %s\n", std::string(s.message()).c_str());
         std::exit(1);

@@ -84,7 +84,7 @@ class CudaBackend final : public Backend {
 
   const CudaStepTiming& last_timing() const { return timing_; }
   // decode() without the host copy: the logits stay in the backend's pinned buffer.
-  absl::StatusOr<std::span<const float>> decode_pinned(std::span<const DecodeStep> steps);
+  absl::StatusOr<std::span<const float>> decode_view(std::span<const DecodeStep> steps) override;
 
  private:
   bool is_open(StreamId s) const {
@@ -312,14 +312,14 @@ absl::Status CudaBackend::decode(std::span<const DecodeStep> steps, std::span<fl
                                                    " floats; ", n, " steps need ",
                                                    n * static_cast<size_t>(config_.n_vocab)));
   }
-  absl::StatusOr<std::span<const float>> pinned = decode_pinned(steps);
+  absl::StatusOr<std::span<const float>> pinned = decode_view(steps);
   if (!pinned.ok()) return pinned.status();
-  // The seam wants the caller's buffer: one more host copy (decode_pinned() avoids it).
+  // The seam wants the caller's buffer: one more host copy (decode_view() avoids it).
   copy_logits(logits.data(), pinned->data(), pinned->size());
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::span<const float>> CudaBackend::decode_pinned(
+absl::StatusOr<std::span<const float>> CudaBackend::decode_view(
     std::span<const DecodeStep> steps) {
   const int32_t n = static_cast<int32_t>(steps.size());
   if (n == 0) return std::span<const float>();
@@ -408,13 +408,6 @@ absl::StatusOr<std::unique_ptr<Backend>> make_cuda_backend(
   auto backend = std::make_unique<CudaBackend>(std::move(weights), options);
   if (absl::Status s = backend->init(*device); !s.ok()) return s;
   return backend;
-}
-
-absl::StatusOr<std::span<const float>> cuda_decode_pinned(Backend& backend,
-                                                          std::span<const DecodeStep> steps) {
-  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
-  if (cuda == nullptr) return absl::InvalidArgumentError("not a CUDA backend");
-  return cuda->decode_pinned(steps);
 }
 
 absl::StatusOr<CudaStepTiming> cuda_last_step_timing(const Backend& backend) {

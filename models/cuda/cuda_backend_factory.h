@@ -34,10 +34,4 @@ struct CudaStepTiming {
 // INVALID_ARGUMENT when `backend` is not a CUDA backend.
 absl::StatusOr<CudaStepTiming> cuda_last_step_timing(const Backend& backend);
 
-// decode() without its last host copy: returns steps.size() x n_vocab logits in the backend's
-// pinned buffer, valid until the backend's next call. What a seam method returning a view of
-// backend-owned logits would buy (docs/cuda.md); the benchmark measures both.
-absl::StatusOr<std::span<const float>> cuda_decode_pinned(Backend& backend,
-                                                          std::span<const DecodeStep> steps);
-
 }  // namespace jamd::models

@@ -8,6 +8,7 @@
 //   engine.prefill(jam, context_tokens, logits);            // logits after the last token
 //   DecodeStep step{jam, next_token};
 //   engine.decode({&step, 1}, logits);                      // one token for each listed stream
+//   auto rows = engine.decode_view({&step, 1});             // same, logits left in the backend
 //   engine.truncate(jam, commit_position);                   // discard uncommitted tokens
 //
 // Thread safety: a backend and its streams belong to one thread (the conductor); calls from
@@ -18,6 +19,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -82,6 +84,18 @@ class Backend {
   // Feeds one token to each listed stream (each stream at most once) in one batched pass;
   // writes steps.size() rows of n_vocab logits.
   virtual absl::Status decode(std::span<const DecodeStep> steps, std::span<float> logits) = 0;
+  // decode(), but the logits stay in the backend's own buffer (pinned host memory on a GPU) and
+  // the view is valid until the next call on this backend. Saves copying steps.size() x n_vocab
+  // floats, which at thousands of jams is a large share of a GPU step (docs/cuda.md).
+  // Defined here so that every backend library carries the seam's vtable.
+  virtual absl::StatusOr<std::span<const float>> decode_view(std::span<const DecodeStep> steps) {
+    view_logits_.resize(steps.size() * static_cast<size_t>(config().n_vocab));
+    if (absl::Status s = decode(steps, view_logits_); !s.ok()) return s;
+    return std::span<const float>(view_logits_);
+  }
+
+ protected:
+  std::vector<float> view_logits_;  // the default decode_view()'s buffer
 };
 
 }  // namespace jamd::models
