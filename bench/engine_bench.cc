@@ -40,7 +40,7 @@ constexpr int kTokensPerBar = 128;  // a 2 s four-part bar (TARGETS.md)
 struct Args {
   ModelConfig config;
   int bars = 4;
-  int torch_tokens = 256;
+  int torch_tokens = 384;
   bool torch = true;
   std::string out = "engine_bench.json";
 };
