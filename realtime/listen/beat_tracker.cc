@@ -29,6 +29,8 @@ constexpr int kLevelSwitchEstimates = 12;     // 3 s: doubling or halving needs 
 constexpr double kSlowLevelAccentShare = 0.9;
 constexpr float kAccentRatio = 1.3f;
 constexpr int kCombTerms = 4;
+constexpr int kLockBackfillBeats = 3;  // beats before the lock reported with it...
+constexpr float kBackfillOnsetShare = 0.2f;  // ...when an onset this strong falls on them
 // Harmonic rhythm: lags up to this share of the history, and the normalised autocorrelation
 // that counts as a repeating chord change.
 constexpr double kChordLagShare = 0.8;
@@ -234,8 +236,27 @@ void BeatTracker::lock(const TempoEstimate& estimate) {
   hit_rate_ = 0.5f;
   disagreements_ = 0;
   const double last = best_phase(period_);
-  beats_.push_back({last, static_cast<double>(n_ - 1), tempo_bpm(), tempo_confidence_ * 0.5f,
-                    beat_index_++});
+  // The beats the lock explains are reported too, decided now: the listener knew them late,
+  // but they are where the pulse was.
+  float loudest = 0;
+  for (int64_t i = std::max(start_, n_ - history_frames_ + 1); i < n_; ++i) {
+    loudest = std::max(loudest, x_at(i));
+  }
+  const auto heard_near = [&](double t) {
+    const int64_t c = std::lround(t);
+    return std::max({x_at(c - 2), x_at(c - 1), x_at(c), x_at(c + 1), x_at(c + 2)}) >
+           kBackfillOnsetShare * loudest;
+  };
+  int earlier = 0;  // only beats with an onset on them: never back into silence
+  while (earlier < kLockBackfillBeats &&
+         last - (earlier + 1) * period_ >= static_cast<double>(start_) + period_ / 2 &&
+         heard_near(last - (earlier + 1) * period_)) {
+    ++earlier;
+  }
+  for (int k = earlier; k >= 0; --k) {
+    beats_.push_back({last - k * period_, static_cast<double>(n_ - 1), tempo_bpm(),
+                      tempo_confidence_ * 0.5f, beat_index_++});
+  }
   next_beat_ = last + period_;
 }
 
@@ -318,7 +339,10 @@ void BeatTracker::decide_beat() {
   beats_.push_back({beat, static_cast<double>(n_ - 1), tempo_bpm(),
                     tempo_confidence_ * (0.5f + 0.5f * hit_rate_), beat_index_++});
   next_beat_ = beat + period_;
-  if (missed_ >= options_.max_missed_beats) lose();
+  if (missed_ >= options_.max_missed_beats) {
+    lose();
+    start_ = n_;  // the old pulse's onsets must not lock it again
+  }
 }
 
 void BeatTracker::lose() {

@@ -1,1 +1,162 @@
+// The listener's audio path against takes rendered by jamd's own synthesizer: beats and tempo
+// (steady, arpeggios, a melody alone, a shuffle, a ramp), chords per beat, notes from pitch,
+// silence in the middle, noise, clipping, DC offset, several sample rates and mono input.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "realtime/listen/listen_file.h"
+#include "tests/realtime/listen/takes.h"
+
+namespace jamd::realtime {
+namespace {
+
+using testing::beat_f_measure;
+using testing::chord_accuracy;
+using testing::heard_beats_s;
+using testing::make_take;
+using testing::Style;
+using testing::Take;
+using testing::TakeSpec;
+
+constexpr int kSkipBeats = 4;
+constexpr double kTolS = 0.07;
+
+struct Heard {
+  Take take;
+  ListenResult r;
+  double from_s = 0;
+  double f() const { return beat_f_measure(heard_beats_s(r), take.beats_s, kTolS, from_s); }
+  double tempo() const { return testing::tempo_error(r, take, from_s); }
+};
+
+Heard hear(const TakeSpec& spec) {
+  Heard h{make_take(spec), {}, 0};
+  h.r = listen_audio(h.take.audio, h.take.channels, h.take.sample_rate_hz, {});
+  h.from_s = h.take.beats_s[kSkipBeats] - 0.01;
+  return h;
+}
+
+TEST(ListenAudio, BlockPianoChordsBeatsAndTempo) {
+  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .program = 0, .seed = 1});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_LE(h.tempo(), 0.02);
+  EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
+  double beats = 0;
+  testing::chord_change_latency_ms(h.r, h.take, &beats);
+  EXPECT_LE(beats, 1.0) << "chord decided more than a beat after the change";
+}
+
+TEST(ListenAudio, GuitarInAMinorAt84Bpm) {
+  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 84, .key_pc = 9, .minor = true,
+                        .program = 24, .sample_rate_hz = 48000, .seed = 2});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
+}
+
+TEST(ListenAudio, ArpeggioBeatsAtTheQuarterLevel) {
+  const Heard h = hear({.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .program = 0, .seed = 3});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_LE(h.tempo(), 0.02);
+}
+
+TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
+  const Heard h = hear({.style = Style::kMelody, .tempo_bpm = 150, .key_pc = 2, .minor = true,
+                        .program = 0, .seed = 6});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_LE(h.tempo(), 0.02);
+  // Notes: most melody notes are heard with the right pitch, close to where they start.
+  int right = 0;
+  double latency_sum = 0;
+  for (const auto& [t, key] : h.take.melody_onsets) {
+    for (const HeardEvent& e : h.r.events) {
+      const double et = static_cast<double>(e.frame) / h.r.sample_rate_hz;
+      if (e.kind == HeardKind::kNoteOn && std::abs(et - t) <= 0.05 && e.pitch == key) {
+        ++right;
+        latency_sum += static_cast<double>(e.decided_frame) / h.r.sample_rate_hz - t;
+        break;
+      }
+    }
+  }
+  EXPECT_GE(right, static_cast<int>(0.5 * h.take.melody_onsets.size()));
+  ASSERT_GT(right, 0);
+  EXPECT_LE(latency_sum / right, 0.08);
+}
+
+TEST(ListenAudio, ShuffleFindsTheBeatNotTheSwungUpbeat) {
+  const Heard h = hear({.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .program = 4, .seed = 7});
+  EXPECT_GE(h.f(), 0.8);
+  EXPECT_LE(h.tempo(), 0.02);
+}
+
+TEST(ListenAudio, FollowsATempoRamp) {
+  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 90, .end_tempo_bpm = 130, .bars = 16,
+                        .key_pc = 5, .seed = 11});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_LE(h.tempo(), 0.04);
+}
+
+TEST(ListenAudio, SilenceInTheMiddleIsNoBeatAndNoChordThenLocksAgain) {
+  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 100, .bars = 14, .key_pc = 0,
+                        .program = 24, .silence_from_bar = 6, .silence_bars = 2, .seed = 12});
+  const double quiet_from = h.take.beats_s[24], quiet_to = h.take.beats_s[32];
+  bool silence = false, no_beat = false;
+  for (const HeardEvent& e : h.r.events) {
+    const double t = static_cast<double>(e.frame) / h.r.sample_rate_hz;
+    if (e.kind == HeardKind::kSilence && t > quiet_from && t < quiet_from + 1.0) silence = true;
+    if (e.kind == HeardKind::kNoBeat && t > quiet_from && t < quiet_to) no_beat = true;
+    if (e.kind == HeardKind::kChord && t > quiet_from + 0.9 && t < quiet_to - 0.3) {
+      EXPECT_EQ(e.chord.quality, ChordQuality::kNone) << "a chord invented in silence at " << t;
+    }
+    if (e.kind == HeardKind::kBeat && t > quiet_from + 1.0 && t < quiet_to - 0.1) {
+      ADD_FAILURE() << "a beat invented in silence at " << t;
+    }
+  }
+  EXPECT_TRUE(silence);
+  EXPECT_TRUE(no_beat);
+  // After the silence, the pulse comes back.
+  EXPECT_GE(beat_f_measure(heard_beats_s(h.r), h.take.beats_s, kTolS, quiet_to + 3.0), 0.9);
+}
+
+TEST(ListenAudio, NoiseDoesNotHideBeatsOrChords) {
+  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 108, .key_pc = 9, .noise_dbfs = -30,
+                        .seed = 10});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
+}
+
+TEST(ListenAudio, OrganAt160BpmIsNotHalved) {
+  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .program = 16, .seed = 8});
+  EXPECT_GE(h.f(), 0.9);
+  EXPECT_LE(h.tempo(), 0.02);
+}
+
+TEST(ListenAudio, SampleRatesAndMonoGiveTheSameBeats) {
+  for (const auto& [rate, channels] : {std::pair<uint32_t, int>{22050, 1}, {96000, 2}}) {
+    const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 120, .bars = 8, .key_pc = 7,
+                          .sample_rate_hz = rate, .channels = channels, .seed = 1});
+    EXPECT_GE(h.f(), 0.9) << rate << " Hz, " << channels << " channel(s)";
+  }
+}
+
+TEST(ListenAudio, ClippingAndDcOffsetAreHandled) {
+  Take take = make_take({.style = Style::kBlock, .tempo_bpm = 120, .bars = 8, .key_pc = 0, .seed = 1});
+  for (float& s : take.audio) s = std::clamp(8.0f * s + 0.3f, -1.0f, 1.0f);  // hard clip, DC
+  const ListenResult r = listen_audio(take.audio, take.channels, take.sample_rate_hz, {});
+  EXPECT_GE(beat_f_measure(heard_beats_s(r), take.beats_s, kTolS, take.beats_s[kSkipBeats] - 0.01),
+            0.9);
+}
+
+TEST(ListenAudio, AllSilenceHearsNothing) {
+  const std::vector<float> zeros(44100 * 10, 0.0f);
+  const ListenResult r = listen_audio(zeros, 1, 44100, {});
+  for (const HeardEvent& e : r.events) {
+    EXPECT_TRUE(e.kind != HeardKind::kBeat && e.kind != HeardKind::kChord &&
+                e.kind != HeardKind::kKey && e.kind != HeardKind::kNoteOn)
+        << heard_kind_name(e.kind);
+  }
+}
+
+}  // namespace
+}  // namespace jamd::realtime

@@ -1,1 +1,125 @@
+// The listener's MIDI path: notes with exact times, chords and key from held and recent notes,
+// tempo from MIDI clock when present, else from the notes' onsets.
 #include <gtest/gtest.h>
+
+#include <vector>
+
+#include "realtime/listen/listen_file.h"
+#include "realtime/listen/listener.h"
+#include "tests/realtime/listen/takes.h"
+
+namespace jamd::realtime {
+namespace {
+
+using testing::beat_f_measure;
+using testing::chord_accuracy;
+using testing::heard_beats_s;
+using testing::make_take;
+using testing::Style;
+using testing::Take;
+
+constexpr int kSkipBeats = 4;  // targets count after the first four beats
+
+TimedMidiMessage msg(uint64_t frame, uint8_t status, uint8_t a = 0, uint8_t b = 0, uint8_t size = 3) {
+  TimedMidiMessage m;
+  m.frame = frame;
+  m.message.size = size;
+  m.message.bytes[0] = status, m.message.bytes[1] = a, m.message.bytes[2] = b;
+  return m;
+}
+
+TEST(ListenerMidi, NotesCarryTheirExactFramesWithNoLatency) {
+  Listener l({.sample_rate_hz = 48000});
+  const std::vector<TimedMidiMessage> m = {msg(1000, 0x90, 60, 100), msg(25000, 0x80, 60, 0),
+                                           msg(25000, 0x91, 64, 0)};  // velocity 0 = note off
+  l.feed_midi(m);
+  l.advance_to(48000);
+  std::vector<HeardEvent> notes;
+  for (const HeardEvent& e : l.drain()) {
+    if (e.kind == HeardKind::kNoteOn || e.kind == HeardKind::kNoteOff) notes.push_back(e);
+  }
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_EQ(notes[0].kind, HeardKind::kNoteOn);
+  EXPECT_EQ(notes[0].frame, 1000);
+  EXPECT_EQ(notes[0].decided_frame, 1000);
+  EXPECT_EQ(notes[0].pitch, 60);
+  EXPECT_EQ(notes[0].velocity, 100);
+  EXPECT_EQ(notes[1].kind, HeardKind::kNoteOff);
+  EXPECT_EQ(notes[1].frame, 25000);
+  EXPECT_EQ(notes[2].kind, HeardKind::kNoteOff);
+}
+
+TEST(ListenerMidi, ClockGivesBeatsEvery24ClocksWithItsTempo) {
+  Listener l({.sample_rate_hz = 48000});
+  const double clock_frames = 48000.0 * 60 / 100 / 24;  // 100 BPM
+  std::vector<TimedMidiMessage> m = {msg(0, 0xFA, 0, 0, 1)};
+  for (int i = 0; i < 24 * 8; ++i) m.push_back(msg(static_cast<uint64_t>(i * clock_frames), 0xF8, 0, 0, 1));
+  m.push_back(msg(static_cast<uint64_t>(24 * 8 * clock_frames), 0xFC, 0, 0, 1));
+  l.feed_midi(m);
+  l.advance_to(48000 * 6);
+  std::vector<HeardEvent> beats;
+  bool stopped = false;
+  for (const HeardEvent& e : l.drain()) {
+    if (e.kind == HeardKind::kBeat) beats.push_back(e);
+    if (e.kind == HeardKind::kNoBeat && e.source == HeardSource::kMidiClock) stopped = true;
+  }
+  ASSERT_EQ(beats.size(), 8u);
+  for (size_t i = 0; i < beats.size(); ++i) {
+    EXPECT_EQ(beats[i].source, HeardSource::kMidiClock);
+    EXPECT_NEAR(static_cast<double>(beats[i].frame), i * 24 * clock_frames, 1.0);
+    if (i > 0) {
+      EXPECT_NEAR(beats[i].tempo_bpm, 100.0, 0.1);
+    }
+  }
+  EXPECT_TRUE(stopped);
+}
+
+TEST(ListenerMidi, BlockChordsAndTheirTempoFromNoteOnsets) {
+  const Take take = make_take({.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .seed = 1},
+                              /*render=*/false);
+  const ListenResult r = listen_midi(take.midi, {});
+  const double from = take.beats_s[kSkipBeats] - 0.01;
+  EXPECT_GE(beat_f_measure(heard_beats_s(r), take.beats_s, 0.07, from), 0.9);
+  EXPECT_LE(testing::tempo_error(r, take, from), 0.02);
+  EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.95);
+}
+
+TEST(ListenerMidi, ArpeggiatedChordsFromRecentNotes) {
+  const Take take = make_take(
+      {.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3}, /*render=*/false);
+  const ListenResult r = listen_midi(take.midi, {});
+  EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.85);
+}
+
+TEST(ListenerMidi, ArpeggioEighthsAt70BpmAreNotMistakenFor140) {
+  const Take take = make_take(
+      {.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9}, /*render=*/false);
+  const ListenResult r = listen_midi(take.midi, {});
+  const double from = take.beats_s[kSkipBeats] - 0.01;
+  EXPECT_GE(beat_f_measure(heard_beats_s(r), take.beats_s, 0.07, from), 0.9);
+}
+
+TEST(ListenerMidi, KeyFromHeldNotes) {
+  const Take take = make_take(
+      {.style = Style::kBlock, .tempo_bpm = 100, .key_pc = 9, .minor = true, .seed = 3},
+      /*render=*/false);
+  const ListenResult r = listen_midi(take.midi, {});
+  Key last;
+  for (const HeardEvent& e : r.events) {
+    if (e.kind == HeardKind::kKey) last = e.key;
+  }
+  EXPECT_EQ(key_name(last), "A minor");
+}
+
+TEST(ListenerMidi, NothingPlayedMeansNoBeatNoChordNoKey) {
+  Listener l({.sample_rate_hz = 48000});
+  l.advance_to(48000 * 10);
+  for (const HeardEvent& e : l.drain()) {
+    EXPECT_NE(e.kind, HeardKind::kBeat);
+    EXPECT_NE(e.kind, HeardKind::kChord);
+    EXPECT_NE(e.kind, HeardKind::kKey);
+  }
+}
+
+}  // namespace
+}  // namespace jamd::realtime
