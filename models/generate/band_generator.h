@@ -59,10 +59,12 @@ struct BandControls {
   SamplingParams sampling = {.temperature = 1.0f, .top_k = 0, .top_p = 0.95f};
 };
 
-// Soft pitch bias for pitched parts (never drums), in nats added to a pitch's logit.
+// Soft pitch bias for pitched parts (never drums), in nats added to a pitch's logit. The defaults
+// are the mildest that jamd-eval found to keep pitch-class entropy inside the real data's range
+// (stronger biases narrow it); docs/generation.md has the measurements.
 struct PitchBias {
-  float out_of_key = -2.0f;      // a pitch class outside the bar's key scale
-  float non_chord_tone = -1.0f;  // a pitch class outside the chord sounding at the note's onset
+  float out_of_key = -1.0f;      // a pitch class outside the bar's key scale
+  float non_chord_tone = -0.5f;  // a pitch class outside the chord sounding at the note's onset
 };
 
 struct BandGeneratorOptions {
