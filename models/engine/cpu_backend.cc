@@ -41,10 +41,11 @@ constexpr int64_t kPackedMinRows = 4;
 class HugeBuffer {
  public:
   HugeBuffer() = default;
+  // data() is null when the memory could not be mapped.
   explicit HugeBuffer(size_t bytes) : bytes_(bytes) {
     if (bytes_ == 0) return;
     void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert(p != MAP_FAILED && "out of memory for the CPU backend's weight copies");
+    if (p == MAP_FAILED) return;
     madvise(p, bytes_, MADV_HUGEPAGE);  // advice only: fine if the kernel says no
     data_ = static_cast<std::byte*>(p);
   }
@@ -75,6 +76,9 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendOptions& options,
              const cpu::Kernels& kernels, int n_threads);
+  // Row-major pointers, plus panels (AVX2) or bfloat16 copies (kReduced) where they apply.
+  // Called once after construction; RESOURCE_EXHAUSTED when the copies do not fit in memory.
+  absl::Status prepare_matrices();
 
   const ModelConfig& config() const override { return config_; }
   BackendCaps caps() const override;
@@ -122,8 +126,6 @@ class CpuBackend final : public Backend {
   };
   // y = x W^T for n_rows rows of x.
   void matmul(const float* x, int64_t n_rows, int64_t in, const Matrix& m, int64_t out, float* y);
-  // Row-major pointers, plus panels (AVX2) or bfloat16 copies (kReduced) where they apply.
-  void prepare_matrices();
 
   std::shared_ptr<const WeightFile> weights_;
   ModelConfig config_;
@@ -182,10 +184,9 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
   cos_sin_.resize(rows * c.head_dim());
   // Two score rows (a pair of query heads) per parallel part.
   scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * 2 * c.attention_window);
-  prepare_matrices();
 }
 
-void CpuBackend::prepare_matrices() {
+absl::Status CpuBackend::prepare_matrices() {
   const ModelConfig& c = config_;
   const WeightFile& w = *weights_;
   const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff, v = c.n_vocab;
@@ -203,6 +204,11 @@ void CpuBackend::prepare_matrices() {
   const size_t packed_bytes = pack ? static_cast<size_t>(n_packed) * sizeof(float) : 0;
   const size_t w16_bytes = reduced_ ? elements * sizeof(uint16_t) : 0;
   copies_ = HugeBuffer(rows_bytes + packed_bytes + w16_bytes);
+  if (copies_.data() == nullptr && rows_bytes + packed_bytes + w16_bytes > 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cpu backend: cannot map ", (rows_bytes + packed_bytes + w16_bytes) >> 20,
+                     " MiB for its weight copies (out of memory?)"));
+  }
   float* next_rows = reinterpret_cast<float*>(copies_.data());
   float* next_packed = reinterpret_cast<float*>(copies_.data() + rows_bytes);
   uint16_t* next16 = reinterpret_cast<uint16_t*>(copies_.data() + rows_bytes + packed_bytes);
@@ -233,6 +239,7 @@ void CpuBackend::prepare_matrices() {
   }
   output_ = prepare(w.output(), v, d);
   if (reduced_) x16_.resize(static_cast<size_t>(max_rows_) * std::max(d, ff));
+  return absl::OkStatus();
 }
 
 BackendCaps CpuBackend::caps() const {
@@ -558,8 +565,10 @@ absl::StatusOr<std::unique_ptr<Backend>> make_cpu_backend(std::shared_ptr<const 
   if (absl::Status s = check_options(options); !s.ok()) return s;
   int threads = options.threads;
   if (threads == 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return std::unique_ptr<Backend>(
-      new CpuBackend(std::move(weights), options, cpu::best_kernels(), threads));
+  auto backend = std::make_unique<CpuBackend>(std::move(weights), options, cpu::best_kernels(),
+                                              threads);
+  if (absl::Status s = backend->prepare_matrices(); !s.ok()) return s;
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace jamd::models
