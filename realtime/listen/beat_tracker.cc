@@ -176,6 +176,11 @@ BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
   TempoEstimate e;
   e.period = period;
   e.confidence = static_cast<float>(std::clamp(comb_score(acf, period) / acf[0], 0.0, 1.0));
+  // Too little history to test the slower level yet (two of its beats): no estimate, rather
+  // than a lock at double speed that takes seconds to undo.
+  if (60.0 * fr / (2 * period) >= options_.min_tempo_bpm && comb_score(acf, 2 * period) < -1e8) {
+    return {};
+  }
   return e;
 }
 
