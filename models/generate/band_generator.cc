@@ -85,19 +85,41 @@ GenerationBatch::GenerationBatch(int32_t n_vocab)
       bias_(static_cast<size_t>(n_vocab), 0.0f) {}
 
 absl::StatusOr<std::unique_ptr<BandGenerator>> BandGenerator::create(
-    Backend& backend, const BandGeneratorOptions& options) {
+    Backend& backend, const BandGeneratorOptions& options, std::span<const TokenId> context) {
   const Vocabulary& vocab = Vocabulary::get();
   if (backend.config().n_vocab != vocab.size()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "model was trained with another vocabulary: it has ", backend.config().n_vocab,
         " tokens, this jamd has ", vocab.size(), "; retrain it or use the bundled model"));
   }
+  if (!context.empty()) {
+    Grammar trial;
+    for (const TokenId t : context) {
+      if (absl::Status s = trial.advance(t); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("generation context: ", s.message()));
+      }
+    }
+    if (context.front() != vocab.start() || !trial.at_bar_boundary() ||
+        trial.phase() == Grammar::Phase::kEnded) {
+      return absl::InvalidArgumentError(
+          "generation context: give whole bars from Start, without End (encode(score) less its "
+          "last token, or another generator's tokens())");
+    }
+  }
   absl::StatusOr<StreamId> stream = backend.open_stream();
   if (!stream.ok()) return stream.status();
   std::unique_ptr<BandGenerator> generator(new BandGenerator(backend, *stream, options));
-  const absl::Status started = generator->push(vocab.start());
-  assert(started.ok());
-  (void)started;
+  const std::vector<TokenId> start = {vocab.start()};
+  for (const TokenId t : context.empty() ? std::span<const TokenId>(start) : context) {
+    const absl::Status pushed = generator->push(t);
+    assert(pushed.ok());
+    (void)pushed;
+  }
+  if (generator->tokens_.size() > 1) {
+    if (absl::Status s = generator->reprefill(); !s.ok()) return s;
+    generator->reprefills_ = 0;
+  }
+  generator->bar_end_ = generator->bars_generated_;
   generator->commit();
   return generator;
 }

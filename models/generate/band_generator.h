@@ -3,7 +3,7 @@
 // generate_step() advances many generators with one batched Backend::decode.
 //
 //   auto engine = create_backend(BackendKind::kAuto, weights, {});           // shared by jams
-//   BandGeneratorOptions options{.seed = 7};
+//   BandGeneratorOptions options{.seed = 7, .bias = {}};
 //   auto band = BandGenerator::create(*engine->backend, options);             // per jam
 //   BandControls controls;                                                     // tempo, key, ...
 //   controls.key = 0;                                                          // C major
@@ -94,8 +94,12 @@ class BandGenerator {
   // Opens a stream on `backend` (which must outlive the generator) and starts the song.
   // FAILED_PRECONDITION when the model was trained on another vocabulary; the backend's
   // RESOURCE_EXHAUSTED when no stream is free.
-  static absl::StatusOr<std::unique_ptr<BandGenerator>> create(Backend& backend,
-                                                              const BandGeneratorOptions& options);
+  // `context` (optional) is the song so far: tokens from Start (as encode() writes them, without
+  // End) that end at a bar boundary; its bars count as generated bars, so request_bars(n) still
+  // means "until bar n of the song". INVALID_ARGUMENT when the grammar refuses the context.
+  static absl::StatusOr<std::unique_ptr<BandGenerator>> create(
+      Backend& backend, const BandGeneratorOptions& options,
+      std::span<const TokenId> context = {});
   ~BandGenerator();
   BandGenerator(const BandGenerator&) = delete;
   BandGenerator& operator=(const BandGenerator&) = delete;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <vector>
@@ -187,6 +188,33 @@ TEST(BandGenerator, BadHumanBlockIsRefusedUnchanged) {
   const std::vector<TokenId> bad = {v.pitch(60)};  // a pitch without its position
   EXPECT_EQ(g->append_human_bar(bad).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(tokens_of(*g), before);
+}
+
+TEST(BandGenerator, ContinuesAGivenContext) {
+  auto backend = cpu_backend();
+  auto first = make(*backend, 9, c_major_trio());
+  run(*first, 2, *backend);
+  const std::vector<TokenId> context = tokens_of(*first);
+  auto g = BandGenerator::create(*backend, BandGeneratorOptions{.seed = 10, .bias = {}}, context);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ((*g)->bars_generated(), 2);
+  (*g)->set_controls(c_major_trio());
+  run(**g, 4, *backend);  // "until bar 4" of the song: two new bars
+  const std::vector<TokenId> song = tokens_of(**g);
+  ASSERT_GT(song.size(), context.size());
+  EXPECT_TRUE(std::equal(context.begin(), context.end(), song.begin()));
+  absl::StatusOr<Score> score = decode(song);
+  ASSERT_TRUE(score.ok()) << score.status();
+  EXPECT_EQ(score->bars.size(), 4u);
+}
+
+TEST(BandGenerator, ContextCutInsideABarIsRefused) {
+  auto backend = cpu_backend();
+  auto first = make(*backend, 9, c_major_trio());
+  run(*first, 1, *backend);
+  const std::vector<TokenId> cut(first->tokens().begin(), first->tokens().begin() + 5);
+  auto g = BandGenerator::create(*backend, BandGeneratorOptions{.seed = 1, .bias = {}}, cut);
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PitchSets, ScalesAndChordTones) {
