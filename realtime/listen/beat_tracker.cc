@@ -38,7 +38,7 @@ constexpr double kChordCorrelation = 0.25;
 // The beats' phase moves to where the whole history puts it when that is this far off (a
 // fraction of the beat) for this many estimates in a row (1 s).
 constexpr double kPhaseJumpBeats = 0.2;
-constexpr int kPhaseJumpEstimates = 4;
+constexpr int kPhaseJumpEstimates = 2;
 // A faster level whose comb score reaches this share of the slower one's is the pulse.
 constexpr double kFasterLevelShare = 0.5;
 

@@ -31,7 +31,7 @@ struct BeatTrackerOptions {
   double reestimate_every_s = 0.25;
   // Tempo prior: log-normal around this tempo, this many octaves wide (breaks exact ties only).
   double prior_center_bpm = 110.0;
-  double prior_octaves = 1.0;
+  double prior_octaves = 1.5;
   // Predicted beats with no onset near them before the pulse counts as lost.
   int max_missed_beats = 8;
 };
