@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
   std::ostringstream table;
   table << "take\tsteady\tbeatF_audio\ttempo_err_audio\tbeatF_aubio\ttempo_err_aubio\tbeatF_midi\t"
            "chord_acc_audio\tchord_acc_midi\tchord_lat_audio_ms\tchord_lat_audio_beats\t"
-           "chord_lat_midi_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_aubio_pct\n";
+           "chord_lat_midi_ms\tbeat_lat_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_aubio_pct\n";
   double sum_f = 0, sum_fa = 0, sum_t = 0, sum_ta = 0, sum_ca = 0, sum_cm = 0, sum_cpu = 0;
   int n_steady = 0, n_chord = 0, n_all = 0;
   for (const TakeSpec& spec : take_set(quick)) {
@@ -206,6 +206,15 @@ int main(int argc, char** argv) {
     double lat_beats = 0, lat_beats_midi = 0;
     const double lat_ms = chord_change_latency_ms(audio, take, &lat_beats);
     const double lat_ms_midi = chord_change_latency_ms(midi, take, &lat_beats_midi);
+    double beat_lat_ms = 0;
+    int n_beats_heard = 0;
+    for (const HeardEvent& e : audio.events) {
+      if (e.kind == HeardKind::kBeat && e.beat_index > 3) {  // not the beats reported at lock
+        beat_lat_ms += 1000.0 * static_cast<double>(e.decided_frame - e.frame) / audio.sample_rate_hz;
+        ++n_beats_heard;
+      }
+    }
+    beat_lat_ms /= std::max(1, n_beats_heard);
     double pitch_recall = 0;
     const double note_lat = note_scores(audio, take, &pitch_recall);
     const double dur = static_cast<double>(take.audio.size() / take.channels) / take.sample_rate_hz;
@@ -213,9 +222,9 @@ int main(int argc, char** argv) {
     const double cpu_aubio = 100.0 * aubio_wall / dur;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "%s\t%s\t%.3f\t%.4f\t%.3f\t%.4f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\n",
+                  "%s\t%s\t%.3f\t%.4f\t%.3f\t%.4f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\n",
                   spec.name.c_str(), steady(spec) ? "yes" : "no", f_audio, t_audio, f_aubio, t_aubio,
-                  f_midi, ca, cm, lat_ms, lat_beats, lat_ms_midi,
+                  f_midi, ca, cm, lat_ms, lat_beats, lat_ms_midi, beat_lat_ms,
                   spec.style == Style::kMelody ? note_lat : NAN,
                   spec.style == Style::kMelody ? pitch_recall : NAN, cpu, cpu_aubio);
     table << line;
@@ -241,6 +250,7 @@ int main(int argc, char** argv) {
                 sum_f / n_steady, sum_fa / n_steady, (sum_f / n_steady) / std::max(1e-9, sum_fa / n_steady),
                 100 * sum_t / n_steady, 100 * sum_ta / n_steady, sum_ca / n_chord, sum_cm / n_chord,
                 sum_cpu / n_all);
+  std::fputs(table.str().substr(0, table.str().find('\n') + 1).c_str(), stdout);  // the header
   std::fputs(summary, stdout);
   if (!out_path.empty()) {
     std::ofstream(out_path) << table.str() << "# " << summary;
