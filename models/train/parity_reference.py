@@ -5,13 +5,14 @@ every position, so the C++ engine can be checked against its PyTorch twin
 
     /usr/bin/python3 models/train/parity_reference.py --out DIR [--seed 7] [--n-tokens 300]
         [--n-vocab 61 --d-model 64 --n-layers 3 --n-heads 4 --n-kv-heads 2 --d-ff 96
-         --attention-window 24 --tied]
+         --attention-window 24 --tied | --model models/band.jamd]
     # -> DIR/model.jamd, DIR/model.json, DIR/tokens.i32 (int32 little-endian),
     #    DIR/logits.f32 (float32 [n_tokens, n_vocab], row t: the logits after token t)
 """
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -34,12 +35,12 @@ def parse_args():
         p.add_argument("--" + field.replace("_", "-"), type=int, default=getattr(defaults, field))
     p.add_argument("--rope-theta", type=float, default=defaults.rope_theta)
     p.add_argument("--tied", action="store_true", help="tie the output projection to the embedding")
+    p.add_argument("--model", help="use this trained .jamd (copied to DIR/model.jamd) instead of "
+                                   "a random model")
     return p.parse_args()
 
 
-def main():
-    args = parse_args()
-    torch.manual_seed(args.seed)
+def random_model(args):
     config = ModelConfig(n_vocab=args.n_vocab, d_model=args.d_model, n_layers=args.n_layers,
                          n_heads=args.n_heads, n_kv_heads=args.n_kv_heads, d_ff=args.d_ff,
                          attention_window=args.attention_window, rope_theta=args.rope_theta,
@@ -50,17 +51,29 @@ def main():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
                 p.uniform_(0.5, 1.5)
+    return model, config
+
+
+def main():
+    args = parse_args()
+    torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    export.export_model(model, config, os.path.join(args.out, "model.jamd"),
-                        vocab_names=[f"tok{i}" for i in range(config.n_vocab)])
-    # The reader (benchmarks use it) must give back exactly what was written.
-    reloaded, reloaded_config = export.load_model(os.path.join(args.out, "model.jamd"))
-    # The file holds rope_theta and norm_eps as float32.
-    assert reloaded_config == dataclasses.replace(
-        config, rope_theta=float(np.float32(config.rope_theta)),
-        norm_eps=float(np.float32(config.norm_eps))), (reloaded_config, config)
-    for (name, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items()):
-        assert torch.equal(a, b), f"{name} changed in the .jamd round trip"
+    path = os.path.join(args.out, "model.jamd")
+    if args.model:
+        shutil.copyfile(args.model, path)
+        model, config = export.load_model(path)
+    else:
+        model, config = random_model(args)
+        export.export_model(model, config, path,
+                            vocab_names=[f"tok{i}" for i in range(config.n_vocab)])
+        # The reader (benchmarks use it) must give back exactly what was written; the file holds
+        # rope_theta and norm_eps as float32.
+        reloaded, reloaded_config = export.load_model(path)
+        assert reloaded_config == dataclasses.replace(
+            config, rope_theta=float(np.float32(config.rope_theta)),
+            norm_eps=float(np.float32(config.norm_eps))), (reloaded_config, config)
+        for (name, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items()):
+            assert torch.equal(a, b), f"{name} changed in the .jamd round trip"
     g = torch.Generator().manual_seed(args.seed + 1)
     tokens = torch.randint(0, config.n_vocab, (1, args.n_tokens), generator=g)
     with torch.no_grad():
