@@ -2,13 +2,14 @@
 // ms per 128-token bar and tokens/s for 1, 8 and 32 streams on 1 and 2 threads, prefill speed,
 // and PyTorch eager at batch 1 on the same weights in the same run (bench/engine_bench_torch.py).
 //
-//   build-h1/bench/engine_bench [--d-model 256 --n-layers 4 ... --bars 4 --torch-tokens 256
-//                                --no-torch --out engine_bench.json]
+//   build-h1/bench/engine_bench [--d-model 256 --n-layers 4 ... | --model models/band.jamd]
+//                               [--bars 5 --torch-tokens 384 --no-torch --out engine_bench.json]
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +44,7 @@ struct Args {
   int torch_tokens = 384;
   bool torch = true;
   std::string out = "engine_bench.json";
+  std::string model;  // a trained .jamd instead of random weights
 };
 
 // Process CPU seconds: on a shared machine, 1-thread CPU time does not count time spent
@@ -87,11 +89,12 @@ Args parse(int argc, char** argv) {
     else if (f == "--torch-tokens") a.torch_tokens = next();
     else if (f == "--no-torch") a.torch = false;
     else if (f == "--out" && i + 1 < argc) a.out = argv[++i];
+    else if (f == "--model" && i + 1 < argc) a.model = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: engine_bench [--n-vocab N --d-model N --n-layers N --n-heads N "
                    "--n-kv-heads N --d-ff N --attention-window N --bars N --torch-tokens N "
-                   "--no-torch --out FILE]\n");
+                   "--no-torch --out FILE | --model band.jamd]\n");
       std::exit(2);
     }
   }
@@ -175,6 +178,32 @@ double measure_prefill(std::shared_ptr<const jamd::models::WeightFile> w, int th
   return static_cast<double>(tokens.size()) / best;
 }
 
+constexpr int kErrorTokens = 600;
+
+// How far kReduced's logits are from float32's on the same tokens: max |diff| over the largest
+// |logit| (the measure the CUDA parity test reports), past the attention window.
+double reduced_logit_error(std::shared_ptr<const jamd::models::WeightFile> w) {
+  const ModelConfig& c = w->config();
+  BackendOptions fp32, reduced;
+  reduced.precision = jamd::models::Precision::kReduced;
+  auto b32 = jamd::models::make_cpu_backend(w, fp32);
+  auto b16 = jamd::models::make_cpu_backend(w, reduced);
+  if (!b32.ok() || !b16.ok()) return -1;
+  const StreamId s32 = *(*b32)->open_stream(), s16 = *(*b16)->open_stream();
+  std::vector<float> l32(static_cast<size_t>(c.n_vocab)), l16(l32.size());
+  double worst = 0, largest = 0;
+  for (int t = 0; t < kErrorTokens; ++t) {
+    const int32_t token = static_cast<int32_t>((t * 37 + 11) % c.n_vocab);
+    DecodeStep a{s32, token}, b{s16, token};
+    if (!(*b32)->decode({&a, 1}, l32).ok() || !(*b16)->decode({&b, 1}, l16).ok()) return -1;
+    for (size_t v = 0; v < l32.size(); ++v) {
+      worst = std::max(worst, static_cast<double>(std::fabs(l32[v] - l16[v])));
+      largest = std::max(largest, static_cast<double>(std::fabs(l32[v])));
+    }
+  }
+  return worst / largest;
+}
+
 struct TorchRate {
   double wall_tokens_per_s = -1, cpu_tokens_per_s = -1;
 };
@@ -205,21 +234,29 @@ TorchRate measure_torch(const std::string& model_path, int n_tokens, int window)
 
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
-  auto bytes = jamd::models::random_weight_file(a.config, 1);
-  if (!bytes.ok()) {
-    std::fprintf(stderr, "engine_bench: %s\n", std::string(bytes.status().message()).c_str());
+  std::string model_path = a.model;
+  const bool temporary = model_path.empty();
+  if (temporary) {
+    auto bytes = jamd::models::random_weight_file(a.config, 1);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "engine_bench: %s\n", std::string(bytes.status().message()).c_str());
+      return 1;
+    }
+    model_path = (std::filesystem::temp_directory_path() /
+                  ("engine_bench_" + std::to_string(getpid()) + ".jamd"))
+                     .string();
+    if (!jamd::models::write_file_atomically(model_path, *bytes).ok()) return 1;
+  }
+  auto w = jamd::models::WeightFile::open(model_path);
+  if (!w.ok()) {
+    std::fprintf(stderr, "engine_bench: %s\n", std::string(w.status().message()).c_str());
     return 1;
   }
-  const std::string model_path =
-      (std::filesystem::temp_directory_path() / ("engine_bench_" + std::to_string(getpid()) + ".jamd"))
-          .string();
-  if (!jamd::models::write_file_atomically(model_path, *bytes).ok()) return 1;
-  auto w = jamd::models::WeightFile::open(model_path);
-  if (!w.ok()) return 1;
-  const ModelConfig& c = a.config;
-  std::printf("model: n_vocab %d d_model %d n_layers %d n_heads %d n_kv_heads %d d_ff %d "
+  const ModelConfig& c = (*w)->config();
+  std::printf("model: %s, n_vocab %d d_model %d n_layers %d n_heads %d n_kv_heads %d d_ff %d "
               "window %d (%.2f M params), kernels %s\n",
-              c.n_vocab, c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.d_ff,
+              temporary ? "random weights" : model_path.c_str(), c.n_vocab, c.d_model,
+              c.n_layers, c.n_heads, c.n_kv_heads, c.d_ff,
               c.attention_window, c.n_params() / 1e6, jamd::models::cpu::best_kernels().name);
   std::printf("\n%-6s %-8s %-8s %12s %14s %12s %16s\n", "prec", "threads", "streams", "ms/bar",
               "cpu ms/bar", "tokens/s", "x real time");
@@ -257,7 +294,10 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
-  std::filesystem::remove(model_path);
+  const double reduced_diff = reduced_logit_error(*w);
+  std::printf("kReduced vs float32 logits over %d tokens: max |diff| / max |logit| = %.2g\n",
+              kErrorTokens, reduced_diff);
+  if (temporary) std::filesystem::remove(model_path);
 
   std::ofstream out(a.out);
   out << "{\n  \"decode\": [\n";
@@ -271,6 +311,7 @@ int main(int argc, char** argv) {
       << "},\n  \"torch_eager_tokens_per_s\": " << torch_tps
       << ",\n  \"torch_eager_cpu_tokens_per_s\": " << torch.cpu_tokens_per_s
       << ",\n  \"cpp_over_torch\": " << (torch_tps > 0 ? cpp_tps / torch_tps : -1)
+      << ",\n  \"reduced_relative_logit_error\": " << reduced_diff
       << ",\n  \"cpp_over_torch_cpu_time\": "
       << (torch_tps > 0 ? cpp_cpu_tps / torch.cpu_tokens_per_s : -1) << ",\n  \"peak_rss_mb\": "
       << ru.ru_maxrss / 1024.0 << "\n}\n";
