@@ -213,74 +213,90 @@ ChordGuess ChordFollower::silence() {
   return g;
 }
 
+namespace {
+
+using LogEmissions = std::array<float, ChordFollower::kStates>;
+
+// The pitch class clearly in the bass, or -1.
+int bass_pitch_class(const Chroma* bass) {
+  if (bass == nullptr) return -1;
+  float best = 0, total = 0;
+  int pc = -1;
+  for (int i = 0; i < 12; ++i) {
+    total += (*bass)[i];
+    if ((*bass)[i] > best) best = (*bass)[i], pc = i;
+  }
+  return best < 0.3f * total ? -1 : pc;
+}
+
+// MIDI: the bag-of-notes model over which pitch classes sounded (w sums to 1).
+void symbolic_emissions(const Chroma& w, int bass_pc, LogEmissions& log_e) {
+  const auto& table = profiles().chord[1];
+  float best_log = -1e30f, top = 0;
+  for (float v : w) top = std::max(top, v);
+  for (int s = 0; s < ChordFollower::kStates - 1; ++s) {
+    float l = 0;
+    for (int i = 0; i < 12; ++i) l += w[i] * table[static_cast<size_t>(s)][i];
+    l *= kEvidenceNotes;
+    if (s / 6 == bass_pc) l += kBassLogBonus;
+    log_e[static_cast<size_t>(s)] = l;
+    best_log = std::max(best_log, l);
+  }
+  // "No chord": every pitch class alike, or one line carrying the beat.
+  Template flat;
+  flat.fill(1.0f);
+  float none = kEvidenceNotes * std::log(1.0f / 12.0f);
+  if (top >= kSingleLineShare || cosine(w, flat) > kNoiseFlatness) none = best_log + 2.0f;
+  log_e[ChordFollower::kStates - 1] = none;
+}
+
+// Audio: overtones and ringing make a bag-of-notes model too literal; template cosine
+// similarity (c is the compressed chroma), sharpened, is steadier.
+void audio_emissions(const Chroma& c, int bass_pc, LogEmissions& log_e) {
+  for (int root = 0; root < 12; ++root) {
+    for (int qi = 0; qi < 6; ++qi) {
+      const ChordQuality q = kQualities[qi];
+      float f = cosine(c, chord_template(root, q, ChromaKind::kAudio));
+      if (root == bass_pc) f += kBassBonus;
+      float l = kAudioSharpness * f;
+      if (q == ChordQuality::kDominant7 || q == ChordQuality::kMinor7 ||
+          q == ChordQuality::kMajor7) {
+        l += std::log(kAudioSeventhPrior);
+      }
+      log_e[static_cast<size_t>(root * 6 + qi)] = l;
+    }
+  }
+  float none_fit = 0;
+  for (int pc = 0; pc < 12; ++pc) {
+    Template t{};
+    add_note(t, pc, ChromaKind::kAudio, 1.0f);
+    compress(t);
+    none_fit = std::max(none_fit, cosine(c, t) - kSingleNoteMargin);
+  }
+  Template flat;
+  flat.fill(1.0f);
+  if (cosine(c, flat) > kNoiseFlatness) none_fit = std::max(none_fit, 1.0f + kBassBonus);
+  log_e[ChordFollower::kStates - 1] = kAudioSharpness * none_fit;
+}
+
+}  // namespace
+
 ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chroma* bass) {
   float peak = 0;
   for (float v : raw) peak = std::max(peak, v);
   if (peak <= 1e-9f) return silence();
-  Chroma w{};
+  Chroma c{};  // compressed like the templates
   float total = 0;
-  for (int i = 0; i < 12; ++i) total += (w[i] = std::sqrt(raw[i] / peak));
-  float top = 0;
-  for (float& v : w) top = std::max(top, v /= total);
-  int bass_pc = -1;
-  if (bass != nullptr) {
-    float best_bass = 0, bass_total = 0;
-    for (int i = 0; i < 12; ++i) {
-      bass_total += (*bass)[i];
-      if ((*bass)[i] > best_bass) best_bass = (*bass)[i], bass_pc = i;
-    }
-    if (best_bass < 0.3f * bass_total) bass_pc = -1;
-  }
-  std::array<float, kStates> log_e{};
-  float best_log = -1e30f;
-  Template flat;
-  flat.fill(1.0f);
+  for (int i = 0; i < 12; ++i) total += (c[i] = std::sqrt(raw[i] / peak));
+  LogEmissions log_e{};
   if (kind == ChromaKind::kSymbolic) {
-    const auto& table = profiles().chord[1];
-    for (int s = 0; s < kStates - 1; ++s) {
-      float l = 0;
-      for (int i = 0; i < 12; ++i) l += w[i] * table[static_cast<size_t>(s)][i];
-      l *= kEvidenceNotes;
-      if (s / 6 == bass_pc) l += kBassLogBonus;
-      log_e[static_cast<size_t>(s)] = l;
-      best_log = std::max(best_log, l);
-    }
-    // "No chord": every pitch class alike, or one line carrying the beat.
-    float none = kEvidenceNotes * std::log(1.0f / 12.0f);
-    if (top >= kSingleLineShare || cosine(w, flat) > kNoiseFlatness) none = best_log + 2.0f;
-    log_e[kStates - 1] = none;
-    best_log = std::max(best_log, none);
+    Chroma w = c;
+    for (float& v : w) v /= total;
+    symbolic_emissions(w, bass_pitch_class(bass), log_e);
   } else {
-    // Audio: overtones and ringing make a bag-of-notes model too literal; template cosine
-    // similarity, sharpened, is steadier.
-    Chroma c{};
-    for (int i = 0; i < 12; ++i) c[i] = std::sqrt(raw[i] / peak);
-    for (int root = 0; root < 12; ++root) {
-      for (int qi = 0; qi < 6; ++qi) {
-        const ChordQuality q = kQualities[qi];
-        float f = cosine(c, chord_template(root, q, kind));
-        if (root == bass_pc) f += kBassBonus;
-        float l = kAudioSharpness * f;
-        if (q == ChordQuality::kDominant7 || q == ChordQuality::kMinor7 ||
-            q == ChordQuality::kMajor7) {
-          l += std::log(kAudioSeventhPrior);
-        }
-        log_e[static_cast<size_t>(root * 6 + qi)] = l;
-        best_log = std::max(best_log, l);
-      }
-    }
-    float none_fit = 0;
-    for (int pc = 0; pc < 12; ++pc) {
-      Template t{};
-      add_note(t, pc, kind, 1.0f);
-      compress(t);
-      none_fit = std::max(none_fit, cosine(c, t) - kSingleNoteMargin);
-    }
-    if (cosine(c, flat) > kNoiseFlatness) none_fit = std::max(none_fit, 1.0f + kBassBonus);
-    log_e[kStates - 1] = kAudioSharpness * none_fit;
-    best_log = std::max(best_log, log_e[kStates - 1]);
+    audio_emissions(c, bass_pitch_class(bass), log_e);
   }
-
+  const float best_log = *std::max_element(log_e.begin(), log_e.end());
   const float move = (1.0f - kStayProbability) / (kStates - 1);
   std::array<float, kStates> next{};
   float sum = 0;
