@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@ Measures the band model and the generator on held-out data (TARGETS.md, "Music")
 engine against a bigram fitted on train, generated bars that decode, control adherence, chord
 tones, and pitch / groove descriptors against the real test split's interquartile range.
   --tokens=DIR          train.tok, validation.tok, test.tok from jamd-prepare
+  --data=DIR --work=DIR  or: the corpora; jamd-prepare writes the token files to WORK/tokens
+                        (once; later runs reuse them)
   --model=PATH          model file (default: the bundled models/band.jamd)
   --out=PATH            JSON results (default: jamd-eval.json)
   --nll-sequences=N     songs per split for the NLL (default 32)
@@ -40,7 +43,7 @@ tones, and pitch / groove descriptors against the real test split's interquartil
 )";
 
 struct Args {
-  std::string tokens_dir, model = JAMD_SOURCE_DIR "/models/band.jamd", out = "jamd-eval.json";
+  std::string tokens_dir, data_dir, work_dir, model = JAMD_SOURCE_DIR "/models/band.jamd", out = "jamd-eval.json";
   eval::NllOptions nll;
   eval::GenerationOptions gen;
 };
@@ -58,6 +61,8 @@ bool parse(int argc, char** argv, Args& a) {
     } else if (eq == std::string_view::npos) {
       return false;
     } else if (name == "--tokens") { a.tokens_dir = value;
+    } else if (name == "--data") { a.data_dir = value;
+    } else if (name == "--work") { a.work_dir = value;
     } else if (name == "--model") { a.model = value;
     } else if (name == "--out") { a.out = value;
     } else if (name == "--nll-sequences" && n >= 1) { a.nll.n_sequences = static_cast<int>(n);
@@ -73,7 +78,20 @@ bool parse(int argc, char** argv, Args& a) {
       return false;
     }
   }
+  if (a.tokens_dir.empty() && !a.data_dir.empty() && !a.work_dir.empty()) {
+    a.tokens_dir = a.work_dir + "/tokens";
+  }
   return !a.tokens_dir.empty();
+}
+
+// Runs jamd-prepare when --data was given and the token files are not there yet.
+bool prepare_tokens(const Args& a) {
+  if (a.data_dir.empty() || std::filesystem::exists(a.tokens_dir + "/test.tok")) return true;
+  const std::string command = absl::StrCat("'", JAMD_PREPARE_PATH, "' --data='", a.data_dir,
+                                           "' --work='", a.work_dir, "' --out='", a.tokens_dir, "'");
+  std::printf("jamd-eval: preparing token files: %s\n", command.c_str());
+  std::fflush(stdout);
+  return std::system(command.c_str()) == 0;
 }
 
 struct Row {
@@ -171,6 +189,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
+  if (!prepare_tokens(a)) return fail("jamd-prepare failed; see its message above");
   auto weights = WeightFile::open(a.model);
   if (!weights.ok()) return fail(std::string(weights.status().message()));
   if (auto s = check_vocabulary(**weights); !s.ok()) return fail(std::string(s.message()));
