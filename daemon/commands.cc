@@ -6,11 +6,14 @@ namespace jamd {
 int run_listen(std::span<const char* const> args);  // daemon/commands/listen.cc
 int run_play(std::span<const char* const> args);    // daemon/commands/play.cc
 int run_generate(std::span<const char* const> args);  // daemon/commands/generate.cc
+int run_render(std::span<const char* const> args);    // daemon/commands/render.cc
 
 std::span<const Command> all_commands() {
   static constexpr Command kCommands[] = {
       {"play", "play a MIDI file through the band's synth: to a WAV, or live on JACK", &run_play},
       {"generate", "generate a band with the model into a multi-track MIDI file", &run_generate},
+      {"render", "jam offline: a musician's MIDI file in, the band around it out (WAV, MIDI)",
+       &run_render},
       {"listen", "hear a WAV or MIDI file: beats, tempo, notes, chords and key", &run_listen},
   };
   return kCommands;

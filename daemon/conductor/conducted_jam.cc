@@ -1,0 +1,388 @@
+// ConductedJam: steering into controls, heard notes and chords into the model's context and chord
+// plan, the commit point that moves bar by bar, and the splice of regenerated bars after the
+// commit horizon.
+#include "daemon/conductor/conducted_jam.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "models/tokenizer/tokenizer.h"
+#include "models/vocab/vocabulary.h"
+
+namespace jamd {
+namespace {
+
+using models::ForcedChord;
+
+// Model grid steps per conductor tick: kGridPerBeat (12) per quarter note.
+constexpr int64_t kTicksPerGrid = kConductorTicksPerQuarter / models::kGridPerBeat;
+
+bool same_controls(const models::BandControls& a, const models::BandControls& b) {
+  return models::tempo_class(a.tempo_bpm) == models::tempo_class(b.tempo_bpm) &&
+         a.meter == b.meter && a.key == b.key && a.density_class == b.density_class &&
+         a.energy_class == b.energy_class && a.valence_class == b.valence_class &&
+         a.style == b.style && a.part_enabled == b.part_enabled &&
+         a.sampling.temperature == b.sampling.temperature;
+}
+
+bool same_plan(const std::vector<ForcedChord>& a, const std::vector<ForcedChord>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const ForcedChord& x, const ForcedChord& y) {
+                      return x.position_grid == y.position_grid &&
+                             x.root_pitch_class == y.root_pitch_class && x.quality == y.quality;
+                    });
+}
+
+bool same_mix(const JamState& a, const JamState& b) {
+  if (a.master_volume != b.master_volume) return false;
+  for (int p = 0; p < kNumParts; ++p) {
+    const PartState& x = a.parts[static_cast<size_t>(p)];
+    const PartState& y = b.parts[static_cast<size_t>(p)];
+    if (x.muted != y.muted || x.volume != y.volume || x.gm_program != y.gm_program) return false;
+  }
+  return true;
+}
+
+// The listener's chord as the model's forced chord; nullopt for "no chord".
+std::optional<ForcedChord> forced_chord(const realtime::Chord& chord, int position_grid) {
+  using realtime::ChordQuality;
+  models::ChordQuality q = models::ChordQuality::kMaj;
+  switch (chord.quality) {
+    case ChordQuality::kNone: return std::nullopt;
+    case ChordQuality::kMajor: q = models::ChordQuality::kMaj; break;
+    case ChordQuality::kMinor: q = models::ChordQuality::kMin; break;
+    case ChordQuality::kDominant7: q = models::ChordQuality::kDom7; break;
+    case ChordQuality::kMinor7: q = models::ChordQuality::kMin7; break;
+    case ChordQuality::kMajor7: q = models::ChordQuality::kMaj7; break;
+    case ChordQuality::kDiminished: q = models::ChordQuality::kDim; break;
+  }
+  return ForcedChord{position_grid, chord.root_pc, q};
+}
+
+}  // namespace
+
+ConductedJam::ConductedJam(JamId id, const JamState& state,
+                           std::unique_ptr<models::BandGenerator> generator,
+                           realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
+                           const Horizons& horizons)
+    : id_(id), state_(state), generator_(std::move(generator)), timeline_(scheduler, timeline),
+      horizons_(horizons), end_bar_(timeline.end_bar) {
+  generator_->set_controls(controls_for(state));
+  timeline_.send_mix(state);
+  stopped_ = !state.playing;
+}
+
+models::BandControls ConductedJam::controls_for(const JamState& state) const {
+  models::BandControls c = generator_->controls();
+  c.tempo_bpm = state.tempo_bpm;
+  c.meter = models::TimeSignature{state.beats_per_bar, 4};
+  c.key = state.key_tonic < 0 ? models::kFree
+                              : state.key_tonic + (state.scale == Scale::kMinor ? 12 : 0);
+  for (int p = 0; p < kNumParts; ++p) {
+    const PartState& part = state.parts[static_cast<size_t>(p)];
+    c.part_enabled[static_cast<size_t>(p)] = part.enabled;
+    int density = models::kFree;
+    if (part.density_class >= 0) {
+      density = std::min(part.density_class, models::kNumDensityClasses - 1);
+    } else if (state.density >= 0) {
+      density = static_cast<int>(std::lround(std::min(state.density, 1.0f) *
+                                             (models::kNumDensityClasses - 1)));
+    }
+    c.density_class[static_cast<size_t>(p)] = density;
+  }
+  c.energy_class = state.energy < 0
+                       ? models::kFree
+                       : static_cast<int>(std::lround(std::min(state.energy, 1.0f) *
+                                                      (models::kNumEnergyClasses - 1)));
+  c.sampling.temperature = std::clamp(state.temperature, 0.0f, 5.0f);
+  return c;
+}
+
+void ConductedJam::request_regeneration(const char* cause, int64_t event_frame) {
+  needs_regeneration_ = true;
+  pending_reactions_.push_back(Reaction{cause, event_frame, 0, 0.0});
+}
+
+void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
+  const int64_t now_tick = timeline_.tick_at(now_frame);
+  if (!state.playing) {
+    if (!stopped_) timeline_.stop();
+    stopped_ = true;
+    state_ = state;
+    return;
+  }
+  if (stopped_) {  // resume: nothing before the commit horizon is replayed
+    stopped_ = false;
+    posted_until_tick_ = std::max(posted_until_tick_, now_tick);
+    timeline_.send_mix(state);
+  }
+  if (!same_mix(state, state_)) {
+    timeline_.send_mix(state);
+    for (int p = 0; p < kNumParts; ++p) {
+      if (state.parts[static_cast<size_t>(p)].muted && !state_.parts[static_cast<size_t>(p)].muted) {
+        timeline_.silence_part(p);
+      }
+    }
+  }
+  if (state.tempo_bpm != state_.tempo_bpm) {
+    timeline_.set_tempo_at_next_beat(now_tick, state.tempo_bpm);
+  }
+  const models::BandControls controls = controls_for(state);
+  const bool steer = !same_controls(controls, generator_->controls()) || state.mode != state_.mode;
+  state_ = state;
+  if (steer) {
+    generator_->set_controls(controls);
+    request_regeneration("steering", now_frame);
+  }
+}
+
+bool ConductedJam::accompanying(int64_t now_tick) const {
+  switch (state_.mode) {
+    case JamMode::kContinue: return false;
+    case JamMode::kAccompany:
+    case JamMode::kCallAndResponse: return true;
+    case JamMode::kAuto:
+      return !held_.empty() ||
+             (last_human_tick_ >= 0 && now_tick - last_human_tick_ <= timeline_.bar_ticks());
+  }
+  return false;
+}
+
+void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
+  const int64_t tick = timeline_.tick_at(event.frame);
+  switch (event.kind) {
+    case realtime::HeardKind::kNoteOn:
+      held_[event.pitch] = TimedNote{tick, 0, event.pitch, std::max(1, event.velocity), -1};
+      last_human_tick_ = tick;
+      break;
+    case realtime::HeardKind::kNoteOff: {
+      const auto it = held_.find(event.pitch);
+      if (it == held_.end()) break;
+      TimedNote note = it->second;
+      note.duration_ticks = std::max<int64_t>(1, tick - note.tick);
+      held_.erase(it);
+      human_by_bar_[timeline_.bar_of(note.tick)].push_back(note);
+      record_.human_notes.push_back(note);
+      last_human_tick_ = tick;
+      break;
+    }
+    case realtime::HeardKind::kChord: {
+      // The chord of the beat that starts at event.frame: snap to the jam's beat grid.
+      const int64_t beat = timeline_.beat_ticks();
+      const int64_t beat_tick = (tick + beat / 2) / beat * beat;
+      const int64_t bar = timeline_.bar_of(beat_tick);
+      record_.heard_chords.push_back(HeardChord{
+          bar, static_cast<int>((beat_tick - timeline_.bar_start_tick(bar)) / beat), event.chord});
+      if (event.chord.quality == realtime::ChordQuality::kNone) break;
+      const auto before = heard_changes_.upper_bound(beat_tick);
+      if (before != heard_changes_.begin() && std::prev(before)->second == event.chord) break;
+      heard_changes_[beat_tick] = event.chord;
+      if (accompanying(timeline_.tick_at(now_frame)) && update_chord_plan(bar)) {
+        request_regeneration("chord", event.frame);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+std::vector<ForcedChord> ConductedJam::heard_plan(int64_t bar) const {
+  std::vector<ForcedChord> plan;
+  const int64_t start = timeline_.bar_start_tick(bar);
+  auto it = heard_changes_.upper_bound(start);
+  if (it != heard_changes_.begin()) {
+    if (auto c = forced_chord(std::prev(it)->second, 0)) plan.push_back(*c);
+  }
+  for (; it != heard_changes_.end() && it->first < start + timeline_.bar_ticks(); ++it) {
+    const auto c = forced_chord(it->second, static_cast<int>((it->first - start) / kTicksPerGrid));
+    if (!c) continue;
+    if (plan.empty()) {
+      plan.push_back(ForcedChord{0, c->root_pitch_class, c->quality});
+    } else if (plan.back().root_pitch_class != c->root_pitch_class ||
+               plan.back().quality != c->quality) {
+      if (plan.back().position_grid == c->position_grid) plan.pop_back();
+      plan.push_back(*c);
+    }
+  }
+  return plan;
+}
+
+bool ConductedJam::update_chord_plan(int64_t from_bar) {
+  bool changed = false;
+  const int64_t last = std::max(from_bar, generator_->bars_generated());
+  for (int64_t bar = std::max<int64_t>(from_bar, 0); bar <= last; ++bar) {
+    std::vector<ForcedChord> plan = heard_plan(bar);
+    if (plan.empty()) continue;
+    const auto old = chord_plan_.find(bar);
+    if (old != chord_plan_.end() && same_plan(old->second, plan)) continue;
+    generator_->force_chords(bar, plan);
+    chord_plan_[bar] = std::move(plan);
+    changed = changed || (bar >= settled_bar_ && bar < generator_->bars_generated());
+  }
+  return changed;
+}
+
+void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
+  const bool on = accompanying(now_tick);
+  if (on == accompanying_) return;
+  accompanying_ = on;
+  const int64_t bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
+  if (on) {  // the musician came in: follow what was heard from here on
+    if (update_chord_plan(bar)) request_regeneration("musician starts", now_frame);
+    return;
+  }
+  // The musician stopped: the model chooses the chords of the bars to come.
+  chord_plan_.erase(chord_plan_.upper_bound(bar), chord_plan_.end());
+  generator_->clear_forced_chords();
+  for (const auto& [b, plan] : chord_plan_) generator_->force_chords(b, plan);
+  if (generator_->bars_generated() > bar + 1) request_regeneration("musician stops", now_frame);
+}
+
+absl::Status ConductedJam::append_human_bar(int64_t bar) {
+  std::vector<models::Note> notes;
+  const auto add = [&](const TimedNote& n, int64_t end_tick) {
+    notes.push_back(models::Note{n.tick, std::max<int64_t>(1, end_tick - n.tick), n.pitch,
+                                 n.velocity, models::Role::kHuman});
+  };
+  if (const auto it = human_by_bar_.find(bar); it != human_by_bar_.end()) {
+    for (const TimedNote& n : it->second) add(n, n.tick + n.duration_ticks);
+  }
+  const int64_t bar_end = timeline_.bar_start_tick(bar + 1);
+  for (const auto& [pitch, n] : held_) {
+    if (timeline_.bar_of(n.tick) == bar) add(n, bar_end);
+  }
+  human_by_bar_.erase(human_by_bar_.begin(), human_by_bar_.upper_bound(bar));
+  absl::StatusOr<std::vector<models::TokenId>> block = models::encode_part_block(
+      notes, kConductorTicksPerQuarter, timeline_.bar_start_tick(bar),
+      models::TimeSignature{timeline_.beats_per_bar(), 4}, models::Role::kHuman);
+  if (!block.ok()) return block.status();
+  return generator_->append_human_bar(*block);
+}
+
+// One step of moving the commit point past bars the musician has finished: regenerate the bar
+// up to its human marker when a later bar was planned on top of it (the same seed and plan give
+// the same tokens), then append what was heard and commit.
+absl::Status ConductedJam::settle_step(int64_t now_bar, bool* needs_generation) {
+  models::BandGenerator& g = *generator_;
+  const models::TokenId human_marker = models::Vocabulary::get().part(models::Role::kHuman);
+  while (settled_bar_ < now_bar) {
+    if (g.bars_generated() == settled_bar_ + 1 && !g.tokens().empty() &&
+        g.tokens().back() == human_marker) {
+      if (absl::Status s = append_human_bar(settled_bar_); !s.ok()) return s;
+      g.commit();
+      ++settled_bar_;
+      needs_regeneration_ = false;  // the next bars are generated afresh from the new commit
+      continue;
+    }
+    if (g.bars_generated() > settled_bar_) {
+      if (absl::Status s = g.rollback(); !s.ok()) return s;
+    }
+    g.request_bars(settled_bar_ + 1);
+    generating_bar_ = settled_bar_;
+    *needs_generation = true;
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
+  *needs_generation = false;
+  if (stopped_) return absl::OkStatus();
+  const int64_t now_tick = timeline_.tick_at(now_frame);
+  const int64_t now_bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
+  follow_mode(now_tick, now_frame);
+  if (absl::Status s = settle_step(now_bar, needs_generation); !s.ok() || *needs_generation) {
+    return s;
+  }
+  models::BandGenerator& g = *generator_;
+  if (needs_regeneration_) {
+    needs_regeneration_ = false;
+    if (g.bars_generated() > settled_bar_) {
+      if (absl::Status s = g.rollback(); !s.ok()) return s;
+    }
+  }
+  const int64_t horizon_ticks =
+      std::llround(horizons_.planning_horizon_beats * static_cast<double>(timeline_.beat_ticks()));
+  int64_t target = std::max(timeline_.bar_of(now_tick + horizon_ticks) + 1, settled_bar_ + 1);
+  if (end_bar_ > 0) target = std::min(target, end_bar_);
+  if (g.bars_generated() < target) {
+    g.request_bars(target);
+    generating_bar_ = g.bars_generated();
+    *needs_generation = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConductedJam::after_generation(int64_t tokens, double ms) {
+  BarRecord& bar = record_.bars[generating_bar_];
+  if (bar.tokens_generated > 0) ++bar.regenerations;
+  bar.tokens_generated += tokens;
+  bar.generation_ms += ms;
+  return decode_plans();
+}
+
+absl::Status ConductedJam::decode_plans() {
+  const models::BandGenerator& g = *generator_;
+  const std::span<const models::TokenId> tokens = g.tokens();
+  const int64_t first = g.tokens_first_position();
+  for (int64_t bar = settled_bar_; bar < g.bars_generated(); ++bar) {
+    const int64_t begin = g.bar_start_position(bar);
+    if (begin < first) continue;
+    const int64_t next = g.bar_start_position(bar + 1);
+    const int64_t end = next > begin ? next : first + static_cast<int64_t>(tokens.size());
+    absl::StatusOr<models::Score> score = models::decode(tokens.subspan(
+        static_cast<size_t>(begin - first), static_cast<size_t>(end - begin)));
+    if (!score.ok()) {
+      return absl::InternalError(absl::StrCat("jam ", id_, ": bar ", bar,
+                                              " does not decode (a bug): ", score.status().message()));
+    }
+    const int64_t scale = kConductorTicksPerQuarter / score->ticks_per_beat;
+    std::vector<TimedNote> notes;
+    for (const models::Note& n : score->notes) {
+      if (n.role == models::Role::kHuman) continue;
+      notes.push_back(TimedNote{timeline_.bar_start_tick(bar) + n.start_ticks * scale,
+                                std::max<int64_t>(1, n.duration_ticks * scale), n.pitch,
+                                n.velocity, static_cast<int>(n.role)});
+    }
+    std::stable_sort(notes.begin(), notes.end(),
+                     [](const TimedNote& a, const TimedNote& b) { return a.tick < b.tick; });
+    plans_[bar] = std::move(notes);
+  }
+  return absl::OkStatus();
+}
+
+void ConductedJam::post_due(int64_t now_frame) {
+  if (stopped_) return;
+  const int64_t now_tick = timeline_.tick_at(now_frame);
+  const int64_t commit_ticks = horizons_.commit_horizon_ms < 0
+                                   ? timeline_.beat_ticks()
+                                   : timeline_.ticks_for_ms(horizons_.commit_horizon_ms, now_tick);
+  const int64_t until = std::min(now_tick + commit_ticks,
+                                 timeline_.bar_start_tick(generator_->bars_generated()));
+  if (until <= posted_until_tick_) return;
+  for (int64_t bar = timeline_.bar_of(posted_until_tick_); bar <= timeline_.bar_of(until - 1);
+       ++bar) {
+    const auto plan = plans_.find(bar);
+    if (plan == plans_.end()) continue;
+    for (const TimedNote& n : plan->second) {
+      if (n.tick < posted_until_tick_ || n.tick >= until) continue;
+      if (!timeline_.post_note(n)) ++record_.notes_refused;
+      record_.band_notes.push_back(n);
+      for (Reaction& r : pending_reactions_) {
+        r.sound_frame = timeline_.frame_at(n.tick);
+        r.ms = 1000.0 * static_cast<double>(r.sound_frame - r.event_frame) /
+               timeline_.sample_rate_hz();
+        record_.reactions.push_back(r);
+      }
+      pending_reactions_.clear();
+    }
+  }
+  plans_.erase(plans_.begin(), plans_.lower_bound(timeline_.bar_of(until) - 1));
+  posted_until_tick_ = until;
+}
+
+}  // namespace jamd

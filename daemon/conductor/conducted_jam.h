@@ -1,0 +1,129 @@
+// ConductedJam: one jam's generation state inside the conductor: its BandGenerator, the bars it
+// has planned (decoded notes), what the musician was heard playing, the commit point, and the
+// record the offline report is made from. The Conductor drives it; see docs/conductor.md.
+//
+//   ConductedJam jam(id, state, *generator, scheduler, timeline_options, horizons);
+//   jam.apply_state(new_state, now_frame);   // steering: may ask for a regeneration
+//   jam.hear(heard_event);                   // musician's notes and chords
+//   while (jam.prepare(now_frame)) { generate_until_done(...); jam.after_generation(...); }
+//   jam.post_due(now_frame);                 // commit: notes inside the commit horizon
+//
+// Thread safety: belongs to the conductor thread (// thread: conductor for every method).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "daemon/conductor/jam_timeline.h"
+#include "daemon/jam/jam_state.h"
+#include "models/generate/band_generator.h"
+#include "realtime/core/scheduler.h"
+#include "realtime/listen/heard_event.h"
+
+namespace jamd {
+
+using JamId = uint64_t;
+
+struct Horizons {
+  double commit_horizon_ms = -1.0;   // < 0: one beat at the jam's tempo
+  double planning_horizon_beats = 4.0;  // the band is generated this far past the playhead
+};
+
+struct HeardChord {
+  int64_t bar = 0;
+  int beat = 0;
+  realtime::Chord chord;
+};
+
+// Per bar, for the report.
+struct BarRecord {
+  int64_t tokens_generated = 0;  // every generation of the bar, regenerations included
+  double generation_ms = 0.0;    // wall time of those generations
+  int regenerations = 0;         // generations after the first (steering, chords, heard bars)
+};
+
+struct Reaction {
+  std::string cause;      // "steering", "chord", "heard bar"
+  int64_t event_frame = 0;  // when it happened on the jam's clock
+  int64_t sound_frame = 0;  // the first note of the new plan
+  double ms = 0.0;
+};
+
+// Everything the jam played and heard, in conductor ticks.
+struct JamRecord {
+  std::vector<TimedNote> band_notes;   // as posted to the scheduler, in posting order
+  std::vector<TimedNote> human_notes;  // as heard (part -1)
+  std::vector<HeardChord> heard_chords;
+  std::map<int64_t, BarRecord> bars;
+  std::vector<Reaction> reactions;
+  int64_t notes_refused = 0;  // the scheduler's queue was full
+};
+
+class ConductedJam {
+ public:
+  ConductedJam(JamId id, const JamState& state, std::unique_ptr<models::BandGenerator> generator,
+               realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
+               const Horizons& horizons);
+
+  JamId id() const { return id_; }
+  bool stopped() const { return stopped_; }
+  models::BandGenerator& generator() { return *generator_; }
+  const JamTimeline& timeline() const { return timeline_; }
+  const JamRecord& record() const { return record_; }
+
+  // Steering: instant fields go to the scheduler now; model fields ask for a regeneration.
+  void apply_state(const JamState& state, int64_t now_frame);
+  void hear(const realtime::HeardEvent& event, int64_t now_frame);
+  // Sets the generator up for what is due now (settle heard bars, roll back after a change,
+  // plan up to the horizon). True when it needs generate_step()s.
+  absl::Status prepare(int64_t now_frame, bool* needs_generation);
+  // After the generator is done(): re-decode the planned bars. `ms` is the batch's wall time.
+  absl::Status after_generation(int64_t tokens, double ms);
+  // Posts every planned note whose onset entered the commit horizon.
+  void post_due(int64_t now_frame);
+
+ private:
+  models::BandControls controls_for(const JamState& state) const;
+  // Whether the band follows heard chords now (the mode, and in kAuto whether the musician plays).
+  bool accompanying(int64_t now_tick) const;
+  void follow_mode(int64_t now_tick, int64_t now_frame);
+  // The bar's chords as heard so far (the chord sounding at its downbeat, then the changes).
+  std::vector<models::ForcedChord> heard_plan(int64_t bar) const;
+  // Forces the heard chords on bars from `from_bar`; true when a bar already planned changed.
+  bool update_chord_plan(int64_t from_bar);
+  absl::Status append_human_bar(int64_t bar);
+  absl::Status settle_step(int64_t now_bar, bool* needs_generation);
+  absl::Status decode_plans();
+  void request_regeneration(const char* cause, int64_t event_frame);
+
+  JamId id_;
+  JamState state_;
+  std::unique_ptr<models::BandGenerator> generator_;
+  JamTimeline timeline_;
+  Horizons horizons_;
+  int64_t end_bar_ = 0;
+  bool stopped_ = false;
+  bool accompanying_ = false;
+  // The generator's commit point is before band bar settled_bar_; the human block of every
+  // earlier bar has been appended.
+  int64_t settled_bar_ = 0;
+  bool needs_regeneration_ = false;
+  int64_t generating_bar_ = 0;  // the bar the running generation is for (the report)
+  std::map<int64_t, std::vector<TimedNote>> plans_;  // bar -> notes by onset
+  int64_t posted_until_tick_ = 0;                   // onsets before it are posted (frozen)
+  // The musician.
+  std::map<int, TimedNote> held_;  // pitch -> sounding note
+  std::map<int64_t, std::vector<TimedNote>> human_by_bar_;  // finished notes not yet appended
+  int64_t last_human_tick_ = -1;
+  std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
+  std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;
+  std::vector<Reaction> pending_reactions_;
+  JamRecord record_;
+};
+
+}  // namespace jamd

@@ -1,0 +1,184 @@
+// Conductor: the command queue, the jams, the batched generation round and the live thread.
+#include "daemon/conductor/conductor.h"
+
+#include <chrono>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "models/engine/weight_file.h"
+
+namespace jamd {
+namespace {
+
+// Rounds of prepare/generate per service(): settling a heard bar takes two (replay the bar, then
+// plan ahead); a jam that fell behind by several bars takes a few more.
+constexpr int kMaxRoundsPerService = 64;
+// Tokens a rollback may reach back: a commit point is at most about three bars behind.
+constexpr int32_t kRollbackTokens = 1024;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Conductor>> Conductor::create(const ConductorOptions& options) {
+  absl::StatusOr<std::shared_ptr<const models::WeightFile>> weights =
+      models::WeightFile::open(options.model_path);
+  if (!weights.ok()) return weights.status();
+  if (absl::Status s = models::check_vocabulary(**weights); !s.ok()) return s;
+  models::BackendOptions backend_options;
+  backend_options.precision = options.precision;
+  // A jam holds one stream, and a second one for a moment while it re-prefills.
+  backend_options.max_streams = 2 * options.max_jams;
+  backend_options.rollback_tokens = kRollbackTokens;
+  absl::StatusOr<models::BackendChoice> engine =
+      models::create_backend(options.backend, *weights, backend_options);
+  if (!engine.ok()) return engine.status();
+  return std::unique_ptr<Conductor>(new Conductor(options, std::move(*engine)));
+}
+
+Conductor::Conductor(const ConductorOptions& options, models::BackendChoice engine)
+    : options_(options), engine_(std::move(engine)),
+      backend_description_(absl::StrCat(engine_.backend->caps().name, " (", engine_.reason, ")")),
+      batch_(engine_.backend->config().n_vocab) {}
+
+Conductor::~Conductor() { stop(); }
+
+void Conductor::post(Command command) {
+  absl::MutexLock lock(&mutex_);
+  queue_.push_back(std::move(command));
+}
+
+void Conductor::add_jam(JamId id, const JamState& state, realtime::Scheduler& scheduler,
+                        const JamTimelineOptions& timeline) {
+  post(Command{id, AddJam{state, &scheduler, timeline}});
+}
+
+void Conductor::remove_jam(JamId id) { post(Command{id, RemoveJam{}}); }
+
+void Conductor::post_state(JamId id, const JamState& state) { post(Command{id, state}); }
+
+void Conductor::post_heard(JamId id, const realtime::HeardEvent& event) {
+  post(Command{id, event});
+}
+
+absl::Status Conductor::apply(Command& command) {
+  if (auto* add = std::get_if<AddJam>(&command.payload)) {
+    if (jams_.contains(command.id)) {
+      return absl::AlreadyExistsError(absl::StrCat("jam ", command.id, " already exists"));
+    }
+    models::BandGeneratorOptions generator_options;
+    generator_options.seed = add->state.seed == 0 ? 1 : add->state.seed;
+    absl::StatusOr<std::unique_ptr<models::BandGenerator>> generator =
+        models::BandGenerator::create(*engine_.backend, generator_options);
+    if (!generator.ok()) return generator.status();
+    jams_[command.id] = std::make_unique<ConductedJam>(command.id, add->state, std::move(*generator),
+                                                       *add->scheduler, add->timeline,
+                                                       options_.horizons);
+    schedulers_[command.id] = add->scheduler;
+    return absl::OkStatus();
+  }
+  const auto it = jams_.find(command.id);
+  if (it == jams_.end()) return absl::OkStatus();  // removed meanwhile: nothing to do
+  ConductedJam& jam = *it->second;
+  const auto now = static_cast<int64_t>(schedulers_[command.id]->playhead_frame());
+  if (std::holds_alternative<RemoveJam>(command.payload)) {
+    jams_.erase(it);
+    schedulers_.erase(command.id);
+  } else if (auto* state = std::get_if<JamState>(&command.payload)) {
+    jam.apply_state(*state, now);
+  } else if (auto* heard = std::get_if<realtime::HeardEvent>(&command.payload)) {
+    jam.hear(*heard, now);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Conductor::generate_due() {
+  std::vector<ConductedJam*> working;
+  std::vector<models::BandGenerator*> generators;
+  std::vector<int64_t> tokens_before;
+  for (int round = 0; round < kMaxRoundsPerService; ++round) {
+    working.clear();
+    generators.clear();
+    tokens_before.clear();
+    for (auto& [id, jam] : jams_) {
+      bool needs = false;
+      const auto now = static_cast<int64_t>(schedulers_[id]->playhead_frame());
+      if (absl::Status s = jam->prepare(now, &needs); !s.ok()) return s;
+      if (!needs) continue;
+      working.push_back(jam.get());
+      generators.push_back(&jam->generator());
+      tokens_before.push_back(jam->generator().tokens_generated());
+    }
+    if (working.empty()) return absl::OkStatus();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (absl::Status s = models::generate_until_done(generators, batch_); !s.ok()) return s;
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (size_t i = 0; i < working.size(); ++i) {
+      const int64_t tokens = working[i]->generator().tokens_generated() - tokens_before[i];
+      if (absl::Status s = working[i]->after_generation(tokens, ms); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Conductor::service() {
+  drained_.clear();
+  {
+    absl::MutexLock lock(&mutex_);
+    drained_.swap(queue_);
+  }
+  absl::Status first_error;
+  for (Command& command : drained_) {
+    if (absl::Status s = apply(command); !s.ok() && first_error.ok()) first_error = s;
+  }
+  if (absl::Status s = generate_due(); !s.ok() && first_error.ok()) first_error = s;
+  for (auto& [id, jam] : jams_) jam->post_due(static_cast<int64_t>(schedulers_[id]->playhead_frame()));
+  return first_error;
+}
+
+const JamRecord* Conductor::record(JamId id) const {
+  const auto it = jams_.find(id);
+  return it == jams_.end() ? nullptr : &it->second->record();
+}
+
+absl::Status Conductor::status() const {
+  absl::MutexLock lock(&mutex_);
+  return status_;
+}
+
+void Conductor::start() {
+  if (thread_.joinable()) return;
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void Conductor::stop() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Conductor::run() {
+  while (true) {
+    const absl::Status s = service();
+    absl::MutexLock lock(&mutex_);
+    if (!s.ok() && status_.ok()) {
+      status_ = s;
+      std::fprintf(stderr, "jamd conductor: %s\n", std::string(s.message()).c_str());
+    }
+    const auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return stopping_ || !queue_.empty();
+    };
+    mutex_.AwaitWithTimeout(absl::Condition(&wake),
+                            absl::Milliseconds(options_.idle_wait_ms));
+    if (stopping_) return;
+  }
+}
+
+}  // namespace jamd

@@ -1,0 +1,110 @@
+// Conductor: the one thread that owns the model engine and every jam's generation state. It takes
+// steering snapshots and heard events from a queue that never blocks the poster, keeps each jam
+// generated up to its planning horizon, advances all jams in one batched step per token, and
+// posts notes to each jam's realtime Scheduler once they are inside the commit horizon.
+//
+//   auto conductor = Conductor::create({.model_path = "models/band.jamd"});
+//   (*conductor)->add_jam(1, state, scheduler, {.sample_rate_hz = 48000, .tempo_bpm = 96});
+//   (*conductor)->start();                          // live: its own thread
+//   (*conductor)->post_state(1, new_state);         // thread: any (gRPC, WebSocket, CLI)
+//   (*conductor)->post_heard(1, heard_event);       // thread: any (the listener)
+//   (*conductor)->stop();
+//   // Offline, in lockstep with a virtual clock: call service() before each period instead of
+//   // start(); the same code runs, on the renderer's thread.
+//
+// Thread safety: the post_* / add / remove methods may be called from any thread (a short
+// absl::Mutex section appends to a vector: no waiting on generation). service() and record()
+// run on the conductor thread only: the one start() creates, or the caller's when not started.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/conductor/conducted_jam.h"
+#include "models/engine/backend_registry.h"
+#include "models/generate/band_generator.h"
+
+namespace jamd {
+
+struct ConductorOptions {
+  std::string model_path;  // the .jamd weights (required)
+  models::BackendKind backend = models::BackendKind::kCpu;
+  models::Precision precision = models::Precision::kFloat32;
+  int32_t max_jams = 16;
+  Horizons horizons{};
+  // How long the live thread sleeps between rounds when nothing is posted.
+  double idle_wait_ms = 2.0;
+};
+
+class Conductor {
+ public:
+  static absl::StatusOr<std::unique_ptr<Conductor>> create(const ConductorOptions& options);
+  ~Conductor();  // stops the thread
+  Conductor(const Conductor&) = delete;
+  Conductor& operator=(const Conductor&) = delete;
+
+  // The jam plays through `scheduler` (which must outlive it); its seed is the state's (0: 1).
+  void add_jam(JamId id, const JamState& state, realtime::Scheduler& scheduler,
+               const JamTimelineOptions& timeline);  // thread: any
+  void remove_jam(JamId id);                          // thread: any
+  void post_state(JamId id, const JamState& state);   // thread: any
+  void post_heard(JamId id, const realtime::HeardEvent& event);  // thread: any
+
+  void start();  // thread: control — runs service() on its own thread until stop()
+  void stop();   // thread: control
+  // One round: apply what was posted, generate what is due (one batch for all jams), commit.
+  // An error stops the jam that caused it and is returned. thread: conductor
+  absl::Status service();
+
+  // A jam's record (what it played and heard); nullptr when unknown. thread: conductor, or after
+  // stop()
+  const JamRecord* record(JamId id) const;
+  // The first error of the live thread, if any. thread: any
+  absl::Status status() const;
+  const std::string& backend_description() const { return backend_description_; }
+
+ private:
+  struct AddJam {
+    JamState state;
+    realtime::Scheduler* scheduler;
+    JamTimelineOptions timeline;
+  };
+  struct RemoveJam {};
+  using Payload = std::variant<AddJam, RemoveJam, JamState, realtime::HeardEvent>;
+  struct Command {
+    JamId id;
+    Payload payload;
+  };
+
+  Conductor(const ConductorOptions& options, models::BackendChoice backend);
+  void post(Command command);
+  absl::Status apply(Command& command);
+  absl::Status generate_due();
+  void run();
+
+  ConductorOptions options_;
+  models::BackendChoice engine_;
+  std::string backend_description_;
+  models::GenerationBatch batch_;
+  std::map<JamId, std::unique_ptr<ConductedJam>> jams_;         // thread: conductor
+  std::map<JamId, realtime::Scheduler*> schedulers_;             // thread: conductor
+  std::vector<Command> drained_;                                 // thread: conductor
+
+  mutable absl::Mutex mutex_;
+  std::vector<Command> queue_ ABSL_GUARDED_BY(mutex_);
+  absl::Status status_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;
+};
+
+}  // namespace jamd

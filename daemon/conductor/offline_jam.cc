@@ -1,0 +1,180 @@
+// The offline jam: the musician's MIDI fed to the scheduler and the listener period by period,
+// the conductor serviced in lockstep before each period, and the record written out as a MIDI
+// file and a JSON report.
+#include "daemon/conductor/offline_jam.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "models/tokenizer/harmony.h"
+#include "realtime/core/scheduler.h"
+#include "realtime/core/song.h"
+#include "realtime/listen/listen_file.h"
+#include "realtime/listen/listener.h"
+#include "realtime/midi/midi_file.h"
+#include "realtime/synth/band.h"
+#include "realtime/synth/synth.h"
+
+namespace jamd {
+namespace {
+
+constexpr JamId kJam = 1;
+// The musician's notes reach the scheduler this far ahead of the playhead (they are a file, not
+// a live player; the band never sees them before the listener hears them).
+constexpr double kHumanLeadSeconds = 0.25;
+// Every note of a dense band for a few seconds fits in the scheduler's store.
+constexpr size_t kSchedulerEvents = 65536;
+
+struct Musician {
+  std::vector<realtime::TimedMidiMessage> timeline;
+  int64_t end_frame = 0;
+  size_t next_played = 0;  // posted to the scheduler
+  size_t next_heard = 0;   // fed to the listener
+};
+
+absl::Status load_musician(const OfflineJamOptions& options, Musician& musician, JamState& state) {
+  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(options.input_path);
+  if (!file.ok()) return file.status();
+  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
+  if (!song.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(options.input_path, ": ", song.status().message(),
+                                                   "; give a MIDI file with the musician's notes"));
+  }
+  const realtime::TempoMap map = song->tempo_map(options.sample_rate_hz);
+  state.tempo_bpm = std::clamp(map.tempo_bpm_at(0), models::kTempoMinBpm, models::kTempoMaxBpm);
+  const realtime::TimeSignature meter = map.time_signature_at(0);
+  state.beats_per_bar = meter.denominator == 4 ? meter.numerator : 4;
+  musician.timeline = realtime::midi_timeline(*file, options.sample_rate_hz, &musician.end_frame);
+  return absl::OkStatus();
+}
+
+bool is_channel_voice(const realtime::MidiMessage& m) {
+  return m.size >= 2 && m.bytes[0] >= 0x80 && m.bytes[0] < 0xF0;
+}
+
+// The musician's part, played by the scheduler on the human channel.
+void play_musician(Musician& musician, const realtime::TempoMap& clock,
+                   realtime::Scheduler& scheduler, int64_t until_frame) {
+  while (musician.next_played < musician.timeline.size() &&
+         static_cast<int64_t>(musician.timeline[musician.next_played].frame) < until_frame) {
+    realtime::MidiMessage m = musician.timeline[musician.next_played].message;
+    if (is_channel_voice(m) && scheduler.free_command_slots() > 0) {
+      m.bytes[0] = static_cast<uint8_t>((m.bytes[0] & 0xF0) | kHumanChannel);
+      const int64_t tick = clock.first_tick_at_or_after(
+          static_cast<int64_t>(musician.timeline[musician.next_played].frame));
+      scheduler.schedule(tick, m);
+    } else if (is_channel_voice(m)) {
+      return;  // the queue is full: resume next period
+    }
+    ++musician.next_played;
+  }
+}
+
+// What the listener heard up to `frame` goes to the conductor, as jamd:midi_in's would.
+void hear_musician(Musician& musician, realtime::Listener& listener, Conductor& conductor,
+                   int64_t frame) {
+  const size_t from = musician.next_heard;
+  while (musician.next_heard < musician.timeline.size() &&
+         static_cast<int64_t>(musician.timeline[musician.next_heard].frame) < frame) {
+    ++musician.next_heard;
+  }
+  listener.feed_midi(std::span(musician.timeline).subspan(from, musician.next_heard - from));
+  listener.advance_to(frame);
+  for (const realtime::HeardEvent& e : listener.drain()) conductor.post_heard(kJam, e);
+}
+
+}  // namespace
+
+absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
+  OfflineJamResult result;
+  JamState state = options.state;
+  Musician musician;
+  const bool has_musician = !options.input_path.empty();
+  if (has_musician) {
+    if (absl::Status s = load_musician(options, musician, state); !s.ok()) return s;
+  }
+  const uint32_t rate = options.sample_rate_hz;
+  const double bar_seconds = 60.0 / state.tempo_bpm * state.beats_per_bar;
+  result.bars = options.bars > 0 ? options.bars
+                : has_musician
+                    ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
+                                               static_cast<double>(musician.end_frame) / rate /
+                                               bar_seconds - 1e-6)))
+                    : 8;
+  result.tempo_bpm = state.tempo_bpm;
+  result.sample_rate_hz = rate;
+  result.beats_per_bar = state.beats_per_bar;
+  if (!has_musician && state.mode == JamMode::kAuto) state.mode = JamMode::kContinue;
+
+  absl::StatusOr<std::unique_ptr<realtime::Synth>> synth =
+      realtime::Synth::create({.soundfont = options.soundfont, .sample_rate_hz = rate});
+  if (!synth.ok()) return synth.status();
+  realtime::Scheduler scheduler({.sample_rate_hz = rate,
+                                 .ticks_per_quarter = kConductorTicksPerQuarter,
+                                 .tempo_bpm = state.tempo_bpm,
+                                 .time_signature = {state.beats_per_bar, 4},
+                                 .max_events = kSchedulerEvents});
+  realtime::Band band(scheduler, **synth);
+  ConductorOptions conductor_options;
+  conductor_options.model_path = options.model_path;
+  conductor_options.backend = options.backend;
+  conductor_options.max_jams = 1;
+  conductor_options.horizons = options.horizons;
+  absl::StatusOr<std::unique_ptr<Conductor>> conductor = Conductor::create(conductor_options);
+  if (!conductor.ok()) return conductor.status();
+  result.backend = (*conductor)->backend_description();
+  const JamTimelineOptions timeline_options{.sample_rate_hz = rate,
+                                            .tempo_bpm = state.tempo_bpm,
+                                            .beats_per_bar = state.beats_per_bar,
+                                            .end_bar = result.bars};
+  (*conductor)->add_jam(kJam, state, scheduler, timeline_options);
+  // The renderer's copy of the jam's clock (its tempo is fixed: steering may not change it
+  // here), for the musician's ticks and the steering bars.
+  const realtime::TempoMap clock(rate, kConductorTicksPerQuarter, state.tempo_bpm,
+                                 {state.beats_per_bar, 4});
+  const int64_t bar_ticks = int64_t{state.beats_per_bar} * kConductorTicksPerQuarter;
+  realtime::Listener listener({.sample_rate_hz = rate});
+
+  absl::Status failure;
+  size_t next_steer = 0;
+  const auto before_period = [&](uint64_t first_frame) {
+    const auto frame = static_cast<int64_t>(first_frame);
+    while (next_steer < options.steering.size() &&
+           frame >= clock.frame_at(options.steering[next_steer].first * bar_ticks)) {
+      (*conductor)->post_state(kJam, options.steering[next_steer].second);
+      ++next_steer;
+    }
+    if (has_musician) {
+      play_musician(musician, clock, scheduler,
+                    frame + static_cast<int64_t>(kHumanLeadSeconds * rate));
+      hear_musician(musician, listener, **conductor, frame);
+    }
+    if (absl::Status s = (*conductor)->service(); !s.ok() && failure.ok()) failure = s;
+  };
+  const realtime::OfflineRenderOptions render_options{
+      .wav_path = options.wav_path.empty() ? "/dev/null" : options.wav_path,
+      .sample_rate_hz = rate,
+      .period_frames = options.period_frames,
+      .total_frames = static_cast<uint64_t>(clock.frame_at(result.bars * bar_ticks) +
+                                            static_cast<int64_t>(options.tail_seconds * rate))};
+  absl::StatusOr<realtime::OfflineRenderStats> stats =
+      realtime::render_offline(render_options, band, before_period);
+  if (!stats.ok()) return stats.status();
+  if (!failure.ok()) return failure;
+  result.render = *stats;
+  const JamRecord* record = (*conductor)->record(kJam);
+  if (record == nullptr) return absl::InternalError("the jam vanished from the conductor (a bug)");
+  result.record = *record;
+  for (const auto& [bar, r] : record->bars) {
+    result.tokens_generated += r.tokens_generated;
+    result.generation_ms += r.generation_ms;
+  }
+  return result;
+}
+
+}  // namespace jamd
