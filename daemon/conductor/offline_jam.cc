@@ -104,7 +104,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
                 : has_musician
                     ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
                                                static_cast<double>(musician.end_frame) / rate /
-                                               bar_seconds - 1e-6)))
+                                               bar_seconds - 1e-3)))
                     : 8;
   result.tempo_bpm = state.tempo_bpm;
   result.sample_rate_hz = rate;

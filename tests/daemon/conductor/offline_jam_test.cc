@@ -1,0 +1,243 @@
+// The offline jam on the bundled model and the real synth: a musician's MIDI with known chords
+// and tempo goes in; the band must follow the chords, keep the tempo, keep playing through the
+// musician's rests, honour the part mask and steering, and repeat itself under a seed.
+#include "daemon/conductor/offline_jam.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "realtime/midi/midi_file.h"
+
+namespace jamd {
+namespace {
+
+constexpr int kTpq = 480;
+
+struct BarChord {
+  int root = 0;
+  bool minor = false;
+};
+
+// C G Am F: one chord a bar.
+const std::vector<BarChord> kProgression = {{0, false}, {7, false}, {9, true}, {5, false}};
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::path(::testing::TempDir()) / name).string();
+}
+
+// A keyboard player: the bar's triad (root position around middle C) on every beat of bars
+// [0, play_bars), then silence up to total_bars.
+std::string write_musician(const std::string& name, double tempo_bpm, int play_bars,
+                           int total_bars) {
+  realtime::MidiFile midi;
+  midi.format = 0;
+  midi.ticks_per_quarter = kTpq;
+  realtime::MidiTrack track;
+  const auto us = static_cast<uint32_t>(60'000'000.0 / tempo_bpm + 0.5);
+  track.events.push_back({0, 0xFF, realtime::kMetaTempo,
+                          {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8),
+                           static_cast<uint8_t>(us)}});
+  track.events.push_back({0, 0xFF, realtime::kMetaTimeSignature, {4, 2, 24, 8}});
+  for (int bar = 0; bar < play_bars; ++bar) {
+    const BarChord c = kProgression[static_cast<size_t>(bar) % kProgression.size()];
+    const int pitches[3] = {60 + c.root, 60 + c.root + (c.minor ? 3 : 4), 60 + c.root + 7};
+    for (int beat = 0; beat < 4; ++beat) {
+      const auto on = static_cast<uint64_t>((bar * 4 + beat) * kTpq);
+      for (int p : pitches) track.events.push_back({on, 0x90, 0, {static_cast<uint8_t>(p), 90}});
+      for (int p : pitches) {
+        track.events.push_back({on + kTpq * 9 / 10, 0x80, 0, {static_cast<uint8_t>(p), 0}});
+      }
+    }
+  }
+  track.end_tick = static_cast<uint64_t>(total_bars * 4 * kTpq);
+  midi.tracks.push_back(std::move(track));
+  const std::string path = temp_path(name);
+  EXPECT_TRUE(realtime::write_midi_file(path, midi).ok());
+  return path;
+}
+
+OfflineJamOptions jam_options(const std::string& input, uint64_t seed) {
+  OfflineJamOptions o;
+  o.input_path = input;
+  o.model_path = JAMD_SOURCE_DIR "/models/band.jamd";
+  o.state.seed = seed;
+  o.state.key_tonic = -1;
+  o.state.density = 0.5f;
+  o.state.parts[kPartPad].enabled = false;
+  o.state.parts[kPartLead].enabled = false;
+  return o;
+}
+
+OfflineJamResult render(const OfflineJamOptions& o) {
+  absl::StatusOr<OfflineJamResult> r = render_jam(o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return {};
+  std::printf("  [render] %lld bars, %.1f s of audio in %.2f s: %.1fx real time; %lld tokens in "
+              "%.0f ms\n",
+              static_cast<long long>(r->bars),
+              static_cast<double>(r->render.frames) / r->sample_rate_hz, r->render.wall_seconds,
+              r->render.speed_x_real_time, static_cast<long long>(r->tokens_generated),
+              r->generation_ms);
+  return *r;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+int64_t bar_of(const TimedNote& n) { return n.tick / (4 * kTpq); }
+
+TEST(OfflineJamTest, SameSeedGivesTheSameWavAndMidi) {
+  const std::string human = write_musician("det_human.mid", 110.0, 4, 4);
+  std::string wav[2], mid[2];
+  for (int i = 0; i < 2; ++i) {
+    OfflineJamOptions o = jam_options(human, 7);
+    o.wav_path = temp_path("det_" + std::to_string(i) + ".wav");
+    const OfflineJamResult r = render(o);
+    mid[i] = temp_path("det_" + std::to_string(i) + ".mid");
+    ASSERT_TRUE(write_jam_midi(mid[i], r).ok());
+    ASSERT_GT(r.record.band_notes.size(), 0u);
+    wav[i] = o.wav_path;
+  }
+  EXPECT_EQ(file_bytes(wav[0]), file_bytes(wav[1]));
+  EXPECT_EQ(file_bytes(mid[0]), file_bytes(mid[1]));
+  EXPECT_GT(file_bytes(wav[0]).size(), 1000u);
+}
+
+TEST(OfflineJamTest, BandKeepsPlayingWhileTheMusicianRests) {
+  const std::string human = write_musician("rest_human.mid", 120.0, 3, 8);
+  const OfflineJamResult r = render(jam_options(human, 3));
+  ASSERT_EQ(r.bars, 8);
+  std::vector<int> notes_per_bar(8, 0);
+  for (const TimedNote& n : r.record.band_notes) {
+    if (bar_of(n) < 8) ++notes_per_bar[static_cast<size_t>(bar_of(n))];
+  }
+  for (int bar = 3; bar < 8; ++bar) {
+    EXPECT_GT(notes_per_bar[static_cast<size_t>(bar)], 0) << "bar " << bar << " (musician silent)";
+  }
+}
+
+// Share of the band's bass and keys notes whose pitch class belongs to the musician's chord at
+// their onset.
+struct ChordToneRatio {
+  double bass = 0, keys = 0;
+  int n_bass = 0, n_keys = 0;
+};
+
+ChordToneRatio chord_tone_ratio(const OfflineJamResult& r, int first_bar, int last_bar) {
+  ChordToneRatio out;
+  int in_bass = 0, in_keys = 0;
+  for (const TimedNote& n : r.record.band_notes) {
+    const int64_t bar = bar_of(n);
+    if (bar < first_bar || bar >= last_bar) continue;
+    const BarChord c = kProgression[static_cast<size_t>(bar) % kProgression.size()];
+    const int interval = ((n.pitch - c.root) % 12 + 12) % 12;
+    const bool tone = interval == 0 || interval == 7 || interval == (c.minor ? 3 : 4);
+    if (n.part == kPartBass) {
+      ++out.n_bass;
+      in_bass += tone;
+    } else if (n.part == kPartKeys) {
+      ++out.n_keys;
+      in_keys += tone;
+    }
+  }
+  out.bass = out.n_bass ? static_cast<double>(in_bass) / out.n_bass : 0;
+  out.keys = out.n_keys ? static_cast<double>(in_keys) / out.n_keys : 0;
+  return out;
+}
+
+TEST(OfflineJamTest, BassAndKeysPlayTheMusiciansChords) {
+  const std::string human = write_musician("chords_human.mid", 100.0, 8, 8);
+  OfflineJamOptions o = jam_options(human, 11);
+  o.horizons.commit_horizon_ms = 50;
+  const OfflineJamResult r = render(o);
+  // From bar 1: bar 0 is played before anything has been heard.
+  const ChordToneRatio ratio = chord_tone_ratio(r, 1, 8);
+  std::printf("  [chord tones] bass %.3f (%d notes), keys %.3f (%d notes); real data 0.976 / "
+              "0.958; a random pitch hits a triad 0.25 of the time\n",
+              ratio.bass, ratio.n_bass, ratio.keys, ratio.n_keys);
+  ASSERT_GT(ratio.n_bass + ratio.n_keys, 20);
+  EXPECT_GT(ratio.bass, 0.6);
+  EXPECT_GT(ratio.keys, 0.6);
+}
+
+TEST(OfflineJamTest, BandKeepsTheMusiciansTempo) {
+  const std::string human = write_musician("tempo_human.mid", 93.0, 4, 4);
+  const OfflineJamResult r = render(jam_options(human, 5));
+  EXPECT_NEAR(r.tempo_bpm, 93.0, 1e-3);
+  ASSERT_GT(r.record.band_notes.size(), 0u);
+  // The band's MIDI out: every onset on the musician's grid (12 per beat at 93 BPM), and the
+  // band's bars line up with the musician's four bars.
+  const std::string mid = temp_path("tempo_band.mid");
+  ASSERT_TRUE(write_jam_midi(mid, r).ok());
+  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(mid);
+  ASSERT_TRUE(file.ok()) << file.status();
+  bool tempo_found = false;
+  for (const realtime::MidiEvent& e : file->tracks[0].events) {
+    if (e.is_meta() && e.meta_type == realtime::kMetaTempo) {
+      const uint32_t us = (uint32_t{e.data[0]} << 16) | (uint32_t{e.data[1]} << 8) | e.data[2];
+      EXPECT_NEAR(60'000'000.0 / us, 93.0, 0.01);
+      tempo_found = true;
+    }
+  }
+  EXPECT_TRUE(tempo_found);
+  for (const TimedNote& n : r.record.band_notes) {
+    EXPECT_EQ(n.tick % (kTpq / 12), 0) << "onset off the beat grid at tick " << n.tick;
+    EXPECT_LT(n.tick, 4 * 4 * kTpq);
+  }
+}
+
+TEST(OfflineJamTest, DisabledPartsGetNoNotes) {
+  OfflineJamOptions o = jam_options("", 9);
+  o.bars = 4;
+  o.state.parts[kPartDrums].enabled = false;
+  const OfflineJamResult r = render(o);
+  int bass_or_keys = 0;
+  for (const TimedNote& n : r.record.band_notes) {
+    EXPECT_NE(n.part, kPartDrums);
+    EXPECT_NE(n.part, kPartPad);
+    EXPECT_NE(n.part, kPartLead);
+    bass_or_keys += n.part == kPartBass || n.part == kPartKeys;
+  }
+  EXPECT_GT(bass_or_keys, 0);
+}
+
+TEST(OfflineJamTest, SteeringMidRenderTakesEffectFromTheNextBar) {
+  OfflineJamOptions o = jam_options("", 4);
+  o.bars = 6;
+  JamState later = o.state;
+  later.parts[kPartKeys].enabled = false;
+  later.parts[kPartDrums].enabled = false;
+  o.steering.push_back({3, later});
+  const OfflineJamResult r = render(o);
+  int keys_before = 0, drums_before = 0, bass_after = 0;
+  for (const TimedNote& n : r.record.band_notes) {
+    if (bar_of(n) < 3) {
+      keys_before += n.part == kPartKeys;
+      drums_before += n.part == kPartDrums;
+    } else if (bar_of(n) >= 4) {
+      EXPECT_NE(n.part, kPartKeys) << "keys note in bar " << bar_of(n) << " after they were off";
+      EXPECT_NE(n.part, kPartDrums) << "drum note in bar " << bar_of(n) << " after they were off";
+      bass_after += n.part == kPartBass;
+    }
+  }
+  EXPECT_GT(keys_before + drums_before, 0);
+  EXPECT_GT(bass_after, 0);
+  bool steering_reaction = false;
+  for (const Reaction& reaction : r.record.reactions) {
+    steering_reaction = steering_reaction || reaction.cause == "steering";
+  }
+  EXPECT_TRUE(steering_reaction);
+}
+
+}  // namespace
+}  // namespace jamd
