@@ -163,7 +163,7 @@ constexpr float kBassLogBonus = 1.0f;  // e^1: the root in the bass
 // Audio emissions: exp(kAudioSharpness * cosine), so a fit better by 0.1 is e^2 ~ 7x likelier;
 // sevenths need a little more evidence than the triads their templates contain.
 constexpr float kAudioSharpness = 20.0f;
-constexpr float kAudioSeventhPrior = 0.75f;
+constexpr float kAudioSeventhPrior = 0.9f;
 // One pitch class carrying this share of a beat is a single line: "no chord".
 constexpr float kSingleLineShare = 0.6f;
 

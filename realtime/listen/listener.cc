@@ -24,6 +24,7 @@ constexpr double kQuietBeatFraction = 0.6;  // a beat this quiet has no chord
 // Harmonic change compares pitch content over windows this long: longer than an arpeggio's
 // notes, shorter than most chords.
 constexpr double kHarmonyWindowS = 0.6;
+constexpr float kBassMemory = 0.5f;  // per beat
 
 HeardEvent make_event(HeardKind kind, HeardSource source, int64_t frame, int64_t decided_frame,
                       float confidence) {
@@ -350,9 +351,13 @@ void Listener::decide_chords(int64_t h, bool flush) {
     g.confidence = 1.0f;
     const ChromaKind kind = any_midi ? ChromaKind::kSymbolic : ChromaKind::kAudio;
     if (n > 0 && static_cast<double>(quiet) < kQuietBeatFraction * n) {
-      g = chords_.update(sum, kind, &bass);
+      // The bass note usually sounds once per chord (on its first beat): it keeps counting, fading,
+      // on the beats after it.
+      for (size_t k = 0; k < 12; ++k) bass_memory_[k] = bass[k] + kBassMemory * bass_memory_[k];
+      g = chords_.update(sum, kind, &bass_memory_);
     } else {
       g = chords_.silence();
+      bass_memory_ = {};
     }
     HeardEvent e = make_event(HeardKind::kChord, any_midi ? HeardSource::kMidi : HeardSource::kAudio, static_cast<int64_t>(std::llround(frame_of_t(p.beat_t))), frame_of_hop_end(h), g.confidence);
     e.chord = g.chord;

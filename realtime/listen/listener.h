@@ -125,6 +125,7 @@ class Listener {
   std::deque<PendingChord> pending_chords_;
   Chord chord_;
   ChordFollower chords_;
+  Chroma bass_memory_{};
   // Key.
   Chroma key_memory_{};
   Key key_;
