@@ -11,6 +11,8 @@ packages=(
   libaubio-dev libsamplerate0-dev aubio-tools libboost-dev libgtest-dev libgmock-dev
   # training and the PyTorch reference (Debian's python3-torch, run with /usr/bin/python3)
   python3 python3-torch python3-numpy
+  # tests: a self-made TLS certificate for the gRPC server (tests/daemon/api)
+  openssl
   # tests: sanitizer runtimes and libFuzzer (clang)
   clang libclang-rt-14-dev
 )
