@@ -28,14 +28,6 @@ bool same_controls(const models::BandControls& a, const models::BandControls& b)
          a.sampling.temperature == b.sampling.temperature;
 }
 
-bool same_plan(const std::vector<ForcedChord>& a, const std::vector<ForcedChord>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const ForcedChord& x, const ForcedChord& y) {
-                      return x.position_grid == y.position_grid &&
-                             x.root_pitch_class == y.root_pitch_class && x.quality == y.quality;
-                    });
-}
-
 bool same_mix(const JamState& a, const JamState& b) {
   if (a.master_volume != b.master_volume) return false;
   for (int p = 0; p < kNumParts; ++p) {
@@ -180,7 +172,8 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       const auto before = heard_changes_.upper_bound(beat_tick);
       if (before != heard_changes_.begin() && std::prev(before)->second == event.chord) break;
       heard_changes_[beat_tick] = event.chord;
-      if (accompanying(timeline_.tick_at(now_frame)) && update_chord_plan(bar)) {
+      const auto position = static_cast<int>((beat_tick - timeline_.bar_start_tick(bar)) / kTicksPerGrid);
+      if (accompanying(timeline_.tick_at(now_frame)) && follow_heard_chord(bar, position)) {
         request_regeneration("chord", event.frame);
       }
       break;
@@ -211,19 +204,34 @@ std::vector<ForcedChord> ConductedJam::heard_plan(int64_t bar) const {
   return plan;
 }
 
-bool ConductedJam::update_chord_plan(int64_t from_bar) {
-  bool changed = false;
-  const int64_t last = std::max(from_bar, generator_->bars_generated());
-  for (int64_t bar = std::max<int64_t>(from_bar, 0); bar <= last; ++bar) {
-    std::vector<ForcedChord> plan = heard_plan(bar);
-    if (plan.empty()) continue;
-    const auto old = chord_plan_.find(bar);
-    if (old != chord_plan_.end() && same_plan(old->second, plan)) continue;
-    generator_->force_chords(bar, plan);
-    chord_plan_[bar] = std::move(plan);
-    changed = changed || (bar >= settled_bar_ && bar < generator_->bars_generated());
+std::optional<ForcedChord> ConductedJam::generated_chord_at(int64_t bar, int position_grid) const {
+  const auto it = generated_chords_.find(bar);
+  if (it == generated_chords_.end()) return std::nullopt;
+  std::optional<ForcedChord> at;
+  for (const ForcedChord& c : it->second) {
+    if (c.position_grid <= position_grid) at = c;
   }
-  return changed;
+  return at;
+}
+
+bool ConductedJam::follow_heard_chord(int64_t bar, int position_grid) {
+  if (bar < settled_bar_) return false;  // that bar's band can no longer change
+  std::vector<ForcedChord> plan = heard_plan(bar);
+  if (plan.empty()) return false;
+  const ForcedChord* heard = &plan.front();
+  for (const ForcedChord& c : plan) {
+    if (c.position_grid <= position_grid) heard = &c;
+  }
+  // The model may have guessed the chord from what it heard before: then nothing changes, and
+  // the bar stays as sampled (so replaying it at the bar line gives the same tokens).
+  const std::optional<ForcedChord> planned = generated_chord_at(bar, position_grid);
+  if (planned && planned->root_pitch_class == heard->root_pitch_class &&
+      planned->quality == heard->quality) {
+    return false;
+  }
+  generator_->force_chords(bar, plan);
+  chord_plan_[bar] = std::move(plan);
+  return bar < generator_->bars_generated();
 }
 
 void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
@@ -231,10 +239,7 @@ void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
   if (on == accompanying_) return;
   accompanying_ = on;
   const int64_t bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
-  if (on) {  // the musician came in: follow what was heard from here on
-    if (update_chord_plan(bar)) request_regeneration("musician starts", now_frame);
-    return;
-  }
+  if (on) return;  // the musician came in: the chords they play are followed as they are heard
   // The musician stopped: the model chooses the chords of the bars to come.
   chord_plan_.erase(chord_plan_.upper_bound(bar), chord_plan_.end());
   generator_->clear_forced_chords();
@@ -351,6 +356,12 @@ absl::Status ConductedJam::decode_plans() {
     std::stable_sort(notes.begin(), notes.end(),
                      [](const TimedNote& a, const TimedNote& b) { return a.tick < b.tick; });
     plans_[bar] = std::move(notes);
+    std::vector<ForcedChord>& chords = generated_chords_[bar];
+    chords.clear();
+    for (const models::ChordSpan& c : score->chords) {
+      chords.push_back(ForcedChord{static_cast<int>(c.start_ticks * scale / kTicksPerGrid),
+                                   c.root_pitch_class, c.quality});
+    }
   }
   return absl::OkStatus();
 }
@@ -382,6 +393,8 @@ void ConductedJam::post_due(int64_t now_frame) {
     }
   }
   plans_.erase(plans_.begin(), plans_.lower_bound(timeline_.bar_of(until) - 1));
+  generated_chords_.erase(generated_chords_.begin(),
+                          generated_chords_.lower_bound(settled_bar_ - 1));
   posted_until_tick_ = until;
 }
 

@@ -94,8 +94,11 @@ class ConductedJam {
   void follow_mode(int64_t now_tick, int64_t now_frame);
   // The bar's chords as heard so far (the chord sounding at its downbeat, then the changes).
   std::vector<models::ForcedChord> heard_plan(int64_t bar) const;
-  // Forces the heard chords on bars from `from_bar`; true when a bar already planned changed.
-  bool update_chord_plan(int64_t from_bar);
+  // The chord the generated bar holds at a grid position (nullopt: not generated).
+  std::optional<models::ForcedChord> generated_chord_at(int64_t bar, int position_grid) const;
+  // After a chord was heard at (bar, position): when the band planned another chord there,
+  // forces the bar's heard chords; true when a generated bar must be regenerated.
+  bool follow_heard_chord(int64_t bar, int position_grid);
   absl::Status append_human_bar(int64_t bar);
   absl::Status settle_step(int64_t now_bar, bool* needs_generation);
   absl::Status decode_plans();
@@ -121,7 +124,8 @@ class ConductedJam {
   std::map<int64_t, std::vector<TimedNote>> human_by_bar_;  // finished notes not yet appended
   int64_t last_human_tick_ = -1;
   std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
-  std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;
+  std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;       // forced, by bar
+  std::map<int64_t, std::vector<models::ForcedChord>> generated_chords_;  // sampled, by bar
   std::vector<Reaction> pending_reactions_;
   JamRecord record_;
 };
