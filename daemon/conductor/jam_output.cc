@@ -56,6 +56,32 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// The share of the band's bass and keys notes that are tones of the chord heard on their beat
+// (beats without a heard chord are left out); -1 when no note qualifies.
+std::array<double, 2> heard_chord_tone_ratio(const OfflineJamResult& jam) {
+  const int64_t beat = kConductorTicksPerQuarter;
+  std::map<int64_t, realtime::Chord> heard;  // beat index -> chord
+  for (const HeardChord& c : jam.record.heard_chords) {
+    if (c.chord.quality != realtime::ChordQuality::kNone) {
+      heard[c.bar * jam.beats_per_bar + c.beat] = c.chord;
+    }
+  }
+  std::array<int, 2> tones{}, total{};
+  for (const TimedNote& n : jam.record.band_notes) {
+    if (n.part != kPartBass && n.part != kPartKeys) continue;
+    const auto it = heard.find(n.tick / beat);
+    if (it == heard.end()) continue;
+    int intervals[4];
+    const int count = realtime::chord_intervals(it->second.quality, intervals);
+    const int interval = ((n.pitch - it->second.root_pc) % 12 + 12) % 12;
+    const size_t k = n.part == kPartBass ? 0 : 1;
+    ++total[k];
+    tones[k] += std::find(intervals, intervals + count, interval) != intervals + count;
+  }
+  return {total[0] ? static_cast<double>(tones[0]) / total[0] : -1.0,
+          total[1] ? static_cast<double>(tones[1]) / total[1] : -1.0};
+}
+
 }  // namespace
 
 std::string band_chord_name(const std::vector<TimedNote>& notes, int64_t begin_tick,
@@ -115,15 +141,17 @@ std::string jam_report_json(const OfflineJamResult& jam) {
   for (const HeardChord& c : r.heard_chords) {
     heard[c.bar].push_back(absl::StrCat(c.beat, ":", realtime::chord_name(c.chord)));
   }
+  const std::array<double, 2> tone_ratio = heard_chord_tone_ratio(jam);
   std::string out = absl::StrFormat(
       "{\n  \"tempo_bpm\": %.3f,\n  \"beats_per_bar\": %d,\n  \"bars\": %d,\n  \"backend\": %s,\n"
       "  \"audio_seconds\": %.3f,\n  \"wall_seconds\": %.3f,\n  \"x_real_time\": %.2f,\n"
       "  \"tokens_generated\": %d,\n  \"generation_ms\": %.2f,\n  \"notes_refused\": %d,\n"
+      "  \"bass_chord_tone_ratio\": %.3f,\n  \"keys_chord_tone_ratio\": %.3f,\n"
       "  \"per_bar\": [\n",
       jam.tempo_bpm, jam.beats_per_bar, jam.bars, json_string(jam.backend),
       static_cast<double>(jam.render.frames) / jam.sample_rate_hz,
       jam.render.wall_seconds, jam.render.speed_x_real_time, jam.tokens_generated,
-      jam.generation_ms, r.notes_refused);
+      jam.generation_ms, r.notes_refused, tone_ratio[0], tone_ratio[1]);
   for (int64_t bar = 0; bar < jam.bars; ++bar) {
     std::string band;
     for (int b = 0; b < jam.beats_per_bar; ++b) {
