@@ -13,7 +13,7 @@ namespace jamd::models {
 namespace {
 
 absl::StatusOr<BackendChoice> choose_cpu(std::shared_ptr<const WeightFile> weights,
-                                         const BackendOptions& options, std::string why) {
+                                         const BackendOptions& options, const std::string& why) {
   auto cpu = make_cpu_backend(std::move(weights), options);
   if (!cpu.ok()) return cpu.status();
   return BackendChoice{std::move(*cpu), absl::StrCat("cpu: ", why)};
