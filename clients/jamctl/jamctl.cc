@@ -1,0 +1,300 @@
+// jamctl: the command-line client of jamd's jam.v1 API. Creates, joins, steers and watches
+// jams; human-friendly output by default, --json for scripts. Usage: jamctl --help.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "clients/jamctl/output.h"
+#include "clients/jamctl/steer_args.h"
+#include "jam/v1/jam.grpc.pb.h"
+
+namespace jamctl {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: jamctl [--server HOST:PORT] [--json] [--tls-ca FILE] COMMAND [args]\n"
+    "\n"
+    "commands:\n"
+    "  create [--tempo BPM]            create a jam; prints its host, player and listener tokens\n"
+    "  join JOIN_TOKEN [--name NAME]   join; prints your participant token (export it as\n"
+    "                                  JAMCTL_TOKEN, or pass --token to the commands below)\n"
+    "  steer PATH=VALUE ...            change fields; others keep their value\n"
+    "  lock PATH ... | unlock PATH ... host: only the host may change these fields\n"
+    "  watch [--count N]               the state, then every change and who made it\n"
+    "  remove PARTICIPANT_ID           host: remove someone from the jam\n"
+    "  leave | end                     leave the jam | host: end it for everyone\n"
+    "  status                          jamd's version, health and counts\n"
+    "\n"
+    "options:\n"
+    "  --server HOST:PORT  jamd's address (default 127.0.0.1:50051, or $JAMCTL_SERVER)\n"
+    "  --token TOKEN       your participant token (default $JAMCTL_TOKEN)\n"
+    "  --json              print responses and events as JSON, one object per line\n"
+    "  --tls-ca FILE       connect with TLS, trusting this PEM certificate\n"
+    "  --timeout-s N       give up on a call after N seconds (default 5; watch has none)\n"
+    "\n"
+    "steer paths:\n";
+
+struct Options {
+  std::string server = "127.0.0.1:50051";
+  std::string token;
+  std::string tls_ca;
+  std::string name;
+  bool json = false;
+  double tempo_bpm = 0;
+  int count = -1;
+  int timeout_s = 5;
+  std::string command;
+  std::vector<std::string> args;
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "jamctl: %s\n(jamctl --help lists commands and options)\n", message.c_str());
+  return 2;
+}
+
+int call_failed(const grpc::Status& st, const Options& o) {
+  std::fprintf(stderr, "jamctl: %s\n", explain_error(st, o.server).c_str());
+  return 1;
+}
+
+std::unique_ptr<grpc::ClientContext> context(const Options& o) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_s));
+  return ctx;
+}
+
+void print(const Options& o, const google::protobuf::Message& m, const std::string& human) {
+  std::printf("%s\n", o.json ? to_json(m).c_str() : human.c_str());
+  std::fflush(stdout);
+}
+
+int create(jam::v1::Jam::Stub& stub, const Options& o) {
+  jam::v1::CreateJamRequest req;
+  req.set_tempo_bpm(o.tempo_bpm);
+  jam::v1::CreateJamResponse res;
+  if (grpc::Status st = stub.CreateJam(context(o).get(), req, &res); !st.ok()) {
+    return call_failed(st, o);
+  }
+  print(o, res,
+        "jam " + res.jam_id() + " created\n  host token:     " + res.host_token() +
+            "\n  player token:   " + res.player_token() + "\n  listener token: " +
+            res.listener_token() + "\njoin with: jamctl join TOKEN --name YOUR_NAME");
+  return 0;
+}
+
+int join(jam::v1::Jam::Stub& stub, const Options& o) {
+  if (o.args.size() != 1) return usage_error("join needs exactly one JOIN_TOKEN");
+  jam::v1::JoinJamRequest req;
+  req.set_join_token(o.args[0]);
+  req.set_display_name(o.name);
+  jam::v1::JoinJamResponse res;
+  if (grpc::Status st = stub.JoinJam(context(o).get(), req, &res); !st.ok()) {
+    return call_failed(st, o);
+  }
+  print(o, res,
+        "joined " + res.jam_id() + " as " + role_name(res.role()) + " " + res.participant_id() +
+            (o.name.empty() ? "" : " (" + o.name + ")") +
+            "\n  now: " + describe_state(res.state()) + "\n  your token: " +
+            res.participant_token() + "\n  export JAMCTL_TOKEN=" + res.participant_token());
+  return 0;
+}
+
+int steer(jam::v1::Jam::Stub& stub, const Options& o) {
+  jam::v1::SteerRequest req;
+  req.set_participant_token(o.token);
+  if (std::string error = parse_steer_args(o.args, &req); !error.empty()) return usage_error(error);
+  jam::v1::SteerResponse res;
+  if (grpc::Status st = stub.Steer(context(o).get(), req, &res); !st.ok()) {
+    return call_failed(st, o);
+  }
+  print(o, res, "#" + std::to_string(res.sequence()) + " " + describe_state(res.state()));
+  return 0;
+}
+
+int lock(jam::v1::Jam::Stub& stub, const Options& o, bool locked) {
+  if (o.args.empty()) return usage_error("lock/unlock needs at least one PATH, e.g. tempo_bpm");
+  jam::v1::LockFieldsRequest req;
+  req.set_participant_token(o.token);
+  req.set_locked(locked);
+  for (const std::string& p : o.args) req.mutable_paths()->add_paths(p);
+  jam::v1::LockFieldsResponse res;
+  if (grpc::Status st = stub.LockFields(context(o).get(), req, &res); !st.ok()) {
+    return call_failed(st, o);
+  }
+  std::string human = "locked:";
+  for (const std::string& p : res.locked_paths()) human += " " + p;
+  if (res.locked_paths_size() == 0) human += " (nothing)";
+  print(o, res, human);
+  return 0;
+}
+
+int watch(jam::v1::Jam::Stub& stub, const Options& o) {
+  grpc::ClientContext ctx;  // no deadline: a watch lasts as long as the jam
+  jam::v1::WatchJamRequest req;
+  req.set_participant_token(o.token);
+  std::unique_ptr<grpc::ClientReader<jam::v1::JamEvent>> reader = stub.WatchJam(&ctx, req);
+  jam::v1::JamEvent event;
+  int n = 0;
+  while ((o.count < 0 || n < o.count) && reader->Read(&event)) {
+    print(o, event, describe_event(event));
+    ++n;
+  }
+  if (o.count >= 0 && n >= o.count) {
+    ctx.TryCancel();
+    return 0;
+  }
+  grpc::Status st = reader->Finish();
+  return st.ok() ? 0 : call_failed(st, o);
+}
+
+template <typename Request, typename Response, typename Call>
+int simple(const Options& o, Request req, Call call, const std::string& done) {
+  Response res;
+  if (grpc::Status st = call(context(o).get(), req, &res); !st.ok()) return call_failed(st, o);
+  print(o, res, done);
+  return 0;
+}
+
+// grpc.health.v1.Health/Check for the whole server: "SERVING", "NOT_SERVING" or an error.
+std::string health(const std::shared_ptr<grpc::Channel>& channel, const Options& o) {
+  grpc::GenericStub generic(channel);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  auto ctx = context(o);
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status st) { done.set_value(st); });
+  if (!done.get_future().get().ok()) return "UNKNOWN";
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "UNKNOWN";
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes == std::string("\x08\x01", 2) ? "SERVING" : "NOT_SERVING";
+}
+
+int status(jam::v1::Jam::Stub& stub, const std::shared_ptr<grpc::Channel>& channel,
+           const Options& o) {
+  jam::v1::GetStatusResponse res;
+  if (grpc::Status st = stub.GetStatus(context(o).get(), {}, &res); !st.ok()) {
+    return call_failed(st, o);
+  }
+  print(o, res,
+        "jamd " + res.version() + " at " + o.server + ": " + health(channel, o) + "\n  backend: " +
+            res.backend() + "\n  jams " + std::to_string(res.n_jams()) + ", participants " +
+            std::to_string(res.n_participants()) + ", watchers " + std::to_string(res.n_watchers()));
+  return 0;
+}
+
+// Reads options anywhere on the line; the first other word is the command.
+std::string parse(int argc, char** argv, Options* o) {
+  if (const char* s = std::getenv("JAMCTL_SERVER")) o->server = s;
+  if (const char* t = std::getenv("JAMCTL_TOKEN")) o->token = t;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--json") {
+      o->json = true;
+    } else if (a == "--server" && has_value) {
+      o->server = argv[++i];
+    } else if (a == "--token" && has_value) {
+      o->token = argv[++i];
+    } else if (a == "--tls-ca" && has_value) {
+      o->tls_ca = argv[++i];
+    } else if (a == "--name" && has_value) {
+      o->name = argv[++i];
+    } else if (a == "--tempo" && has_value) {
+      o->tempo_bpm = std::atof(argv[++i]);
+    } else if (a == "--count" && has_value) {
+      o->count = std::atoi(argv[++i]);
+    } else if (a == "--timeout-s" && has_value) {
+      o->timeout_s = std::max(1, std::atoi(argv[++i]));
+    } else if (a.rfind("--", 0) == 0) {
+      return "unknown or incomplete option '" + a + "'";
+    } else if (o->command.empty()) {
+      o->command = a;
+    } else {
+      o->args.push_back(a);
+    }
+  }
+  return "";
+}
+
+std::shared_ptr<grpc::Channel> connect(const Options& o, std::string* error) {
+  if (o.tls_ca.empty()) return grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+  std::ifstream in(o.tls_ca);
+  if (!in) {
+    *error = "cannot read the TLS certificate '" + o.tls_ca + "'";
+    return nullptr;
+  }
+  std::stringstream pem;
+  pem << in.rdbuf();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem.str();
+  return grpc::CreateChannel(o.server, grpc::SslCredentials(ssl));
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  Options o;
+  if (std::string error = parse(argc, argv, &o); !error.empty()) return usage_error(error);
+  if (o.command.empty() || o.command == "help" ||
+      std::find(argv, argv + argc, std::string("--help")) != argv + argc) {
+    std::printf("%s%s", kUsage, steer_paths_help().c_str());
+    return o.command.empty() && argc < 2 ? 2 : 0;
+  }
+  std::string error;
+  std::shared_ptr<grpc::Channel> channel = connect(o, &error);
+  if (channel == nullptr) return usage_error(error);
+  std::unique_ptr<jam::v1::Jam::Stub> stub = jam::v1::Jam::NewStub(channel);
+  const std::string& c = o.command;
+  const bool needs_token = c == "steer" || c == "lock" || c == "unlock" || c == "watch" ||
+                           c == "remove" || c == "leave" || c == "end";
+  if (needs_token && o.token.empty()) {
+    return usage_error(c + " needs your participant token: --token TOKEN or $JAMCTL_TOKEN "
+                           "(jamctl join prints it)");
+  }
+  if (c == "create") return create(*stub, o);
+  if (c == "join") return join(*stub, o);
+  if (c == "steer") return steer(*stub, o);
+  if (c == "lock" || c == "unlock") return lock(*stub, o, c == "lock");
+  if (c == "watch") return watch(*stub, o);
+  if (c == "status") return status(*stub, channel, o);
+  if (c == "remove") {
+    if (o.args.size() != 1) return usage_error("remove needs exactly one PARTICIPANT_ID");
+    jam::v1::RemoveParticipantRequest req;
+    req.set_participant_token(o.token);
+    req.set_participant_id(o.args[0]);
+    return simple<jam::v1::RemoveParticipantRequest, jam::v1::RemoveParticipantResponse>(
+        o, req, [&](auto* ctx, auto& r, auto* res) { return stub->RemoveParticipant(ctx, r, res); },
+        "removed " + o.args[0]);
+  }
+  if (c == "leave") {
+    jam::v1::LeaveJamRequest req;
+    req.set_participant_token(o.token);
+    return simple<jam::v1::LeaveJamRequest, jam::v1::LeaveJamResponse>(
+        o, req, [&](auto* ctx, auto& r, auto* res) { return stub->LeaveJam(ctx, r, res); }, "left");
+  }
+  if (c == "end") {
+    jam::v1::EndJamRequest req;
+    req.set_participant_token(o.token);
+    return simple<jam::v1::EndJamRequest, jam::v1::EndJamResponse>(
+        o, req, [&](auto* ctx, auto& r, auto* res) { return stub->EndJam(ctx, r, res); },
+        "jam ended");
+  }
+  return usage_error("unknown command '" + c + "'");
+}
+
+}  // namespace jamctl
+
+int main(int argc, char** argv) { return jamctl::run(argc, argv); }
