@@ -34,12 +34,12 @@ tones, and pitch / groove descriptors against the real test split's interquartil
   --out=PATH            JSON results (default: jamd-eval.json)
   --nll-sequences=N     songs per split for the NLL (default 32)
   --nll-tokens=N        tokens from the start of each of them (default 1024)
-  --jams=N              generated jams, each conditioned on a real test segment (default 48)
+  --jams=N              generated jams, each conditioned on a real test segment (default 96)
   --bars=N              bars per jam (default 8)
   --seed=N              first jam's seed (default 1)
   --temperature=T       sampling temperature (default 1.0); --top-p=P (default 0.95)
-  --out-of-key-bias=B   nats added to out-of-key pitches of pitched parts (default -1)
-  --non-chord-bias=B    nats added to non-chord-tone pitches (default -0.5)
+  --out-of-key-bias=B   nats added to out-of-key pitches of pitched parts (default -0.5)
+  --non-chord-bias=B    nats added to non-chord-tone pitches (default -0.25)
 )";
 
 struct Args {

@@ -41,7 +41,7 @@ absl::StatusOr<NllResult> evaluate_nll(Backend& backend, std::span<const uint16_
                                        const Bigram& bigram, const NllOptions& options);
 
 struct GenerationOptions {
-  int n_jams = 48;  // three in four condition on POP909 songs, the rest on Groove drums
+  int n_jams = 96;  // three in four condition on POP909 songs, the rest on Groove drums
   int n_bars = 8;
   uint64_t seed = 1;
   SamplingParams sampling = {.temperature = 1.0f, .top_k = 0, .top_p = 0.95f};

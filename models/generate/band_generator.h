@@ -63,8 +63,8 @@ struct BandControls {
 // are the mildest that jamd-eval found to keep pitch-class entropy inside the real data's range
 // (stronger biases narrow it); docs/generation.md has the measurements.
 struct PitchBias {
-  float out_of_key = -1.0f;      // a pitch class outside the bar's key scale
-  float non_chord_tone = -0.5f;  // a pitch class outside the chord sounding at the note's onset
+  float out_of_key = -0.5f;       // a pitch class outside the bar's key scale
+  float non_chord_tone = -0.25f;  // a pitch class outside the chord sounding at the note's onset
 };
 
 struct BandGeneratorOptions {
