@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 namespace jamd {
 namespace {
 
@@ -47,6 +51,25 @@ TEST(MoodLexicon, ControlsStayInRange) {
   EXPECT_LE(c.energy_class, 4.0f);
   EXPECT_LE(c.density_class, 5.0f);
   EXPECT_GE(c.brightness, 0.0f);
+}
+
+}  // namespace
+}  // namespace jamd
+
+namespace jamd {
+namespace {
+
+TEST(MoodLexicon, DocsListEveryWord) {
+  std::ifstream in(std::string(JAMD_SOURCE_DIR) + "/docs/mood-lexicon.md");
+  ASSERT_TRUE(in) << "docs/mood-lexicon.md is missing";
+  std::stringstream doc;
+  doc << in.rdbuf();
+  for (const std::string& word : mood_words()) {
+    const bool listed = doc.str().find("| " + word + " |") != std::string::npos ||
+                        doc.str().find("`" + word + "`") != std::string::npos;
+    EXPECT_TRUE(listed)
+        << word << " is not documented in docs/mood-lexicon.md";
+  }
 }
 
 }  // namespace
