@@ -19,6 +19,10 @@ using models::ForcedChord;
 
 // Model grid steps per conductor tick: kGridPerBeat (12) per quarter note.
 constexpr int64_t kTicksPerGrid = kConductorTicksPerQuarter / models::kGridPerBeat;
+// Progressions repeat: the loop lengths (bars) a musician's harmony is tested for, shortest
+// first, and how many recent bars must all repeat one loop earlier to trust it.
+constexpr int kLoopBars[] = {1, 2, 4, 8};
+constexpr int64_t kLoopEvidenceBars = 8;
 
 bool same_controls(const models::BandControls& a, const models::BandControls& b) {
   return models::tempo_class(a.tempo_bpm) == models::tempo_class(b.tempo_bpm) &&
@@ -214,6 +218,48 @@ std::optional<ForcedChord> ConductedJam::generated_chord_at(int64_t bar, int pos
   return at;
 }
 
+bool ConductedJam::same_chords(const std::vector<ForcedChord>& a,
+                               const std::vector<ForcedChord>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const ForcedChord& x, const ForcedChord& y) {
+                      return x.position_grid == y.position_grid &&
+                             x.root_pitch_class == y.root_pitch_class && x.quality == y.quality;
+                    });
+}
+
+std::optional<std::vector<ForcedChord>> ConductedJam::predicted_plan(int64_t bar,
+                                                                     int64_t last_heard_bar) const {
+  if (heard_changes_.empty()) return std::nullopt;
+  const int64_t first_heard_bar = timeline_.bar_of(heard_changes_.begin()->first);
+  for (const int loop_bars : kLoopBars) {
+    const int64_t source = bar - loop_bars;
+    if (source > last_heard_bar || source < first_heard_bar) continue;
+    // Evidence: every heard bar of the last kLoopEvidenceBars equals the bar one loop earlier.
+    int compared = 0;
+    bool repeats = true;
+    for (int64_t x = last_heard_bar;
+         x >= first_heard_bar + loop_bars && x > last_heard_bar - kLoopEvidenceBars && repeats;
+         --x) {
+      repeats = same_chords(heard_plan(x), heard_plan(x - loop_bars));
+      ++compared;
+    }
+    if (!repeats || compared == 0) continue;
+    std::vector<ForcedChord> plan = heard_plan(source);
+    if (!plan.empty()) return plan;
+  }
+  return std::nullopt;
+}
+
+void ConductedJam::predict_chords(int64_t now_bar) {
+  for (int64_t bar = std::max(now_bar, generator_->bars_generated()); bar <= now_bar + 1; ++bar) {
+    if (chord_plan_.contains(bar)) continue;
+    if (std::optional<std::vector<ForcedChord>> plan = predicted_plan(bar, now_bar - 1)) {
+      generator_->force_chords(bar, *plan);
+      chord_plan_[bar] = std::move(*plan);
+    }
+  }
+}
+
 bool ConductedJam::follow_heard_chord(int64_t bar, int position_grid) {
   if (bar < settled_bar_) return false;  // that bar's band can no longer change
   std::vector<ForcedChord> plan = heard_plan(bar);
@@ -313,6 +359,7 @@ absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
   const int64_t horizon_ticks =
       std::llround(horizons_.planning_horizon_beats * static_cast<double>(timeline_.beat_ticks()));
   int64_t target = std::max(timeline_.bar_of(now_tick + horizon_ticks) + 1, settled_bar_ + 1);
+  if (accompanying_) predict_chords(now_bar);
   if (end_bar_ > 0) target = std::min(target, end_bar_);
   if (g.bars_generated() < target) {
     g.request_bars(target);

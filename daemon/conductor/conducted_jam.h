@@ -94,6 +94,14 @@ class ConductedJam {
   void follow_mode(int64_t now_tick, int64_t now_frame);
   // The bar's chords as heard so far (the chord sounding at its downbeat, then the changes).
   std::vector<models::ForcedChord> heard_plan(int64_t bar) const;
+  static bool same_chords(const std::vector<models::ForcedChord>& a,
+                          const std::vector<models::ForcedChord>& b);
+  // When the heard bars repeat with a loop of 1, 2, 4 or 8 bars, the chords heard one loop
+  // before `bar`.
+  std::optional<std::vector<models::ForcedChord>> predicted_plan(int64_t bar,
+                                                                 int64_t last_heard_bar) const;
+  // Forces the predicted chords on the bars about to be generated (the current and next).
+  void predict_chords(int64_t now_bar);
   // The chord the generated bar holds at a grid position (nullopt: not generated).
   std::optional<models::ForcedChord> generated_chord_at(int64_t bar, int position_grid) const;
   // After a chord was heard at (bar, position): when the band planned another chord there,

@@ -156,18 +156,22 @@ ChordToneRatio chord_tone_ratio(const OfflineJamResult& r, int first_bar, int la
 }
 
 TEST(OfflineJamTest, BassAndKeysPlayTheMusiciansChords) {
-  const std::string human = write_musician("chords_human.mid", 100.0, 8, 8);
+  const std::string human = write_musician("chords_human.mid", 100.0, 12, 12);
   OfflineJamOptions o = jam_options(human, 11);
   o.horizons.commit_horizon_ms = 50;
   const OfflineJamResult r = render(o);
-  // From bar 1: bar 0 is played before anything has been heard.
-  const ChordToneRatio ratio = chord_tone_ratio(r, 1, 8);
-  std::printf("  [chord tones] bass %.3f (%d notes), keys %.3f (%d notes); real data 0.976 / "
-              "0.958; a random pitch hits a triad 0.25 of the time\n",
-              ratio.bass, ratio.n_bass, ratio.keys, ratio.n_keys);
+  // From bar 1: bar 0 is played before anything has been heard. From bar 6 on, the loop has
+  // been heard twice and the band anticipates it.
+  const ChordToneRatio ratio = chord_tone_ratio(r, 1, 12);
+  const ChordToneRatio steady = chord_tone_ratio(r, 6, 12);
+  std::printf("  [chord tones] bars 1-11: bass %.3f (%d notes), keys %.3f (%d notes); bars 6-11: "
+              "bass %.3f, keys %.3f; real data 0.976 / 0.958; a random pitch hits a triad 0.25 "
+              "of the time\n",
+              ratio.bass, ratio.n_bass, ratio.keys, ratio.n_keys, steady.bass, steady.keys);
   ASSERT_GT(ratio.n_bass + ratio.n_keys, 20);
-  EXPECT_GT(ratio.bass, 0.6);
-  EXPECT_GT(ratio.keys, 0.6);
+  // Far above chance, with room for model and listener changes (measured: 0.94 / 0.96).
+  EXPECT_GT(ratio.bass, 0.75);
+  EXPECT_GT(ratio.keys, 0.75);
 }
 
 TEST(OfflineJamTest, BandKeepsTheMusiciansTempo) {
