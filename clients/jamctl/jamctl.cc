@@ -30,6 +30,8 @@ constexpr const char* kUsage =
     "  steer PATH=VALUE ...            change fields; others keep their value\n"
     "  lock PATH ... | unlock PATH ... host: only the host may change these fields\n"
     "  watch [--count N]               the state, then every change and who made it\n"
+    "  listen [--notes] [--count N]    the jam's Opus packets (one line each), or with --notes\n"
+    "                                  the heard and generated notes\n"
     "  remove PARTICIPANT_ID           host: remove someone from the jam\n"
     "  leave | end                     leave the jam | host: end it for everyone\n"
     "  status                          jamd's version, health and counts\n"
@@ -49,6 +51,7 @@ struct Options {
   std::string tls_ca;
   std::string name;
   bool json = false;
+  bool notes = false;
   double tempo_bpm = 0;
   int count = -1;
   int timeout_s = 5;
@@ -137,23 +140,59 @@ int lock(jam::v1::Jam::Stub& stub, const Options& o, bool locked) {
   return 0;
 }
 
-int watch(jam::v1::Jam::Stub& stub, const Options& o) {
-  grpc::ClientContext ctx;  // no deadline: a watch lasts as long as the jam
-  jam::v1::WatchJamRequest req;
-  req.set_participant_token(o.token);
-  std::unique_ptr<grpc::ClientReader<jam::v1::JamEvent>> reader = stub.WatchJam(&ctx, req);
-  jam::v1::JamEvent event;
+std::string describe_packet(const jam::v1::AudioPacket& p) {
+  return "packet #" + std::to_string(p.sequence()) + " at frame " +
+         std::to_string(p.sample_time_frames()) + ": " + std::to_string(p.opus_packet().size()) +
+         " bytes, " + std::to_string(p.frames_per_packet()) + " frames, " +
+         std::to_string(p.n_channels()) + " ch, " + std::to_string(p.sample_rate_hz()) + " Hz";
+}
+
+std::string describe_note(const jam::v1::NoteEvent& n) {
+  return std::string(n.source() == jam::v1::NOTE_SOURCE_HEARD ? "heard " : "played ") +
+         n.part() + " pitch " + std::to_string(n.pitch()) + " vel " +
+         std::to_string(n.velocity()) + " bar " + std::to_string(n.bar()) + " beat " +
+         std::to_string(n.beat()) + " (frame " + std::to_string(n.onset_frames()) + ", " +
+         std::to_string(n.duration_frames()) + " frames)";
+}
+
+// Reads a server stream to its end (or --count items), printing each item.
+template <typename Item, typename Describe>
+int read_stream(grpc::ClientContext& ctx, grpc::ClientReader<Item>& reader, const Options& o,
+                Describe describe) {
+  Item item;
   int n = 0;
-  while ((o.count < 0 || n < o.count) && reader->Read(&event)) {
-    print(o, event, describe_event(event));
+  while ((o.count < 0 || n < o.count) && reader.Read(&item)) {
+    print(o, item, describe(item));
     ++n;
   }
   if (o.count >= 0 && n >= o.count) {
     ctx.TryCancel();
     return 0;
   }
-  grpc::Status st = reader->Finish();
+  grpc::Status st = reader.Finish();
   return st.ok() ? 0 : call_failed(st, o);
+}
+
+int listen(jam::v1::Jam::Stub& stub, const Options& o) {
+  grpc::ClientContext ctx;  // no deadline: a stream lasts as long as the jam
+  if (o.notes) {
+    jam::v1::ListenNotesRequest req;
+    req.set_participant_token(o.token);
+    auto reader = stub.ListenNotes(&ctx, req);
+    return read_stream(ctx, *reader, o, describe_note);
+  }
+  jam::v1::ListenAudioRequest req;
+  req.set_participant_token(o.token);
+  auto reader = stub.ListenAudio(&ctx, req);
+  return read_stream(ctx, *reader, o, describe_packet);
+}
+
+int watch(jam::v1::Jam::Stub& stub, const Options& o) {
+  grpc::ClientContext ctx;  // no deadline: a watch lasts as long as the jam
+  jam::v1::WatchJamRequest req;
+  req.set_participant_token(o.token);
+  auto reader = stub.WatchJam(&ctx, req);
+  return read_stream(ctx, *reader, o, describe_event);
 }
 
 template <typename Request, typename Response, typename Call>
@@ -204,6 +243,8 @@ std::string parse(int argc, char** argv, Options* o) {
     const bool has_value = i + 1 < argc;
     if (a == "--json") {
       o->json = true;
+    } else if (a == "--notes") {
+      o->notes = true;
     } else if (a == "--server" && has_value) {
       o->server = argv[++i];
     } else if (a == "--token" && has_value) {
@@ -259,7 +300,7 @@ int run(int argc, char** argv) {
   std::unique_ptr<jam::v1::Jam::Stub> stub = jam::v1::Jam::NewStub(channel);
   const std::string& c = o.command;
   const bool needs_token = c == "steer" || c == "lock" || c == "unlock" || c == "watch" ||
-                           c == "remove" || c == "leave" || c == "end";
+                           c == "listen" || c == "remove" || c == "leave" || c == "end";
   if (needs_token && o.token.empty()) {
     return usage_error(c + " needs your participant token: --token TOKEN or $JAMCTL_TOKEN "
                            "(jamctl join prints it)");
@@ -269,6 +310,7 @@ int run(int argc, char** argv) {
   if (c == "steer") return steer(*stub, o);
   if (c == "lock" || c == "unlock") return lock(*stub, o, c == "lock");
   if (c == "watch") return watch(*stub, o);
+  if (c == "listen") return listen(*stub, o);
   if (c == "status") return status(*stub, channel, o);
   if (c == "remove") {
     if (o.args.size() != 1) return usage_error("remove needs exactly one PARTICIPANT_ID");

@@ -84,6 +84,10 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions&
 void ApiServer::shutdown(absl::Duration grace) {
   if (stopped_) return;
   stopped_ = true;
+  // Load balancers and probes see NOT_SERVING while the streams close.
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(false);
+  }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }

@@ -93,6 +93,15 @@ TEST(Jamctl, ForbiddenRoleSaysSo) {
   EXPECT_NE(r.output.find("your role does not allow this"), std::string::npos) << r.output;
 }
 
+TEST(Jamctl, ListenSaysAudioIsNotHereYet) {
+  Loopback server;
+  auto stub = server.stub();
+  const jam::v1::JoinJamResponse l = join(*stub, create(*stub).listener_token(), "lia");
+  const Ran r = jamctl("--server " + server.address() + " listen --token " + l.participant_token());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("not available in this jamd"), std::string::npos) << r.output;
+}
+
 TEST(Jamctl, BadSteerArgumentsAreUsageErrors) {
   const Ran r = jamctl("--server 127.0.0.1:1 steer --token t scale=lydian");
   EXPECT_EQ(r.exit_code, 2);
