@@ -33,18 +33,87 @@ constexpr int kSkipBeats = 4;             // targets count after the first 4 bea
 
 std::vector<TakeSpec> take_set(bool quick) {
   std::vector<TakeSpec> s = {
-      {.name = "block_piano_C_120", .style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .program = 0, .seed = 1},
-      {.name = "block_guitar_Am_84", .style = Style::kBlock, .tempo_bpm = 84, .key_pc = 9, .minor = true, .program = 24, .seed = 2},
-      {.name = "arp_piano_Eb_96", .style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .program = 0, .seed = 3},
-      {.name = "arp_guitar_F#m_132", .style = Style::kArpeggio, .tempo_bpm = 132, .key_pc = 6, .minor = true, .program = 24, .seed = 4},
-      {.name = "melody_flute_G_100", .style = Style::kMelody, .tempo_bpm = 100, .key_pc = 7, .program = 73, .seed = 5},
-      {.name = "melody_piano_Dm_150", .style = Style::kMelody, .tempo_bpm = 150, .key_pc = 2, .minor = true, .program = 0, .seed = 6},
-      {.name = "shuffle_epiano_Bb_110", .style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .program = 4, .seed = 7},
-      {.name = "block_organ_E_160", .style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .program = 16, .seed = 8},
-      {.name = "arp_piano_D_70", .style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .program = 0, .seed = 9},
-      {.name = "block_piano_A_noise", .style = Style::kBlock, .tempo_bpm = 108, .key_pc = 9, .program = 0, .noise_dbfs = -30, .seed = 10},
-      {.name = "ramp_piano_90_130", .style = Style::kBlock, .tempo_bpm = 90, .end_tempo_bpm = 130, .bars = 16, .key_pc = 5, .program = 0, .seed = 11},
-      {.name = "silence_guitar_C_100", .style = Style::kBlock, .tempo_bpm = 100, .bars = 14, .key_pc = 0, .program = 24, .silence_from_bar = 6, .silence_bars = 2, .seed = 12},
+      {.name = "block_piano_C_120",
+       .style = Style::kBlock,
+       .tempo_bpm = 120,
+       .key_pc = 0,
+       .program = 0,
+       .seed = 1},
+      {.name = "block_guitar_Am_84",
+       .style = Style::kBlock,
+       .tempo_bpm = 84,
+       .key_pc = 9,
+       .minor = true,
+       .program = 24,
+       .seed = 2},
+      {.name = "arp_piano_Eb_96",
+       .style = Style::kArpeggio,
+       .tempo_bpm = 96,
+       .key_pc = 3,
+       .program = 0,
+       .seed = 3},
+      {.name = "arp_guitar_F#m_132",
+       .style = Style::kArpeggio,
+       .tempo_bpm = 132,
+       .key_pc = 6,
+       .minor = true,
+       .program = 24,
+       .seed = 4},
+      {.name = "melody_flute_G_100",
+       .style = Style::kMelody,
+       .tempo_bpm = 100,
+       .key_pc = 7,
+       .program = 73,
+       .seed = 5},
+      {.name = "melody_piano_Dm_150",
+       .style = Style::kMelody,
+       .tempo_bpm = 150,
+       .key_pc = 2,
+       .minor = true,
+       .program = 0,
+       .seed = 6},
+      {.name = "shuffle_epiano_Bb_110",
+       .style = Style::kShuffle,
+       .tempo_bpm = 110,
+       .key_pc = 10,
+       .program = 4,
+       .seed = 7},
+      {.name = "block_organ_E_160",
+       .style = Style::kBlock,
+       .tempo_bpm = 160,
+       .key_pc = 4,
+       .program = 16,
+       .seed = 8},
+      {.name = "arp_piano_D_70",
+       .style = Style::kArpeggio,
+       .tempo_bpm = 70,
+       .key_pc = 2,
+       .program = 0,
+       .seed = 9},
+      {.name = "block_piano_A_noise",
+       .style = Style::kBlock,
+       .tempo_bpm = 108,
+       .key_pc = 9,
+       .program = 0,
+       .noise_dbfs = -30,
+       .seed = 10},
+      {.name = "ramp_piano_90_130",
+       .style = Style::kBlock,
+       .tempo_bpm = 90,
+       .end_tempo_bpm = 130,
+       .bars = 16,
+       .key_pc = 5,
+       .program = 0,
+       .seed = 11},
+      {.name = "silence_guitar_C_100",
+       .style = Style::kBlock,
+       .tempo_bpm = 100,
+       .bars = 14,
+       .key_pc = 0,
+       .program = 24,
+       .silence_from_bar = 6,
+       .silence_bars = 2,
+       .seed = 12},
   };
   if (quick) s.resize(4);
   for (TakeSpec& t : s) {
@@ -96,7 +165,8 @@ double aubio_tempo_error(const std::vector<double>& beats, const Take& take, dou
     size_t k = 0;
     double best = 1e9;
     for (size_t j = 0; j < take.beats_s.size(); ++j) {
-      if (std::abs(take.beats_s[j] - beats[i]) < best) best = std::abs(take.beats_s[j] - beats[i]), k = j;
+      if (std::abs(take.beats_s[j] - beats[i]) < best)
+        best = std::abs(take.beats_s[j] - beats[i]), k = j;
     }
     sum += std::abs(bpm - take.tempo_bpm[k]) / take.tempo_bpm[k];
     ++n;
@@ -122,7 +192,8 @@ double note_scores(const ListenResult& r, const Take& take, double* pitch_recall
     sum += 1000.0 * (static_cast<double>(best->decided_frame) / r.sample_rate_hz - t);
     ++n;
   }
-  *pitch_recall = take.melody_onsets.empty() ? 0 : static_cast<double>(right) / take.melody_onsets.size();
+  *pitch_recall =
+      take.melody_onsets.empty() ? 0 : static_cast<double>(right) / take.melody_onsets.size();
   return n ? sum / n : 0;
 }
 
@@ -144,7 +215,8 @@ void print_debug(const Take& take, const ListenResult& audio, const ListenResult
     for (const ListenResult* r : {&audio, &midi}) {
       const HeardEvent* b = nearest(*r, HeardKind::kBeat, t);
       const HeardEvent* c = nearest(*r, HeardKind::kChord, t);
-      std::printf(" %+6.0fms %6.1f %-8s|", b ? 1000 * (static_cast<double>(b->frame) / r->sample_rate_hz - t) : NAN,
+      std::printf(" %+6.0fms %6.1f %-8s|",
+                  b ? 1000 * (static_cast<double>(b->frame) / r->sample_rate_hz - t) : NAN,
                   b ? b->tempo_bpm : NAN, c ? jamd::realtime::chord_name(c->chord).c_str() : "-");
     }
     std::printf("\n");
@@ -158,9 +230,12 @@ int main(int argc, char** argv) {
   std::string out_path, keep_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--quick") quick = true;
-    else if (a == "--out" && i + 1 < argc) out_path = argv[++i];
-    else if (a == "--keep-wavs" && i + 1 < argc) keep_dir = argv[++i];
+    if (a == "--quick")
+      quick = true;
+    else if (a == "--out" && i + 1 < argc)
+      out_path = argv[++i];
+    else if (a == "--keep-wavs" && i + 1 < argc)
+      keep_dir = argv[++i];
     else {
       std::fprintf(stderr, "usage: listen_bench [--quick] [--out FILE.tsv] [--keep-wavs DIR]\n");
       return 2;
@@ -173,7 +248,8 @@ int main(int argc, char** argv) {
   std::ostringstream table;
   table << "take\tsteady\tbeatF_audio\ttempo_err_audio\tbeatF_aubio\ttempo_err_aubio\tbeatF_midi\t"
            "chord_acc_audio\tchord_acc_midi\tchord_lat_audio_ms\tchord_lat_audio_beats\t"
-           "chord_lat_midi_ms\tbeat_lat_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_aubio_pct\n";
+           "chord_lat_midi_ms\tbeat_lat_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_"
+           "aubio_pct\n";
   double sum_f = 0, sum_fa = 0, sum_t = 0, sum_ta = 0, sum_ca = 0, sum_cm = 0, sum_cpu = 0;
   int n_steady = 0, n_chord = 0, n_all = 0;
   for (const TakeSpec& spec : take_set(quick)) {
@@ -184,8 +260,8 @@ int main(int argc, char** argv) {
       (void)jamd::realtime::write_midi_file((dir / (spec.name + ".mid")).string(), take.midi);
     }
     ListenFileOptions opts;
-    const ListenResult audio = jamd::realtime::listen_audio(take.audio, take.channels,
-                                                            take.sample_rate_hz, opts);
+    const ListenResult audio =
+        jamd::realtime::listen_audio(take.audio, take.channels, take.sample_rate_hz, opts);
     const ListenResult midi = jamd::realtime::listen_midi(take.midi, opts);
     if (const char* debug = std::getenv("LISTEN_BENCH_DEBUG"); debug && spec.name == debug) {
       print_debug(take, audio, midi);
@@ -194,9 +270,12 @@ int main(int argc, char** argv) {
     const std::vector<double> ab = aubio_beats(wav, &aubio_wall);
     const double from = take.beats_s[kSkipBeats] - 0.01;
     double to = 1e9;
-    if (spec.silence_from_bar >= 0) to = take.beats_s[spec.silence_from_bar * spec.beats_per_bar] - 0.2;
-    const double f_audio = beat_f_measure(heard_beats_s(audio), take.beats_s, kBeatToleranceS, from, to);
-    const double f_midi = beat_f_measure(heard_beats_s(midi), take.beats_s, kBeatToleranceS, from, to);
+    if (spec.silence_from_bar >= 0)
+      to = take.beats_s[spec.silence_from_bar * spec.beats_per_bar] - 0.2;
+    const double f_audio =
+        beat_f_measure(heard_beats_s(audio), take.beats_s, kBeatToleranceS, from, to);
+    const double f_midi =
+        beat_f_measure(heard_beats_s(midi), take.beats_s, kBeatToleranceS, from, to);
     const double f_aubio = beat_f_measure(ab, take.beats_s, kBeatToleranceS, from, to);
     const double t_audio = tempo_error(audio, take, from, to);
     const double t_aubio = aubio_tempo_error(ab, take, from);
@@ -210,7 +289,8 @@ int main(int argc, char** argv) {
     int n_beats_heard = 0;
     for (const HeardEvent& e : audio.events) {
       if (e.kind == HeardKind::kBeat && e.beat_index > 3) {  // not the beats reported at lock
-        beat_lat_ms += 1000.0 * static_cast<double>(e.decided_frame - e.frame) / audio.sample_rate_hz;
+        beat_lat_ms +=
+            1000.0 * static_cast<double>(e.decided_frame - e.frame) / audio.sample_rate_hz;
         ++n_beats_heard;
       }
     }
@@ -222,9 +302,10 @@ int main(int argc, char** argv) {
     const double cpu_aubio = 100.0 * aubio_wall / dur;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "%s\t%s\t%.3f\t%.4f\t%.3f\t%.4f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\n",
-                  spec.name.c_str(), steady(spec) ? "yes" : "no", f_audio, t_audio, f_aubio, t_aubio,
-                  f_midi, ca, cm, lat_ms, lat_beats, lat_ms_midi, beat_lat_ms,
+                  "%s\t%s\t%.3f\t%.4f\t%.3f\t%.4f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%.0f\t%."
+                  "1f\t%.2f\t%.2f\t%.2f\n",
+                  spec.name.c_str(), steady(spec) ? "yes" : "no", f_audio, t_audio, f_aubio,
+                  t_aubio, f_midi, ca, cm, lat_ms, lat_beats, lat_ms_midi, beat_lat_ms,
                   spec.style == Style::kMelody ? note_lat : NAN,
                   spec.style == Style::kMelody ? pitch_recall : NAN, cpu, cpu_aubio);
     table << line;
@@ -247,9 +328,9 @@ int main(int argc, char** argv) {
                 "mean over steady takes: beatF jamd %.3f aubio %.3f (ratio %.2f); tempo error jamd "
                 "%.2f%% aubio %.2f%%\nmean chord accuracy per beat: audio %.3f, midi %.3f; "
                 "listener CPU %.2f%% of one core\n",
-                sum_f / n_steady, sum_fa / n_steady, (sum_f / n_steady) / std::max(1e-9, sum_fa / n_steady),
-                100 * sum_t / n_steady, 100 * sum_ta / n_steady, sum_ca / n_chord, sum_cm / n_chord,
-                sum_cpu / n_all);
+                sum_f / n_steady, sum_fa / n_steady,
+                (sum_f / n_steady) / std::max(1e-9, sum_fa / n_steady), 100 * sum_t / n_steady,
+                100 * sum_ta / n_steady, sum_ca / n_chord, sum_cm / n_chord, sum_cpu / n_all);
   std::fputs(table.str().substr(0, table.str().find('\n') + 1).c_str(), stdout);  // the header
   std::fputs(summary, stdout);
   if (!out_path.empty()) {

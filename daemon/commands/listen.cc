@@ -28,17 +28,26 @@ void print_summary(const realtime::ListenResult& r) {
   std::string key = "none", last_chord;
   for (const realtime::HeardEvent& e : r.events) {
     switch (e.kind) {
-      case realtime::HeardKind::kBeat: ++beats, last_tempo = e.tempo_bpm; break;
-      case realtime::HeardKind::kChord: ++chords; break;
-      case realtime::HeardKind::kNoteOn: ++notes; break;
-      case realtime::HeardKind::kKey: key = realtime::key_name(e.key); break;
-      default: break;
+      case realtime::HeardKind::kBeat:
+        ++beats, last_tempo = e.tempo_bpm;
+        break;
+      case realtime::HeardKind::kChord:
+        ++chords;
+        break;
+      case realtime::HeardKind::kNoteOn:
+        ++notes;
+        break;
+      case realtime::HeardKind::kKey:
+        key = realtime::key_name(e.key);
+        break;
+      default:
+        break;
     }
   }
-  std::printf("%s: %s, %.1f s, analysed in %.2f s\n", r.path.c_str(), r.kind.c_str(),
-              r.duration_s, r.wall_s);
-  std::printf("  %d beats (last tempo %.1f BPM), %d chords, %d notes, key %s\n", beats,
-              last_tempo, chords, notes, key.c_str());
+  std::printf("%s: %s, %.1f s, analysed in %.2f s\n", r.path.c_str(), r.kind.c_str(), r.duration_s,
+              r.wall_s);
+  std::printf("  %d beats (last tempo %.1f BPM), %d chords, %d notes, key %s\n", beats, last_tempo,
+              chords, notes, key.c_str());
   std::printf("  chords per beat:");
   for (const realtime::HeardEvent& e : r.events) {
     if (e.kind == realtime::HeardKind::kChord) {

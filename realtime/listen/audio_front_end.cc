@@ -12,9 +12,9 @@
 namespace jamd::realtime {
 namespace {
 
-constexpr uint32_t kFluxWindow = 1024;     // 46 ms: onsets sharp enough for beats
-constexpr uint32_t kChromaWindow = 4096;   // 186 ms: 5.4 Hz bins, a semitone apart from ~90 Hz
-constexpr uint32_t kPitchWindow = 1024;    // 46 ms: YIN down to ~45 Hz, mostly the new note
+constexpr uint32_t kFluxWindow = 1024;    // 46 ms: onsets sharp enough for beats
+constexpr uint32_t kChromaWindow = 4096;  // 186 ms: 5.4 Hz bins, a semitone apart from ~90 Hz
+constexpr uint32_t kPitchWindow = 1024;   // 46 ms: YIN down to ~45 Hz, mostly the new note
 // aubio 0.4.9's YIN-FFT reports no confidence; fast YIN does (1 - the dip of its difference
 // function), with this tolerance on the dip.
 constexpr float kPitchTolerance = 0.3f;
@@ -29,8 +29,8 @@ constexpr float kBassFluxHz = 300.0f;
 constexpr float kBassFluxWeight = 10.0f;
 // Pitch to notes: a note starts at a peak of the onset strength (seen one hop after it, the
 // peak itself ~23 ms after the sound starts), and the pitch of the next hop decides it: about
-// 46 ms from the sound to the note. Hops after an onset whose pitch decides the note, the YIN confidence a note needs, and how many hops of
-// unvoiced or different pitch end it.
+// 46 ms from the sound to the note. Hops after an onset whose pitch decides the note, the YIN
+// confidence a note needs, and how many hops of unvoiced or different pitch end it.
 constexpr int kNoteDecisionHops = 1;
 constexpr float kVoicedConfidence = 0.85f;
 constexpr int kUnvoicedHopsToEnd = 3;
@@ -64,7 +64,8 @@ struct AubioPtr {
 
 // The aubio and libsamplerate handles, each released exactly once.
 struct AudioFrontEnd::Aubio {
-  AubioPtr<aubio_pvoc_t, del_aubio_pvoc> flux_pvoc{new_aubio_pvoc(kFluxWindow, kAnalysisHopSamples)};
+  AubioPtr<aubio_pvoc_t, del_aubio_pvoc> flux_pvoc{
+      new_aubio_pvoc(kFluxWindow, kAnalysisHopSamples)};
   AubioPtr<aubio_pvoc_t, del_aubio_pvoc> chroma_pvoc{
       new_aubio_pvoc(kChromaWindow, kAnalysisHopSamples)};
   AubioPtr<aubio_onset_t, del_aubio_onset> onset{

@@ -38,12 +38,12 @@ struct HeardNote {
 };
 
 struct AudioHop {
-  int64_t index = 0;       // hop number since start
-  double end_sample = 0;   // analysis-rate sample where the hop ends
+  int64_t index = 0;      // hop number since start
+  double end_sample = 0;  // analysis-rate sample where the hop ends
   float onset_strength = 0;
   float level_dbfs = -120;
-  Chroma chroma{};         // 65 Hz .. 2.1 kHz
-  Chroma bass{};           // 55 .. 200 Hz
+  Chroma chroma{};  // 65 Hz .. 2.1 kHz
+  Chroma bass{};    // 55 .. 200 Hz
   bool onset = false;
   double onset_sample = 0;  // analysis-rate sample of the onset (aubio corrects its own delay)
   std::vector<HeardNote> notes;
@@ -91,7 +91,7 @@ class AudioFrontEnd {
   float strength_level_ = 0;
   bool note_onset_ = false;
   double note_onset_sample_ = 0;
-  int note_pitch_ = -1;         // sounding note, -1 none
+  int note_pitch_ = -1;            // sounding note, -1 none
   int pending_onset_frames_ = -1;  // hops since an onset whose pitch is being collected
   double pending_onset_sample_ = 0;
   float pending_level_dbfs_ = -120;

@@ -22,14 +22,14 @@ constexpr double kPeriodGain = 0.12;
 // A new tempo estimate this far from the loop's period is a tempo change (or a level switch)
 // once it persists.
 constexpr double kTempoChangeRatio = 0.05;
-constexpr int kTempoChangeEstimates = 4;      // 1 s at one estimate per 0.25 s
-constexpr int kLevelSwitchEstimates = 12;     // 3 s: doubling or halving needs more evidence
+constexpr int kTempoChangeEstimates = 4;   // 1 s at one estimate per 0.25 s
+constexpr int kLevelSwitchEstimates = 12;  // 3 s: doubling or halving needs more evidence
 // The slower of two metrical levels wins when this share of its beats are kAccentRatio stronger
 // than the points half-way between them (accents, bass notes, chord changes fall on beats).
 constexpr double kSlowLevelAccentShare = 0.9;
 constexpr float kAccentRatio = 1.3f;
 constexpr int kCombTerms = 4;
-constexpr int kLockBackfillBeats = 3;  // beats before the lock reported with it...
+constexpr int kLockBackfillBeats = 3;        // beats before the lock reported with it...
 constexpr float kBackfillOnsetShare = 0.2f;  // ...when an onset this strong falls on them
 // Harmonic rhythm: lags up to this share of the history, and the normalised autocorrelation
 // that counts as a repeating chord change.
@@ -206,7 +206,8 @@ bool BeatTracker::chords_every_eight(double period, int64_t n_frames) const {
   if (r0 <= 1e-9) return false;
   const auto near = [&](double lag) {
     double best = -1e9;
-    for (int d = -2; d <= 2; ++d) best = std::max(best, r(static_cast<size_t>(std::lround(lag) + d)));
+    for (int d = -2; d <= 2; ++d)
+      best = std::max(best, r(static_cast<size_t>(std::lround(lag) + d)));
     return best / r0;
   };
   const double r8 = near(8 * period), r4 = near(4 * period), r2 = near(2 * period);
@@ -339,7 +340,8 @@ void BeatTracker::decide_beat() {
   }
   hit_rate_ = 0.8f * hit_rate_ + 0.2f * (hit ? 1.0f : 0.0f);
   const double beat = next_beat_ + kPhaseGain * err;
-  period_ = std::clamp(period_ + kPeriodGain * err, 60.0 * options_.frame_rate_hz / options_.max_tempo_bpm,
+  period_ = std::clamp(period_ + kPeriodGain * err,
+                       60.0 * options_.frame_rate_hz / options_.max_tempo_bpm,
                        60.0 * options_.frame_rate_hz / options_.min_tempo_bpm);
   beats_.push_back({beat, static_cast<double>(n_ - 1), tempo_bpm(),
                     tempo_confidence_ * (0.5f + 0.5f * hit_rate_), beat_index_++});

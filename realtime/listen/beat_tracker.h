@@ -26,8 +26,8 @@ struct BeatTrackerOptions {
   double frame_rate_hz = 22050.0 / 256;  // onset-strength frames per second
   double min_tempo_bpm = 60.0;
   double max_tempo_bpm = 180.0;
-  double history_s = 8.0;         // what the tempo estimator looks at
-  double lock_after_s = 2.0;      // the earliest lock: two beats at 60 BPM
+  double history_s = 8.0;     // what the tempo estimator looks at
+  double lock_after_s = 2.0;  // the earliest lock: two beats at 60 BPM
   double reestimate_every_s = 0.25;
   // Tempo prior: log-normal around this tempo, this many octaves wide (breaks exact ties only).
   double prior_center_bpm = 110.0;
@@ -37,11 +37,11 @@ struct BeatTrackerOptions {
 };
 
 struct TrackedBeat {
-  double frame = 0;         // analysis frame (fractional) where the beat falls
+  double frame = 0;          // analysis frame (fractional) where the beat falls
   double decided_frame = 0;  // the analysis frame when it was decided
   double tempo_bpm = 0;
   float confidence = 0;
-  int64_t index = 0;        // beats since the last lock
+  int64_t index = 0;  // beats since the last lock
 };
 
 class BeatTracker {
@@ -91,15 +91,15 @@ class BeatTracker {
   int64_t frames_since_estimate_ = 0;
   int64_t quiet_frames_ = 0;
   bool locked_ = false;
-  double period_ = 0;      // frames per beat
-  double next_beat_ = 0;   // predicted frame of the next beat
+  double period_ = 0;     // frames per beat
+  double next_beat_ = 0;  // predicted frame of the next beat
   int64_t beat_index_ = 0;
   int missed_ = 0;
   int disagreements_ = 0;
   int phase_disagreements_ = 0;
   double disagreement_period_ = 0;
   float tempo_confidence_ = 0;
-  float hit_rate_ = 0;     // smoothed fraction of beats that found an onset
+  float hit_rate_ = 0;  // smoothed fraction of beats that found an onset
   bool lost_ = false;
   std::vector<TrackedBeat> beats_;
 };

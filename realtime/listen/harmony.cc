@@ -21,7 +21,7 @@ constexpr float kHarmonicDecay = 0.6f;
 // A triad with an added note outscores the triad by this much before it is called a seventh:
 // templates of four notes match three-note chroma fairly well, and triads are the commoner case.
 constexpr float kSeventhPenalty = 0.02f;
-// Below this similarity nothing fits: a melody line, noise, a cluster. 
+// Below this similarity nothing fits: a melody line, noise, a cluster.
 constexpr float kMinSimilarity = 0.70f;
 constexpr float kBassBonus = 0.06f;
 // One note beats every chord by this much before the answer is "no chord" (a chord's own root

@@ -14,13 +14,26 @@ const char* pitch_class_name(int pc) {
 
 int chord_intervals(ChordQuality quality, int out[4]) {
   switch (quality) {
-    case ChordQuality::kNone: return 0;
-    case ChordQuality::kMajor: out[0] = 0, out[1] = 4, out[2] = 7; return 3;
-    case ChordQuality::kMinor: out[0] = 0, out[1] = 3, out[2] = 7; return 3;
-    case ChordQuality::kDominant7: out[0] = 0, out[1] = 4, out[2] = 7, out[3] = 10; return 4;
-    case ChordQuality::kMinor7: out[0] = 0, out[1] = 3, out[2] = 7, out[3] = 10; return 4;
-    case ChordQuality::kMajor7: out[0] = 0, out[1] = 4, out[2] = 7, out[3] = 11; return 4;
-    case ChordQuality::kDiminished: out[0] = 0, out[1] = 3, out[2] = 6; return 3;
+    case ChordQuality::kNone:
+      return 0;
+    case ChordQuality::kMajor:
+      out[0] = 0, out[1] = 4, out[2] = 7;
+      return 3;
+    case ChordQuality::kMinor:
+      out[0] = 0, out[1] = 3, out[2] = 7;
+      return 3;
+    case ChordQuality::kDominant7:
+      out[0] = 0, out[1] = 4, out[2] = 7, out[3] = 10;
+      return 4;
+    case ChordQuality::kMinor7:
+      out[0] = 0, out[1] = 3, out[2] = 7, out[3] = 10;
+      return 4;
+    case ChordQuality::kMajor7:
+      out[0] = 0, out[1] = 4, out[2] = 7, out[3] = 11;
+      return 4;
+    case ChordQuality::kDiminished:
+      out[0] = 0, out[1] = 3, out[2] = 6;
+      return 3;
   }
   return 0;
 }
@@ -29,13 +42,26 @@ std::string chord_name(Chord chord) {
   if (chord.quality == ChordQuality::kNone || chord.root_pc < 0) return "N";
   const char* suffix = "";
   switch (chord.quality) {
-    case ChordQuality::kNone: break;
-    case ChordQuality::kMajor: suffix = ":maj"; break;
-    case ChordQuality::kMinor: suffix = ":min"; break;
-    case ChordQuality::kDominant7: suffix = ":7"; break;
-    case ChordQuality::kMinor7: suffix = ":min7"; break;
-    case ChordQuality::kMajor7: suffix = ":maj7"; break;
-    case ChordQuality::kDiminished: suffix = ":dim"; break;
+    case ChordQuality::kNone:
+      break;
+    case ChordQuality::kMajor:
+      suffix = ":maj";
+      break;
+    case ChordQuality::kMinor:
+      suffix = ":min";
+      break;
+    case ChordQuality::kDominant7:
+      suffix = ":7";
+      break;
+    case ChordQuality::kMinor7:
+      suffix = ":min7";
+      break;
+    case ChordQuality::kMajor7:
+      suffix = ":maj7";
+      break;
+    case ChordQuality::kDiminished:
+      suffix = ":dim";
+      break;
   }
   return std::string(pitch_class_name(chord.root_pc)) + suffix;
 }
@@ -47,15 +73,24 @@ std::string key_name(Key key) {
 
 const char* heard_kind_name(HeardKind kind) {
   switch (kind) {
-    case HeardKind::kOnset: return "onset";
-    case HeardKind::kBeat: return "beat";
-    case HeardKind::kNoBeat: return "no_beat";
-    case HeardKind::kNoteOn: return "note_on";
-    case HeardKind::kNoteOff: return "note_off";
-    case HeardKind::kChord: return "chord";
-    case HeardKind::kKey: return "key";
-    case HeardKind::kSilence: return "silence";
-    case HeardKind::kSound: return "sound";
+    case HeardKind::kOnset:
+      return "onset";
+    case HeardKind::kBeat:
+      return "beat";
+    case HeardKind::kNoBeat:
+      return "no_beat";
+    case HeardKind::kNoteOn:
+      return "note_on";
+    case HeardKind::kNoteOff:
+      return "note_off";
+    case HeardKind::kChord:
+      return "chord";
+    case HeardKind::kKey:
+      return "key";
+    case HeardKind::kSilence:
+      return "silence";
+    case HeardKind::kSound:
+      return "sound";
   }
   return "?";
 }

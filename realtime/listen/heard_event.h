@@ -14,15 +14,15 @@
 namespace jamd::realtime {
 
 enum class HeardKind : uint8_t {
-  kOnset,     // a new sound started (audio) or a note-on (MIDI)
-  kBeat,      // a beat of the pulse, with the tempo around it
-  kNoBeat,    // the pulse is lost (silence, or no steady pulse): no beats until kBeat again
-  kNoteOn,    // a note: pitch and velocity (audio: monophonic pitch tracking)
+  kOnset,   // a new sound started (audio) or a note-on (MIDI)
+  kBeat,    // a beat of the pulse, with the tempo around it
+  kNoBeat,  // the pulse is lost (silence, or no steady pulse): no beats until kBeat again
+  kNoteOn,  // a note: pitch and velocity (audio: monophonic pitch tracking)
   kNoteOff,
-  kChord,     // the chord of the beat that starts at `frame` (may be "no chord")
-  kKey,       // the key over the last bars
-  kSilence,   // the input fell silent at `frame`
-  kSound,     // sound again after silence
+  kChord,    // the chord of the beat that starts at `frame` (may be "no chord")
+  kKey,      // the key over the last bars
+  kSilence,  // the input fell silent at `frame`
+  kSound,    // sound again after silence
 };
 
 enum class HeardSource : uint8_t { kAudio, kMidi, kMidiClock };
@@ -68,7 +68,7 @@ struct HeardEvent {
 std::string chord_name(Chord chord);
 // "C major", "F# minor", or "none".
 std::string key_name(Key key);
-const char* pitch_class_name(int pc);  // "C", "C#", ... "B"
+const char* pitch_class_name(int pc);         // "C", "C#", ... "B"
 const char* heard_kind_name(HeardKind kind);  // "onset", "beat", ...
 // Pitch classes of a chord relative to its root, e.g. {0, 4, 7, 10} for kDominant7.
 int chord_intervals(ChordQuality quality, int out_intervals[4]);

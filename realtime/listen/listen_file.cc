@@ -54,8 +54,8 @@ std::string truncation_warning(const std::string& path, int channels, int bytes_
     in.seekg(pos);
     unsigned char chunk[8];
     if (!in.read(reinterpret_cast<char*>(chunk), 8)) break;
-    const int64_t size = chunk[4] | (chunk[5] << 8) | (chunk[6] << 16) |
-                         (static_cast<int64_t>(chunk[7]) << 24);
+    const int64_t size =
+        chunk[4] | (chunk[5] << 8) | (chunk[6] << 16) | (static_cast<int64_t>(chunk[7]) << 24);
     if (std::string(reinterpret_cast<char*>(chunk), 4) == "data") {
       const int64_t held = file_size - pos - 8;
       if (size > held && bytes_per_sample > 0 && size != 0xFFFFFFFF) {
@@ -75,13 +75,19 @@ std::string truncation_warning(const std::string& path, int channels, int bytes_
 int bytes_per_sample(int format) {
   switch (format & SF_FORMAT_SUBMASK) {
     case SF_FORMAT_PCM_U8:
-    case SF_FORMAT_PCM_S8: return 1;
-    case SF_FORMAT_PCM_16: return 2;
-    case SF_FORMAT_PCM_24: return 3;
+    case SF_FORMAT_PCM_S8:
+      return 1;
+    case SF_FORMAT_PCM_16:
+      return 2;
+    case SF_FORMAT_PCM_24:
+      return 3;
     case SF_FORMAT_PCM_32:
-    case SF_FORMAT_FLOAT: return 4;
-    case SF_FORMAT_DOUBLE: return 8;
-    default: return 0;
+    case SF_FORMAT_FLOAT:
+      return 4;
+    case SF_FORMAT_DOUBLE:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -114,11 +120,10 @@ absl::StatusOr<ListenResult> listen_wav(const std::string& path, const ListenFil
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' holds no audio frames (an empty or truncated WAV)"));
   }
-  ListenResult r = listen_audio(samples, info.channels, static_cast<uint32_t>(info.samplerate),
-                                options);
+  ListenResult r =
+      listen_audio(samples, info.channels, static_cast<uint32_t>(info.samplerate), options);
   r.path = path;
-  const std::string warning = truncation_warning(path, info.channels,
-                                                 bytes_per_sample(info.format),
+  const std::string warning = truncation_warning(path, info.channels, bytes_per_sample(info.format),
                                                  static_cast<uint32_t>(info.samplerate));
   if (!warning.empty()) r.warnings.push_back(warning);
   return r;
@@ -141,9 +146,12 @@ void json_string(std::string& out, const std::string& s) {
 
 const char* source_name(HeardSource s) {
   switch (s) {
-    case HeardSource::kAudio: return "audio";
-    case HeardSource::kMidi: return "midi";
-    case HeardSource::kMidiClock: return "midi_clock";
+    case HeardSource::kAudio:
+      return "audio";
+    case HeardSource::kMidi:
+      return "midi";
+    case HeardSource::kMidiClock:
+      return "midi_clock";
   }
   return "?";
 }
@@ -181,7 +189,8 @@ std::vector<TimedMidiMessage> midi_timeline(const MidiFile& file, uint32_t rate,
     const MidiEvent& e = *t.event;
     if (e.status < 0x80 || e.status >= 0xF0 || e.data.size() > 2) continue;
     TimedMidiMessage m;
-    m.frame = static_cast<uint64_t>(std::max<int64_t>(0, map.frame_at(static_cast<int64_t>(e.tick))));
+    m.frame =
+        static_cast<uint64_t>(std::max<int64_t>(0, map.frame_at(static_cast<int64_t>(e.tick))));
     m.message.size = static_cast<uint8_t>(1 + e.data.size());
     m.message.bytes[0] = e.status;
     for (size_t i = 0; i < e.data.size(); ++i) m.message.bytes[i + 1] = e.data[i];
@@ -263,8 +272,8 @@ absl::StatusOr<ListenResult> listen_file(const std::string& path,
                                          const ListenFileOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot open '", path,
-                                            "': no such file, or not readable"));
+    return absl::NotFoundError(
+        absl::StrCat("cannot open '", path, "': no such file, or not readable"));
   }
   char magic[4] = {0, 0, 0, 0};
   in.read(magic, 4);
@@ -304,7 +313,7 @@ std::string listen_result_json(const ListenResult& r) {
   out += "],\n";
   std::string beats, chords, keys, onsets, other;
   std::map<std::pair<int, int>, const HeardEvent*> open_notes;  // (source, pitch)
-  std::vector<std::pair<const HeardEvent*, int64_t>> notes;  // note on, off frame
+  std::vector<std::pair<const HeardEvent*, int64_t>> notes;     // note on, off frame
   const HeardEvent* last_key = nullptr;
   auto sep = [](std::string& s) { s += s.empty() ? "\n    " : ",\n    "; };
   for (const HeardEvent& e : r.events) {

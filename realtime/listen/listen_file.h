@@ -22,10 +22,10 @@
 namespace jamd::realtime {
 
 struct ListenFileOptions {
-  bool real_time = false;       // pace the input like a live performance
-  uint32_t block_frames = 256;  // frames per feed, like a JACK period
+  bool real_time = false;                // pace the input like a live performance
+  uint32_t block_frames = 256;           // frames per feed, like a JACK period
   uint32_t midi_sample_rate_hz = 48000;  // the sample clock MIDI files are timed on
-  ListenerOptions listener{};   // sample_rate_hz is set from the input
+  ListenerOptions listener{};            // sample_rate_hz is set from the input
 };
 
 struct ListenResult {
@@ -34,7 +34,7 @@ struct ListenResult {
   uint32_t sample_rate_hz = 0;
   int channels = 0;
   double duration_s = 0;
-  std::string time_signature;   // MIDI files: the first time signature, e.g. "6/8"
+  std::string time_signature;  // MIDI files: the first time signature, e.g. "6/8"
   std::vector<std::string> warnings;
   std::vector<HeardEvent> events;  // in decision order
   double wall_s = 0;
@@ -43,8 +43,8 @@ struct ListenResult {
 // Reads `path` (WAV or MIDI, told apart by content, not by name) and listens to it.
 absl::StatusOr<ListenResult> listen_file(const std::string& path, const ListenFileOptions& options);
 // Listens to interleaved float audio already in memory (tests, benchmarks).
-ListenResult listen_audio(std::span<const float> interleaved, int channels,
-                          uint32_t sample_rate_hz, const ListenFileOptions& options);
+ListenResult listen_audio(std::span<const float> interleaved, int channels, uint32_t sample_rate_hz,
+                          const ListenFileOptions& options);
 // Listens to a parsed MIDI file, timed by its own tempo map.
 ListenResult listen_midi(const MidiFile& file, const ListenFileOptions& options);
 // Every channel message and MIDI clock of a file on one sample clock, in order; end_frame gets

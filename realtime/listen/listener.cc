@@ -17,9 +17,9 @@ constexpr int kChromaLagHops = 6;
 // MIDI notes of the chord before may still be held in the beat's first hop (a beat estimate a
 // few ms early): the beat's MIDI chroma starts one hop (11.6 ms) in.
 constexpr int kMidiLagHops = 1;
-constexpr size_t kHistoryHops = 1024;  // 11.9 s of hop records
-constexpr double kClockTimeoutS = 0.5;  // MIDI clock this quiet has stopped
-constexpr int kClocksPerBeat = 24;      // MIDI beat clock: 24 per quarter note
+constexpr size_t kHistoryHops = 1024;       // 11.9 s of hop records
+constexpr double kClockTimeoutS = 0.5;      // MIDI clock this quiet has stopped
+constexpr int kClocksPerBeat = 24;          // MIDI beat clock: 24 per quarter note
 constexpr double kQuietBeatFraction = 0.6;  // a beat this quiet has no chord
 // Harmonic change compares pitch content over windows this long: longer than an arpeggio's
 // notes, shorter than most chords.
@@ -148,14 +148,15 @@ void Listener::handle_clock(const TimedMidiMessage& m) {
   if (!clock_beats_) clock_beat_index_ = 0;
   clock_beats_ = true;
   const double tempo = tempo_bpm();
-  HeardEvent e = make_event(HeardKind::kBeat, HeardSource::kMidiClock, frame, frame, clock_frames_.size() > 1 ? 1.0f : 0.5f);
+  HeardEvent e = make_event(HeardKind::kBeat, HeardSource::kMidiClock, frame, frame,
+                            clock_frames_.size() > 1 ? 1.0f : 0.5f);
   e.tempo_bpm = static_cast<float>(tempo);
   e.beat_index = clock_beat_index_++;
   push(e);
   if (tempo > 0) {
     const double period = 60.0 * options_.sample_rate_hz / tempo / hop_frames_;
-    pending_chords_.push_back({t_of_frame(static_cast<double>(frame)), period, e.beat_index,
-                               HeardSource::kMidiClock});
+    pending_chords_.push_back(
+        {t_of_frame(static_cast<double>(frame)), period, e.beat_index, HeardSource::kMidiClock});
   }
 }
 
@@ -179,11 +180,13 @@ void Listener::on_audio_hop(const AudioHop& hop) {
   };
   const int64_t now = frame_of_sample(hop.end_sample);
   if (hop.onset && !hop.notes_only) {
-    HeardEvent e = make_event(HeardKind::kOnset, HeardSource::kAudio, frame_of_sample(hop.onset_sample), now, 1.0f);
+    HeardEvent e = make_event(HeardKind::kOnset, HeardSource::kAudio,
+                              frame_of_sample(hop.onset_sample), now, 1.0f);
     push(e);
   }
   for (const HeardNote& n : hop.notes) {
-    HeardEvent e = make_event(n.on ? HeardKind::kNoteOn : HeardKind::kNoteOff, HeardSource::kAudio, frame_of_sample(n.sample), now, n.confidence);
+    HeardEvent e = make_event(n.on ? HeardKind::kNoteOn : HeardKind::kNoteOff, HeardSource::kAudio,
+                              frame_of_sample(n.sample), now, n.confidence);
     e.pitch = n.pitch;
     e.velocity = n.velocity;
     push(e);
@@ -199,7 +202,8 @@ void Listener::apply_midi(const TimedMidiMessage& m, HopRecord& record) {
   int& count = held_count_[static_cast<size_t>(channel * 128 + key)];
   if (type == 0x90 && velocity > 0) {
     ++count;
-    held_velocity_[static_cast<size_t>(key)] = std::max(held_velocity_[static_cast<size_t>(key)], velocity);
+    held_velocity_[static_cast<size_t>(key)] =
+        std::max(held_velocity_[static_cast<size_t>(key)], velocity);
     midi_onset_strength_ += static_cast<float>(velocity) / 127.0f;
     record.midi_sounding = true;
     last_midi_note_hop_ = hops_;
@@ -222,7 +226,8 @@ void Listener::apply_midi_until(int64_t hop_index, HopRecord& record) {
   for (int key = 0; key < 128; ++key) {
     const int v = held_velocity_[static_cast<size_t>(key)];
     if (v == 0) continue;
-    record.midi_chroma[static_cast<size_t>(key % 12)] += 0.5f + 0.5f * static_cast<float>(v) / 127.0f;
+    record.midi_chroma[static_cast<size_t>(key % 12)] +=
+        0.5f + 0.5f * static_cast<float>(v) / 127.0f;
     if (lowest < 0) lowest = key;
   }
   if (lowest >= 0) {
@@ -244,8 +249,8 @@ void Listener::process_hop(const AudioHop* hop) {
   if (record.midi_sounding) record.quiet = false;
   history_[static_cast<size_t>(h) % kHistoryHops] = record;
 
-  const float strength = midi_active(h) ? midi_onset_strength_
-                                        : (hop != nullptr ? hop->onset_strength : 0.0f);
+  const float strength =
+      midi_active(h) ? midi_onset_strength_ : (hop != nullptr ? hop->onset_strength : 0.0f);
   midi_onset_strength_ = 0;
   update_silence(record, h);
   tracker_.push(strength, harmonic_change(h));
@@ -280,7 +285,8 @@ void Listener::update_silence(const HopRecord& record, int64_t h) {
   const double hop_s = static_cast<double>(kAnalysisHopSamples) / kAnalysisRateHz;
   if (!record.quiet) {
     if (silent_) {
-      push(HeardKind::kSound, HeardSource::kAudio, frame_of_hop_end(h) - static_cast<int64_t>(hop_frames_), frame_of_hop_end(h), 1.0f);
+      push(HeardKind::kSound, HeardSource::kAudio,
+           frame_of_hop_end(h) - static_cast<int64_t>(hop_frames_), frame_of_hop_end(h), 1.0f);
       silent_ = false;
     }
     heard_anything_ = true;
@@ -289,7 +295,9 @@ void Listener::update_silence(const HopRecord& record, int64_t h) {
   }
   if (!silent_ && static_cast<double>(h + 1 - quiet_since_hop_) * hop_s >= options_.silence_s) {
     silent_ = true;
-    push(HeardKind::kSilence, HeardSource::kAudio, frame_of_hop_end(quiet_since_hop_) - static_cast<int64_t>(hop_frames_), frame_of_hop_end(h), 1.0f);
+    push(HeardKind::kSilence, HeardSource::kAudio,
+         frame_of_hop_end(quiet_since_hop_) - static_cast<int64_t>(hop_frames_),
+         frame_of_hop_end(h), 1.0f);
     tracker_.reset();  // reports the lost pulse through take_lost()
   }
 }
@@ -304,7 +312,9 @@ void Listener::emit_beats(int64_t h) {
   const HeardSource source = midi_active(h) ? HeardSource::kMidi : HeardSource::kAudio;
   for (const TrackedBeat& b : tracker_.take_beats()) {
     if (clock_beats_) continue;  // MIDI clock, when present, is the pulse
-    HeardEvent e = make_event(HeardKind::kBeat, source, static_cast<int64_t>(std::llround(frame_of_t(b.frame))), now, b.confidence);
+    HeardEvent e =
+        make_event(HeardKind::kBeat, source,
+                   static_cast<int64_t>(std::llround(frame_of_t(b.frame))), now, b.confidence);
     e.tempo_bpm = static_cast<float>(b.tempo_bpm);
     e.beat_index = b.index;
     push(e);
@@ -324,8 +334,8 @@ void Listener::decide_chords(int64_t h, bool flush) {
     const double lag = symbolic ? kMidiLagHops : kChromaLagHops;
     const double decide_t = p.beat_t + lag + options_.chord_decision_beats * p.period;
     if (static_cast<double>(h) < decide_t && !flush) break;
-    const int64_t first = std::max<int64_t>(
-        {static_cast<int64_t>(std::ceil(p.beat_t + lag)), h - static_cast<int64_t>(kHistoryHops) + 1, 0});
+    const int64_t first = std::max<int64_t>({static_cast<int64_t>(std::ceil(p.beat_t + lag)),
+                                             h - static_cast<int64_t>(kHistoryHops) + 1, 0});
     const int64_t last = std::min<int64_t>(h, static_cast<int64_t>(std::floor(decide_t)));
     Chroma sum{}, bass{};
     int quiet = 0, n = 0;
@@ -359,7 +369,10 @@ void Listener::decide_chords(int64_t h, bool flush) {
       g = chords_.silence();
       bass_memory_ = {};
     }
-    HeardEvent e = make_event(HeardKind::kChord, any_midi ? HeardSource::kMidi : HeardSource::kAudio, static_cast<int64_t>(std::llround(frame_of_t(p.beat_t))), frame_of_hop_end(h), g.confidence);
+    HeardEvent e =
+        make_event(HeardKind::kChord, any_midi ? HeardSource::kMidi : HeardSource::kAudio,
+                   static_cast<int64_t>(std::llround(frame_of_t(p.beat_t))), frame_of_hop_end(h),
+                   g.confidence);
     e.chord = g.chord;
     e.beat_index = p.beat_index;
     push(e);
@@ -386,7 +399,9 @@ void Listener::update_key(const HopRecord& record, int64_t h) {
   if (g.key != key_ || h - key_emitted_hop_ >= 4 * every) {
     key_ = g.key;
     key_emitted_hop_ = h;
-    HeardEvent e = make_event(HeardKind::kKey, record.midi_sounding ? HeardSource::kMidi : HeardSource::kAudio, frame_of_hop_end(h), frame_of_hop_end(h), g.confidence);
+    HeardEvent e =
+        make_event(HeardKind::kKey, record.midi_sounding ? HeardSource::kMidi : HeardSource::kAudio,
+                   frame_of_hop_end(h), frame_of_hop_end(h), g.confidence);
     e.key = g.key;
     push(e);
   }

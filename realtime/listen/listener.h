@@ -36,11 +36,11 @@ struct ListenerOptions {
   // more of an arpeggio, earlier answers sooner.
   double chord_decision_beats = 0.75;
   float silence_dbfs = -55.0f;
-  double silence_s = 1.0;        // this long quiet: "silence", no beat, no chord
-  double key_window_s = 30.0;    // time constant of the key's pitch-class memory
-  double key_every_s = 2.0;      // how often the key is re-estimated
-  double midi_active_s = 4.0;    // MIDI notes this recent make MIDI the source of beats/chords
-  BeatTrackerOptions beat{};     // frame_rate_hz is set by the listener
+  double silence_s = 1.0;      // this long quiet: "silence", no beat, no chord
+  double key_window_s = 30.0;  // time constant of the key's pitch-class memory
+  double key_every_s = 2.0;    // how often the key is re-estimated
+  double midi_active_s = 4.0;  // MIDI notes this recent make MIDI the source of beats/chords
+  BeatTrackerOptions beat{};   // frame_rate_hz is set by the listener
 };
 
 class Listener {
@@ -51,7 +51,7 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   // MIDI messages at absolute frames, in order; feed them before the audio of the same period.
-  void feed_midi(std::span<const TimedMidiMessage> messages);  // thread: listener
+  void feed_midi(std::span<const TimedMidiMessage> messages);                  // thread: listener
   void feed_audio(std::span<const float> left, std::span<const float> right);  // thread: listener
   // Without audio input: analyses the MIDI heard up to `frame`. thread: listener
   void advance_to(int64_t frame);
@@ -92,7 +92,7 @@ class Listener {
   void update_key(const HopRecord& record, int64_t hop_index);
   void update_silence(const HopRecord& record, int64_t hop_index);
   float harmonic_change(int64_t hop_index) const;
-  double frame_of_t(double t) const;   // tracker frame -> input frame
+  double frame_of_t(double t) const;  // tracker frame -> input frame
   double t_of_frame(double frame) const;
   int64_t frame_of_hop_end(int64_t hop_index) const;
   bool midi_active(int64_t hop_index) const;
@@ -107,10 +107,10 @@ class Listener {
   BeatTracker tracker_;
   std::vector<HeardEvent> events_;
   std::deque<TimedMidiMessage> midi_queue_;
-  int64_t hops_ = 0;  // analysis hops processed
+  int64_t hops_ = 0;                // analysis hops processed
   std::vector<HopRecord> history_;  // ring of recent hops
   // MIDI state.
-  std::array<int, 128> held_velocity_{};   // 0: not held
+  std::array<int, 128> held_velocity_{};    // 0: not held
   std::array<int, 16 * 128> held_count_{};  // per channel and key, for repeated note-ons
   float midi_onset_strength_ = 0;           // of the hop being built
   int64_t last_midi_note_hop_ = -1000000;

@@ -1,10 +1,10 @@
 // The causal beat tracker on synthetic onset-strength signals with known beats.
+#include "realtime/listen/beat_tracker.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
-
-#include "realtime/listen/beat_tracker.h"
 
 namespace jamd::realtime {
 namespace {

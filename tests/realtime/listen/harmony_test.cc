@@ -1,7 +1,7 @@
 // Chord and key guesses from pitch-class profiles, and the per-beat chord follower.
-#include <gtest/gtest.h>
-
 #include "realtime/listen/harmony.h"
+
+#include <gtest/gtest.h>
 
 namespace jamd::realtime {
 namespace {

@@ -39,7 +39,8 @@ Heard hear(const TakeSpec& spec) {
 }
 
 TEST(ListenAudio, BlockPianoChordsBeatsAndTempo) {
-  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .program = 0, .seed = 1});
+  const Heard h =
+      hear({.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .program = 0, .seed = 1});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
   EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
@@ -49,21 +50,31 @@ TEST(ListenAudio, BlockPianoChordsBeatsAndTempo) {
 }
 
 TEST(ListenAudio, GuitarInAMinorAt84Bpm) {
-  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 84, .key_pc = 9, .minor = true,
-                        .program = 24, .sample_rate_hz = 48000, .seed = 2});
+  const Heard h = hear({.style = Style::kBlock,
+                        .tempo_bpm = 84,
+                        .key_pc = 9,
+                        .minor = true,
+                        .program = 24,
+                        .sample_rate_hz = 48000,
+                        .seed = 2});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
 }
 
 TEST(ListenAudio, ArpeggioBeatsAtTheQuarterLevel) {
-  const Heard h = hear({.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .program = 0, .seed = 3});
+  const Heard h =
+      hear({.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .program = 0, .seed = 3});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
 }
 
 TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
-  const Heard h = hear({.style = Style::kMelody, .tempo_bpm = 150, .key_pc = 2, .minor = true,
-                        .program = 0, .seed = 6});
+  const Heard h = hear({.style = Style::kMelody,
+                        .tempo_bpm = 150,
+                        .key_pc = 2,
+                        .minor = true,
+                        .program = 0,
+                        .seed = 6});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
   // Notes: most melody notes are heard with the right pitch, close to where they start.
@@ -85,21 +96,32 @@ TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
 }
 
 TEST(ListenAudio, ShuffleFindsTheBeatNotTheSwungUpbeat) {
-  const Heard h = hear({.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .program = 4, .seed = 7});
+  const Heard h =
+      hear({.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .program = 4, .seed = 7});
   EXPECT_GE(h.f(), 0.8);
   EXPECT_LE(h.tempo(), 0.02);
 }
 
 TEST(ListenAudio, FollowsATempoRamp) {
-  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 90, .end_tempo_bpm = 130, .bars = 16,
-                        .key_pc = 5, .seed = 11});
+  const Heard h = hear({.style = Style::kBlock,
+                        .tempo_bpm = 90,
+                        .end_tempo_bpm = 130,
+                        .bars = 16,
+                        .key_pc = 5,
+                        .seed = 11});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.04);
 }
 
 TEST(ListenAudio, SilenceInTheMiddleIsNoBeatAndNoChordThenLocksAgain) {
-  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 100, .bars = 14, .key_pc = 0,
-                        .program = 24, .silence_from_bar = 6, .silence_bars = 2, .seed = 12});
+  const Heard h = hear({.style = Style::kBlock,
+                        .tempo_bpm = 100,
+                        .bars = 14,
+                        .key_pc = 0,
+                        .program = 24,
+                        .silence_from_bar = 6,
+                        .silence_bars = 2,
+                        .seed = 12});
   const double quiet_from = h.take.beats_s[24], quiet_to = h.take.beats_s[32];
   bool silence = false, no_beat = false;
   for (const HeardEvent& e : h.r.events) {
@@ -120,28 +142,35 @@ TEST(ListenAudio, SilenceInTheMiddleIsNoBeatAndNoChordThenLocksAgain) {
 }
 
 TEST(ListenAudio, NoiseDoesNotHideBeatsOrChords) {
-  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 108, .key_pc = 9, .noise_dbfs = -30,
-                        .seed = 10});
+  const Heard h =
+      hear({.style = Style::kBlock, .tempo_bpm = 108, .key_pc = 9, .noise_dbfs = -30, .seed = 10});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
 }
 
 TEST(ListenAudio, OrganAt160BpmIsNotHalved) {
-  const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .program = 16, .seed = 8});
+  const Heard h =
+      hear({.style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .program = 16, .seed = 8});
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
 }
 
 TEST(ListenAudio, SampleRatesAndMonoGiveTheSameBeats) {
   for (const auto& [rate, channels] : {std::pair<uint32_t, int>{22050, 1}, {96000, 2}}) {
-    const Heard h = hear({.style = Style::kBlock, .tempo_bpm = 120, .bars = 8, .key_pc = 7,
-                          .sample_rate_hz = rate, .channels = channels, .seed = 1});
+    const Heard h = hear({.style = Style::kBlock,
+                          .tempo_bpm = 120,
+                          .bars = 8,
+                          .key_pc = 7,
+                          .sample_rate_hz = rate,
+                          .channels = channels,
+                          .seed = 1});
     EXPECT_GE(h.f(), 0.9) << rate << " Hz, " << channels << " channel(s)";
   }
 }
 
 TEST(ListenAudio, ClippingAndDcOffsetAreHandled) {
-  Take take = make_take({.style = Style::kBlock, .tempo_bpm = 120, .bars = 8, .key_pc = 0, .seed = 1});
+  Take take =
+      make_take({.style = Style::kBlock, .tempo_bpm = 120, .bars = 8, .key_pc = 0, .seed = 1});
   for (float& s : take.audio) s = std::clamp(8.0f * s + 0.3f, -1.0f, 1.0f);  // hard clip, DC
   const ListenResult r = listen_audio(take.audio, take.channels, take.sample_rate_hz, {});
   EXPECT_GE(beat_f_measure(heard_beats_s(r), take.beats_s, kTolS, take.beats_s[kSkipBeats] - 0.01),

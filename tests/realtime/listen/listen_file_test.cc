@@ -1,5 +1,7 @@
 // `jamd listen`'s engine on files: WAV formats, MIDI files in 3/4 and 6/8, the JSON report, and
 // bad input (not audio, truncated WAV, empty file, missing file).
+#include "realtime/listen/listen_file.h"
+
 #include <gtest/gtest.h>
 #include <sndfile.h>
 
@@ -7,7 +9,6 @@
 #include <fstream>
 #include <string>
 
-#include "realtime/listen/listen_file.h"
 #include "tests/realtime/listen/takes.h"
 
 namespace jamd::realtime {
@@ -34,7 +35,8 @@ class ListenFile : public ::testing::Test {
     info.format = SF_FORMAT_WAV | format;
     SNDFILE* f = sf_open(path(name).c_str(), SFM_WRITE, &info);
     EXPECT_NE(f, nullptr);
-    sf_writef_float(f, take.audio.data(), static_cast<sf_count_t>(take.audio.size() / take.channels));
+    sf_writef_float(f, take.audio.data(),
+                    static_cast<sf_count_t>(take.audio.size() / take.channels));
     sf_close(f);
     return path(name);
   }
@@ -48,8 +50,8 @@ int count(const ListenResult& r, HeardKind kind) {
 }
 
 TEST_F(ListenFile, ReadsPcm16Pcm24AndFloatWavs) {
-  const Take take = make_take({.style = Style::kBlock, .tempo_bpm = 110, .bars = 6,
-                               .sample_rate_hz = 48000, .seed = 1});
+  const Take take = make_take(
+      {.style = Style::kBlock, .tempo_bpm = 110, .bars = 6, .sample_rate_hz = 48000, .seed = 1});
   for (int format : {SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_FLOAT}) {
     absl::StatusOr<ListenResult> r = listen_file(write_wav("take.wav", take, format), {});
     ASSERT_TRUE(r.ok()) << r.status();
@@ -75,8 +77,11 @@ TEST_F(ListenFile, JsonHasBeatsChordsNotesAndKey) {
 
 TEST_F(ListenFile, MidiIn3_4And6_8GivesBeatsAndTheMeter) {
   for (int beats_per_bar : {3, 6}) {
-    Take take = make_take({.style = Style::kBlock, .tempo_bpm = beats_per_bar == 3 ? 100.0 : 150.0,
-                           .bars = 10, .beats_per_bar = beats_per_bar, .chord_beats = beats_per_bar,
+    Take take = make_take({.style = Style::kBlock,
+                           .tempo_bpm = beats_per_bar == 3 ? 100.0 : 150.0,
+                           .bars = 10,
+                           .beats_per_bar = beats_per_bar,
+                           .chord_beats = beats_per_bar,
                            .seed = 2},
                           /*render=*/false);
     if (beats_per_bar == 6) take.midi.tracks[0].events[0].data[1] = 3;  // 6/8: eighth notes

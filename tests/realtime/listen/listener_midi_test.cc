@@ -20,7 +20,8 @@ using testing::Take;
 
 constexpr int kSkipBeats = 4;  // targets count after the first four beats
 
-TimedMidiMessage msg(uint64_t frame, uint8_t status, uint8_t a = 0, uint8_t b = 0, uint8_t size = 3) {
+TimedMidiMessage msg(uint64_t frame, uint8_t status, uint8_t a = 0, uint8_t b = 0,
+                     uint8_t size = 3) {
   TimedMidiMessage m;
   m.frame = frame;
   m.message.size = size;
@@ -53,7 +54,8 @@ TEST(ListenerMidi, ClockGivesBeatsEvery24ClocksWithItsTempo) {
   Listener l({.sample_rate_hz = 48000});
   const double clock_frames = 48000.0 * 60 / 100 / 24;  // 100 BPM
   std::vector<TimedMidiMessage> m = {msg(0, 0xFA, 0, 0, 1)};
-  for (int i = 0; i < 24 * 8; ++i) m.push_back(msg(static_cast<uint64_t>(i * clock_frames), 0xF8, 0, 0, 1));
+  for (int i = 0; i < 24 * 8; ++i)
+    m.push_back(msg(static_cast<uint64_t>(i * clock_frames), 0xF8, 0, 0, 1));
   m.push_back(msg(static_cast<uint64_t>(24 * 8 * clock_frames), 0xFC, 0, 0, 1));
   l.feed_midi(m);
   l.advance_to(48000 * 6);
@@ -85,24 +87,24 @@ TEST(ListenerMidi, BlockChordsAndTheirTempoFromNoteOnsets) {
 }
 
 TEST(ListenerMidi, ArpeggiatedChordsFromRecentNotes) {
-  const Take take = make_take(
-      {.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3}, /*render=*/false);
+  const Take take = make_take({.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3},
+                              /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.85);
 }
 
 TEST(ListenerMidi, ArpeggioEighthsAt70BpmAreNotMistakenFor140) {
-  const Take take = make_take(
-      {.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9}, /*render=*/false);
+  const Take take = make_take({.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9},
+                              /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   const double from = take.beats_s[kSkipBeats] - 0.01;
   EXPECT_GE(beat_f_measure(heard_beats_s(r), take.beats_s, 0.07, from), 0.9);
 }
 
 TEST(ListenerMidi, KeyFromHeldNotes) {
-  const Take take = make_take(
-      {.style = Style::kBlock, .tempo_bpm = 100, .key_pc = 9, .minor = true, .seed = 3},
-      /*render=*/false);
+  const Take take =
+      make_take({.style = Style::kBlock, .tempo_bpm = 100, .key_pc = 9, .minor = true, .seed = 3},
+                /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   Key last;
   for (const HeardEvent& e : r.events) {

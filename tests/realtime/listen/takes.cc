@@ -31,7 +31,7 @@ const std::vector<std::vector<Degree>> kMinorProgressions = {
 };
 
 struct Note {
-  double beat;  // start, in beats from the take's start
+  double beat;   // start, in beats from the take's start
   double beats;  // duration
   int key;
   int velocity;
@@ -67,11 +67,16 @@ void write_arpeggio(std::vector<Note>& notes, Chord c, int beat, bool downbeat, 
   static constexpr int kPairs[4][2] = {{0, 1}, {2, 3}, {4, 2}, {1, 2}};
   const auto tone = [&](int which) {
     switch (which) {
-      case 0: return root - 12;
-      case 1: return root + iv[1];
-      case 2: return root + iv[2];
-      case 3: return root + seventh;
-      default: return root + 12;
+      case 0:
+        return root - 12;
+      case 1:
+        return root + iv[1];
+      case 2:
+        return root + iv[2];
+      case 3:
+        return root + seventh;
+      default:
+        return root + 12;
     }
   };
   const int* pair = kPairs[beat_in_chord % 4];
@@ -92,7 +97,8 @@ void write_shuffle(std::vector<Note>& notes, Chord c, int beat, bool downbeat, i
 void write_melody_bar(std::vector<Note>& notes, Chord c, int bar_beat, int beats_per_bar,
                       std::mt19937& rng, int key_pc, bool minor) {
   static const std::vector<std::vector<double>> kRhythms = {
-      {1, 1, 1, 1}, {1, 0.5, 0.5, 1, 1}, {1, 1, 0.5, 0.5, 1}, {2, 1, 1}, {1, 1, 2}, {1.5, 0.5, 1, 1}};
+      {1, 1, 1, 1}, {1, 0.5, 0.5, 1, 1}, {1, 1, 0.5, 0.5, 1},
+      {2, 1, 1},    {1, 1, 2},           {1.5, 0.5, 1, 1}};
   const std::vector<double>& rhythm = kRhythms[rng() % kRhythms.size()];
   static constexpr int kMajorScale[7] = {0, 2, 4, 5, 7, 9, 11};
   static constexpr int kMinorScale[7] = {0, 2, 3, 5, 7, 8, 10};
@@ -133,7 +139,8 @@ std::vector<float> render(const MidiFile& midi, uint32_t rate, int channels) {
   size_t next = 0;
   while (done < total) {
     int64_t until = total;
-    if (next < timeline.size()) until = std::min<int64_t>(until, static_cast<int64_t>(timeline[next].frame));
+    if (next < timeline.size())
+      until = std::min<int64_t>(until, static_cast<int64_t>(timeline[next].frame));
     while (done < until) {
       const uint32_t n = static_cast<uint32_t>(std::min<int64_t>(4096, until - done));
       (*synth)->render(left.data() + done, right.data() + done, n);
@@ -198,9 +205,15 @@ Take make_take(const TakeSpec& spec, bool render_audio) {
     if (silent) continue;
     const int in_bar = beat % spec.beats_per_bar;
     switch (spec.style) {
-      case Style::kBlock: write_block(notes, chord, beat, in_bar == 0, in_bar); break;
-      case Style::kArpeggio: write_arpeggio(notes, chord, beat, in_bar == 0, beat % spec.chord_beats); break;
-      case Style::kShuffle: write_shuffle(notes, chord, beat, in_bar == 0, in_bar); break;
+      case Style::kBlock:
+        write_block(notes, chord, beat, in_bar == 0, in_bar);
+        break;
+      case Style::kArpeggio:
+        write_arpeggio(notes, chord, beat, in_bar == 0, beat % spec.chord_beats);
+        break;
+      case Style::kShuffle:
+        write_shuffle(notes, chord, beat, in_bar == 0, in_bar);
+        break;
       case Style::kMelody:
         if (in_bar == 0) {
           write_melody_bar(notes, chord, beat, spec.beats_per_bar, rng, spec.key_pc, spec.minor);
@@ -210,8 +223,8 @@ Take make_take(const TakeSpec& spec, bool render_audio) {
   }
 
   MidiTrack track;
-  track.events.push_back(meta_event(0, kMetaTimeSignature,
-                                    {static_cast<uint8_t>(spec.beats_per_bar), 2, 24, 8}));
+  track.events.push_back(
+      meta_event(0, kMetaTimeSignature, {static_cast<uint8_t>(spec.beats_per_bar), 2, 24, 8}));
   for (int beat = 0; beat < n_beats; ++beat) {
     const double tempo = spec.end_tempo_bpm > 0
                              ? spec.tempo_bpm + (spec.end_tempo_bpm - spec.tempo_bpm) * beat /
@@ -235,8 +248,9 @@ Take make_take(const TakeSpec& spec, bool render_audio) {
   for (const Note& n : notes) {
     const uint64_t on = static_cast<uint64_t>(std::llround(n.beat * kTicksPerQuarter));
     const uint64_t off = static_cast<uint64_t>(std::llround((n.beat + n.beats) * kTicksPerQuarter));
-    timed.push_back({on, 1, channel_event(on, 0x90, {static_cast<uint8_t>(n.key),
-                                                     static_cast<uint8_t>(n.velocity)})});
+    timed.push_back(
+        {on, 1,
+         channel_event(on, 0x90, {static_cast<uint8_t>(n.key), static_cast<uint8_t>(n.velocity)})});
     timed.push_back({off, 0, channel_event(off, 0x80, {static_cast<uint8_t>(n.key), 0})});
     if (spec.style == Style::kMelody) take.melody_onsets.push_back({n.beat, n.key});
   }
@@ -253,7 +267,8 @@ Take make_take(const TakeSpec& spec, bool render_audio) {
 
   // Beat times from the same tempo map the renderer and the MIDI path use.
   TempoMap map(spec.sample_rate_hz, kTicksPerQuarter);
-  for (int beat = 0; beat < n_beats; ++beat) map.set_tempo(beat * kTicksPerQuarter, take.tempo_bpm[beat]);
+  for (int beat = 0; beat < n_beats; ++beat)
+    map.set_tempo(beat * kTicksPerQuarter, take.tempo_bpm[beat]);
   for (int beat = 0; beat < n_beats; ++beat) {
     take.beats_s.push_back(static_cast<double>(map.frame_at(beat * kTicksPerQuarter)) /
                            spec.sample_rate_hz);
@@ -287,8 +302,10 @@ std::vector<double> heard_tempi_bpm(const ListenResult& r) {
 double beat_f_measure(const std::vector<double>& heard, const std::vector<double>& truth,
                       double tol, double from_s, double to_s) {
   std::vector<double> ref, est;
-  for (double t : truth) if (t >= from_s && t <= to_s) ref.push_back(t);
-  for (double t : heard) if (t >= from_s - tol && t <= to_s + tol) est.push_back(t);
+  for (double t : truth)
+    if (t >= from_s && t <= to_s) ref.push_back(t);
+  for (double t : heard)
+    if (t >= from_s - tol && t <= to_s + tol) est.push_back(t);
   if (ref.empty() && est.empty()) return 1.0;
   if (ref.empty() || est.empty()) return 0.0;
   std::vector<bool> used(est.size(), false);

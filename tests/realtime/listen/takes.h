@@ -28,10 +28,10 @@ struct TakeSpec {
   double end_tempo_bpm = 0;  // > 0: a linear ramp over the take
   int bars = 12;
   int beats_per_bar = 4;
-  int chord_beats = 4;     // beats per chord
-  int key_pc = 0;          // the progression is built in this key
+  int chord_beats = 4;  // beats per chord
+  int key_pc = 0;       // the progression is built in this key
   bool minor = false;
-  int program = 0;         // General MIDI program (0 piano, 24 nylon guitar, 73 flute...)
+  int program = 0;            // General MIDI program (0 piano, 24 nylon guitar, 73 flute...)
   int silence_from_bar = -1;  // >= 0: no notes for silence_bars bars from here
   int silence_bars = 2;
   float noise_dbfs = -200;  // white noise added to the audio
@@ -43,15 +43,15 @@ struct TakeSpec {
 struct Take {
   TakeSpec spec;
   MidiFile midi;
-  std::vector<double> beats_s;       // every beat, silence included
-  std::vector<double> tempo_bpm;     // per beat
-  std::vector<Chord> chords;         // per beat (N in silence and for a melody alone)
-  std::vector<bool> sounding;        // per beat: false inside the silence
+  std::vector<double> beats_s;    // every beat, silence included
+  std::vector<double> tempo_bpm;  // per beat
+  std::vector<Chord> chords;      // per beat (N in silence and for a melody alone)
+  std::vector<bool> sounding;     // per beat: false inside the silence
   std::vector<std::pair<double, int>> melody_onsets;  // (time s, MIDI key) of single-line notes
   Key key;
   uint32_t sample_rate_hz = 44100;
   int channels = 2;
-  std::vector<float> audio;          // interleaved
+  std::vector<float> audio;  // interleaved
 };
 
 // Writes the MIDI; renders the audio too unless render is false.
