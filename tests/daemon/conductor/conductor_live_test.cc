@@ -56,7 +56,7 @@ TEST(ConductorLiveTest, ThreadPlaysTheBandAndFollowsSteering) {
   steered.parts[kPartKeys].muted = true;
   const auto change_frame = static_cast<int64_t>(scheduler.playhead_frame());
   (*conductor)->post_state(1, steered);  // from this thread: never waits on generation
-  wait_for_playhead(scheduler, 5.0);
+  wait_for_playhead(scheduler, 6.0);
   (*conductor)->stop();
   io->stop();
 
@@ -64,15 +64,15 @@ TEST(ConductorLiveTest, ThreadPlaysTheBandAndFollowsSteering) {
   EXPECT_GT(scheduler.counters().events_played.load(), 0u);
   const JamRecord* record = (*conductor)->record(1);
   ASSERT_NE(record, nullptr);
-  // Drums stop within the commit horizon (a beat) plus one bar of slack for the conductor's
-  // wake-up; they played before.
+  // Drums stop within the commit horizon (a beat); two bars of slack for a conductor thread
+  // starved by a loaded machine. They played before.
   const int64_t bar_ticks = 4 * 480;
   const int64_t change_bar = change_frame * static_cast<int64_t>(kTempoBpm) * 480 / 60 / kRate /
                              bar_ticks;
   int drums_before = 0, drums_late = 0, bass_after = 0;
   for (const TimedNote& n : record->band_notes) {
     if (n.tick < change_bar * bar_ticks) drums_before += n.part == kPartDrums;
-    if (n.tick >= (change_bar + 2) * bar_ticks) {
+    if (n.tick >= (change_bar + 3) * bar_ticks) {
       drums_late += n.part == kPartDrums;
       bass_after += n.part == kPartBass;
     }
