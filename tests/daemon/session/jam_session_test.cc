@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace jamd {
@@ -229,6 +231,50 @@ TEST(JamSession, HostRemovesAParticipantAndTheirWatchEnds) {
   EXPECT_EQ(events.back().subject_participant_id, p.participant_id);
   EXPECT_TRUE(q->finished());
   EXPECT_EQ(jam.n_participants(), 1u);
+}
+
+TEST(JamSession, ConcurrentSteersAndWatchersAgreeOnOrderAndFinalState) {
+  SessionLimits limits;
+  limits.steer_burst = 1e6;
+  limits.watcher_queue_events = 100'000;  // large enough that nobody drops here
+  JamSession jam("j", JamState{}, limits, nullptr);
+  const Participant a = *jam.join(Role::kPlayer, "a");
+  const Participant b = *jam.join(Role::kPlayer, "b");
+  std::shared_ptr<EventQueue> q1 = *jam.watch(a.participant_id, nullptr);
+  std::shared_ptr<EventQueue> q2 = *jam.watch(b.participant_id, nullptr);
+  constexpr int kSteers = 500;
+  std::atomic<bool> done{false};
+  std::vector<JamEvent> seen1, seen2;
+  auto reader = [&](EventQueue& q, std::vector<JamEvent>& seen) {
+    while (!done.load() || !q.finished()) {
+      if (std::optional<JamEvent> e = q.pop()) seen.push_back(*std::move(e));
+      if (done.load() && !q.finished()) q.close();
+    }
+  };
+  std::thread r1(reader, std::ref(*q1), std::ref(seen1));
+  std::thread r2(reader, std::ref(*q2), std::ref(seen2));
+  auto steerer = [&](const Participant& p, double base_bpm) {
+    for (int i = 0; i < kSteers; ++i) {
+      JamState values;
+      values.tempo_bpm = base_bpm + i % 50;
+      values.seed = static_cast<uint64_t>(i);
+      ASSERT_TRUE(jam.steer(p.participant_id, values, {"tempo_bpm", "seed"}).ok());
+    }
+  };
+  std::thread s1(steerer, a, 60.0);
+  std::thread s2(steerer, b, 160.0);
+  s1.join();
+  s2.join();
+  done.store(true);
+  r1.join();
+  r2.join();
+  ASSERT_EQ(seen1.size(), seen2.size());
+  for (size_t i = 0; i < seen1.size(); ++i) {
+    EXPECT_EQ(seen1[i].sequence, seen2[i].sequence);
+    EXPECT_EQ(seen1[i].by.participant_id, seen2[i].by.participant_id);
+  }
+  EXPECT_EQ(seen1.size(), 1u + 2 * kSteers);
+  EXPECT_EQ(seen1.back().state.tempo_bpm, jam.state().tempo_bpm);
 }
 
 }  // namespace
