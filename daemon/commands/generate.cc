@@ -34,7 +34,8 @@ constexpr const char* kUsage =
     "usage: jamd generate --out FILE.mid [--bars N] [--tempo BPM] [--key TONIC:maj|min]\n"
     "                     [--parts drums,bass,keys,pad,lead] [--chords \"C:maj G:maj ...\"]\n"
     "                     [--seed N] [--temperature T] [--top-p P] [--top-k K]\n"
-    "                     [--style NAME] [--model PATH] [--backend auto|cpu|cuda]\n"
+    "                     [--density drums=4,bass=3,...|free] [--style NAME] [--model PATH]\n"
+    "                     [--backend auto|cpu|cuda]\n"
     "\n"
     "Generates a band with the model, bar by bar, and writes a multi-track MIDI file (one track\n"
     "per part, General MIDI programs, drums on channel 10). The same seed and options give the\n"
@@ -47,6 +48,10 @@ constexpr const char* kUsage =
     "                    D:min7, N for none (default: the model chooses)\n"
     "  --seed N          the generator's seed (default 1)\n"
     "  --temperature T   0 (greedy) .. 5 (default 1); --top-p P 0..1 (0.95); --top-k K (0: all)\n"
+    "  --density LIST    density class 0..5 per part (onsets per beat: 1 < 0.5, 2 < 1, 3 < 2,\n"
+    "                    4 < 4, 5 more); default drums=4,bass=3,keys=3,pad=1,lead=3; 'free'\n"
+    "                    lets the model choose (no corpus has drums with pitched parts, so a\n"
+    "                    free drum density stays silent beside them)\n"
     "  --style NAME      pop, rock, funk, jazz, ... (default: the model chooses)\n"
     "  --model PATH      model file (default: the bundled models/band.jamd)\n"
     "  --backend B       auto, cpu (default) or cuda\n";
@@ -68,6 +73,8 @@ struct GenerateArgs {
   uint64_t seed = 1;
   models::SamplingParams sampling = {.temperature = 1.0f, .top_k = 0, .top_p = 0.95f};
   int style = models::kFree;
+  // Typical classes of the training data's playing bars; "free" leaves them to the model.
+  std::array<int, models::kNumBandRoles> density = {4, 3, 3, 1, 3};
   std::string model_path = JAMD_SOURCE_DIR "/models/band.jamd";
   models::BackendKind backend = models::BackendKind::kCpu;
 };
@@ -135,6 +142,29 @@ absl::StatusOr<ForcedChord> parse_chord(std::string_view text) {
       "': write ROOT:QUALITY with a quality of maj, min, 7, min7, maj7, dim (e.g. G:7), or N"));
 }
 
+absl::Status parse_density(absl::string_view text, std::array<int, models::kNumBandRoles>& density) {
+  if (text == "free") {
+    density.fill(models::kFree);
+    return absl::OkStatus();
+  }
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    const std::vector<absl::string_view> kv = absl::StrSplit(item, '=');
+    int part = -1;
+    for (int r = 0; kv.size() == 2 && r < models::kNumBandRoles; ++r) {
+      if (kv[0] == models::role_name(static_cast<Role>(r))) part = r;
+    }
+    const bool class_ok = kv.size() == 2 && kv[1].size() == 1 && kv[1][0] >= '0' &&
+                          kv[1][0] < '0' + models::kNumDensityClasses;
+    if (part < 0 || !class_ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad density '", item, "': write PART=CLASS with a band part and a class 0..5, "
+          "e.g. drums=4,bass=2, or 'free'"));
+    }
+    density[static_cast<size_t>(part)] = kv[1][0] - '0';
+  }
+  return absl::OkStatus();
+}
+
 absl::Status parse_parts(std::string_view text, std::array<bool, models::kNumBandRoles>& parts) {
   parts.fill(false);
   for (absl::string_view name : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
@@ -176,6 +206,8 @@ bool parse_option(std::string_view a, const char* v, GenerateArgs& g, std::strin
     s = key.status();
   } else if (a == "--parts") {
     s = parse_parts(v, g.parts);
+  } else if (a == "--density") {
+    s = parse_density(v, g.density);
   } else if (a == "--style") {
     g.style = models::style_index(v);
     if (g.style < 0) s = absl::InvalidArgumentError(absl::StrCat("unknown style '", v, "'"));
@@ -297,6 +329,67 @@ realtime::MidiFile score_to_midi(const models::Score& score,
   return midi;
 }
 
+// The band as the model can play it: no corpus has drums together with pitched parts (see
+// models/MODEL_CARD.md), and beside chords and a pop context the model leaves the drum block
+// empty. So the drums are a second jam in the same batch, conditioned as the drum corpus was
+// (drums alone, key "any", no chords), with the same tempo and metre; the two are merged.
+struct Takes {
+  std::vector<std::unique_ptr<models::BandGenerator>> jams;  // pitched parts, then drums
+  std::vector<std::array<bool, models::kNumBandRoles>> parts;
+};
+
+absl::StatusOr<Takes> start_takes(models::Backend& backend, const GenerateArgs& g) {
+  Takes takes;
+  std::array<bool, models::kNumBandRoles> pitched = g.parts, drums{};
+  pitched[0] = false;
+  drums[0] = g.parts[0];
+  for (const bool is_drums : {false, true}) {
+    const std::array<bool, models::kNumBandRoles>& parts = is_drums ? drums : pitched;
+    if (std::none_of(parts.begin(), parts.end(), [](bool on) { return on; })) continue;
+    models::BandGeneratorOptions options;
+    options.seed = is_drums ? g.seed ^ 0x9e3779b97f4a7c15ull : g.seed;
+    absl::StatusOr<std::unique_ptr<models::BandGenerator>> jam =
+        models::BandGenerator::create(backend, options);
+    if (!jam.ok()) return jam.status();
+    models::BandControls controls;
+    controls.tempo_bpm = g.tempo_bpm;
+    controls.key = is_drums ? models::kAnyClass : g.key;
+    controls.style = g.style;
+    controls.density_class = g.density;
+    controls.part_enabled = parts;
+    controls.sampling = g.sampling;
+    (*jam)->set_controls(controls);
+    for (int64_t b = 0; (g.chords_given || is_drums) && b < g.bars; ++b) {
+      (*jam)->force_chords(b, {is_drums ? ForcedChord{0, -1, ChordQuality::kMaj}
+                                        : *g.chords[static_cast<size_t>(b) % g.chords.size()]});
+    }
+    (*jam)->request_bars(g.bars);
+    takes.jams.push_back(*std::move(jam));
+    takes.parts.push_back(parts);
+  }
+  return takes;
+}
+
+// One score: the first take's bars and chords, every take's notes of its own parts.
+absl::StatusOr<models::Score> merge_takes(const Takes& takes) {
+  models::Score merged;
+  for (size_t i = 0; i < takes.jams.size(); ++i) {
+    absl::StatusOr<models::Score> score = models::decode(takes.jams[i]->tokens());
+    if (!score.ok()) {
+      return absl::InternalError(
+          absl::StrCat("generated tokens do not decode (a bug): ", score.status().message()));
+    }
+    if (i == 0) {
+      merged = *std::move(score);
+      continue;
+    }
+    for (const models::Note& n : score->notes) {
+      if (takes.parts[i][static_cast<size_t>(n.role)]) merged.notes.push_back(n);
+    }
+  }
+  return merged;
+}
+
 }  // namespace
 
 int run_generate(std::span<const char* const> args) {
@@ -307,43 +400,30 @@ int run_generate(std::span<const char* const> args) {
   if (!weights.ok()) return fail(weights.status().message());
   if (absl::Status s = models::check_vocabulary(**weights); !s.ok()) return fail(s.message());
   models::BackendOptions backend_options;
-  backend_options.max_streams = 1;
+  backend_options.max_streams = 2;
   auto engine = models::create_backend(g.backend, *weights, backend_options);
   if (!engine.ok()) return fail(engine.status().message());
-  models::BandGeneratorOptions generator_options;
-  generator_options.seed = g.seed;
-  auto band = models::BandGenerator::create(*engine->backend, generator_options);
-  if (!band.ok()) return fail(band.status().message());
-  models::BandControls controls;
-  controls.tempo_bpm = g.tempo_bpm;
-  controls.key = g.key;
-  controls.style = g.style;
-  controls.part_enabled = g.parts;
-  controls.sampling = g.sampling;
-  (*band)->set_controls(controls);
-  for (int64_t b = 0; g.chords_given && b < g.bars; ++b) {
-    const auto& chord = g.chords[static_cast<size_t>(b) % g.chords.size()];
-    (*band)->force_chords(b, {*chord});
-  }
-  (*band)->request_bars(g.bars);
+  absl::StatusOr<Takes> takes = start_takes(*engine->backend, g);
+  if (!takes.ok()) return fail(takes.status().message());
+  std::vector<models::BandGenerator*> jams;
+  for (const auto& jam : takes->jams) jams.push_back(jam.get());
   models::GenerationBatch batch(engine->backend->config().n_vocab);
-  models::BandGenerator* jams[] = {band->get()};
   const auto t0 = std::chrono::steady_clock::now();
   if (absl::Status s = models::generate_until_done(jams, batch); !s.ok()) return fail(s.message());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  absl::StatusOr<models::Score> score = models::decode((*band)->tokens());
-  if (!score.ok()) {
-    return fail(absl::StrCat("generated tokens do not decode (a bug): ", score.status().message()));
-  }
+  absl::StatusOr<models::Score> score = merge_takes(*takes);
+  if (!score.ok()) return fail(score.status().message());
   const realtime::MidiFile midi = score_to_midi(*score, g.parts);
   if (absl::Status s = realtime::write_midi_file(g.out_path, midi); !s.ok()) {
     return fail(absl::StrCat(s.message(), "; pick a writable path for --out"));
   }
-  const int64_t n_tokens = (*band)->tokens_generated();
-  std::printf("jamd generate: %lld bars, %lld tokens in %.3f s on %s: %.0f tokens/s, %.1f ms per bar\n",
+  int64_t n_tokens = 0;
+  for (const models::BandGenerator* jam : jams) n_tokens += jam->tokens_generated();
+  std::printf("jamd generate: %lld bars, %lld tokens in %.3f s on %s (%zu streams batched): "
+              "%.0f tokens/s, %.1f ms per bar\n",
               static_cast<long long>(g.bars), static_cast<long long>(n_tokens), seconds,
-              engine->backend->caps().name.c_str(), static_cast<double>(n_tokens) / seconds,
-              1000.0 * seconds / static_cast<double>(g.bars));
+              engine->backend->caps().name.c_str(), jams.size(),
+              static_cast<double>(n_tokens) / seconds, 1000.0 * seconds / static_cast<double>(g.bars));
   std::printf("  wrote %s: %zu notes on %zu tracks\n", g.out_path.c_str(), score->notes.size(),
               midi.tracks.size());
   return 0;

@@ -2,6 +2,7 @@
 // byte-identical output for a seed, and clear errors for bad keys, parts, chords, models, paths.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -66,6 +67,12 @@ TEST(GenerateCommand, WritesOneTrackPerPartWithDrumsOnChannel10) {
       if (!e.is_meta()) channels.insert(e.status & 0x0F);
     }
     EXPECT_LE(channels.size(), 1u) << "track " << t;
+    // Every enabled part plays, drums included (they are generated as their own take, since
+    // beside chords in one stream the model leaves the drum block empty).
+    const auto note_ons = std::count_if(
+        midi->tracks[t].events.begin(), midi->tracks[t].events.end(),
+        [](const realtime::MidiEvent& e) { return (e.status & 0xF0) == 0x90 && e.data[1] > 0; });
+    EXPECT_GE(note_ons, 4) << "track " << t;
     if (!channels.empty()) {
       EXPECT_TRUE(want_channel.contains(*channels.begin()));
     }
@@ -97,6 +104,9 @@ TEST(GenerateCommand, BadKeyPartOrChordIsAUsageError) {
   r = generate({"--chords", "C:maj G:sus4", "--out", out.c_str()});
   EXPECT_EQ(r.exit_status, 2);
   EXPECT_NE(r.stderr_text.find("unknown chord 'G:sus4'"), std::string::npos) << r.stderr_text;
+  r = generate({"--density", "drums=9", "--out", out.c_str()});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.stderr_text.find("bad density 'drums=9'"), std::string::npos) << r.stderr_text;
 }
 
 TEST(GenerateCommand, ModelOfAnotherVocabularyIsRefused) {
