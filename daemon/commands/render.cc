@@ -1,4 +1,4 @@
-// `jamd render [--input human.mid] --out jam.wav [--midi-out jam.mid] [--report report.json] ...`:
+// `jamd render [--input human.(mid|wav)] --out jam.wav [--midi-out jam.mid] [--report report.json] ...`:
 // the whole live loop (listener, conductor, scheduler, synth) on the virtual clock, as fast as
 // possible; the same seed gives byte-identical files.
 #include <cstdio>
@@ -16,7 +16,7 @@ namespace jamd {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: jamd render [--input HUMAN.mid] --out JAM.wav [--midi-out JAM.mid]\n"
+    "usage: jamd render [--input HUMAN.mid|HUMAN.wav] --out JAM.wav [--midi-out JAM.mid]\n"
     "                   [--report REPORT.json] [--parts drums,bass,keys] [--seed N] [--bars N]\n"
     "                   [--mode auto|accompany|continue] [--temperature T] [--density D]\n"
     "                   [--key TONIC:maj|min]\n"
@@ -25,7 +25,9 @@ constexpr const char* kUsage =
     "Jams offline: the musician's MIDI file is played into the mix and heard by the listener, the\n"
     "conductor generates the band around it bar by bar with the model, and everything is\n"
     "rendered on the virtual clock as fast as possible, by the same code as a live jam.\n"
-    "  --input FILE     the musician (a Standard MIDI File); without it the band plays alone\n"
+    "  --input FILE     the musician: a Standard MIDI File, or a WAV take (mixed in, heard\n"
+    "                   through the listener's audio path, tempo from its beats); without it\n"
+    "                   the band plays alone\n"
     "  --out FILE       the mix as a 16-bit stereo 48 kHz WAV\n"
     "  --midi-out FILE  the jam as a multi-track MIDI file (musician and each band part)\n"
     "  --report FILE    JSON: per bar the chords heard, the band's chords, tokens, generation ms\n"

@@ -7,11 +7,13 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "models/tokenizer/harmony.h"
+#include "realtime/core/c_handles.h"
 #include "realtime/core/scheduler.h"
 #include "realtime/core/song.h"
 #include "realtime/listen/listen_file.h"
@@ -88,17 +90,124 @@ void hear_musician(Musician& musician, realtime::Listener& listener, Conductor& 
   for (const realtime::HeardEvent& e : listener.drain()) conductor.post_heard(kJam, e);
 }
 
+// A musician's audio take: played into the mix and heard by the listener's audio path, shifted
+// by delay_frames so that its first beat lands on a beat of the band's grid.
+struct Take {
+  std::vector<float> samples;  // interleaved
+  int channels = 1;
+  int64_t delay_frames = 0;
+  int64_t heard_until = 0;  // on the jam's clock
+  int64_t end_frame() const {
+    return delay_frames + static_cast<int64_t>(samples.size()) / channels;
+  }
+  float at(int64_t frame, int channel) const {  // 0 outside the take
+    const int64_t i = frame - delay_frames;
+    if (i < 0 || i >= static_cast<int64_t>(samples.size()) / channels) return 0.0f;
+    return samples[static_cast<size_t>(i * channels + std::min(channel, channels - 1))];
+  }
+};
+
+bool is_wav(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in && std::string(magic, 4) == "RIFF";
+}
+
+// Reads the take, and from a first listen its tempo and first beat (the jam's tempo is fixed
+// before it starts; a live jam would follow the listener's beats instead).
+absl::Status load_take(const std::string& path, Take& take, JamState& state,
+                       uint32_t& sample_rate_hz) {
+  SF_INFO info{};
+  realtime::SndFilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not audio jamd can read (",
+                                                   sf_strerror(nullptr),
+                                                   "); give a PCM or float WAV, mono or stereo"));
+  }
+  if (info.channels < 1 || info.channels > 2 || info.samplerate < 8000 || info.samplerate > 192000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' has ", info.channels, " channels at ", info.samplerate,
+        " Hz; jamd render takes mono or stereo at 8-192 kHz: convert it first"));
+  }
+  take.channels = info.channels;
+  std::vector<float> block(static_cast<size_t>(info.channels) * 4096);
+  sf_count_t got = 0;
+  while ((got = sf_readf_float(file.get(), block.data(), 4096)) > 0) {
+    take.samples.insert(take.samples.end(), block.begin(), block.begin() + got * info.channels);
+  }
+  if (take.samples.empty()) return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
+  sample_rate_hz = static_cast<uint32_t>(info.samplerate);
+  const realtime::ListenResult scan =
+      realtime::listen_audio(take.samples, take.channels, sample_rate_hz, {});
+  std::vector<double> tempos;
+  int64_t first_beat = -1;
+  for (const realtime::HeardEvent& e : scan.events) {
+    if (e.kind != realtime::HeardKind::kBeat) continue;
+    tempos.push_back(e.tempo_bpm);
+    if (first_beat < 0) first_beat = e.frame;
+  }
+  if (tempos.size() >= 4) {
+    std::nth_element(tempos.begin(), tempos.begin() + static_cast<long>(tempos.size() / 2),
+                     tempos.end());
+    state.tempo_bpm = std::clamp(tempos[tempos.size() / 2], models::kTempoMinBpm,
+                                 models::kTempoMaxBpm);
+    const double beat_frames = 60.0 / state.tempo_bpm * sample_rate_hz;
+    const double off_grid = std::fmod(static_cast<double>(first_beat), beat_frames);
+    // Within a sixteenth of the grid counts as on it (the beat is reported a little after the
+    // attack); otherwise delay the take to the next beat.
+    if (off_grid > beat_frames / 4) take.delay_frames = std::llround(beat_frames - off_grid);
+  }
+  return absl::OkStatus();
+}
+
+// The band, plus the musician's take added into the mix. thread: rt (allocation-free)
+class TakeMixer : public realtime::ProcessCallback {
+ public:
+  TakeMixer(realtime::Band& band, const Take& take) : band_(band), take_(take) {}
+  void process(const realtime::ProcessBlock& block) override {
+    band_.process(block);
+    for (uint32_t i = 0; i < block.n_frames; ++i) {
+      const auto frame = static_cast<int64_t>(block.first_frame + i);
+      block.audio_out[0][i] += take_.at(frame, 0);
+      block.audio_out[1][i] += take_.at(frame, 1);
+    }
+  }
+
+ private:
+  realtime::Band& band_;
+  const Take& take_;
+};
+
+// The take up to `frame` goes to the listener, as jamd:in_1/in_2 would carry it.
+void hear_take(Take& take, realtime::Listener& listener, Conductor& conductor, int64_t frame) {
+  if (frame <= take.heard_until) return;
+  std::vector<float> left, right;
+  for (int64_t f = take.heard_until; f < frame; ++f) {
+    left.push_back(take.at(f, 0));
+    if (take.channels == 2) right.push_back(take.at(f, 1));
+  }
+  take.heard_until = frame;
+  listener.feed_audio(left, right);
+  for (const realtime::HeardEvent& e : listener.drain()) conductor.post_heard(kJam, e);
+}
+
 }  // namespace
 
 absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   OfflineJamResult result;
   JamState state = options.state;
   Musician musician;
+  Take take;
+  uint32_t rate = options.sample_rate_hz;
   const bool has_musician = !options.input_path.empty();
-  if (has_musician) {
+  const bool has_take = has_musician && is_wav(options.input_path);
+  if (has_take) {
+    if (absl::Status s = load_take(options.input_path, take, state, rate); !s.ok()) return s;
+    musician.end_frame = take.end_frame();
+  } else if (has_musician) {
     if (absl::Status s = load_musician(options, musician, state); !s.ok()) return s;
   }
-  const uint32_t rate = options.sample_rate_hz;
   const double bar_seconds = 60.0 / state.tempo_bpm * state.beats_per_bar;
   result.bars = options.bars > 0 ? options.bars
                 : has_musician
@@ -149,7 +258,9 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
       (*conductor)->post_state(kJam, options.steering[next_steer].second);
       ++next_steer;
     }
-    if (has_musician) {
+    if (has_take) {
+      hear_take(take, listener, **conductor, frame);
+    } else if (has_musician) {
       play_musician(musician, clock, scheduler,
                     frame + static_cast<int64_t>(kHumanLeadSeconds * rate));
       hear_musician(musician, listener, **conductor, frame);
@@ -162,8 +273,10 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
       .period_frames = options.period_frames,
       .total_frames = static_cast<uint64_t>(clock.frame_at(result.bars * bar_ticks) +
                                             static_cast<int64_t>(options.tail_seconds * rate))};
-  absl::StatusOr<realtime::OfflineRenderStats> stats =
-      realtime::render_offline(render_options, band, before_period);
+  TakeMixer mixer(band, take);
+  absl::StatusOr<realtime::OfflineRenderStats> stats = realtime::render_offline(
+      render_options, has_take ? static_cast<realtime::ProcessCallback&>(mixer) : band,
+      before_period);
   if (!stats.ok()) return stats.status();
   if (!failure.ok()) return failure;
   result.render = *stats;

@@ -1,7 +1,8 @@
 // The offline jam: the whole live loop (listener, conductor, scheduler, synth) on the virtual
-// clock as fast as possible, into a WAV, a multi-track MIDI file and a per-bar report. The
+// clock as fast as possible, into a WAV, a multi-track MIDI file and a per-bar report. A
 // musician's MIDI file is played by the scheduler (audible in the mix) and heard by the listener
-// as if it came in on jamd:midi_in. `jamd render` is its command line.
+// as if it came in on jamd:midi_in; a WAV take is mixed in and heard as if on jamd:in_1/in_2.
+// `jamd render` is its command line.
 //
 //   OfflineJamOptions options;
 //   options.input_path = "human.mid";              // empty: the band alone (continue mode)
@@ -27,15 +28,15 @@
 namespace jamd {
 
 struct OfflineJamOptions {
-  std::string input_path;  // the musician's Standard MIDI File; empty: no musician
+  std::string input_path;  // the musician: a Standard MIDI File or a WAV; empty: no musician
   std::string wav_path;    // empty: no audio is written (the synth still runs)
   std::string model_path;
   models::BackendKind backend = models::BackendKind::kCpu;
-  JamState state;          // parts, seed, mode...; tempo and metre come from the input when given
+  JamState state;  // parts, seed, mode...; tempo (and metre) come from the input when given
   int64_t bars = 0;        // 0: the input's length in whole bars, or 8 without input
   Horizons horizons{};
   std::string soundfont = "default";
-  uint32_t sample_rate_hz = 48000;
+  uint32_t sample_rate_hz = 48000;  // a WAV take's own rate replaces it
   uint32_t period_frames = 256;
   double tail_seconds = 2.0;  // rendered after the last bar, for the releases
   // Steering posted when the playhead reaches the start of a bar: (bar, new state).

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "realtime/core/song.h"
 #include "realtime/midi/midi_file.h"
+#include "realtime/synth/song_render.h"
 
 namespace jamd {
 namespace {
@@ -172,6 +174,28 @@ TEST(OfflineJamTest, BassAndKeysPlayTheMusiciansChords) {
   // Far above chance, with room for model and listener changes (measured: 0.94 / 0.96).
   EXPECT_GT(ratio.bass, 0.75);
   EXPECT_GT(ratio.keys, 0.75);
+}
+
+TEST(OfflineJamTest, AudioTakeIsHeardAndAccompanied) {
+  // The musician as audio: the keyboard part rendered by the synth into a WAV.
+  const std::string midi = write_musician("take_human.mid", 100.0, 8, 8);
+  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(midi);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
+  ASSERT_TRUE(song.ok()) << song.status();
+  const std::string take = temp_path("take_human.wav");
+  ASSERT_TRUE(realtime::render_song_to_wav(*song, {.wav_path = take, .tail_seconds = 0.0}).ok());
+  OfflineJamOptions o = jam_options(take, 11);
+  o.horizons.commit_horizon_ms = 50;
+  const OfflineJamResult r = render(o);
+  EXPECT_NEAR(r.tempo_bpm, 100.0, 2.0);  // the listener's beats, not a file's tempo map
+  EXPECT_FALSE(r.record.heard_chords.empty());
+  const ChordToneRatio ratio = chord_tone_ratio(r, 1, 8);
+  std::printf("  [audio take] chord tones bars 1-7: bass %.3f (%d notes), keys %.3f (%d notes)\n",
+              ratio.bass, ratio.n_bass, ratio.keys, ratio.n_keys);
+  ASSERT_GT(ratio.n_bass + ratio.n_keys, 20);
+  EXPECT_GT(ratio.bass, 0.6);
+  EXPECT_GT(ratio.keys, 0.6);
 }
 
 TEST(OfflineJamTest, BandKeepsTheMusiciansTempo) {
