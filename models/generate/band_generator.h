@@ -60,8 +60,8 @@ struct BandControls {
 };
 
 // Soft pitch bias for pitched parts (never drums), in nats added to a pitch's logit. The defaults
-// are the mildest that jamd-eval found to keep pitch-class entropy inside the real data's range
-// (stronger biases narrow it); docs/generation.md has the measurements.
+// are the weakest jamd-eval found that lift the chord-tone share above the real data's; stronger
+// ones push pitch-class entropy under the real range (docs/generation.md has the sweep).
 struct PitchBias {
   float out_of_key = -0.5f;       // a pitch class outside the bar's key scale
   float non_chord_tone = -0.25f;  // a pitch class outside the chord sounding at the note's onset
