@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <sndfile.h>
 #include <string>
 #include <vector>
 
@@ -196,6 +199,51 @@ TEST(OfflineJamTest, AudioTakeIsHeardAndAccompanied) {
   ASSERT_GT(ratio.n_bass + ratio.n_keys, 20);
   EXPECT_GT(ratio.bass, 0.6);
   EXPECT_GT(ratio.keys, 0.6);
+}
+
+// Root mean square of a WAV's frames [begin_s, end_s), both channels.
+double wav_rms(const std::string& path, double begin_s, double end_s) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  EXPECT_NE(f, nullptr) << path;
+  if (f == nullptr) return -1;
+  std::vector<float> frames(static_cast<size_t>(info.frames * info.channels));
+  sf_readf_float(f, frames.data(), info.frames);
+  sf_close(f);
+  double sum = 0;
+  size_t n = 0;
+  for (auto i = static_cast<size_t>(begin_s * info.samplerate * info.channels);
+       i < std::min(frames.size(), static_cast<size_t>(end_s * info.samplerate * info.channels));
+       ++i, ++n) {
+    sum += static_cast<double>(frames[i]) * frames[i];
+  }
+  return n ? std::sqrt(sum / static_cast<double>(n)) : 0.0;
+}
+
+TEST(OfflineJamTest, MuteSilencesThePartButKeepsGeneratingIt) {
+  OfflineJamOptions o = jam_options("", 6);
+  o.bars = 4;
+  o.state.tempo_bpm = 120.0;  // a bar is 2 s
+  o.state.parts[kPartDrums].enabled = false;
+  o.state.parts[kPartBass].enabled = false;
+  o.wav_path = temp_path("mute.wav");
+  JamState muted = o.state;
+  muted.parts[kPartKeys].muted = true;
+  o.steering.push_back({2, muted});
+  const OfflineJamResult r = render(o);
+  int keys_after = 0;
+  for (const TimedNote& n : r.record.band_notes) keys_after += n.part == kPartKeys && bar_of(n) >= 2;
+  EXPECT_GT(keys_after, 0) << "a muted part is still generated (unmuting brings it back at once)";
+  // The same jam without the mute is the control: same seed, same notes.
+  OfflineJamOptions control = o;
+  control.steering.clear();
+  control.wav_path = temp_path("mute_control.wav");
+  render(control);
+  const double after = wav_rms(o.wav_path, 5.0, 8.0);  // from half a bar after the mute
+  const double unmuted = wav_rms(control.wav_path, 5.0, 8.0);
+  std::printf("  [mute] rms of bars 2.5-4: muted %.6f, not muted %.6f\n", after, unmuted);
+  EXPECT_GT(unmuted, 0.0001);
+  EXPECT_LT(after, unmuted * 0.1);
 }
 
 TEST(OfflineJamTest, BandKeepsTheMusiciansTempo) {
