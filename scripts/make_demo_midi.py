@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Writes daemon/data/demo.mid, the bundled song that `jamd play` renders by default.
+"""Writes daemon/data/demo.mid, the bundled song that `jamd play` renders by default, and
+daemon/data/demo_musician.mid, the bundled musician's take that `scripts/jam.sh` jams with.
 
 An 8-bar, 100 BPM, 4/4 band arrangement in C major over I-vi-IV-V (twice): drums (channel 10),
 bass, keys, pad and lead, each on its own track and channel with a General MIDI program change.
 Pure Python (standard library only) so it runs on a bare machine:
 
-    python3 scripts/make_demo_midi.py [output_path]
+    python3 scripts/make_demo_midi.py [output_path [musician_output_path]]
+
+The musician's take is the same song's keys and lead only, with bars 5 and 6 left silent: the
+band should accompany the first four bars, keep going through the rest and follow again after.
 """
 
 import os
@@ -128,9 +132,15 @@ def bass_track():
     return track_chunk(events)
 
 
-def keys_track():
+# Bars (zero-based) the musician rests in their take.
+MUSICIAN_REST_BARS = {4, 5}
+
+
+def keys_track(rest_bars=frozenset()):
     events, ch = part_header("keys")
     for bar in range(N_BARS):
+        if bar in rest_bars:
+            continue
         _, _, chord = PROGRESSION[bar % 4]
         start = bar * BAR_TICKS
         for beat in range(BEATS_PER_BAR):  # quarter-note comping, accents on 1 and 3
@@ -165,10 +175,12 @@ MELODY = [
 ]
 
 
-def lead_track():
+def lead_track(rest_bars=frozenset()):
     events, ch = part_header("lead")
     eighth = TICKS_PER_QUARTER // 2
     for bar, phrase in enumerate(MELODY):
+        if bar in rest_bars:
+            continue
         start = bar * BAR_TICKS
         for first, length, pitch in phrase:
             vel = 96 if first % 2 == 0 else 84
@@ -176,21 +188,35 @@ def lead_track():
     return track_chunk(events)
 
 
-def demo_song_bytes():
-    tracks = [conductor_track(), drums_track(), bass_track(), keys_track(), pad_track(),
-              lead_track()]
+def midi_file_bytes(tracks):
     header = b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), TICKS_PER_QUARTER)
     return header + b"".join(tracks)
+
+
+def demo_song_bytes():
+    return midi_file_bytes([conductor_track(), drums_track(), bass_track(), keys_track(),
+                            pad_track(), lead_track()])
+
+
+def musician_take_bytes():
+    return midi_file_bytes([conductor_track(), keys_track(MUSICIAN_REST_BARS),
+                            lead_track(MUSICIAN_REST_BARS)])
 
 
 def main():
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(repo_root, "daemon", "data",
                                                                   "demo.mid")
+    musician_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+        os.path.dirname(os.path.abspath(out_path)), "demo_musician.mid")
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with open(out_path, "wb") as f:
         f.write(demo_song_bytes())
+    with open(musician_path, "wb") as f:
+        f.write(musician_take_bytes())
     print(f"wrote {out_path}: {N_BARS} bars at {TEMPO_BPM} BPM, {len(PARTS)} parts")
+    print(f"wrote {musician_path}: keys and lead, resting in bars "
+          f"{', '.join(str(b + 1) for b in sorted(MUSICIAN_REST_BARS))}")
 
 
 if __name__ == "__main__":
