@@ -201,6 +201,35 @@ TEST(JamService, StatusCountsJamsAndParticipants) {
   EXPECT_FALSE(res.version().empty());
 }
 
+// Sends raw bytes to a method; returns the call's status.
+grpc::Status raw_call(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                      const std::string& bytes) {
+  grpc::GenericStub generic(channel);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext ctx;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status st) { done.set_value(st); });
+  return done.get_future().get();
+}
+
+TEST(JamService, UnparseableRequestIsRefusedAndTheServerCarriesOn) {
+  Loopback server;
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  // Field 1 claims 100 bytes of a string but the message ends: not a valid SteerRequest.
+  const grpc::Status st = raw_call(channel, "/jam.v1.Jam/Steer", std::string("\x0a\x64oops", 6));
+  EXPECT_FALSE(st.ok());
+  // gRPC itself refuses it before any handler runs (1.51 answers UNIMPLEMENTED); the point is
+  // that the call fails and the connection and server stay up.
+  EXPECT_NE(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+  EXPECT_EQ(raw_call(channel, "/jam.v1.Jam/Steer", "").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);  // the same path with a valid (empty) message
+  auto stub = server.stub();
+  EXPECT_FALSE(create(*stub).jam_id().empty());
+}
+
 TEST(JamService, HealthServiceSaysServing) {
   Loopback server;
   auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
