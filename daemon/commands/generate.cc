@@ -54,7 +54,7 @@ constexpr const char* kUsage =
     "                    free drum density stays silent beside them)\n"
     "  --style NAME      pop, rock, funk, jazz, ... (default: the model chooses)\n"
     "  --model PATH      model file (default: the bundled models/band.jamd)\n"
-    "  --backend B       auto, cpu (default) or cuda\n";
+    "  --backend B       auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n";
 
 // General MIDI programs (0-based) and channels (0-based; 9 is the drum channel) per band part.
 constexpr int kPartProgram[models::kNumBandRoles] = {0, 33, 0, 89, 80};  // -, finger bass, piano, warm pad, square lead
@@ -76,7 +76,8 @@ struct GenerateArgs {
   // Typical classes of the training data's playing bars; "free" leaves them to the model.
   std::array<int, models::kNumBandRoles> density = {4, 3, 3, 1, 3};
   std::string model_path = JAMD_SOURCE_DIR "/models/band.jamd";
-  models::BackendKind backend = models::BackendKind::kCpu;
+  // The registry picks: CUDA when built in and a device works, else the CPU (and says why).
+  models::BackendKind backend = models::BackendKind::kAuto;
 };
 
 int fail(absl::string_view message) {

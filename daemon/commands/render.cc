@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "                   [--mode auto|accompany|continue] [--temperature T] [--density D]\n"
     "                   [--key TONIC:maj|min]\n"
     "                   [--tempo BPM] [--commit-ms MS] [--model PATH] [--soundfont SF]\n"
+    "                   [--backend auto|cpu|cuda]\n"
     "\n"
     "Jams offline: the musician's MIDI file is played into the mix and heard by the listener, the\n"
     "conductor generates the band around it bar by bar with the model, and everything is\n"
@@ -41,7 +42,8 @@ constexpr const char* kUsage =
     "  --tempo BPM      without --input (default 120); with it the file's tempo is used\n"
     "  --commit-ms MS   the commit horizon (default: one beat)\n"
     "  --model PATH     model file (default: the bundled models/band.jamd)\n"
-    "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n";
+    "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
+    "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n";
 
 constexpr const char* kPitchClasses[12] = {"C", "C#", "D", "D#", "E", "F",
                                            "F#", "G", "G#", "A", "A#", "B"};
@@ -102,7 +104,11 @@ bool parse_option(std::string_view a, const char* v, RenderArgs& r) {
   else if (a == "--report") r.report_path = v;
   else if (a == "--model") o.model_path = v;
   else if (a == "--soundfont") o.soundfont = v;
-  else if (a == "--parts") return parse_parts(v, o.state);
+  else if (a == "--backend") {
+    absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
+    if (!kind.ok()) return false;
+    o.backend = *kind;
+  } else if (a == "--parts") return parse_parts(v, o.state);
   else if (a == "--key") return parse_key(v, o.state);
   else if (a == "--seed" && parse_number(v, 1, 1.8e19, n)) o.state.seed = std::strtoull(v, nullptr, 10);
   else if (a == "--bars" && parse_number(v, 1, 100000, n)) o.bars = static_cast<int64_t>(n);

@@ -38,7 +38,8 @@ namespace jamd {
 
 struct ConductorOptions {
   std::string model_path;  // the .jamd weights (required)
-  models::BackendKind backend = models::BackendKind::kCpu;
+  // The registry picks: CUDA when built in and a device works, else the CPU (and says why).
+  models::BackendKind backend = models::BackendKind::kAuto;
   models::Precision precision = models::Precision::kFloat32;
   int32_t max_jams = 16;
   Horizons horizons{};

@@ -31,7 +31,8 @@ struct OfflineJamOptions {
   std::string input_path;  // the musician: a Standard MIDI File or a WAV; empty: no musician
   std::string wav_path;    // empty: no audio is written (the synth still runs)
   std::string model_path;
-  models::BackendKind backend = models::BackendKind::kCpu;
+  // The registry picks: CUDA when built in and a device works, else the CPU (and says why).
+  models::BackendKind backend = models::BackendKind::kAuto;
   JamState state;  // parts, seed, mode...; tempo (and metre) come from the input when given
   int64_t bars = 0;        // 0: the input's length in whole bars, or 8 without input
   Horizons horizons{};
