@@ -257,8 +257,11 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
     EXPECT_GT(timed.peak(), 0.01f);
   }
   EXPECT_EQ((*io)->counters().periods.load(), timed.durations_ns().size());
-  // Every xrun jamd counted is one the server reported, and the other way round.
-  EXPECT_EQ(w.xruns, static_cast<uint64_t>(w.reports.total()));
+  // Every xrun jamd counted is one the server reported, and the other way round, give or take
+  // one the server logs while the client is being closed, after jamd's counter was read.
+  const auto reported = static_cast<uint64_t>(w.reports.total());
+  EXPECT_LE(w.xruns, reported) << "jamd counted xruns the server never reported";
+  EXPECT_LE(reported, w.xruns + 1) << "the server reported xruns jamd did not count";
 
   if (w.reports.machine_caused() > 0 && std::getenv("JAMD_SOAK_STRICT") == nullptr) {
     GTEST_SKIP() << "the machine itself broke " << w.reports.machine_caused()
