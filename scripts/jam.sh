@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh
+JAMD_TARGET=jamd bash scripts/build.sh  # the jam needs only the daemon
 mkdir -p out
 ./build/daemon/jamd render --input daemon/data/demo_musician.mid --parts drums,bass,pad \
   --out out/jam.wav --midi-out out/jam.mid --report out/jam.json
