@@ -30,6 +30,7 @@ struct OpusPacket {
   int32_t sample_rate_hz = 48000;
   int32_t n_channels = 2;
   int32_t frames_per_packet = 480;  // 10 ms at 48 kHz
+  int64_t encoded_unix_us = 0;      // when the streamer encoded it (daemon clock), for latency
   std::string data;                 // the Opus packet (RFC 6716)
 };
 

@@ -1,0 +1,73 @@
+// JamStreamer: one running jam's streamer thread. It takes the host's mix blocks and notes from
+// the two subscriptions it was given, encodes the mix to Opus once, and publishes packets and
+// notes to the jam's listeners (FanOut: one bounded drop-oldest queue each). The thread may
+// block on its input; it never blocks the host's tap thread or a listener.
+//
+//   auto audio = std::make_shared<FanOut<OpusPacket>>();
+//   auto notes = std::make_shared<FanOut<TappedNote>>();
+//   auto streamer = *JamStreamer::start(host->subscribe_mix(64, {}), host->subscribe_notes(1024, {}),
+//                                       host->sample_rate_hz(), audio, notes, {});
+//   ...
+//   streamer->stop();   // also in the destructor; the fan-outs stay open (their owner closes them)
+//
+// Thread safety: start/stop from one control thread; stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "daemon/host/jam_host.h"
+#include "daemon/host/tap_queue.h"
+#include "daemon/stream/fan_out.h"
+#include "daemon/stream/jam_media.h"
+#include "daemon/stream/opus_stream_encoder.h"
+
+namespace jamd {
+
+struct StreamerStats {
+  uint64_t mix_blocks = 0;       // blocks taken from the host
+  uint64_t mix_blocks_lost = 0;  // the streamer's own mix queue overflowed (it fell behind)
+  uint64_t packets = 0;          // Opus packets published
+  uint64_t notes = 0;            // notes published
+  double encode_ms_max = 0;      // the slowest block's encode
+};
+
+class JamStreamer {
+ public:
+  // Starts the thread. Errors: the encoder's (an unusable sample rate or frame size).
+  static absl::StatusOr<std::unique_ptr<JamStreamer>> start(
+      std::shared_ptr<TapQueue<MixBlock>> mix, std::shared_ptr<TapQueue<TappedNote>> notes,
+      int32_t mix_rate_hz, std::shared_ptr<FanOut<OpusPacket>> audio_out,
+      std::shared_ptr<FanOut<TappedNote>> notes_out, const OpusStreamOptions& options);
+  ~JamStreamer();
+  JamStreamer(const JamStreamer&) = delete;
+  JamStreamer& operator=(const JamStreamer&) = delete;
+
+  // Ends the thread (within one poll interval) and drops the subscriptions. Idempotent.
+  void stop();  // thread: control
+  StreamerStats stats() const;  // thread: any
+
+ private:
+  JamStreamer(std::shared_ptr<TapQueue<MixBlock>> mix, std::shared_ptr<TapQueue<TappedNote>> notes,
+              std::unique_ptr<OpusStreamEncoder> encoder,
+              std::shared_ptr<FanOut<OpusPacket>> audio_out,
+              std::shared_ptr<FanOut<TappedNote>> notes_out);
+  void run();  // thread: streamer
+
+  std::shared_ptr<TapQueue<MixBlock>> mix_;
+  std::shared_ptr<TapQueue<TappedNote>> notes_;
+  std::unique_ptr<OpusStreamEncoder> encoder_;  // thread: streamer
+  const std::shared_ptr<FanOut<OpusPacket>> audio_out_;
+  const std::shared_ptr<FanOut<TappedNote>> notes_out_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> mix_blocks_{0};
+  std::atomic<uint64_t> packets_{0};
+  std::atomic<uint64_t> notes_published_{0};
+  std::atomic<double> encode_ms_max_{0};
+  std::thread thread_;
+};
+
+}  // namespace jamd
