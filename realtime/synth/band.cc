@@ -1,11 +1,18 @@
 // Band: one period of the band on the RT thread: scheduler → synth (split at event offsets) →
-// audio out, MIDI out and the tap ring.
+// chorus → reverb → audio out, MIDI out and the tap ring.
 #include "realtime/synth/band.h"
 
 #include <cassert>
 #include <span>
 
 namespace jamd::realtime {
+
+Band::Band(Scheduler& scheduler, Synth& synth, AudioRing* tap)
+    : scheduler_(scheduler),
+      synth_(synth),
+      tap_(tap),
+      chorus_(synth.options().chorus, synth.sample_rate_hz()),
+      reverb_(synth.options().reverb, synth.sample_rate_hz()) {}
 
 void Band::process(const ProcessBlock& block) {
   const uint32_t n = block.n_frames;
@@ -33,6 +40,9 @@ void Band::process(const ProcessBlock& block) {
   }
   if (rendered < n) synth_.render(left + rendered, right + rendered, n - rendered);
   scheduler_.end_period();
+  // In series, as on a mixing desk's insert chain: the room hears the chorused band.
+  chorus_.process(left, right, n);
+  reverb_.process(left, right, n);
 
   if (tap_ != nullptr) {
     const std::span<const float> channels[2] = {{left, n}, {right, n}};

@@ -1,14 +1,16 @@
 // Band: the ProcessCallback that plays the band, used by every backend (JACK, virtual clock,
 // offline render). Each period it takes the scheduler's due events, renders the synth up to each
-// event's frame, applies it, writes it to MIDI out, and copies the mix to an optional tap ring.
+// event's frame, applies it, writes it to MIDI out, adds the chorus and reverb (the synth's
+// options().chorus / .reverb) to the mix, and copies the mix to an optional tap ring.
 //
 //   Scheduler scheduler({.sample_rate_hz = 48000});
 //   auto synth = Synth::create({.sample_rate_hz = 48000});
 //   Band band(scheduler, **synth, &tap_ring);     // tap may be nullptr
 //   io->start(&band);                             // JACK or VirtualIo call band.process()
 //
-// Thread safety: process() runs on the RT thread only and never allocates, locks or blocks;
-// counters() may be read from any thread. The scheduler, synth and tap must outlive the band.
+// Thread safety: construct on a control thread (it allocates the effects' delay lines); then
+// process() runs on the RT thread only and never allocates, locks or blocks; counters() may be
+// read from any thread. The scheduler, synth and tap must outlive the band.
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,8 @@
 #include "realtime/core/audio_ring.h"
 #include "realtime/core/scheduler.h"
 #include "realtime/io/audio_io.h"
+#include "realtime/synth/chorus.h"
+#include "realtime/synth/reverb.h"
 #include "realtime/synth/synth.h"
 
 namespace jamd::realtime {
@@ -30,8 +34,7 @@ struct BandCounters {
 
 class Band : public ProcessCallback {
  public:
-  Band(Scheduler& scheduler, Synth& synth, AudioRing* tap = nullptr)
-      : scheduler_(scheduler), synth_(synth), tap_(tap) {}
+  Band(Scheduler& scheduler, Synth& synth, AudioRing* tap = nullptr);  // thread: control
 
   void process(const ProcessBlock& block) override;  // thread: rt
 
@@ -41,6 +44,8 @@ class Band : public ProcessCallback {
   Scheduler& scheduler_;
   Synth& synth_;
   AudioRing* tap_;
+  Chorus chorus_;
+  Reverb reverb_;
   BandCounters counters_;
 };
 

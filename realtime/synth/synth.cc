@@ -62,16 +62,11 @@ void apply_settings(fluid_settings_t* s, const SynthOptions& o) {
   fluid_settings_setint(s, "synth.cpu-cores", 1);
   // Samples all in memory up front: no loading (I/O, allocation) on a note on.
   fluid_settings_setint(s, "synth.dynamic-sample-loading", 0);
-  fluid_settings_setint(s, "synth.reverb.active", o.reverb.enabled ? 1 : 0);
-  fluid_settings_setnum(s, "synth.reverb.room-size", o.reverb.room_size);
-  fluid_settings_setnum(s, "synth.reverb.damp", o.reverb.damping);
-  fluid_settings_setnum(s, "synth.reverb.width", o.reverb.width);
-  fluid_settings_setnum(s, "synth.reverb.level", o.reverb.level);
-  fluid_settings_setint(s, "synth.chorus.active", o.chorus.enabled ? 1 : 0);
-  fluid_settings_setint(s, "synth.chorus.nr", o.chorus.voices);
-  fluid_settings_setnum(s, "synth.chorus.level", o.chorus.level);
-  fluid_settings_setnum(s, "synth.chorus.speed", o.chorus.speed_hz);
-  fluid_settings_setnum(s, "synth.chorus.depth", o.chorus.depth_ms);
+  // No effects inside FluidSynth: Debian builds it with OpenMP, and its reverb and chorus run in
+  // a parallel region whose team libgomp allocates and frees on every render call. Band applies
+  // the band's own allocation-free reverb and chorus to the mix instead.
+  fluid_settings_setint(s, "synth.reverb.active", 0);
+  fluid_settings_setint(s, "synth.chorus.active", 0);
 }
 
 }  // namespace
@@ -113,7 +108,7 @@ absl::StatusOr<std::unique_ptr<Synth>> Synth::create(const SynthOptions& options
   }
   std::unique_ptr<Synth> synth(new Synth());
   synth->soundfont_path_ = *path;
-  synth->sample_rate_hz_ = options.sample_rate_hz;
+  synth->options_ = options;
   synth->settings_.reset(new_fluid_settings());
   if (!synth->settings_) return absl::ResourceExhaustedError("FluidSynth: out of memory");
   apply_settings(synth->settings_.get(), options);

@@ -10,7 +10,7 @@
 // Thread safety: create() on a control thread (it loads the SoundFont and allocates). After
 // that, exactly one thread at a time — the RT thread while audio runs — calls handle() and
 // render(): FluidSynth's own API lock is turned off, so nothing here locks. FluidSynth starts no
-// audio driver and no threads of its own.
+// audio driver and no threads of its own, and its reverb and chorus are off (see Band).
 // Timing: FluidSynth renders in 64-frame blocks and starts a voice at the next block boundary of
 // its output, so a note lands up to 63 frames after the offset it was handled at (1.3 ms at
 // 48 kHz); MIDI out and the scheduler are exact to the frame.
@@ -24,6 +24,8 @@
 #include "absl/status/statusor.h"
 #include "realtime/core/c_handles.h"
 #include "realtime/io/audio_io.h"
+#include "realtime/synth/chorus.h"
+#include "realtime/synth/reverb.h"
 
 namespace jamd::realtime {
 
@@ -33,29 +35,14 @@ inline constexpr const char* kFluidR3SoundFontPath = "/usr/share/sounds/sf2/Flui
 // FluidSynth's internal block: events take effect on its boundaries.
 inline constexpr uint32_t kSynthBlockFrames = 64;
 
-// FluidSynth's defaults, named (fluidsettings.xml of FluidSynth 2.3).
-struct ReverbSettings {
-  bool enabled = true;
-  double room_size = 0.2;  // 0..1
-  double damping = 0.0;    // 0..1
-  double width = 0.5;      // 0..100
-  double level = 0.9;      // 0..1
-};
-
-struct ChorusSettings {
-  bool enabled = true;
-  int voices = 3;           // 0..99
-  double level = 2.0;       // 0..10
-  double speed_hz = 0.3;    // 0.1..5
-  double depth_ms = 8.0;    // 0..256
-};
-
 struct SynthOptions {
   // "default" (or empty): Debian's TimGM6mb; "fluidr3": FluidR3_GM when installed; else a path.
   std::string soundfont = "default";
   uint32_t sample_rate_hz = 48000;
   int polyphony = 256;   // voices; past it FluidSynth steals the quietest
   float gain = 0.4f;     // master gain; 0.4 keeps a dense five-part band below clipping
+  // The band's own effects, applied to the mix by Band (FluidSynth's are always off: they
+  // allocate on the RT thread in Debian's OpenMP build).
   ReverbSettings reverb{};
   ChorusSettings chorus{};
 };
@@ -78,7 +65,9 @@ class Synth {
   int active_voices() const;  // thread: rt, or while the RT thread is stopped
 
   const std::string& soundfont_path() const { return soundfont_path_; }
-  uint32_t sample_rate_hz() const { return sample_rate_hz_; }
+  uint32_t sample_rate_hz() const { return options_.sample_rate_hz; }
+  // The options it was created with (Band reads the effect settings from here).
+  const SynthOptions& options() const { return options_; }
 
  private:
   Synth() = default;
@@ -86,7 +75,7 @@ class Synth {
   FluidSettingsPtr settings_;  // outlives synth_ (members are destroyed in reverse order)
   FluidSynthPtr synth_;
   std::string soundfont_path_;
-  uint32_t sample_rate_hz_ = 0;
+  SynthOptions options_;
 };
 
 }  // namespace jamd::realtime
