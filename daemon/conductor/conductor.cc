@@ -53,7 +53,21 @@ void Conductor::add_jam(JamId id, const JamState& state, realtime::Scheduler& sc
   post(Command{id, AddJam{state, &scheduler, timeline}});
 }
 
-void Conductor::remove_jam(JamId id) { post(Command{id, RemoveJam{}}); }
+void Conductor::remove_jam(JamId id) {
+  absl::MutexLock lock(&mutex_);
+  queue_.push_back(Command{id, RemoveJam{}});
+  ++removals_posted_;
+}
+
+void Conductor::remove_jam_and_wait(JamId id) {
+  absl::MutexLock lock(&mutex_);
+  queue_.push_back(Command{id, RemoveJam{}});
+  const uint64_t mine = ++removals_posted_;
+  const auto applied = [this, mine]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return !running_ || removals_applied_ >= mine;
+  };
+  mutex_.Await(absl::Condition(&applied));
+}
 
 void Conductor::post_state(JamId id, const JamState& state) { post(Command{id, state}); }
 
@@ -129,8 +143,14 @@ absl::Status Conductor::service() {
     drained_.swap(queue_);
   }
   absl::Status first_error;
+  uint64_t removals = 0;
   for (Command& command : drained_) {
     if (absl::Status s = apply(command); !s.ok() && first_error.ok()) first_error = s;
+    removals += std::holds_alternative<RemoveJam>(command.payload) ? 1 : 0;
+  }
+  if (removals > 0) {
+    absl::MutexLock lock(&mutex_);
+    removals_applied_ += removals;
   }
   if (absl::Status s = generate_due(); !s.ok() && first_error.ok()) first_error = s;
   for (auto& [id, jam] : jams_) jam->post_due(static_cast<int64_t>(schedulers_[id]->playhead_frame()));
@@ -152,6 +172,7 @@ void Conductor::start() {
   {
     absl::MutexLock lock(&mutex_);
     stopping_ = false;
+    running_ = true;
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -177,7 +198,10 @@ void Conductor::run() {
     };
     mutex_.AwaitWithTimeout(absl::Condition(&wake),
                             absl::Milliseconds(options_.idle_wait_ms));
-    if (stopping_) return;
+    if (stopping_) {
+      running_ = false;
+      return;
+    }
   }
 }
 

@@ -58,6 +58,10 @@ class Conductor {
   void add_jam(JamId id, const JamState& state, realtime::Scheduler& scheduler,
                const JamTimelineOptions& timeline);  // thread: any
   void remove_jam(JamId id);                          // thread: any
+  // remove_jam(), then waits until the live thread has applied it, so the caller may destroy the
+  // jam's scheduler. Without a live thread (not started, or stopped) it returns at once: the
+  // caller then owns the next service(). thread: any but the conductor's
+  void remove_jam_and_wait(JamId id);
   void post_state(JamId id, const JamState& state);   // thread: any
   void post_heard(JamId id, const realtime::HeardEvent& event);  // thread: any
 
@@ -105,6 +109,9 @@ class Conductor {
   std::vector<Command> queue_ ABSL_GUARDED_BY(mutex_);
   absl::Status status_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  bool running_ ABSL_GUARDED_BY(mutex_) = false;     // the live thread is in run()
+  uint64_t removals_posted_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t removals_applied_ ABSL_GUARDED_BY(mutex_) = 0;
   std::thread thread_;
 };
 
