@@ -55,12 +55,13 @@ ApiServer::ApiServer(std::unique_ptr<JamService> service, std::unique_ptr<grpc::
 ApiServer::~ApiServer() { shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options,
-                                                            SessionRegistry* jams) {
+                                                            SessionRegistry* jams,
+                                                            JamMedia* media) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = credentials(options);
   if (!creds.ok()) return creds.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  auto service = std::make_unique<JamService>(jams, options.backend);
+  auto service = std::make_unique<JamService>(jams, options.backend, media);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen_address, *creds, &port);

@@ -34,9 +34,11 @@ struct ServerOptions {
 class ApiServer {
  public:
   // Binds and starts serving. Errors: INVALID_ARGUMENT (TLS half configured, unreadable
-  // files), UNAVAILABLE (cannot listen on the address). jams outlives the server.
+  // files), UNAVAILABLE (cannot listen on the address). jams and media outlive the server;
+  // media may be null (no music: ListenAudio and ListenNotes are UNAVAILABLE).
   static absl::StatusOr<std::unique_ptr<ApiServer>> start(const ServerOptions& options,
-                                                          SessionRegistry* jams);
+                                                          SessionRegistry* jams,
+                                                          JamMedia* media = nullptr);
   ~ApiServer();
 
   int port() const { return port_; }

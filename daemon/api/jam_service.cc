@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "daemon/api/convert.h"
+#include "daemon/api/listen_reactor.h"
+#include "daemon/api/media_convert.h"
 #include "daemon/api/watch_reactor.h"
 #include "daemon/session/field_paths.h"
 
@@ -28,16 +30,28 @@ std::vector<std::string> mask_paths(const google::protobuf::FieldMask& mask) {
   return std::vector<std::string>(mask.paths().begin(), mask.paths().end());
 }
 
-absl::Status not_yet(const char* what) {
-  return absl::UnimplementedError(
-      std::string(what) + " streaming is not in this jamd yet: the streamer arrives in a later "
-      "version; WatchJam streams the steering state today");
+// A listener's own queue: 50 packets = 500 ms of audio (Opus packets are 10 ms); a listener
+// further behind loses its oldest packets. Notes: a busy bar of five parts is ~100 notes.
+constexpr size_t kListenAudioQueuePackets = 50;
+constexpr size_t kListenNotesQueueNotes = 512;
+
+absl::Status no_media() {
+  return absl::UnavailableError(
+      "this jamd plays no music (it serves sessions only): start it with `jamd serve` and a "
+      "model to listen");
+}
+
+// Whether the caller still holds their place in the jam (not left, not removed, jam not ended).
+std::function<bool()> still_in(const Caller& caller) {
+  return [jam = caller.jam, id = caller.participant.participant_id] {
+    return !jam->ended() && jam->participant(id).ok();
+  };
 }
 
 }  // namespace
 
-JamService::JamService(SessionRegistry* jams, std::string backend)
-    : jams_(jams), backend_(std::move(backend)) {}
+JamService::JamService(SessionRegistry* jams, std::string backend, JamMedia* media)
+    : jams_(jams), backend_(std::move(backend)), media_(media) {}
 
 grpc::ServerUnaryReactor* JamService::CreateJam(grpc::CallbackServerContext* context,
                                                 const jam::v1::CreateJamRequest* request,
@@ -108,15 +122,31 @@ grpc::ServerWriteReactor<jam::v1::JamEvent>* JamService::WatchJam(
 
 grpc::ServerWriteReactor<jam::v1::AudioPacket>* JamService::ListenAudio(
     grpc::CallbackServerContext* /*context*/, const jam::v1::ListenAudioRequest* request) {
+  using Reactor = ListenReactor<OpusPacket, jam::v1::AudioPacket>;
   absl::StatusOr<Caller> caller = jams_->authenticate(request->participant_token());
-  return new FinishedWriter<jam::v1::AudioPacket>(caller.ok() ? not_yet("audio")
-                                                              : caller.status());
+  if (!caller.ok()) return new FinishedWriter<jam::v1::AudioPacket>(caller.status());
+  if (media_ == nullptr) return new FinishedWriter<jam::v1::AudioPacket>(no_media());
+  // Any role may listen.
+  const std::string jam_id = caller->jam->jam_id();
+  return Reactor::start(
+      [this, &jam_id](std::function<void()> on_ready) {
+        return media_->subscribe_audio(jam_id, kListenAudioQueuePackets, std::move(on_ready));
+      },
+      still_in(*caller), &to_proto);
 }
 
 grpc::ServerWriteReactor<jam::v1::NoteEvent>* JamService::ListenNotes(
     grpc::CallbackServerContext* /*context*/, const jam::v1::ListenNotesRequest* request) {
+  using Reactor = ListenReactor<TappedNote, jam::v1::NoteEvent>;
   absl::StatusOr<Caller> caller = jams_->authenticate(request->participant_token());
-  return new FinishedWriter<jam::v1::NoteEvent>(caller.ok() ? not_yet("note") : caller.status());
+  if (!caller.ok()) return new FinishedWriter<jam::v1::NoteEvent>(caller.status());
+  if (media_ == nullptr) return new FinishedWriter<jam::v1::NoteEvent>(no_media());
+  const std::string jam_id = caller->jam->jam_id();
+  return Reactor::start(
+      [this, &jam_id](std::function<void()> on_ready) {
+        return media_->subscribe_notes(jam_id, kListenNotesQueueNotes, std::move(on_ready));
+      },
+      still_in(*caller), &to_proto);
 }
 
 grpc::ServerUnaryReactor* JamService::RemoveParticipant(

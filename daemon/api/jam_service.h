@@ -1,8 +1,8 @@
 // JamService: the jam.v1 Jam gRPC service on the callback API. Handlers only translate between
 // protobuf and the session layer and post to it; they never block and never touch the engine.
 //
-//   jamd::SessionRegistry jams;
-//   jamd::api::JamService service(&jams, "cpu: built without CUDA");
+//   jamd::SessionRegistry jams(limits, &hosted);            // hosted: a jamd::HostedJams
+//   jamd::api::JamService service(&jams, "cpu: built without CUDA", &hosted);
 //   builder.RegisterService(&service);
 //
 // Thread safety: gRPC calls the handlers on its own threads, concurrently; the service keeps
@@ -12,14 +12,16 @@
 #include <string>
 
 #include "daemon/session/session_registry.h"
+#include "daemon/stream/jam_media.h"
 #include "jam/v1/jam.grpc.pb.h"
 
 namespace jamd::api {
 
 class JamService final : public jam::v1::Jam::CallbackService {
  public:
-  // jams outlives the service. backend: what GetStatus reports as the model backend.
-  JamService(SessionRegistry* jams, std::string backend);
+  // jams and media outlive the service. backend: what GetStatus reports as the model backend.
+  // media may be null: ListenAudio and ListenNotes then fail with UNAVAILABLE.
+  JamService(SessionRegistry* jams, std::string backend, JamMedia* media = nullptr);
 
   grpc::ServerUnaryReactor* CreateJam(grpc::CallbackServerContext* context,
                                       const jam::v1::CreateJamRequest* request,
@@ -55,6 +57,7 @@ class JamService final : public jam::v1::Jam::CallbackService {
  private:
   SessionRegistry* const jams_;
   const std::string backend_;
+  JamMedia* const media_;
 };
 
 }  // namespace jamd::api
