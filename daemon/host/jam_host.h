@@ -43,6 +43,9 @@ struct JamHostOptions {
   uint32_t sample_rate_hz = 48000;  // virtual clock only; JACK's rate replaces it
   uint32_t period_frames = 256;     // virtual clock only
   std::string soundfont = "default";
+  // Reverb and chorus. Off, the mix is the dry band: a mute is silence at once, without a tail
+  // (the tests measure it so).
+  bool synth_effects = true;
   // The jam's timeline starts this long after start(), so the conductor can plan the first bar.
   double lead_in_ms = 250.0;
 };
@@ -75,6 +78,13 @@ struct JamHostStats {
   uint64_t mix_frames_lost = 0;  // the tap ring was full (the tap thread fell behind)
   double tempo_bpm = 0.0;
   int64_t bar = 0;  // the playhead's bar
+  // Added for `jamd jam`'s status line and the operator.
+  std::string heard_chord = "N";  // the listener's latest chord ("N": none heard)
+  bool musician_playing = false;  // a note heard in the last bar (the conductor's kAuto rule)
+  uint64_t capture_frames_lost = 0;  // the listener thread fell behind the RT thread
+  uint64_t late_frames_max = 0;      // the latest a late event was
+  uint64_t instant_controls_applied = 0;  // post_state snapshots the RT thread applied
+  uint64_t instant_controls_frame = 0;    // the jam frame (period start) of the last one
 };
 
 class JamHost {
@@ -95,11 +105,16 @@ class JamHost {
                                                             std::function<void()> on_ready) = 0;
   virtual std::shared_ptr<TapQueue<TappedNote>> subscribe_notes(
       size_t capacity_notes, std::function<void()> on_ready) = 0;
+  // The musician's audio input (in_1 L, in_2 R) on the jam's clock, in the blocks the listener
+  // read (not fixed-size; contiguous). Empty on the virtual clock (no inputs). thread: any
+  virtual std::shared_ptr<TapQueue<MixBlock>> subscribe_input(size_t capacity_blocks,
+                                                              std::function<void()> on_ready) = 0;
   // Stops the audio, removes the jam from the conductor and closes every subscriber queue.
   // thread: control
   virtual void stop() = 0;
 
   virtual uint32_t sample_rate_hz() const = 0;
+  virtual int beats_per_bar() const = 0;  // the jam's metre (the initial state's)
   virtual JamHostStats stats() const = 0;  // thread: any
 };
 
