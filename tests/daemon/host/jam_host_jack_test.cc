@@ -1,0 +1,94 @@
+// JamHost on a real `jackd -d dummy`: the jamd ports exist under the client's name, notes played
+// into jamd:midi_in by another JACK client come back as heard notes on the notes tap, and the
+// errors a musician meets (no server, the client name taken) are clear FAILED_PRECONDITIONs.
+#include <gtest/gtest.h>
+#include <jack/jack.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon/host/jam_host.h"
+#include "tests/realtime/jack/jack_server.h"
+
+namespace jamd {
+namespace {
+
+using realtime::testing::JackServer;
+using realtime::testing::Probe;
+using realtime::testing::wait_until;
+
+constexpr int kWaitMs = 20000;  // bounds a wait on the server; never a timing assertion
+
+JamState quiet_band() {
+  JamState state;
+  state.tempo_bpm = 120.0;
+  state.mode = JamMode::kAccompany;
+  state.seed = 5;
+  for (PartState& part : state.parts) part.enabled = false;  // the band rests: only ears here
+  state.parts[kPartBass].enabled = true;
+  return state;
+}
+
+TEST(JamHostJackTest, PortsAndHeardNotes) {
+  auto server = JackServer::start(256);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
+  ASSERT_TRUE(conductor.ok()) << conductor.status();
+  (*conductor)->start();
+  JamHostOptions options;
+  options.clock = JamHostOptions::Clock::kJack;
+  options.jack_server_name = (*server)->name();
+  auto host = JamHost::start(1, quiet_band(), **conductor, options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ((*host)->sample_rate_hz(), realtime::testing::kTestSampleRateHz);
+  auto notes = (*host)->subscribe_notes(4096, nullptr);
+
+  Probe probe((*server)->name());
+  probe.activate();
+  for (const char* port : {"in_1", "in_2", "out_L", "out_R", "midi_in", "midi_out"}) {
+    EXPECT_NE(jack_port_by_name(probe.client(), (std::string("jamd:") + port).c_str()), nullptr)
+        << port;
+  }
+  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
+  // The jam's clock starts after the lead-in; what is played before it is not heard.
+  ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > 4800; }, kWaitMs));
+  probe.send_once(10, {0x90, 64, 100});
+  const uint64_t on_at = (*host)->stats().frames_played;
+  ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > on_at + 12000; }, kWaitMs));
+  probe.send_once(10, {0x80, 64, 0});
+
+  std::vector<TappedNote> heard;
+  ASSERT_TRUE(wait_until([&] {
+    while (auto n = notes->pop()) {
+      if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
+    }
+    return !heard.empty();
+  }, kWaitMs)) << "no heard note came back";
+  EXPECT_EQ(heard[0].pitch, 64);
+  EXPECT_EQ(heard[0].velocity, 100);
+  EXPECT_EQ(heard[0].part, -1);
+  EXPECT_GT(heard[0].duration_frames, 0u);
+
+  // A second jam under the same client name is refused with the name in the message.
+  auto twin = JamHost::start(2, quiet_band(), **conductor, options);
+  ASSERT_FALSE(twin.ok());
+  EXPECT_EQ(twin.status().code(), absl::StatusCode::kFailedPrecondition) << twin.status();
+  EXPECT_NE(twin.status().message().find("jamd"), std::string::npos) << twin.status();
+  (*host)->stop();
+}
+
+TEST(JamHostJackTest, NoServerIsAClearError) {
+  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
+  ASSERT_TRUE(conductor.ok()) << conductor.status();
+  JamHostOptions options;
+  options.clock = JamHostOptions::Clock::kJack;
+  options.jack_server_name = realtime::testing::unique_server_name("jam_host_none");
+  auto host = JamHost::start(1, quiet_band(), **conductor, options);
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.status().code(), absl::StatusCode::kFailedPrecondition) << host.status();
+  EXPECT_NE(host.status().message().find(options.jack_server_name), std::string::npos)
+      << host.status();
+}
+
+}  // namespace
+}  // namespace jamd
