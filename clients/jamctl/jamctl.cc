@@ -15,6 +15,7 @@
 
 #include "clients/jamctl/output.h"
 #include "clients/jamctl/steer_args.h"
+#include "clients/jamctl/wav_recorder.h"
 #include "jam/v1/jam.grpc.pb.h"
 
 namespace jamctl {
@@ -30,8 +31,11 @@ constexpr const char* kUsage =
     "  steer PATH=VALUE ...            change fields; others keep their value\n"
     "  lock PATH ... | unlock PATH ... host: only the host may change these fields\n"
     "  watch [--count N]               the state, then every change and who made it\n"
-    "  listen [--notes] [--count N]    the jam's Opus packets (one line each), or with --notes\n"
-    "                                  the heard and generated notes\n"
+    "  listen --out FILE [--seconds N] record the jam's audio (Opus, decoded) to a 16-bit 48 kHz\n"
+    "                                  stereo WAV: N seconds (default 10), or until the jam ends\n"
+    "  listen [--count N]              the jam's Opus packets, one line each\n"
+    "  notes [--count N]               the heard and generated notes, one line each (also\n"
+    "                                  listen --notes)\n"
     "  remove PARTICIPANT_ID           host: remove someone from the jam\n"
     "  leave | end                     leave the jam | host: end it for everyone\n"
     "  status                          jamd's version, health and counts\n"
@@ -52,6 +56,8 @@ struct Options {
   std::string name;
   bool json = false;
   bool notes = false;
+  std::string out;
+  double seconds = 10;
   double tempo_bpm = 0;
   int count = -1;
   int timeout_s = 5;
@@ -173,7 +179,36 @@ int read_stream(grpc::ClientContext& ctx, grpc::ClientReader<Item>& reader, cons
   return st.ok() ? 0 : call_failed(st, o);
 }
 
+int record(jam::v1::Jam::Stub& stub, const Options& o) {
+  const Recording r = record_wav(stub, o.token, o.out, o.seconds);
+  if (!r.status.ok()) {
+    if (r.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      return usage_error(r.status.error_message());
+    }
+    return call_failed(r.status, o);
+  }
+  const double seconds_written = static_cast<double>(r.frames_written) / 48000.0;
+  char line[512];
+  if (o.json) {
+    std::snprintf(line, sizeof line,
+                  "{\"out\":\"%s\",\"seconds\":%.3f,\"packets\":%llu,\"packetsLost\":%llu,"
+                  "\"peak\":%.4f,\"rms\":%.4f,\"jamEnded\":%s}",
+                  o.out.c_str(), seconds_written, static_cast<unsigned long long>(r.packets),
+                  static_cast<unsigned long long>(r.packets_lost), r.peak, r.rms,
+                  r.ended ? "true" : "false");
+  } else {
+    std::snprintf(line, sizeof line,
+                  "wrote %.1f s to %s (%llu packets, %llu lost and concealed; peak %.2f, rms %.3f)%s",
+                  seconds_written, o.out.c_str(), static_cast<unsigned long long>(r.packets),
+                  static_cast<unsigned long long>(r.packets_lost), r.peak, r.rms,
+                  r.ended ? "; the jam ended" : "");
+  }
+  std::printf("%s\n", line);
+  return 0;
+}
+
 int listen(jam::v1::Jam::Stub& stub, const Options& o) {
+  if (!o.out.empty() && !o.notes) return record(stub, o);
   grpc::ClientContext ctx;  // no deadline: a stream lasts as long as the jam
   if (o.notes) {
     jam::v1::ListenNotesRequest req;
@@ -245,6 +280,11 @@ std::string parse(int argc, char** argv, Options* o) {
       o->json = true;
     } else if (a == "--notes") {
       o->notes = true;
+    } else if (a == "--out" && has_value) {
+      o->out = argv[++i];
+    } else if (a == "--seconds" && has_value) {
+      o->seconds = std::atof(argv[++i]);
+      if (!(o->seconds > 0)) return "--seconds needs a positive number";
     } else if (a == "--server" && has_value) {
       o->server = argv[++i];
     } else if (a == "--token" && has_value) {
@@ -300,7 +340,8 @@ int run(int argc, char** argv) {
   std::unique_ptr<jam::v1::Jam::Stub> stub = jam::v1::Jam::NewStub(channel);
   const std::string& c = o.command;
   const bool needs_token = c == "steer" || c == "lock" || c == "unlock" || c == "watch" ||
-                           c == "listen" || c == "remove" || c == "leave" || c == "end";
+                           c == "listen" || c == "notes" || c == "remove" || c == "leave" ||
+                           c == "end";
   if (needs_token && o.token.empty()) {
     return usage_error(c + " needs your participant token: --token TOKEN or $JAMCTL_TOKEN "
                            "(jamctl join prints it)");
@@ -311,6 +352,11 @@ int run(int argc, char** argv) {
   if (c == "lock" || c == "unlock") return lock(*stub, o, c == "lock");
   if (c == "watch") return watch(*stub, o);
   if (c == "listen") return listen(*stub, o);
+  if (c == "notes") {
+    Options notes = o;
+    notes.notes = true;
+    return listen(*stub, notes);
+  }
   if (c == "status") return status(*stub, channel, o);
   if (c == "remove") {
     if (o.args.size() != 1) return usage_error("remove needs exactly one PARTICIPANT_ID");

@@ -124,6 +124,9 @@ std::string explain_error(const grpc::Status& status, const std::string& server)
       return absl::StrCat("invalid request: ", detail);
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return absl::StrCat("over a limit: ", detail);
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return absl::StrCat("jamd cannot do this now: ", detail);
     case grpc::StatusCode::UNIMPLEMENTED:
       return absl::StrCat("not available in this jamd: ", detail);
     default:

@@ -36,7 +36,7 @@ constexpr size_t kListenAudioQueuePackets = 50;
 constexpr size_t kListenNotesQueueNotes = 512;
 
 absl::Status no_media() {
-  return absl::UnavailableError(
+  return absl::FailedPreconditionError(
       "this jamd plays no music (it serves sessions only): start it with `jamd serve` and a "
       "model to listen");
 }

@@ -167,7 +167,7 @@ TEST(JamService, RateLimitIsResourceExhausted) {
             grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
-TEST(JamService, AudioAndNotesStreamsSayUnavailableWithoutMusic) {
+TEST(JamService, AudioAndNotesStreamsFailWithoutMusic) {
   Loopback server;
   auto stub = server.stub();
   const jam::v1::JoinJamResponse l = join(*stub, create(*stub).listener_token(), "l");
@@ -177,7 +177,7 @@ TEST(JamService, AudioAndNotesStreamsSayUnavailableWithoutMusic) {
   auto reader = stub->ListenAudio(&ctx, req);
   jam::v1::AudioPacket packet;
   EXPECT_FALSE(reader->Read(&packet));
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);  // sessions only
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);  // sessions only
   grpc::ClientContext ctx2;
   jam::v1::ListenNotesRequest notes;
   notes.set_participant_token("jt_bad");
