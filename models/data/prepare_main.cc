@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "models/data/corpora.h"
+#include "models/data/drum_pairing.h"
 #include "models/data/token_file.h"
 #include "models/engine/weight_file.h"
 #include "models/tokenizer/tokenizer.h"
@@ -37,6 +38,12 @@ constexpr const char* kUsage = R"(jamd-prepare: turn the staged corpora into tok
                          models/train transposes on the fly)
   --human=auto|none      auto (default): in each POP909 song one part is played by the 'human'
                          (lead 50 %, keys 25 %, none 25 %, chosen by song); none: never
+  --drums=pair|none      pair (default): POP909 songs get drums from Groove bars of their
+                         split, metre and tempo (docs/vocabulary.md, "Drum pairing"); none:
+                         POP909 stays without drums, as before
+  --plain-share=P        percent of POP909 songs (by hash) kept without drums even when pairing,
+                         so the model also sees the band with drums off (default 20)
+  --pair-seed=N          seed of the pairing draws (default 1)
   --limit=N              at most N songs per corpus (quick runs; default: all)
   --include-nottingham   opt in to the GPL-3 Nottingham set (off by default: the bundled model
                          is trained on permissively licensed data only)
@@ -50,6 +57,9 @@ struct Options {
   bool human = true;
   int limit = -1;
   bool include_nottingham = false;
+  bool pair_drums = true;
+  int plain_share = 20;
+  int pair_seed = 1;
 };
 
 struct Split {
@@ -65,6 +75,11 @@ struct CorpusCount {
   int64_t tokens = 0;
   std::map<std::string, int> songs_per_split;
   std::map<std::string, int> human_parts;  // songs whose human plays this part
+  int paired = 0;                          // POP909 songs given drums
+  int plain = 0;                           // kept without drums by --plain-share
+  int unpaired = 0;                        // no compatible drums found
+  int64_t drum_bars = 0;
+  std::map<std::string, int> paired_styles;
 };
 
 bool parse_args(int argc, char** argv, Options* o) {
@@ -80,6 +95,9 @@ bool parse_args(int argc, char** argv, Options* o) {
     else if (auto out = value("--out")) o->out_dir = *out;
     else if (auto t = value("--transpose"); t && absl::SimpleAtoi(*t, &o->transpose)) {}
     else if (auto l = value("--limit"); l && absl::SimpleAtoi(*l, &o->limit)) {}
+    else if (auto p = value("--plain-share"); p && absl::SimpleAtoi(*p, &o->plain_share)) {}
+    else if (auto ps = value("--pair-seed"); ps && absl::SimpleAtoi(*ps, &o->pair_seed)) {}
+    else if (a == "--drums=pair" || a == "--drums=none") o->pair_drums = a == "--drums=pair";
     else if (a == "--include-nottingham") o->include_nottingham = true;
     else if (a == "--human=auto" || a == "--human=none") o->human = a == "--human=auto";
     else {
@@ -132,7 +150,18 @@ bool add_song(const Score& score, Split* split, CorpusCount* count, const std::s
   return true;
 }
 
-void prepare_pop909(const Options& o, std::map<std::string, Split>* splits, CorpusCount* count) {
+// One line per POP909 song of pairing.tsv.
+std::string pairing_line(const std::string& id, const std::string& split, const DrumPairing& p,
+                         bool plain) {
+  std::string sources;
+  for (const std::string& s : p.sources) absl::StrAppend(&sources, sources.empty() ? "" : ";", s);
+  return absl::StrFormat("%s\t%s\t%s\t%.1f\t%.2f\t%d\t%d\t%s\t%s\n", id, split,
+                         plain ? "plain" : p.paired ? "paired" : "unpaired", p.song_tempo_bpm,
+                         p.tolerance, p.candidates, p.drum_bars, p.style, sources);
+}
+
+void prepare_pop909(const Options& o, const DrumPool& drums, std::map<std::string, Split>* splits,
+                    CorpusCount* count, std::string* pairing_tsv) {
   std::vector<fs::path> songs;
   for (const auto& entry : fs::directory_iterator(fs::path(o.work_dir) / "POP909")) {
     if (entry.is_directory()) songs.push_back(entry.path());
@@ -154,6 +183,17 @@ void prepare_pop909(const Options& o, std::map<std::string, Split>* splits, Corp
         ++count->human_parts[role_name(*human)];
       }
     }
+    if (o.pair_drums) {
+      const bool plain = static_cast<int>(hash_of("pop909/" + id + "/plain") % 100) < o.plain_share;
+      DrumPairing pairing;
+      if (!plain) pairing = pair_drums(&*song, drums, split, "pop909/" + id, o.pair_seed);
+      *pairing_tsv += pairing_line(id, split, pairing, plain);
+      count->plain += plain ? 1 : 0;
+      count->paired += pairing.paired ? 1 : 0;
+      count->unpaired += !plain && !pairing.paired ? 1 : 0;
+      count->drum_bars += pairing.drum_bars;
+      if (pairing.paired) ++count->paired_styles[pairing.style];
+    }
     const int n = split == "train" ? o.transpose : 0;
     bool ok = true;
     for (int semitones = -n; semitones <= n && ok; ++semitones) {
@@ -170,7 +210,9 @@ void prepare_pop909(const Options& o, std::map<std::string, Split>* splits, Corp
   }
 }
 
-void prepare_groove(const Options& o, std::map<std::string, Split>* splits, CorpusCount* count) {
+// Groove performances as drums-only sequences; each beat performance also goes into `drums`.
+void prepare_groove(const Options& o, std::map<std::string, Split>* splits, CorpusCount* count,
+                    DrumPool* drums) {
   const fs::path dir = fs::path(o.work_dir) / "groove";
   absl::StatusOr<std::vector<GrooveEntry>> index = read_groove_index((dir / "info.csv").string());
   if (!index.ok()) {
@@ -185,6 +227,7 @@ void prepare_groove(const Options& o, std::map<std::string, Split>* splits, Corp
       ++count->failed;
       continue;
     }
+    drums->add(*beat, e);
     ++count->songs;
     ++count->songs_per_split[e.split];
     count->bars += static_cast<int64_t>(beat->bars.size());
@@ -274,8 +317,12 @@ int run(const Options& o) {
   CorpusCount pop;
   CorpusCount groove;
   CorpusCount nottingham;
-  prepare_pop909(o, &splits, &pop);
-  prepare_groove(o, &splits, &groove);
+  // Groove first: its beat performances are the drums POP909 songs are paired with.
+  DrumPool drums;
+  std::string pairing_tsv =
+      "song\tsplit\tdrums\tsong_bpm\ttempo_tolerance\tcandidates\tdrum_bars\tstyle\tgroove_files\n";
+  prepare_groove(o, &splits, &groove, &drums);
+  prepare_pop909(o, drums, &splits, &pop, &pairing_tsv);
   if (o.include_nottingham) prepare_nottingham(o, &splits, &nottingham);
 
   absl::StatusOr<std::pair<std::string, uint64_t>> written = write_splits(o, splits);
@@ -283,20 +330,38 @@ int run(const Options& o) {
     std::cerr << written.status().message() << "\n";
     return 1;
   }
+  if (o.pair_drums) std::ofstream(fs::path(o.out_dir) / "pairing.tsv") << pairing_tsv;
+  const std::string pairing_json =
+      o.pair_drums
+          ? absl::StrFormat(
+                "{\"scheme\": \"POP909 songs + Groove beat bars of the same split and metre, "
+                "tempo within 10 %% (else 25 %%); docs/vocabulary.md\", \"seed\": %d, "
+                "\"plain_share_percent\": %d, \"groove_beats_in_pool\": %d, \"paired_songs\": %d, "
+                "\"plain_songs\": %d, \"unpaired_songs\": %d, \"drum_bars\": %d, "
+                "\"styles\": %s, \"per_song\": \"pairing.tsv\"}",
+                o.pair_seed, o.plain_share, drums.sources().size(), pop.paired, pop.plain,
+                pop.unpaired, pop.drum_bars, json_counts(pop.paired_styles))
+          : std::string("null");
   const Vocabulary& v = Vocabulary::get();
   std::ofstream meta(fs::path(o.out_dir) / "metadata.json");
   meta << absl::StrFormat(
       "{\n  \"format\": \"jamd token files v%d (docs/vocabulary.md)\",\n"
       "  \"vocab_size\": %d,\n  \"vocab_hash\": \"%016x\",\n  \"data_hash\": \"%016x\",\n"
-      "  \"transpose_semitones\": %d,\n  \"splits\": {%s},\n"
+      "  \"transpose_semitones\": %d,\n  \"drum_pairing\": %s,\n  \"splits\": {%s},\n"
       "  \"corpora\": {\"pop909\": %s, \"groove\": %s%s},\n"
       "  \"licences\": {\"pop909\": \"MIT\", \"groove\": \"CC BY 4.0 (attribution: Groove MIDI "
       "Dataset, Google LLC / Magenta)\"%s}\n}\n",
-      kTokenFileVersion, v.size(), v.hash(), written->second, o.transpose, written->first,
+      kTokenFileVersion, v.size(), v.hash(), written->second, o.transpose, pairing_json,
+      written->first,
       corpus_json(pop), corpus_json(groove),
       o.include_nottingham ? absl::StrCat(", \"nottingham\": ", corpus_json(nottingham)) : "",
       o.include_nottingham ? ", \"nottingham\": \"GPL-3.0 (copyleft: see its PROVENANCE.md)\"" : "");
-  std::cout << "POP909: " << pop.songs << " songs (" << pop.failed << " skipped); Groove: "
+  std::cout << "POP909: " << pop.songs << " songs (" << pop.failed << " skipped";
+  if (o.pair_drums) {
+    std::cout << "; drums paired " << pop.paired << ", plain " << pop.plain << ", unpaired "
+              << pop.unpaired;
+  }
+  std::cout << "); Groove: "
             << groove.songs << " performances (" << groove.failed << " skipped)";
   if (o.include_nottingham) {
     std::cout << "; Nottingham: " << nottingham.songs << " tunes (" << nottingham.failed

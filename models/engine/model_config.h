@@ -22,6 +22,11 @@ struct ModelConfig {
   float rope_theta = 10000.0f;
   float norm_eps = 1e-5f;
   bool tied_output = false;  // output projection shares the token embedding
+  // Trained on sequences with drums beside the pitched parts in every bar (jamd-prepare's drum
+  // pairing), so one stream plays the whole band. Older models learnt drums only from drums-only
+  // songs and leave the drum block empty beside chords: callers then run drums as a second
+  // stream (jamd generate). Says nothing about the computation.
+  bool full_band = false;
 
   int32_t head_dim() const { return d_model / n_heads; }
   int32_t kv_dim() const { return n_kv_heads * head_dim(); }

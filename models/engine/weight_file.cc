@@ -32,7 +32,7 @@ struct RawHeader {
   int32_t attention_window;
   float rope_theta;
   float norm_eps;
-  uint32_t reserved0;
+  uint32_t traits;  // how the model was trained; readers ignore bits they do not know
   uint64_t vocab_hash;
   uint64_t data_hash;
   uint64_t payload_bytes;
@@ -40,6 +40,7 @@ struct RawHeader {
 };
 static_assert(sizeof(RawHeader) == 96, "header layout is part of the file format");
 constexpr uint32_t kFlagTiedOutput = 1u;
+constexpr uint32_t kTraitFullBand = 1u;
 
 int64_t align_up(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
 
@@ -73,6 +74,7 @@ RawHeader make_header(const ModelConfig& c, uint64_t vocab_hash, uint64_t data_h
   h.header_bytes = kWeightFileHeaderBytes;
   h.dtype = 0;
   h.flags = c.tied_output ? kFlagTiedOutput : 0u;
+  h.traits = c.full_band ? kTraitFullBand : 0u;
   h.n_vocab = c.n_vocab;
   h.d_model = c.d_model;
   h.n_layers = c.n_layers;
@@ -185,6 +187,7 @@ absl::Status WeightFile::parse() {
   c.rope_theta = h.rope_theta;
   c.norm_eps = h.norm_eps;
   c.tied_output = (h.flags & kFlagTiedOutput) != 0;
+  c.full_band = (h.traits & kTraitFullBand) != 0;
   if (absl::Status s = check_config(c); !s.ok()) return fail(s.message());
 
   int64_t offset = kWeightFileHeaderBytes;

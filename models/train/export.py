@@ -17,6 +17,7 @@ FORMAT_VERSION = 1
 HEADER_BYTES = 256
 ALIGNMENT = 64
 FLAG_TIED_OUTPUT = 1
+TRAIT_FULL_BAND = 1  # traits field: trained with drums beside the pitched parts
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -64,7 +65,8 @@ def build_header(config, vocab_hash_value, data_hash, payload, payload_hash):
         "<8sIIII iiiiiii ff I QQQQ".replace(" ", ""),
         MAGIC, FORMAT_VERSION, HEADER_BYTES, 0, FLAG_TIED_OUTPUT if config.tied_output else 0,
         config.n_vocab, config.d_model, config.n_layers, config.n_heads, config.n_kv_heads,
-        config.d_ff, config.attention_window, config.rope_theta, config.norm_eps, 0,
+        config.d_ff, config.attention_window, config.rope_theta, config.norm_eps,
+        TRAIT_FULL_BAND if config.full_band else 0,
         vocab_hash_value, data_hash, len(payload), payload_hash)
     assert len(fields) == 96, len(fields)
     return fields + b"\0" * (HEADER_BYTES - len(fields))
@@ -108,6 +110,7 @@ def export_model(model, config, path, vocab_names=None, vocab_hash_value=None, d
             "n_heads": config.n_heads, "n_kv_heads": config.n_kv_heads, "d_ff": config.d_ff,
             "attention_window": config.attention_window, "rope_theta": config.rope_theta,
             "norm_eps": config.norm_eps, "tied_output": bool(config.tied_output),
+            "full_band": bool(config.full_band),
         },
         "n_params": int(sum(a.size for _, a in tensors)),
         "vocab_hash": f"{vocab_hash_value:016x}",
@@ -136,12 +139,13 @@ def load_model(path):
     raw = open(path, "rb").read()
     fields = struct.unpack_from("<8sIIIIiiiiiiiffIQQQQ", raw, 0)
     (magic, version, header_bytes, dtype, flags, n_vocab, d_model, n_layers, n_heads, n_kv_heads,
-     d_ff, window, theta, eps) = fields[:14]
+     d_ff, window, theta, eps, traits) = fields[:15]
     if magic != MAGIC or version != FORMAT_VERSION or dtype != 0:
         raise ValueError(f"{path}: not a version {FORMAT_VERSION} float32 jamd model")
     config = ModelConfig(n_vocab=n_vocab, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
                          n_kv_heads=n_kv_heads, d_ff=d_ff, attention_window=window,
-                         rope_theta=theta, norm_eps=eps, tied_output=bool(flags & FLAG_TIED_OUTPUT))
+                         rope_theta=theta, norm_eps=eps, tied_output=bool(flags & FLAG_TIED_OUTPUT),
+                         full_band=bool(traits & TRAIT_FULL_BAND))
     model = BandModel(config)
     state = model.state_dict()
     offset = header_bytes

@@ -29,6 +29,7 @@ class ModelConfig:
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
     tied_output: bool = False
+    full_band: bool = False  # drums beside pitched parts in training (a header flag, no math)
 
     @property
     def head_dim(self):
@@ -75,9 +76,11 @@ def window_mask(n_time, window, device):
 
 
 class Block(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, dropout=0.0):
         super().__init__()
         self.c = c
+        # Residual dropout (training only; eval() and the engine compute without it).
+        self.drop = nn.Dropout(dropout)
         self.attn_norm = RMSNorm(c.d_model, c.norm_eps)
         self.wq = nn.Linear(c.d_model, c.d_model, bias=False)
         self.wk = nn.Linear(c.d_model, c.kv_dim, bias=False)
@@ -99,23 +102,32 @@ class Block(nn.Module):
         group = c.n_heads // c.n_kv_heads
         k = k.repeat_interleave(group, dim=1)
         v = v.repeat_interleave(group, dim=1)
+        if h.is_cuda and hasattr(F, "scaled_dot_product_attention"):
+            # The same product through PyTorch's fused kernel (GPU training: never materialises
+            # the [time, time] scores). The CPU reference below is what parity tests run.
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return self.wo(a.transpose(1, 2).reshape(b, t, c.d_model))
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(c.head_dim)
         scores = scores.masked_fill(~mask, float("-inf"))
         a = F.softmax(scores.float(), dim=-1).to(v.dtype) @ v
         return self.wo(a.transpose(1, 2).reshape(b, t, c.d_model))
 
     def forward(self, x, cos, sin, mask):
-        x = x + self.attention(self.attn_norm(x), cos, sin, mask)
+        x = x + self.drop(self.attention(self.attn_norm(x), cos, sin, mask))
         h = self.ffn_norm(x)
-        return x + self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))
+        return x + self.drop(self.w_down(F.silu(self.w_gate(h)) * self.w_up(h)))
 
 
 class BandModel(nn.Module):
-    def __init__(self, config):
+    """`dropout` (residual and embedding dropout while training) is not part of the exported
+    config: the engine, like eval(), computes without it."""
+
+    def __init__(self, config, dropout=0.0):
         super().__init__()
         self.config = config
         self.tok_embedding = nn.Embedding(config.n_vocab, config.d_model)
-        self.layers = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.embedding_drop = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(Block(config, dropout) for _ in range(config.n_layers))
         self.final_norm = RMSNorm(config.d_model, config.norm_eps)
         self.output = nn.Linear(config.d_model, config.n_vocab, bias=False)
         if config.tied_output:
@@ -137,7 +149,7 @@ class BandModel(nn.Module):
         cos, sin = rotary_cos_sin(c, positions)
         cos, sin = cos.to(tokens.device), sin.to(tokens.device)
         mask = window_mask(t, c.attention_window, tokens.device)
-        x = self.tok_embedding(tokens)
+        x = self.embedding_drop(self.tok_embedding(tokens))
         for layer in self.layers:
             x = layer(x, cos, sin, mask)
         return self.output(self.final_norm(x))

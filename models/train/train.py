@@ -28,6 +28,8 @@ import export  # noqa: E402
 PRESETS = {
     "tiny": dict(d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=176, attention_window=256),
     "small": dict(d_model=256, n_layers=4, n_heads=8, n_kv_heads=2, d_ff=704, attention_window=512),
+    "medium": dict(d_model=384, n_layers=6, n_heads=8, n_kv_heads=2, d_ff=1024,
+                   attention_window=1024),
     "large": dict(d_model=512, n_layers=8, n_heads=8, n_kv_heads=2, d_ff=1408,
                   attention_window=1024),
 }
@@ -46,6 +48,9 @@ def parse_args():
     p.add_argument("--epoch-tokens", type=int, default=0,
                    help="tokens per epoch (default: the train split's size)")
     p.add_argument("--control-dropout", type=float, default=0.3)
+    p.add_argument("--dropout", type=float, default=0.1,
+                   help="residual and embedding dropout while training (the export has none)")
+    p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     p.add_argument("--seed", type=int, default=1)
@@ -126,17 +131,21 @@ def main():
     train, n_train_songs = read_token_file(train_path, vocab)
     val, n_val_songs = read_token_file(val_path, vocab)
     preset = PRESETS[args.preset]
-    config = ModelConfig(n_vocab=len(vocab), **preset)
+    metadata_path = os.path.join(args.data, "metadata.json")
+    metadata = json.load(open(metadata_path)) if os.path.exists(metadata_path) else {}
+    # Token files with drums paired to the pitched songs teach one stream the whole band.
+    full_band = bool((metadata.get("drum_pairing") or {}).get("paired_songs", 0))
+    config = ModelConfig(n_vocab=len(vocab), full_band=full_band, **preset)
     seq_len = args.seq_len or 2 * config.attention_window
     bar_id = vocab.ids["Bar"]
     train_sampler = CropSampler(train, bar_id, seq_len, args.seed)
     val_sampler = CropSampler(val, bar_id, seq_len, args.seed + 1)
     augmenter = Augmenter(vocab)
 
-    model = BandModel(config).to(device)
+    model = BandModel(config, dropout=args.dropout).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95),
-                                  weight_decay=0.1)
+                                  weight_decay=args.weight_decay)
     step, epoch, trained_tokens, history = 0, 0, 0, []
     best = {"validation_nll": float("inf"), "state": None}
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
@@ -212,8 +221,6 @@ def main():
         model.load_state_dict(best["state"])
         val_nll = best["validation_nll"]
         print(f"exporting epoch {best['epoch']}, the best on validation", file=sys.stderr)
-    metadata_path = os.path.join(args.data, "metadata.json")
-    metadata = json.load(open(metadata_path)) if os.path.exists(metadata_path) else {}
     metrics = {
         "validation_nll": val_nll,
         "bigram_validation_nll": baseline,
@@ -230,7 +237,8 @@ def main():
                         data_hash=int(metadata.get("data_hash", "0"), 16), metrics=metrics,
                         extra={"preset": args.preset, "seq_len": seq_len,
                                "batch_size": args.batch_size, "lr": args.lr,
-                               "control_dropout": args.control_dropout, "seed": args.seed,
+                               "control_dropout": args.control_dropout, "dropout": args.dropout,
+                               "weight_decay": args.weight_decay, "seed": args.seed,
                                "data": metadata})
     print(f"validation NLL {val_nll:.4f} nats/token, bigram {baseline:.4f} "
           f"({100 * metrics['nll_below_bigram']:.1f} % below); wrote {model_path}")

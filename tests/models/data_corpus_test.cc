@@ -1,7 +1,9 @@
 // Real corpora through the whole path: POP909 and Groove MIDI -> Score -> tokens -> Score equals
 // the quantized score, with roles, chords, keys and styles where the annotations put them.
 // The tarballs in ../shared/data are unpacked into a temporary folder at test time.
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "models/data/corpora.h"
+#include "models/data/drum_pairing.h"
 #include "models/tokenizer/harmony.h"
 #include "models/tokenizer/tokenizer.h"
 
@@ -200,6 +203,65 @@ TEST_F(CorpusTest, GroovePerformancesRoundTripWithTheirStyle) {
   EXPECT_EQ(n_files, kGrooveFiles);
   std::cout << "Groove: " << n_files << " files, " << n_bars << " bars, " << n_tokens
             << " tokens, " << static_cast<double>(n_tokens) / n_bars << " tokens per bar\n";
+}
+
+// jamd-prepare's drum pairing on real songs and real drummers: every bar where a paired song
+// plays has drums, the pitched parts are untouched, and the result still round-trips.
+TEST_F(CorpusTest, Pop909SongsPairWithGrooveDrumsInEveryPlayingBar) {
+  absl::StatusOr<std::vector<GrooveEntry>> index = read_groove_index(dir_ + "/groove/info.csv");
+  ASSERT_TRUE(index.ok()) << index.status();
+  DrumPool pool;
+  for (GrooveEntry e : *index) {
+    if (!fs::exists(dir_ + "/groove/" + e.midi_filename)) continue;
+    absl::StatusOr<Score> beat = load_groove_performance(dir_ + "/groove", e);
+    ASSERT_TRUE(beat.ok()) << e.midi_filename << ": " << beat.status();
+    e.split = "train";  // one pool for the few unpacked sessions
+    pool.add(*beat, e);
+  }
+  ASSERT_GT(pool.sources().size(), 10u);
+  int paired = 0;
+  for (int i = 1; i <= kPopSongs; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof(id), "%03d", i);
+    absl::StatusOr<Score> song = load_pop909_song(dir_ + "/POP909/" + id);
+    ASSERT_TRUE(song.ok()) << id << ": " << song.status();
+    Score drums = *song;
+    const DrumPairing pairing = pair_drums(&drums, pool, "train", std::string("pop909/") + id, 1);
+    Score again = *song;
+    pair_drums(&again, pool, "train", std::string("pop909/") + id, 1);
+    EXPECT_EQ(again, drums) << id << ": the same seed gives the same drums";
+    if (!pairing.paired) continue;
+    ++paired;
+    EXPECT_LE(pairing.tolerance, kPairTempoTolerances[1]);
+    const std::vector<int64_t> starts = bar_start_ticks(drums);
+    std::vector<int> pitched_onsets(drums.bars.size()), drum_onsets(drums.bars.size());
+    std::vector<Note> pitched;
+    for (const Note& n : drums.notes) {
+      const size_t bar = static_cast<size_t>(
+          std::upper_bound(starts.begin(), starts.end(), n.start_ticks) - starts.begin() - 1);
+      ASSERT_LT(bar, drums.bars.size()) << id;
+      (n.role == Role::kDrums ? drum_onsets : pitched_onsets)[bar]++;
+      if (n.role != Role::kDrums) pitched.push_back(n);
+    }
+    for (size_t b = 0; b < drums.bars.size(); ++b) {
+      if (pitched_onsets[b] > 0) {
+        EXPECT_GT(drum_onsets[b], 0) << id << " bar " << b;
+      }
+      EXPECT_EQ(drums.bars[b].controls.style, style_index(pairing.style) >= 0
+                                                  ? style_index(pairing.style)
+                                                  : style_index("other"));
+      EXPECT_EQ(drums.bars[b].controls.density_class[0] > 0, drum_onsets[b] > 0) << id << b;
+    }
+    std::vector<Note> original = song->notes;
+    auto by_time = [](const Note& a, const Note& b) {
+      return std::tie(a.start_ticks, a.pitch, a.role) < std::tie(b.start_ticks, b.pitch, b.role);
+    };
+    std::sort(original.begin(), original.end(), by_time);
+    std::sort(pitched.begin(), pitched.end(), by_time);
+    EXPECT_EQ(pitched, original) << id << ": the pitched parts are untouched";
+    expect_round_trip(drums, std::string("paired ") + id);
+  }
+  EXPECT_GE(paired, kPopSongs / 2) << "most 4/4 songs find a drummer within 25 % of their tempo";
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "models/data/corpora.h"
+#include "models/data/drum_pairing.h"
 #include "models/data/token_file.h"
 
 namespace jamd::models::data {
@@ -55,6 +56,71 @@ TEST(PianoSplit, LowestSoundingNoteBecomesBass) {
   EXPECT_EQ(s.notes[1].role, Role::kKeys);
   EXPECT_EQ(s.notes[2].role, Role::kKeys);
   EXPECT_EQ(s.notes[3].role, Role::kLead);
+}
+
+// A drum performance of `bars` 4/4 bars at `bpm`, 96 ticks per beat: a kick on every beat.
+Score drum_performance(int bars, double bpm) {
+  Score s;
+  s.ticks_per_beat = 96;
+  for (int b = 0; b < bars; ++b) {
+    s.bars.push_back(BarInfo{.time_signature = {4, 4}, .tempo_bpm = bpm, .controls = {}});
+    for (int beat = 0; beat < 4; ++beat) {
+      s.notes.push_back({(4 * b + beat) * 96, 24, 36 + b % 2, 100, Role::kDrums});
+    }
+  }
+  return s;
+}
+
+GrooveEntry groove_entry(const std::string& name, const std::string& style,
+                         const std::string& split) {
+  GrooveEntry e;
+  e.midi_filename = name;
+  e.style = style;
+  e.split = split;
+  return e;
+}
+
+TEST(DrumPairing, PicksTheSplitMetreAndTempoAndFillsEveryPlayingBar) {
+  DrumPool pool;
+  EXPECT_TRUE(pool.add(drum_performance(2, 100), groove_entry("rock100", "rock", "train")));
+  EXPECT_TRUE(pool.add(drum_performance(3, 150), groove_entry("funk150", "funk", "train")));
+  EXPECT_TRUE(pool.add(drum_performance(2, 98), groove_entry("jazz98", "jazz", "test")));
+  GrooveEntry fill = groove_entry("fill100", "rock", "train");
+  fill.fill = true;
+  EXPECT_FALSE(pool.add(drum_performance(1, 100), fill)) << "fills are not beats";
+
+  Score song;  // 5 bars at 104 BPM, 480 ticks per beat; bar 2 is silent
+  for (int b = 0; b < 5; ++b) {
+    song.bars.push_back(BarInfo{.time_signature = {4, 4}, .tempo_bpm = 104, .controls = {}});
+    if (b != 2) song.notes.push_back({b * 1920 + 480, 480, 60, 90, Role::kKeys});
+  }
+  const DrumPairing p = pair_drums(&song, pool, "train", "song", 1);
+  ASSERT_TRUE(p.paired);
+  EXPECT_EQ(p.tolerance, kPairTempoTolerances[0]);
+  EXPECT_EQ(p.candidates, 1) << "funk150 is too fast, jazz98 is in another split";
+  EXPECT_EQ(p.drum_bars, 4);
+  EXPECT_EQ(p.style, "rock");
+  // rock100 has 2 bars: bars 0, 1 from it, then (running out) it again for bars 3, 4.
+  EXPECT_EQ(p.sources, (std::vector<std::string>{"rock100", "rock100"}));
+  std::vector<int> drums_per_bar(5, 0);
+  for (const Note& n : song.notes) {
+    if (n.role != Role::kDrums) continue;
+    EXPECT_EQ(n.start_ticks % 480, 0) << "beats scaled from 96 to 480 ticks per beat";
+    ++drums_per_bar[static_cast<size_t>(n.start_ticks / 1920)];
+  }
+  EXPECT_EQ(drums_per_bar, (std::vector<int>{4, 4, 0, 4, 4}));
+  EXPECT_EQ(song.bars[0].controls.style, style_index("rock"));
+  EXPECT_GT(song.bars[0].controls.density_class[0], 0);
+  EXPECT_EQ(song.bars[2].controls.density_class[0], 0);
+
+  Score fast;
+  fast.bars.push_back(BarInfo{.time_signature = {4, 4}, .tempo_bpm = 300, .controls = {}});
+  fast.notes.push_back({0, 480, 60, 90, Role::kKeys});
+  EXPECT_FALSE(pair_drums(&fast, pool, "train", "fast", 1).paired) << "no drummer that fast";
+  Score waltz;
+  waltz.bars.push_back(BarInfo{.time_signature = {3, 4}, .tempo_bpm = 100, .controls = {}});
+  waltz.notes.push_back({0, 480, 60, 90, Role::kKeys});
+  EXPECT_FALSE(pair_drums(&waltz, pool, "train", "waltz", 1).paired) << "no 3/4 drummer";
 }
 
 TEST(TokenFile, WritesAndReadsBack) {

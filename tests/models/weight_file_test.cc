@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace jamd::models {
 namespace {
@@ -38,6 +39,21 @@ TEST(WeightFile, RoundTripsConfigAndTensors) {
   EXPECT_EQ(w.tok_embedding()[0], first);
   EXPECT_NE(w.layer(1).w_down, nullptr);
   EXPECT_NE(w.output(), w.tok_embedding());
+}
+
+TEST(WeightFile, FullBandTraitRoundTripsAndUnknownFlagsAreRefused) {
+  ModelConfig c = small_config();
+  c.full_band = true;
+  auto bytes = random_weight_file(c, 7);
+  ASSERT_TRUE(bytes.ok());
+  std::vector<std::byte> other_flag = *bytes;
+  auto file = WeightFile::from_bytes(std::move(*bytes));
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_TRUE((*file)->config().full_band);
+  other_flag[20] |= std::byte{2};  // flags (docs/model-format.md): bit 1 means nothing yet
+  auto refused = WeightFile::from_bytes(std::move(other_flag));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("unknown flags"), std::string::npos);
 }
 
 TEST(WeightFile, RefusesWrongMagic) {
