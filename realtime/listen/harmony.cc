@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <span>
+#include <vector>
 
 namespace jamd::realtime {
 namespace {
@@ -160,10 +162,24 @@ constexpr float kStayProbability = 0.75f;
 constexpr float kChordToneShare = 0.9f;
 constexpr float kEvidenceNotes = 4.0f;
 constexpr float kBassLogBonus = 1.0f;  // e^1: the root in the bass
+// A beat with this many pitch classes struck is a full chord, and a full chord without its root
+// is rarely that chord (G#:min's G# B D# is not E:maj7 with its root left out); two notes of an
+// arpeggio leave the root out all the time.
+constexpr int kFullChordNotes = 3;
+constexpr float kMissingRootLog = 3.0f;
 // Audio emissions: exp(kAudioSharpness * cosine), so a fit better by 0.1 is e^2 ~ 7x likelier;
 // sevenths need a little more evidence than the triads their templates contain.
 constexpr float kAudioSharpness = 20.0f;
 constexpr float kAudioSeventhPrior = 0.9f;
+// A triad turns into one of its sevenths (C:maj -> C:7 or C:maj7, A:min -> A:min7) with this
+// probability per beat and seventh: the seventh an arpeggio's first beat left unheard.
+constexpr float kRelativeProbability = 0.05f;
+
+// The song's chord vocabulary: a change is this many times likelier to go to a chord already
+// heard as a finished chord (per unit of its count) than to a new one; counts fade by this
+// factor per beat (a half-life of ~70 beats: a song's section).
+constexpr float kVocabularyWeight = 20.0f;
+constexpr float kVocabularyDecay = 0.99f;
 // One pitch class carrying this share of a beat is a single line: "no chord".
 constexpr float kSingleLineShare = 0.6f;
 
@@ -206,6 +222,7 @@ const Profiles& profiles() {
 ChordFollower::ChordFollower() { belief_.fill(1.0f / kStates); }
 
 ChordGuess ChordFollower::silence() {
+  learn(kStates - 1, Chroma{}, ChromaKind::kAudio);
   belief_.fill(0.0f);
   belief_[kStates - 1] = 1.0f;
   ChordGuess g;
@@ -214,6 +231,35 @@ ChordGuess ChordFollower::silence() {
 }
 
 namespace {
+
+// The sevenths a triad may turn out to be once more of it is heard (C:maj -> C:7, C:maj7;
+// A:min -> A:min7): the states on the same root a triad leads to. A seventh does not lead back
+// to its triad: a beat without the seventh is a partial view, not a new chord. Indices follow
+// kQualities.
+std::span<const size_t> sevenths_of(size_t state) {
+  static const std::array<std::vector<size_t>, ChordFollower::kStates> table = [] {
+    std::array<std::vector<size_t>, ChordFollower::kStates> out;
+    for (size_t s = 0; s + 1 < ChordFollower::kStates; ++s) {
+      const size_t root = s / 6 * 6;
+      if (s % 6 == 0) out[s] = {root + 2, root + 4};  // maj -> 7, maj7
+      if (s % 6 == 1) out[s] = {root + 3};            // min -> min7
+    }
+    return out;
+  }();
+  return table[state];
+}
+
+// The triad whose seventh `state` is, or none (the inverse of sevenths_of).
+std::span<const size_t> triad_of(size_t state) {
+  static const std::array<std::vector<size_t>, ChordFollower::kStates> table = [] {
+    std::array<std::vector<size_t>, ChordFollower::kStates> out;
+    for (size_t s = 0; s + 1 < ChordFollower::kStates; ++s) {
+      for (size_t r : sevenths_of(s)) out[r] = {s};
+    }
+    return out;
+  }();
+  return table[state];
+}
 
 using LogEmissions = std::array<float, ChordFollower::kStates>;
 
@@ -234,11 +280,14 @@ void symbolic_emissions(const Chroma& w, int bass_pc, LogEmissions& log_e) {
   const auto& table = profiles().chord[1];
   float best_log = -1e30f, top = 0;
   for (float v : w) top = std::max(top, v);
+  int distinct = 0;
+  for (float v : w) distinct += v > 0 ? 1 : 0;
   for (int s = 0; s < ChordFollower::kStates - 1; ++s) {
     float l = 0;
     for (int i = 0; i < 12; ++i) l += w[i] * table[static_cast<size_t>(s)][i];
     l *= kEvidenceNotes;
     if (s / 6 == bass_pc) l += kBassLogBonus;
+    if (distinct >= kFullChordNotes && w[static_cast<size_t>(s / 6)] <= 0) l -= kMissingRootLog;
     log_e[static_cast<size_t>(s)] = l;
     best_log = std::max(best_log, l);
   }
@@ -297,11 +346,29 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
     audio_emissions(c, bass_pitch_class(bass), log_e);
   }
   const float best_log = *std::max_element(log_e.begin(), log_e.end());
-  const float move = (1.0f - kStayProbability) / (kStates - 1);
+  // Staying; a triad turning into its seventh (the seventh of an arpeggio heard a beat after its
+  // triad is the same chord, better heard); or leaving for any other chord, weighted
+  // by the song's vocabulary.
+  float vocabulary_total = 0;
+  for (float v : vocabulary_) vocabulary_total += 1.0f + kVocabularyWeight * v;
+  std::array<float, kStates> leave{};  // belief times the share that leaves for other chords
+  float leaving = 0;
+  for (size_t s = 0; s < kStates; ++s) {
+    leave[s] = belief_[s] * (1.0f - kStayProbability -
+                             kRelativeProbability * static_cast<float>(sevenths_of(s).size()));
+    leaving += leave[s];
+  }
   std::array<float, kStates> next{};
   float sum = 0;
   for (size_t s = 0; s < kStates; ++s) {
-    const float prior = kStayProbability * belief_[s] + move * (1.0f - belief_[s]);
+    float prior = kStayProbability * belief_[s];
+    float others = leaving - leave[s];
+    for (size_t r : triad_of(s)) {
+      prior += kRelativeProbability * belief_[r];
+      others -= leave[r];
+    }
+    prior +=
+        std::max(0.0f, others) * (1.0f + kVocabularyWeight * vocabulary_[s]) / vocabulary_total;
     next[s] = prior * std::exp(log_e[s] - best_log);
     sum += next[s];
   }
@@ -310,6 +377,9 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
     belief_[s] = next[s] / sum;
     if (belief_[s] > belief_[best]) best = s;
   }
+  Chroma beat = c;  // this beat's share of the run's pitch classes
+  for (float& v : beat) v /= total;
+  learn(best, beat, kind);
   ChordGuess g;
   g.confidence = belief_[best];
   if (best != kStates - 1) {
@@ -317,6 +387,41 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
     g.similarity = chord_fit(raw, g.chord, kind);
   }
   return g;
+}
+
+// A run of beats on one root is one chord; when it ends, the quality on that root that best
+// explains everything heard during the run (a triad whose seventh came on a later beat is the
+// seventh; a seventh guessed once but never heard is the triad) joins the vocabulary.
+void ChordFollower::learn(size_t best, const Chroma& beat, ChromaKind kind) {
+  for (float& v : vocabulary_) v *= kVocabularyDecay;
+  const int state = static_cast<int>(best);
+  const bool none = state == kStates - 1;
+  if (run_root_ >= 0 && !none && state / 6 == run_root_) {
+    for (size_t k = 0; k < 12; ++k) run_chroma_[k] += beat[k];
+    return;
+  }
+  if (run_root_ >= 0) {
+    LogEmissions log_e{};
+    float total = 0, peak = 0;
+    for (float v : run_chroma_) total += v, peak = std::max(peak, v);
+    if (total > 0) {
+      Chroma c = run_chroma_;
+      for (float& v : c) v /= run_kind_ == ChromaKind::kSymbolic ? total : peak;
+      if (run_kind_ == ChromaKind::kSymbolic) {
+        symbolic_emissions(c, -1, log_e);
+      } else {
+        audio_emissions(c, -1, log_e);
+      }
+      size_t named = static_cast<size_t>(run_root_) * 6;
+      for (size_t q = 1; q < 6; ++q) {
+        if (log_e[named - named % 6 + q] > log_e[named]) named = named - named % 6 + q;
+      }
+      vocabulary_[named] += 1.0f;
+    }
+  }
+  run_root_ = none ? -1 : state / 6;
+  run_kind_ = kind;
+  run_chroma_ = beat;
 }
 
 KeyGuess guess_key(const Chroma& chroma) {

@@ -46,6 +46,12 @@ float chord_fit(const Chroma& chroma, Chord chord, ChromaKind kind);
 // notes of an arpeggio) keeps the chord it fits, while a beat that clearly contradicts it
 // switches at once.
 //
+// It also learns the song's chord vocabulary as it goes: each finished chord (a run of beats on
+// one root, named by the quality that explains all its beats together) makes a later change to that
+// chord likelier. Songs repeat their progressions, and the first beat of a chord often shows
+// only part of it: an arpeggiated A:7 plays A and C# first, its seventh a beat later, so the
+// second time round the follower answers A:7 at once instead of A:maj.
+//
 //   ChordFollower follower;
 //   ChordGuess g = follower.update(beat_chroma, ChromaKind::kAudio, &beat_bass);
 //   follower.silence();   // a silent beat: "no chord", and the memory is cleared
@@ -58,7 +64,14 @@ class ChordFollower {
   static constexpr int kStates = 12 * 6 + 1;  // the last state is "no chord"
 
  private:
+  void learn(size_t best, const Chroma& beat, ChromaKind kind);
+
   std::array<float, kStates> belief_{};
+  std::array<float, kStates> vocabulary_{};  // decayed count of finished chords per state
+  // The current run of beats on one root: its root (-1: none) and what it has sounded.
+  int run_root_ = -1;
+  ChromaKind run_kind_ = ChromaKind::kAudio;
+  Chroma run_chroma_{};
 };
 
 }  // namespace jamd::realtime

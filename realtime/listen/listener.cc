@@ -205,6 +205,8 @@ void Listener::apply_midi(const TimedMidiMessage& m, HopRecord& record) {
     held_velocity_[static_cast<size_t>(key)] =
         std::max(held_velocity_[static_cast<size_t>(key)], velocity);
     midi_onset_strength_ += static_cast<float>(velocity) / 127.0f;
+    record.midi_struck[static_cast<size_t>(key % 12)] +=
+        0.5f + 0.5f * static_cast<float>(velocity) / 127.0f;
     record.midi_sounding = true;
     last_midi_note_hop_ = hops_;
   } else if (count > 0) {
@@ -337,7 +339,7 @@ void Listener::decide_chords(int64_t h, bool flush) {
     const int64_t first = std::max<int64_t>({static_cast<int64_t>(std::ceil(p.beat_t + lag)),
                                              h - static_cast<int64_t>(kHistoryHops) + 1, 0});
     const int64_t last = std::min<int64_t>(h, static_cast<int64_t>(std::floor(decide_t)));
-    Chroma sum{}, bass{};
+    Chroma sum{}, bass{}, held{};
     int quiet = 0, n = 0;
     bool any_midi = false;
     for (int64_t i = first; i <= last; ++i, ++n) {
@@ -348,14 +350,21 @@ void Listener::decide_chords(int64_t h, bool flush) {
     for (int64_t i = first; i <= last; ++i) {
       const HopRecord& r = history_[static_cast<size_t>(i) % kHistoryHops];
       for (size_t k = 0; k < 12; ++k) {
-        if (any_midi) {  // MIDI: which notes sounded, not for how long (an arpeggio's last note)
-          sum[k] = std::max(sum[k], r.midi_chroma[k]);
+        if (any_midi) {
+          // MIDI: a note struck in the beat counts in full however short (an arpeggio's last
+          // note); a note held from before counts by how much of the beat it covers, so the
+          // previous chord's last note, released just after the beat, does not smear into it.
+          sum[k] = std::max(sum[k], r.midi_struck[k]);
+          held[k] += r.midi_chroma[k];
           bass[k] += r.midi_bass[k];
         } else {
           sum[k] += r.audio[k];
           bass[k] += r.audio_bass[k];
         }
       }
+    }
+    if (any_midi && n > 0) {
+      for (size_t k = 0; k < 12; ++k) sum[k] = std::max(sum[k], held[k] / static_cast<float>(n));
     }
     ChordGuess g;  // "no chord" unless something sounded
     g.confidence = 1.0f;

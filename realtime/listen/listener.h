@@ -70,7 +70,8 @@ class Listener {
   struct HopRecord {
     Chroma audio{};
     Chroma audio_bass{};
-    Chroma midi_chroma{};
+    Chroma midi_chroma{};  // notes held, velocity-weighted
+    Chroma midi_struck{};  // notes struck in this hop, velocity-weighted
     Chroma midi_bass{};
     bool quiet = true;
     bool midi_sounding = false;  // MIDI notes sounded in this hop
