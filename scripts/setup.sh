@@ -15,7 +15,12 @@ packages=(
   openssl
   # tests: sanitizer runtimes and libFuzzer (clang)
   clang libclang-rt-14-dev
+  # the web client's browser tests: Debian's Chromium, driven headless by playwright-core
+  chromium
 )
+# the web client's build (clients/web): node and npm, unless a node install already brings them
+# (Debian's npm package conflicts with NodeSource's nodejs, which carries its own npm)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
