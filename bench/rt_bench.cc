@@ -3,6 +3,9 @@
 // Markdown table for docs/PERFORMANCE.md.
 //
 //   chrt -f 70 ./build/bench/rt_bench [--seconds 10]   (SCHED_FIFO, as JACK runs its RT thread)
+//   valgrind --tool=callgrind ./build/bench/rt_bench --seconds 2 --period 64 --parts 32
+//     --variant defaults --no-offline
+//     (instruction counts of one configuration: repeatable where wall times are not)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,11 +56,50 @@ void post_sixteenth(Scheduler& sched, int n_parts, int sixteenth) {
   }
 }
 
-Costs measure(int n_parts, uint32_t period_frames, double seconds, bool effects) {
-  jamd::realtime::SynthOptions synth_options;
-  synth_options.sample_rate_hz = kRateHz;
-  synth_options.reverb.enabled = effects;
-  synth_options.chorus.enabled = effects;
+using jamd::realtime::Interpolation;
+
+// What a row varies besides the load: jamd's defaults, the defaults before 2026-11-22
+// (FluidSynth's 4th-order interpolation and 256 voices: the reference), or the effects off.
+struct Variant {
+  enum class Kind { kDefaults, kBefore, kEffectsOff };
+  Kind kind = Kind::kDefaults;
+  const char* name() const {
+    switch (kind) {
+      case Kind::kDefaults:
+        return "defaults";
+      case Kind::kBefore:
+        return "before (4th order, 256 voices)";
+      case Kind::kEffectsOff:
+        return "defaults, effects off";
+    }
+    return "?";
+  }
+  const char* flag() const {
+    return kind == Kind::kDefaults ? "defaults" : kind == Kind::kBefore ? "before" : "effects-off";
+  }
+};
+
+int g_polyphony = 0;          // --polyphony: 0 keeps the variant's
+std::string g_soundfont = "default";  // --soundfont
+
+jamd::realtime::SynthOptions synth_options_for(const Variant& v) {
+  jamd::realtime::SynthOptions options;
+  options.sample_rate_hz = kRateHz;
+  options.soundfont = g_soundfont;
+  if (v.kind == Variant::Kind::kBefore) {
+    options.interpolation = Interpolation::kFourthOrder;
+    options.polyphony = 256;
+  }
+  if (v.kind == Variant::Kind::kEffectsOff) {
+    options.reverb.enabled = false;
+    options.chorus.enabled = false;
+  }
+  if (g_polyphony > 0) options.polyphony = g_polyphony;
+  return options;
+}
+
+Costs measure(int n_parts, uint32_t period_frames, double seconds, const Variant& variant) {
+  const jamd::realtime::SynthOptions synth_options = synth_options_for(variant);
   absl::StatusOr<std::unique_ptr<Synth>> synth = Synth::create(synth_options);
   if (!synth.ok()) {
     std::fprintf(stderr, "rt_bench: %s\n", std::string(synth.status().message()).c_str());
@@ -114,17 +156,18 @@ void offline_speed() {
   absl::StatusOr<jamd::realtime::Song> song = jamd::realtime::song_from_midi(*file);
   if (!song.ok()) return;
   std::printf("\n| offline render | audio s | wall s | x real time |\n|---|---|---|---|\n");
-  for (bool effects : {true, false}) {
+  const Variant variants[] = {{Variant::Kind::kDefaults}, {Variant::Kind::kBefore},
+                              {Variant::Kind::kEffectsOff}};
+  for (const Variant& v : variants) {
     jamd::realtime::SongRenderOptions options;
     options.wav_path = "/tmp/rt_bench_demo.wav";
-    options.synth.reverb.enabled = effects;
-    options.synth.chorus.enabled = effects;
+    options.synth = synth_options_for(v);
     absl::StatusOr<jamd::realtime::SongRenderResult> r =
         jamd::realtime::render_song_to_wav(*song, options);
     if (!r.ok()) return;
-    std::printf("| demo.mid, 256 frames, reverb+chorus %s | %.1f | %.3f | %.0f |\n",
-                effects ? "on" : "off", static_cast<double>(r->stats.frames) / kRateHz,
-                r->stats.wall_seconds, r->stats.speed_x_real_time);
+    std::printf("| demo.mid, 256 frames, %s | %.1f | %.3f | %.0f |\n", v.name(),
+                static_cast<double>(r->stats.frames) / kRateHz, r->stats.wall_seconds,
+                r->stats.speed_x_real_time);
   }
 }
 
@@ -132,26 +175,59 @@ void offline_speed() {
 
 int main(int argc, char** argv) {
   double seconds = 10.0;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
+  uint32_t only_period = 0;  // 0: all
+  int only_parts = 0;        // 0: all
+  bool offline = true;
+  std::string only_variant;  // empty: all; else "defaults", "before" or "effects-off"
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--seconds") == 0 && has_value) {
+      seconds = std::atof(argv[++i]);
+    } else if (std::strcmp(argv[i], "--period") == 0 && has_value) {
+      only_period = static_cast<uint32_t>(std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--parts") == 0 && has_value) {
+      only_parts = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--variant") == 0 && has_value) {
+      only_variant = argv[++i];
+    } else if (std::strcmp(argv[i], "--soundfont") == 0 && has_value) {
+      g_soundfont = argv[++i];
+    } else if (std::strcmp(argv[i], "--polyphony") == 0 && has_value) {
+      g_polyphony = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-offline") == 0) {
+      offline = false;
+    } else {
+      std::fprintf(stderr,
+                   "usage: rt_bench [--seconds S] [--period FRAMES] [--parts N] [--polyphony N]"
+                   " [--variant defaults|before|effects-off] [--soundfont PATH] [--no-offline]\n");
+      return 2;
+    }
   }
-  std::printf("| period | parts | reverb+chorus | voices (max) | median us | p99 us | max us |"
+  std::printf("| period | parts | synth | voices (max) | median us | p99 us | max us |"
               " p99 %% of period | late |\n|---|---|---|---|---|---|---|---|---|\n");
   struct Config {
     uint32_t period;
     int parts;
-    bool effects;
+    Variant variant;
   };
-  const Config configs[] = {{64, 1, true},  {64, 8, true},  {64, 32, true},  {64, 32, false},
-                            {256, 1, true}, {256, 8, true}, {256, 32, true}, {256, 32, false}};
+  // The defaults at every size, and beside the 32-part rows the same load with the settings of
+  // before (the reference) and with the effects off (what the reverb and chorus cost).
+  const Variant before{Variant::Kind::kBefore};
+  const Variant no_effects{Variant::Kind::kEffectsOff};
+  const Config configs[] = {{64, 1, {}},   {64, 8, {}},   {64, 32, {}},  {64, 32, before},
+                            {64, 32, no_effects},         {256, 1, {}},  {256, 8, {}},
+                            {256, 32, {}}, {256, 32, before},             {256, 32, no_effects}};
   for (const Config& k : configs) {
-    const Costs c = measure(k.parts, k.period, seconds, k.effects);
+    if ((only_period != 0 && k.period != only_period) || (only_parts != 0 && k.parts != only_parts) ||
+        (!only_variant.empty() && only_variant != k.variant.flag())) {
+      continue;
+    }
+    const Costs c = measure(k.parts, k.period, seconds, k.variant);
     const double period_us = 1e6 * k.period / kRateHz;
     std::printf("| %u | %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %llu |\n", k.period, k.parts,
-                k.effects ? "on" : "off", c.max_voices, c.median_us, c.p99_us, c.max_us,
+                k.variant.name(), c.max_voices, c.median_us, c.p99_us, c.max_us,
                 100.0 * c.p99_us / period_us, static_cast<unsigned long long>(c.late));
     std::fflush(stdout);
   }
-  offline_speed();
+  if (offline) offline_speed();
   return 0;
 }

@@ -7,14 +7,22 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace jamd::realtime {
 namespace {
 
-// FluidSynth logs to stderr by default, which would be I/O on the RT thread. Its messages are
-// kept here instead (the latest error, for the load error message) and counted.
+static_assert(static_cast<int>(Interpolation::kNone) == FLUID_INTERP_NONE &&
+              static_cast<int>(Interpolation::kLinear) == FLUID_INTERP_LINEAR &&
+              static_cast<int>(Interpolation::kFourthOrder) == FLUID_INTERP_4THORDER &&
+              static_cast<int>(Interpolation::kSeventhOrder) == FLUID_INTERP_7THORDER);
+
+// FluidSynth logs to stderr by default, which would be I/O on the RT thread. Errors and panics
+// are kept here instead (the latest, for the load error message) and counted. Warnings, info and
+// debug messages get no handler at all: FluidSynth formats a message (vsnprintf) only when its
+// level has one, and it logs at info level on the RT thread every time it steals a voice.
 char g_last_fluid_error[256] = {0};
 std::atomic<uint64_t> g_fluid_log_messages{0};
 
@@ -27,12 +35,31 @@ void keep_fluid_log(int level, const char* message, void* /*data*/) {
 
 void quiet_fluid_logs() {
   static const bool installed = [] {
-    for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG}) {
+    for (int level : {FLUID_PANIC, FLUID_ERR}) {
       fluid_set_log_function(level, keep_fluid_log, nullptr);
+    }
+    for (int level : {FLUID_WARN, FLUID_INFO, FLUID_DBG}) {
+      fluid_set_log_function(level, nullptr, nullptr);
     }
     return true;
   }();
   (void)installed;
+}
+
+// FluidSynth's default modulators from CC 91 and CC 93 feed its own reverb and chorus sends,
+// which are off: removing them spares every voice start their evaluation (its modulator list is
+// merged and evaluated per voice, on the RT thread). Band's effects take the whole mix instead.
+void remove_effect_send_modulators(fluid_synth_t* synth) {
+  for (const auto& [cc, send] : {std::pair{91, GEN_REVERBSEND}, std::pair{93, GEN_CHORUSSEND}}) {
+    fluid_mod_t* mod = new_fluid_mod();
+    if (mod == nullptr) return;
+    fluid_mod_set_source1(mod, cc,
+                          FLUID_MOD_CC | FLUID_MOD_LINEAR | FLUID_MOD_UNIPOLAR | FLUID_MOD_POSITIVE);
+    fluid_mod_set_source2(mod, 0, 0);
+    fluid_mod_set_dest(mod, send);
+    fluid_synth_remove_default_mod(synth, mod);  // FLUID_FAILED if absent: nothing to spare
+    delete_fluid_mod(mod);
+  }
 }
 
 // A SoundFont 2 file is a RIFF file of form "sfbk". Checked up front because FluidSynth hands
@@ -127,6 +154,9 @@ absl::StatusOr<std::unique_ptr<Synth>> Synth::create(const SynthOptions& options
     fluid_synth_set_channel_type(synth->synth_.get(), ch,
                                  ch == kGmDrumChannel ? CHANNEL_TYPE_DRUM : CHANNEL_TYPE_MELODIC);
   }
+  remove_effect_send_modulators(synth->synth_.get());
+  fluid_synth_set_interp_method(synth->synth_.get(), /*chan=all*/ -1,
+                                static_cast<int>(options.interpolation));
   fluid_synth_bank_select(synth->synth_.get(), kGmDrumChannel, 128);
   fluid_synth_program_change(synth->synth_.get(), kGmDrumChannel, 0);
   return synth;

@@ -35,12 +35,24 @@ inline constexpr const char* kFluidR3SoundFontPath = "/usr/share/sounds/sf2/Flui
 // FluidSynth's internal block: events take effect on its boundaries.
 inline constexpr uint32_t kSynthBlockFrames = 64;
 
+// How a voice reads its sample between stored points: the largest share of FluidSynth's time.
+// jamd defaults to linear, which takes 25 % fewer instructions per period than FluidSynth's own
+// default, 4th order (callgrind, 32 dense parts: docs/PERFORMANCE.md), and is what brings the
+// RT callback under its target; 4th order is a little cleaner on notes pitched far above their
+// sample (less aliasing), worth it for an offline render.
+enum class Interpolation { kNone = 0, kLinear = 1, kFourthOrder = 4, kSeventhOrder = 7 };
+
 struct SynthOptions {
   // "default" (or empty): Debian's TimGM6mb; "fluidr3": FluidR3_GM when installed; else a path.
   std::string soundfont = "default";
   uint32_t sample_rate_hz = 48000;
-  int polyphony = 256;   // voices; past it FluidSynth steals the quietest
+  // Voices; past it FluidSynth steals (released voices first). It bounds the RT callback's
+  // worst case, which grows with it: at 128, 32 dense parts stay near 25 % of a 64-frame period
+  // (at 256 they took ~40 %), and 8 dense parts (~120 voices) barely reach it
+  // (docs/PERFORMANCE.md). GM sound modules offer 64 to 128.
+  int polyphony = 128;
   float gain = 0.4f;     // master gain; 0.4 keeps a dense five-part band below clipping
+  Interpolation interpolation = Interpolation::kLinear;
   // The band's own effects, applied to the mix by Band (FluidSynth's are always off: they
   // allocate on the RT thread in Debian's OpenMP build).
   ReverbSettings reverb{};
