@@ -40,7 +40,7 @@ constexpr const char* kUsage =
     "  --density D      0..1, every part's density (default 0.5)\n"
     "  --key K          C:maj, A:min, ... (default: the model chooses)\n"
     "  --tempo BPM      without --input (default 120); with it the file's tempo is used\n"
-    "  --commit-ms MS   the commit horizon (default: one beat)\n"
+    "  --commit-ms MS   the commit horizon: notes this close to the playhead are frozen (default 60)\n"
     "  --model PATH     model file (default: the bundled models/band.jamd)\n"
     "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
     "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n";

@@ -99,7 +99,7 @@ models::BandControls ConductedJam::controls_for(const JamState& state) const {
 
 void ConductedJam::request_regeneration(const char* cause, int64_t event_frame) {
   needs_regeneration_ = true;
-  pending_reactions_.push_back(Reaction{cause, event_frame, 0, 0.0});
+  pending_reactions_.push_back(PendingReaction{Reaction{cause, event_frame, 0, 0.0}, plan_serial_ + 1});
 }
 
 void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
@@ -209,10 +209,10 @@ std::vector<ForcedChord> ConductedJam::heard_plan(int64_t bar) const {
 }
 
 std::optional<ForcedChord> ConductedJam::generated_chord_at(int64_t bar, int position_grid) const {
-  const auto it = generated_chords_.find(bar);
-  if (it == generated_chords_.end()) return std::nullopt;
+  const std::vector<ForcedChord>* chords = plan_.chords(bar);
+  if (chords == nullptr) return std::nullopt;
   std::optional<ForcedChord> at;
-  for (const ForcedChord& c : it->second) {
+  for (const ForcedChord& c : *chords) {
     if (c.position_grid <= position_grid) at = c;
   }
   return at;
@@ -277,7 +277,9 @@ bool ConductedJam::follow_heard_chord(int64_t bar, int position_grid) {
   }
   generator_->force_chords(bar, plan);
   chord_plan_[bar] = std::move(plan);
-  return bar < generator_->bars_generated();
+  // A bar being generated may be past its chord block already.
+  return bar < generator_->bars_generated() ||
+         (bar == generator_->bars_generated() && !generator_->done());
 }
 
 void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
@@ -325,13 +327,15 @@ absl::Status ConductedJam::settle_step(int64_t now_bar, bool* needs_generation) 
         g.tokens().back() == human_marker) {
       if (absl::Status s = append_human_bar(settled_bar_); !s.ok()) return s;
       g.commit();
+      ++plan_serial_;
       ++settled_bar_;
       needs_regeneration_ = false;  // the next bars are generated afresh from the new commit
       continue;
     }
     if (g.bars_generated() > settled_bar_) {
-      if (absl::Status s = g.rollback(); !s.ok()) return s;
+      if (absl::Status s = rollback(); !s.ok()) return s;
     }
+    if (g.done()) generation_started_ = true;
     g.request_bars(settled_bar_ + 1);
     generating_bar_ = settled_bar_;
     *needs_generation = true;
@@ -352,9 +356,9 @@ absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
   models::BandGenerator& g = *generator_;
   if (needs_regeneration_) {
     needs_regeneration_ = false;
-    if (g.bars_generated() > settled_bar_) {
-      if (absl::Status s = g.rollback(); !s.ok()) return s;
-    }
+    // Also when no bar past the commit is finished: a bar being generated keeps the controls
+    // it started with.
+    if (absl::Status s = rollback(); !s.ok()) return s;
   }
   const int64_t horizon_ticks =
       std::llround(horizons_.planning_horizon_beats * static_cast<double>(timeline_.beat_ticks()));
@@ -362,6 +366,7 @@ absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
   if (accompanying_) predict_chords(now_bar);
   if (end_bar_ > 0) target = std::min(target, end_bar_);
   if (g.bars_generated() < target) {
+    if (g.done()) generation_started_ = true;
     g.request_bars(target);
     generating_bar_ = g.bars_generated();
     *needs_generation = true;
@@ -369,46 +374,21 @@ absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
   return absl::OkStatus();
 }
 
-absl::Status ConductedJam::after_generation(int64_t tokens, double ms) {
-  BarRecord& bar = record_.bars[generating_bar_];
-  if (bar.tokens_generated > 0) ++bar.regenerations;
-  bar.tokens_generated += tokens;
-  bar.generation_ms += ms;
-  return decode_plans();
+absl::Status ConductedJam::rollback() {
+  ++plan_serial_;
+  plan_.begin_generation(settled_bar_);
+  generation_started_ = true;
+  return generator_->rollback();
 }
 
-absl::Status ConductedJam::decode_plans() {
-  const models::BandGenerator& g = *generator_;
-  const std::span<const models::TokenId> tokens = g.tokens();
-  const int64_t first = g.tokens_first_position();
-  for (int64_t bar = settled_bar_; bar < g.bars_generated(); ++bar) {
-    const int64_t begin = g.bar_start_position(bar);
-    if (begin < first) continue;
-    const int64_t next = g.bar_start_position(bar + 1);
-    const int64_t end = next > begin ? next : first + static_cast<int64_t>(tokens.size());
-    absl::StatusOr<models::Score> score = models::decode(tokens.subspan(
-        static_cast<size_t>(begin - first), static_cast<size_t>(end - begin)));
-    if (!score.ok()) {
-      return absl::InternalError(absl::StrCat("jam ", id_, ": bar ", bar,
-                                              " does not decode (a bug): ", score.status().message()));
-    }
-    const int64_t scale = kConductorTicksPerQuarter / score->ticks_per_beat;
-    std::vector<TimedNote> notes;
-    for (const models::Note& n : score->notes) {
-      if (n.role == models::Role::kHuman) continue;
-      notes.push_back(TimedNote{timeline_.bar_start_tick(bar) + n.start_ticks * scale,
-                                std::max<int64_t>(1, n.duration_ticks * scale), n.pitch,
-                                n.velocity, static_cast<int>(n.role)});
-    }
-    std::stable_sort(notes.begin(), notes.end(),
-                     [](const TimedNote& a, const TimedNote& b) { return a.tick < b.tick; });
-    plans_[bar] = std::move(notes);
-    std::vector<ForcedChord>& chords = generated_chords_[bar];
-    chords.clear();
-    for (const models::ChordSpan& c : score->chords) {
-      chords.push_back(ForcedChord{static_cast<int>(c.start_ticks * scale / kTicksPerGrid),
-                                   c.root_pitch_class, c.quality});
-    }
+absl::Status ConductedJam::after_generation(int64_t tokens, double ms) {
+  BarRecord& bar = record_.bars[generating_bar_];
+  if (generation_started_ && bar.tokens_generated > 0) ++bar.regenerations;
+  generation_started_ = false;
+  bar.tokens_generated += tokens;
+  bar.generation_ms += ms;
+  if (absl::Status s = plan_.update(*generator_, settled_bar_, plan_serial_, timeline_); !s.ok()) {
+    return absl::InternalError(absl::StrCat("jam ", id_, ": ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -419,29 +399,28 @@ void ConductedJam::post_due(int64_t now_frame) {
   const int64_t commit_ticks = horizons_.commit_horizon_ms < 0
                                    ? timeline_.beat_ticks()
                                    : timeline_.ticks_for_ms(horizons_.commit_horizon_ms, now_tick);
-  const int64_t until = std::min(now_tick + commit_ticks,
-                                 timeline_.bar_start_tick(generator_->bars_generated()));
+  const int64_t until =
+      plan_.complete_until_tick(posted_until_tick_, now_tick + commit_ticks, timeline_);
   if (until <= posted_until_tick_) return;
-  for (int64_t bar = timeline_.bar_of(posted_until_tick_); bar <= timeline_.bar_of(until - 1);
-       ++bar) {
-    const auto plan = plans_.find(bar);
-    if (plan == plans_.end()) continue;
-    for (const TimedNote& n : plan->second) {
-      if (n.tick < posted_until_tick_ || n.tick >= until) continue;
-      if (!timeline_.post_note(n)) ++record_.notes_refused;
-      record_.band_notes.push_back(n);
-      for (Reaction& r : pending_reactions_) {
-        r.sound_frame = timeline_.frame_at(n.tick);
-        r.ms = 1000.0 * static_cast<double>(r.sound_frame - r.event_frame) /
-               timeline_.sample_rate_hz();
-        record_.reactions.push_back(r);
+  due_.clear();
+  plan_.notes_in(posted_until_tick_, until, timeline_, &due_);
+  for (const PlannedNote& planned : due_) {
+    const TimedNote& n = planned.note;
+    if (!timeline_.post_note(n)) ++record_.notes_refused;
+    record_.band_notes.push_back(n);
+    for (auto r = pending_reactions_.begin(); r != pending_reactions_.end();) {
+      if (planned.serial < r->serial) {
+        ++r;
+        continue;
       }
-      pending_reactions_.clear();
+      r->reaction.sound_frame = timeline_.frame_at(n.tick);
+      r->reaction.ms = 1000.0 * static_cast<double>(r->reaction.sound_frame - r->reaction.event_frame) /
+                       timeline_.sample_rate_hz();
+      record_.reactions.push_back(r->reaction);
+      r = pending_reactions_.erase(r);
     }
   }
-  plans_.erase(plans_.begin(), plans_.lower_bound(timeline_.bar_of(until) - 1));
-  generated_chords_.erase(generated_chords_.begin(),
-                          generated_chords_.lower_bound(settled_bar_ - 1));
+  plan_.drop_before(std::min(timeline_.bar_of(until) - 1, settled_bar_ - 1));
   posted_until_tick_ = until;
 }
 

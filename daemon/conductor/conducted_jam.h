@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "daemon/conductor/band_plan.h"
 #include "daemon/conductor/jam_timeline.h"
 #include "daemon/jam/jam_state.h"
 #include "models/generate/band_generator.h"
@@ -30,7 +31,11 @@ namespace jamd {
 using JamId = uint64_t;
 
 struct Horizons {
-  double commit_horizon_ms = -1.0;   // < 0: one beat at the jam's tempo
+  // Planned notes closer than this to the playhead are posted to the scheduler and frozen; < 0:
+  // one beat at the jam's tempo. 60 ms: the conductor keeps posting the older plan while a
+  // regeneration runs (in chunks of a few ms), so the horizon only has to cover a chunk, the
+  // conductor's wake-up and an audio period on a loaded machine (docs/conductor.md, measured).
+  double commit_horizon_ms = 60.0;
   double planning_horizon_beats = 4.0;  // the band is generated this far past the playhead
 };
 
@@ -82,7 +87,8 @@ class ConductedJam {
   // Sets the generator up for what is due now (settle heard bars, roll back after a change,
   // plan up to the horizon). True when it needs generate_step()s.
   absl::Status prepare(int64_t now_frame, bool* needs_generation);
-  // After the generator is done(): re-decode the planned bars. `ms` is the batch's wall time.
+  // After a chunk of generate_step()s (or when the generator is done()): decode what changed
+  // (finished bars and finished part blocks). `ms` is the chunk's wall time.
   absl::Status after_generation(int64_t tokens, double ms);
   // Posts every planned note whose onset entered the commit horizon.
   void post_due(int64_t now_frame);
@@ -102,6 +108,8 @@ class ConductedJam {
                                                                  int64_t last_heard_bar) const;
   // Forces the predicted chords on the bars about to be generated (the current and next).
   void predict_chords(int64_t now_bar);
+  // Rolls the generator back to the commit point: what follows is a new plan (a new serial).
+  absl::Status rollback();
   // The chord the generated bar holds at a grid position (nullopt: not generated).
   std::optional<models::ForcedChord> generated_chord_at(int64_t bar, int position_grid) const;
   // After a chord was heard at (bar, position): when the band planned another chord there,
@@ -109,8 +117,13 @@ class ConductedJam {
   bool follow_heard_chord(int64_t bar, int position_grid);
   absl::Status append_human_bar(int64_t bar);
   absl::Status settle_step(int64_t now_bar, bool* needs_generation);
-  absl::Status decode_plans();
   void request_regeneration(const char* cause, int64_t event_frame);
+
+  // A reaction waits for the first posted note of a plan at least as new as `serial`.
+  struct PendingReaction {
+    Reaction reaction;
+    int64_t serial = 0;
+  };
 
   JamId id_;
   JamState state_;
@@ -125,7 +138,11 @@ class ConductedJam {
   int64_t settled_bar_ = 0;
   bool needs_regeneration_ = false;
   int64_t generating_bar_ = 0;  // the bar the running generation is for (the report)
-  std::map<int64_t, std::vector<TimedNote>> plans_;  // bar -> notes by onset
+  bool generation_started_ = false;  // a new generation began since the last chunk (the report)
+  // Grows at every rollback and commit of the generator: the plan's notes carry it.
+  int64_t plan_serial_ = 0;
+  BandPlan plan_;
+  std::vector<PlannedNote> due_;                    // scratch for post_due
   int64_t posted_until_tick_ = 0;                   // onsets before it are posted (frozen)
   // The musician.
   std::map<int, TimedNote> held_;  // pitch -> sounding note
@@ -133,8 +150,7 @@ class ConductedJam {
   int64_t last_human_tick_ = -1;
   std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
   std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;       // forced, by bar
-  std::map<int64_t, std::vector<models::ForcedChord>> generated_chords_;  // sampled, by bar
-  std::vector<Reaction> pending_reactions_;
+  std::vector<PendingReaction> pending_reactions_;
   JamRecord record_;
 };
 

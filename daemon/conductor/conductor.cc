@@ -12,9 +12,13 @@
 namespace jamd {
 namespace {
 
-// Rounds of prepare/generate per service(): settling a heard bar takes two (replay the bar, then
-// plan ahead); a jam that fell behind by several bars takes a few more.
-constexpr int kMaxRoundsPerService = 64;
+// Tokens per round of prepare/generate/post: a chunk is a few ms on the CPU, so the live loop
+// posts due notes and applies new commands between chunks while it regenerates.
+constexpr int kStepsPerChunk = 8;
+// Rounds per service(): a bar is ~100-250 tokens; settling a heard bar replays one bar and plans
+// the next, and a jam that fell behind catches up a few bars. Offline a service() must finish
+// all of it (generation takes no virtual time).
+constexpr int kMaxRoundsPerService = 4096;
 // Tokens a rollback may reach back: a commit point is at most about three bars behind.
 constexpr int32_t kRollbackTokens = 1024;
 
@@ -110,10 +114,12 @@ absl::Status Conductor::generate_due() {
   std::vector<ConductedJam*> working;
   std::vector<models::BandGenerator*> generators;
   std::vector<int64_t> tokens_before;
+  std::vector<int64_t> frame_before;
   for (int round = 0; round < kMaxRoundsPerService; ++round) {
     working.clear();
     generators.clear();
     tokens_before.clear();
+    frame_before.clear();
     for (auto& [id, jam] : jams_) {
       bool needs = false;
       const auto now = static_cast<int64_t>(schedulers_[id]->playhead_frame());
@@ -122,15 +128,28 @@ absl::Status Conductor::generate_due() {
       working.push_back(jam.get());
       generators.push_back(&jam->generator());
       tokens_before.push_back(jam->generator().tokens_generated());
+      frame_before.push_back(now);
     }
     if (working.empty()) return absl::OkStatus();
     const auto t0 = std::chrono::steady_clock::now();
-    if (absl::Status s = models::generate_until_done(generators, batch_); !s.ok()) return s;
+    for (int step = 0; step < kStepsPerChunk; ++step) {
+      absl::StatusOr<int> stepped = models::generate_step(generators, batch_);
+      if (!stepped.ok()) return stepped.status();
+      if (*stepped == 0) break;
+    }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     for (size_t i = 0; i < working.size(); ++i) {
       const int64_t tokens = working[i]->generator().tokens_generated() - tokens_before[i];
       if (absl::Status s = working[i]->after_generation(tokens, ms); !s.ok()) return s;
+      // Live, the playhead moved while the chunk ran: keep the notes flowing (the older plan
+      // where the new one is not finished). Offline it stands still until service() returns.
+      const auto now = static_cast<int64_t>(schedulers_[working[i]->id()]->playhead_frame());
+      if (now != frame_before[i]) working[i]->post_due(now);
+    }
+    if (thread_.joinable()) {  // live: a posted change is applied before the next chunk
+      absl::MutexLock lock(&mutex_);
+      if (!queue_.empty()) return absl::OkStatus();
     }
   }
   return absl::OkStatus();

@@ -253,6 +253,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   size_t next_steer = 0;
   const auto before_period = [&](uint64_t first_frame) {
     const auto frame = static_cast<int64_t>(first_frame);
+    if (options.on_period) options.on_period(frame);
     while (next_steer < options.steering.size() &&
            frame >= clock.frame_at(options.steering[next_steer].first * bar_ticks)) {
       (*conductor)->post_state(kJam, options.steering[next_steer].second);
@@ -280,6 +281,8 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   if (!stats.ok()) return stats.status();
   if (!failure.ok()) return failure;
   result.render = *stats;
+  result.playhead_tick_end = scheduler.playhead_tick();
+  result.events_late = scheduler.counters().events_late.load();
   const JamRecord* record = (*conductor)->record(kJam);
   if (record == nullptr) return absl::InternalError("the jam vanished from the conductor (a bug)");
   result.record = *record;

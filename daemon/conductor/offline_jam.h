@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,11 @@ struct OfflineJamOptions {
   double tail_seconds = 2.0;  // rendered after the last bar, for the releases
   // Steering posted when the playhead reaches the start of a bar: (bar, new state).
   std::vector<std::pair<int64_t, JamState>> steering;
+  // Optional, before each period with its first frame (benchmarks sample memory with it).
+  std::function<void(int64_t frame)> on_period;
+  // Without it the jam's tempo is the input's; with it the jam starts at state.tempo_bpm and
+  // follows the musician's heard beats (the musician is then heard, not played into the mix).
+  bool follow_tempo = false;
 };
 
 struct OfflineJamResult {
@@ -52,6 +58,8 @@ struct OfflineJamResult {
   uint32_t sample_rate_hz = 48000;
   realtime::OfflineRenderStats render;
   std::string backend;
+  int64_t playhead_tick_end = 0;  // the RT scheduler's musical clock at the last frame
+  uint64_t events_late = 0;       // notes that reached the scheduler after their frame
   int64_t tokens_generated = 0;
   double generation_ms = 0.0;
 };

@@ -64,7 +64,7 @@ TEST(ConductorLiveTest, ThreadPlaysTheBandAndFollowsSteering) {
   EXPECT_GT(scheduler.counters().events_played.load(), 0u);
   const JamRecord* record = (*conductor)->record(1);
   ASSERT_NE(record, nullptr);
-  // Drums stop within the commit horizon (a beat); two bars of slack for a conductor thread
+  // Drums stop within the commit horizon; two bars of slack for a conductor thread
   // starved by a loaded machine. They played before.
   const int64_t bar_ticks = 4 * 480;
   const int64_t change_bar = change_frame * static_cast<int64_t>(kTempoBpm) * 480 / 60 / kRate /
@@ -84,8 +84,8 @@ TEST(ConductorLiveTest, ThreadPlaysTheBandAndFollowsSteering) {
   for (const Reaction& r : record->reactions) {
     if (r.cause != "steering") continue;
     steered_reaction = true;
-    std::printf("  [live] steering -> first note under it: %.1f ms (commit horizon: a beat = "
-                "%.0f ms)\n", r.ms, 60000.0 / kTempoBpm);
+    std::printf("  [live] steering -> first note under it: %.1f ms (commit horizon %.0f ms)\n",
+                r.ms, Horizons{}.commit_horizon_ms);
   }
   EXPECT_TRUE(steered_reaction);
   std::printf("  [live] %llu events played, %llu late\n",

@@ -1,0 +1,329 @@
+// jam_reaction_bench: how fast the jam loop reacts, end to end, with the bundled model.
+//
+// Live part: the Conductor on its own thread, the band (scheduler + FluidSynth) on a virtual
+// clock paced in real time, a musician playing block chords that change at random every two
+// beats (fed to the Listener's MIDI path as jamd:midi_in would carry them, heard events posted to
+// the conductor), and steering changes (density and energy) posted at random times from this
+// thread. Measured from the frames the record keeps:
+//   steering -> sound: the playhead when post_state() was called -> onset of the first note
+//                      generated under the change (the conductor's "steering" reactions, matched
+//                      in order);
+//   chord -> band:     the musician's chord change (its first beat) -> onset of the first bass
+//                      or keys note with a pitch class of the new chord that the old one lacks
+//                      (misses: none before the next change).
+// Offline part: the same musician through render_jam() (virtual clock as fast as possible, so
+// generation takes no time), at the default commit horizon and at one beat, for comparison.
+//
+//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 60] [--seed 1] [--bf16]
+//                      [--model models/band.jamd]
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "daemon/conductor/conductor.h"
+#include "daemon/conductor/offline_jam.h"
+#include "realtime/io/virtual_io.h"
+#include "realtime/listen/listen_file.h"
+#include "realtime/listen/listener.h"
+#include "realtime/midi/midi_file.h"
+#include "realtime/synth/band.h"
+#include "realtime/synth/synth.h"
+
+namespace jamd {
+namespace {
+
+constexpr uint32_t kRate = 48000;
+constexpr int kTpq = 480;
+constexpr int kBeatsPerChord = 2;
+
+struct Options {
+  double seconds = 60.0;
+  double tempo_bpm = 120.0;
+  double commit_ms = 60.0;
+  uint64_t seed = 1;
+  bool bf16 = false;
+  std::string model = JAMD_SOURCE_DIR "/models/band.jamd";
+};
+
+struct Triad {
+  int root = 0;
+  bool minor = false;
+  uint16_t mask() const {
+    return static_cast<uint16_t>((1u << root) | (1u << ((root + (minor ? 3 : 4)) % 12)) |
+                                 (1u << ((root + 7) % 12)));
+  }
+};
+
+// Random diatonic triads in C, a new one every kBeatsPerChord beats, as block chords on every
+// beat; the chord list comes back through `chords` (one per change).
+realtime::MidiFile random_chord_musician(double tempo_bpm, int n_changes, uint64_t seed,
+                                         std::vector<Triad>* chords) {
+  const Triad pool[] = {{0, false}, {2, true}, {4, true}, {5, false}, {7, false}, {9, true}};
+  std::mt19937_64 rng(seed);
+  realtime::MidiFile midi;
+  midi.format = 0;
+  midi.ticks_per_quarter = kTpq;
+  realtime::MidiTrack track;
+  const auto us = static_cast<uint32_t>(60'000'000.0 / tempo_bpm + 0.5);
+  track.events.push_back({0, 0xFF, realtime::kMetaTempo,
+                          {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8),
+                           static_cast<uint8_t>(us)}});
+  track.events.push_back({0, 0xFF, realtime::kMetaTimeSignature, {4, 2, 24, 8}});
+  for (int i = 0; i < n_changes; ++i) {
+    Triad c = pool[rng() % 6];
+    while (!chords->empty() && c.root == chords->back().root) c = pool[rng() % 6];
+    chords->push_back(c);
+    const int pitches[3] = {60 + c.root, 60 + c.root + (c.minor ? 3 : 4), 60 + c.root + 7};
+    for (int beat = 0; beat < kBeatsPerChord; ++beat) {
+      const auto on = static_cast<uint64_t>((i * kBeatsPerChord + beat) * kTpq);
+      for (int p : pitches) track.events.push_back({on, 0x90, 0, {static_cast<uint8_t>(p), 90}});
+      for (int p : pitches) {
+        track.events.push_back({on + kTpq * 9 / 10, 0x80, 0, {static_cast<uint8_t>(p), 0}});
+      }
+    }
+  }
+  track.end_tick = static_cast<uint64_t>(n_changes * kBeatsPerChord * kTpq);
+  midi.tracks.push_back(std::move(track));
+  return midi;
+}
+
+// Chord -> band latencies in beats (a miss: +infinity), from the band's notes in ticks.
+std::vector<double> chord_latencies_beats(const std::vector<TimedNote>& band,
+                                          const std::vector<Triad>& chords, int first_change) {
+  std::vector<double> out;
+  for (size_t i = static_cast<size_t>(std::max(1, first_change)); i < chords.size(); ++i) {
+    const int64_t begin = static_cast<int64_t>(i) * kBeatsPerChord * kTpq;
+    const int64_t end = begin + kBeatsPerChord * kTpq;
+    const uint16_t fresh = chords[i].mask() & static_cast<uint16_t>(~chords[i - 1].mask());
+    int64_t first = -1;
+    for (const TimedNote& n : band) {
+      if ((n.part != kPartBass && n.part != kPartKeys) || n.tick < begin || n.tick >= end) continue;
+      if ((fresh >> (n.pitch % 12) & 1) && (first < 0 || n.tick < first)) first = n.tick;
+    }
+    out.push_back(first < 0 ? INFINITY : static_cast<double>(first - begin) / kTpq);
+  }
+  return out;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
+void print_row(const char* what, const std::vector<double>& ms, double beat_ms) {
+  int misses = 0;
+  for (double x : ms) misses += std::isinf(x);
+  std::printf("| %-44s | %4zu | %7.0f | %7.0f | %7.0f | %5.2f | %5.2f | %5d |\n", what, ms.size(),
+              percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99),
+              percentile(ms, 0.5) / beat_ms, percentile(ms, 0.99) / beat_ms, misses);
+}
+
+JamState bench_state(const Options& o) {
+  JamState s;
+  s.tempo_bpm = o.tempo_bpm;
+  s.key_tonic = -1;
+  s.density = 0.5f;
+  s.mode = JamMode::kAccompany;
+  s.seed = o.seed;
+  s.parts[kPartPad].enabled = false;
+  s.parts[kPartLead].enabled = false;
+  return s;
+}
+
+struct LiveResult {
+  JamRecord record;
+  std::vector<int64_t> steer_frames;
+  uint64_t events_played = 0, events_late = 0, late_frames_max = 0;
+  std::string backend;
+};
+
+// One live jam of o.seconds: with `timeline` as the musician (heard through the Listener), and
+// steering posted at random times when `steer`.
+absl::StatusOr<LiveResult> run_live(const Options& o, const JamState& state,
+                                    const std::vector<realtime::TimedMidiMessage>& timeline,
+                                    bool steer) {
+  auto synth = realtime::Synth::create({.sample_rate_hz = kRate});
+  if (!synth.ok()) return synth.status();
+  realtime::Scheduler scheduler({.sample_rate_hz = kRate, .ticks_per_quarter = kTpq,
+                                 .tempo_bpm = o.tempo_bpm, .max_events = 65536});
+  realtime::Band band(scheduler, **synth);
+  ConductorOptions conductor_options{.model_path = o.model};
+  conductor_options.precision = o.bf16 ? models::Precision::kReduced : models::Precision::kFloat32;
+  conductor_options.horizons.commit_horizon_ms = o.commit_ms;
+  auto conductor = Conductor::create(conductor_options);
+  if (!conductor.ok()) return conductor.status();
+  (*conductor)->add_jam(1, state, scheduler, {.sample_rate_hz = kRate, .tempo_bpm = o.tempo_bpm});
+  (*conductor)->start();
+  auto io = realtime::make_virtual_io({.sample_rate_hz = kRate, .period_frames = 256});
+  if (absl::Status s = io->start(&band); !s.ok()) return s;
+
+  LiveResult result;
+  realtime::Listener listener({.sample_rate_hz = kRate});
+  std::mt19937_64 rng(o.seed * 7919);
+  std::uniform_real_distribution<double> gap_s(0.6, 1.6);
+  double next_steer_s = 2.0 + gap_s(rng);
+  size_t next_heard = 0;
+  const auto end = static_cast<int64_t>(o.seconds * kRate);
+  for (int64_t now = 0; now < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    now = static_cast<int64_t>(scheduler.playhead_frame());
+    const size_t from = next_heard;
+    while (next_heard < timeline.size() && static_cast<int64_t>(timeline[next_heard].frame) < now) {
+      ++next_heard;
+    }
+    listener.feed_midi(std::span(timeline).subspan(from, next_heard - from));
+    listener.advance_to(now);
+    for (const realtime::HeardEvent& e : listener.drain()) (*conductor)->post_heard(1, e);
+    if (steer && static_cast<double>(now) / kRate >= next_steer_s) {
+      JamState steered = state;
+      const bool up = result.steer_frames.size() % 2 == 0;
+      steered.density = up ? 0.9f : 0.3f;
+      steered.energy = up ? 0.9f : 0.3f;
+      result.steer_frames.push_back(static_cast<int64_t>(scheduler.playhead_frame()));
+      (*conductor)->post_state(1, steered);
+      next_steer_s += gap_s(rng);
+    }
+  }
+  (*conductor)->stop();
+  io->stop();
+  if (!(*conductor)->status().ok()) return (*conductor)->status();
+  result.record = *(*conductor)->record(1);
+  result.events_played = scheduler.counters().events_played.load();
+  result.events_late = scheduler.counters().events_late.load();
+  result.late_frames_max = scheduler.counters().late_frames_max.load();
+  result.backend = (*conductor)->backend_description();
+  return result;
+}
+
+void print_generation(const char* what, const LiveResult& r, const Options& o) {
+  int64_t tokens = 0;
+  double ms = 0.0;
+  for (const auto& [bar, b] : r.record.bars) {
+    tokens += b.tokens_generated;
+    ms += b.generation_ms;
+  }
+  std::array<int, kNumParts> per_part{};
+  std::vector<int64_t> onsets;
+  for (const TimedNote& n : r.record.band_notes) {
+    ++per_part[static_cast<size_t>(n.part)];
+    onsets.push_back(n.tick);
+  }
+  std::sort(onsets.begin(), onsets.end());
+  onsets.erase(std::unique(onsets.begin(), onsets.end()), onsets.end());
+  const double bars = o.seconds * o.tempo_bpm / 60.0 / 4.0;
+  std::printf("%s: per bar %.1f drums, %.1f bass, %.1f keys notes; %.1f distinct onsets\n", what,
+              per_part[kPartDrums] / bars, per_part[kPartBass] / bars, per_part[kPartKeys] / bars,
+              static_cast<double>(onsets.size()) / bars);
+  std::printf("%s: %lld tokens in %.0f ms (%.0f tokens/s while generating, %.0f%% of the wall "
+              "time); %llu events played, %llu late (max %.1f ms), %lld refused\n",
+              what, static_cast<long long>(tokens), ms,
+              1000.0 * static_cast<double>(tokens) / std::max(1.0, ms), ms / (10.0 * o.seconds),
+              static_cast<unsigned long long>(r.events_played),
+              static_cast<unsigned long long>(r.events_late),
+              1000.0 * static_cast<double>(r.late_frames_max) / kRate,
+              static_cast<long long>(r.record.notes_refused));
+}
+
+int run(const Options& o) {
+  const double beat_ms = 60000.0 / o.tempo_bpm;
+  const int n_changes = static_cast<int>(o.seconds * 1000.0 / beat_ms / kBeatsPerChord) + 2;
+  std::vector<Triad> chords;
+  const realtime::MidiFile midi = random_chord_musician(o.tempo_bpm, n_changes, o.seed, &chords);
+  int64_t end_frame = 0;
+  const std::vector<realtime::TimedMidiMessage> timeline =
+      realtime::midi_timeline(midi, kRate, &end_frame);
+
+  // Steering: the band alone (continue mode: drums play), density and energy flipped.
+  JamState alone = bench_state(o);
+  alone.mode = JamMode::kContinue;
+  absl::StatusOr<LiveResult> steered = run_live(o, alone, {}, true);
+  if (!steered.ok()) return std::fprintf(stderr, "%s\n", steered.status().ToString().c_str()), 1;
+  std::vector<double> steer_ms, apply_ms;
+  size_t k = 0;
+  for (const Reaction& r : steered->record.reactions) {
+    if (r.cause != "steering" || k >= steered->steer_frames.size()) continue;
+    const int64_t posted = steered->steer_frames[k++];
+    steer_ms.push_back(1000.0 * static_cast<double>(r.sound_frame - posted) / kRate);
+    apply_ms.push_back(1000.0 * static_cast<double>(r.event_frame - posted) / kRate);
+  }
+  // Chords: the musician, accompanied.
+  absl::StatusOr<LiveResult> accompanied = run_live(o, bench_state(o), timeline, false);
+  if (!accompanied.ok()) {
+    return std::fprintf(stderr, "%s\n", accompanied.status().ToString().c_str()), 1;
+  }
+  std::vector<double> chord_live_ms, chord_reaction_ms;
+  for (double beats : chord_latencies_beats(accompanied->record.band_notes, chords, 1)) {
+    chord_live_ms.push_back(beats * beat_ms);
+  }
+  for (const Reaction& r : accompanied->record.reactions) {
+    if (r.cause == "chord") chord_reaction_ms.push_back(r.ms);
+  }
+
+  // Offline, same musician, at this horizon and at one beat.
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "jam_reaction_bench_musician.mid").string();
+  if (!realtime::write_midi_file(path, midi).ok()) return 1;
+  std::vector<double> chord_offline_ms[2];
+  double offline_speed[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    OfflineJamOptions offline;
+    offline.input_path = path;
+    offline.model_path = o.model;
+    offline.state = bench_state(o);
+    offline.horizons.commit_horizon_ms = i == 0 ? o.commit_ms : -1.0;
+    absl::StatusOr<OfflineJamResult> r = render_jam(offline);
+    if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
+    offline_speed[i] = r->render.speed_x_real_time;
+    for (double beats : chord_latencies_beats(r->record.band_notes, chords, 1)) {
+      chord_offline_ms[i].push_back(beats * beat_ms);
+    }
+  }
+
+  std::printf("jam_reaction_bench: %.0f s live twice at %.0f BPM (a beat is %.0f ms), commit "
+              "horizon %.0f ms, %s, %s\n", o.seconds, o.tempo_bpm, beat_ms, o.commit_ms,
+              o.bf16 ? "bf16" : "fp32", steered->backend.c_str());
+  std::printf("| what | n | p50 ms | p90 ms | p99 ms | p50 beats | p99 beats | misses |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  print_row("steering -> first note under it (live)", steer_ms, beat_ms);
+  print_row("  of which: post -> applied by the conductor", apply_ms, beat_ms);
+  print_row("chord change -> band on it (live, MIDI)", chord_live_ms, beat_ms);
+  print_row("  conductor's chord reactions (heard -> note)", chord_reaction_ms, beat_ms);
+  print_row("chord change -> band on it (offline, horizon)", chord_offline_ms[0], beat_ms);
+  print_row("chord change -> band on it (offline, 1 beat)", chord_offline_ms[1], beat_ms);
+  print_generation("live, steering", *steered, o);
+  print_generation("live, chords", *accompanied, o);
+  std::printf("offline render %.1fx / %.1fx real time\n", offline_speed[0], offline_speed[1]);
+  return 0;
+}
+
+}  // namespace
+}  // namespace jamd
+int main(int argc, char** argv) {
+  jamd::Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--seconds") o.seconds = std::atof(v), ++i;
+    else if (a == "--tempo") o.tempo_bpm = std::atof(v), ++i;
+    else if (a == "--commit-ms") o.commit_ms = std::atof(v), ++i;
+    else if (a == "--seed") o.seed = std::strtoull(v, nullptr, 10), ++i;
+    else if (a == "--model") o.model = v, ++i;
+    else if (a == "--bf16") o.bf16 = true;
+    else {
+      std::fprintf(stderr, "usage: jam_reaction_bench [--seconds S] [--tempo BPM] [--commit-ms MS] "
+                           "[--seed N] [--model PATH] [--bf16]\n");
+      return 2;
+    }
+  }
+  return jamd::run(o);
+}
