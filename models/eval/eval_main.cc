@@ -120,6 +120,12 @@ std::vector<Row> build_rows(const eval::NllResult& val, const eval::NllResult& t
                 static_cast<double>(g.density_within_one) / g.density_checks, 0.80);
   add_share_row(rows, "disabled parts silent (part-bars)",
                 static_cast<double>(g.disabled_part_bars_silent) / g.disabled_part_bars, 1.0);
+  if (g.band_drum_bars > 0) {  // token files with drum pairing (jamd-prepare's default)
+    add_share_row(rows,
+                  absl::StrCat("drums play beside chords, one stream (", g.band_drum_bars,
+                               " bars of POP909 jams whose real bar has drums)"),
+                  static_cast<double>(g.band_drum_bars_playing) / g.band_drum_bars, 0.90);
+  }
   add_share_row(rows, absl::StrCat("notes in key (real segments: ", fmt(g.real_in_key.share()), ")"),
                 g.generated_in_key.share(), 0.90);
   const double real_ct = g.real_chord_tones_split.share();

@@ -45,7 +45,7 @@ struct RealSong {
   std::vector<TokenId> tokens;
   Score score;
   std::vector<size_t> bar_token;  // index of each Bar token, then of the song's end
-  bool pop = false;
+  bool pop = false;  // a POP909 song (pitched parts, chords; with drums when paired)
 };
 
 absl::StatusOr<std::vector<RealSong>> decode_songs(std::span<const uint16_t> split) {
@@ -62,7 +62,9 @@ absl::StatusOr<std::vector<RealSong>> decode_songs(std::span<const uint16_t> spl
       if (song.tokens[i] == v.end()) song.bar_token.push_back(i);
     }
     if (song.bar_token.size() < 2) continue;
-    song.pop = song.score.bars[0].controls.style == style_index("pop");
+    // Not by style: a POP909 song paired with drums carries its drummer's style.
+    song.pop = std::any_of(song.score.notes.begin(), song.score.notes.end(),
+                           [](const Note& n) { return n.role != Role::kDrums; });
     songs.push_back(std::move(song));
   }
   return songs;
@@ -205,6 +207,10 @@ void measure_jam(const Jam& jam, const Score& gen, const GenerationOptions& o,
         continue;
       }
       const int want = info.controls.density_class[static_cast<size_t>(p)];
+      if (role == Role::kDrums && jam.song->pop && want > 0) {
+        ++r.band_drum_bars;
+        r.band_drum_bars_playing += notes_in_bar(gen, b, role) > 0;
+      }
       if (want == kAnyClass) continue;
       ++r.density_checks;
       r.density_within_one += std::abs(measured_density_class(gen, b, role) - want) <= 1;

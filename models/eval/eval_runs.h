@@ -58,6 +58,9 @@ struct GenerationReport {
   int64_t bars = 0, bars_decoded = 0;
   int64_t density_checks = 0, density_within_one = 0;
   int64_t disabled_part_bars = 0, disabled_part_bars_silent = 0;
+  // Bars of jams on POP909 songs with drums (drums beside chords and pitched parts, in one
+  // stream) where the real bar has drums, and how many of them the model gave drum notes.
+  int64_t band_drum_bars = 0, band_drum_bars_playing = 0;
   NoteShare generated_in_key, real_in_key;
   NoteShare generated_chord_tones, real_chord_tones_segments, real_chord_tones_split;
   Distribution real[4], generated[4];  // pitch-class entropy, scale, groove, empty beats
