@@ -1,0 +1,146 @@
+// ListenAudio and ListenNotes on a real loopback jamd with music (the bundled model, the real
+// synth, the real-time virtual clock): a listener's Opus decodes to the band and a stop silences
+// it; the notes change after a steer; any role may listen; a removed listener's stream ends, and
+// ending the jam ends every stream cleanly.
+#include <atomic>
+#include <set>
+
+#include "tests/daemon/api/music_loopback.h"
+
+namespace jamd::api::testing {
+namespace {
+
+jam::v1::CreateJamResponse create_fast(jam::v1::Jam::Stub& stub) {
+  grpc::ClientContext ctx;
+  jam::v1::CreateJamResponse res;
+  EXPECT_TRUE(stub.CreateJam(&ctx, fast_jam(), &res).ok());
+  return res;
+}
+
+TEST(Listen, OpusDecodesToTheBandAndAStopSilencesIt) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  const jam::v1::CreateJamResponse jam = create_fast(*stub);
+  const jam::v1::JoinJamResponse listener = join(*stub, jam.listener_token(), "lia");
+  const jam::v1::JoinJamResponse player = join(*stub, jam.player_token(), "ana");
+  AudioListener audio(*stub, listener.participant_token());
+  audio.read_seconds(4.0);  // four bars at 240 BPM
+  const size_t heard_frames = audio.pcm().size() / 2;
+  ASSERT_GE(heard_frames, 4u * 48000u);
+  EXPECT_GT(audio.rms(0, heard_frames), 1e-3) << "the band should be audible";
+  for (size_t i = 1; i < audio.packets().size(); ++i) {
+    EXPECT_EQ(audio.packets()[i].sample_time_frames(),
+              audio.packets()[i - 1].sample_time_frames() + 480);
+    EXPECT_EQ(audio.packets()[i].frames_per_packet(), 480);
+  }
+  jam::v1::JamState stop;
+  stop.set_playing(false);
+  ASSERT_TRUE(steer(*stub, player.participant_token(), stop, "playing").ok());
+  const size_t steered_at = audio.pcm().size() / 2;
+  audio.read_seconds(2.0);
+  // Packets still flow (the stream is alive) but carry silence once the stop reached the RT
+  // thread: well within half a second of the packets the listener had when it steered.
+  const size_t after = audio.pcm().size() / 2;
+  ASSERT_GE(after, steered_at + 2 * 48000);
+  EXPECT_LT(audio.rms(steered_at + 24000, after), 1e-5);
+}
+
+TEST(Listen, NotesChangeAfterASteer) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  const jam::v1::CreateJamResponse jam = create_fast(*stub);
+  const jam::v1::JoinJamResponse player = join(*stub, jam.player_token(), "ana");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kGiveUp);
+  jam::v1::ListenNotesRequest req;
+  req.set_participant_token(player.participant_token());
+  auto reader = stub->ListenNotes(&ctx, req);
+  // Before: the band as created (every part on) until bar 3.
+  std::set<std::string> parts_before;
+  jam::v1::NoteEvent note;
+  int64_t last_bar = 0;
+  while (last_bar < 3 && reader->Read(&note)) {
+    EXPECT_EQ(note.source(), jam::v1::NOTE_SOURCE_GENERATED);
+    EXPECT_EQ(note.sample_rate_hz(), 48000);
+    parts_before.insert(note.part());
+    last_bar = std::max(last_bar, note.bar());
+  }
+  ASSERT_TRUE(parts_before.count("drums") + parts_before.count("bass") > 0)
+      << "the test needs drums or bass before the steer";
+  // Drums and bass off: they are a model mask, so from the next bar that is not yet committed.
+  jam::v1::SteerRequest off;
+  off.set_participant_token(player.participant_token());
+  off.mutable_update_mask()->add_paths("parts.drums.enabled");
+  off.mutable_update_mask()->add_paths("parts.bass.enabled");
+  grpc::ClientContext steer_ctx;
+  jam::v1::SteerResponse res;
+  ASSERT_TRUE(stub->Steer(&steer_ctx, off, &res).ok());
+  const int64_t steered_bar = last_bar;
+  std::set<std::string> parts_after;
+  while (last_bar < steered_bar + 4 && reader->Read(&note)) {
+    last_bar = std::max(last_bar, note.bar());
+    if (note.bar() >= steered_bar + 2) parts_after.insert(note.part());
+  }
+  EXPECT_GE(last_bar, steered_bar + 4) << "the notes stream stopped";
+  EXPECT_FALSE(parts_after.empty());
+  EXPECT_EQ(parts_after.count("drums"), 0u);
+  EXPECT_EQ(parts_after.count("bass"), 0u);
+  ctx.TryCancel();
+}
+
+TEST(Listen, AnyRoleListensARemovedListenerIsCutOffAndEndingEndsEveryStream) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  const jam::v1::CreateJamResponse jam = create_fast(*stub);
+  const jam::v1::JoinJamResponse host = join(*stub, jam.host_token(), "hal");
+  const jam::v1::JoinJamResponse player = join(*stub, jam.player_token(), "ana");
+  const jam::v1::JoinJamResponse listener = join(*stub, jam.listener_token(), "lia");
+  AudioListener host_ears(*stub, host.participant_token());
+  AudioListener player_ears(*stub, player.participant_token());
+  AudioListener listener_ears(*stub, listener.participant_token());
+  for (AudioListener* l : {&host_ears, &player_ears, &listener_ears}) ASSERT_TRUE(l->read_one());
+  // A listener still may not steer.
+  EXPECT_EQ(steer(*stub, listener.participant_token(), tempo(120), "tempo_bpm").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  {
+    grpc::ClientContext ctx;
+    jam::v1::RemoveParticipantRequest req;
+    req.set_participant_token(host.participant_token());
+    req.set_participant_id(listener.participant_id());
+    jam::v1::RemoveParticipantResponse res;
+    ASSERT_TRUE(stub->RemoveParticipant(&ctx, req, &res).ok());
+  }
+  while (listener_ears.read_one()) {
+  }
+  EXPECT_EQ(listener_ears.finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // A retired token cannot open a new stream.
+  {
+    AudioListener again(*stub, listener.participant_token());
+    EXPECT_FALSE(again.read_one());
+    EXPECT_EQ(again.finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  player_ears.read_seconds(0.5);  // the others carry on
+  {
+    grpc::ClientContext ctx;
+    jam::v1::EndJamRequest req;
+    req.set_participant_token(host.participant_token());
+    jam::v1::EndJamResponse res;
+    ASSERT_TRUE(stub->EndJam(&ctx, req, &res).ok());
+  }
+  for (AudioListener* l : {&host_ears, &player_ears}) {
+    while (l->read_one()) {
+    }
+    EXPECT_TRUE(l->finish().ok());
+  }
+}
+
+TEST(Listen, UnknownTokenIsUnauthenticated) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  AudioListener nobody(*stub, "jt_0123");
+  EXPECT_FALSE(nobody.read_one());
+  EXPECT_EQ(nobody.finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace jamd::api::testing
