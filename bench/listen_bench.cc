@@ -4,6 +4,8 @@
 // of beat F-measure, tempo error, chord accuracy, latencies and CPU.
 //
 //   build-h6/bench/listen_bench [--quick] [--out results.tsv] [--keep-wavs DIR]
+//   LISTEN_BENCH_DEBUG=<take> prints what each path heard per beat; LISTEN_BENCH_NOTES=1 prints
+//   each melody note beside the note heard.
 #include <sndfile.h>
 
 #include <algorithm>
@@ -186,6 +188,15 @@ double note_scores(const ListenResult& r, const Take& take, double* pitch_recall
       if (e.kind != HeardKind::kNoteOn) continue;
       const double d = std::abs(static_cast<double>(e.frame) / r.sample_rate_hz - t);
       if (d <= best_d) best_d = d, best = &e;
+    }
+    if (std::getenv("LISTEN_BENCH_NOTES") != nullptr) {  // each melody note and what was heard
+      if (best == nullptr) {
+        std::printf("note %.3f s key %d: none within 50 ms\n", t, key);
+      } else {
+        std::printf("note %.3f s key %d: heard %d at %+.0f ms, decided at %+.0f ms\n", t, key,
+                    best->pitch, 1000 * (static_cast<double>(best->frame) / r.sample_rate_hz - t),
+                    1000 * (static_cast<double>(best->decided_frame) / r.sample_rate_hz - t));
+      }
     }
     if (best == nullptr) continue;
     if (best->pitch == key) ++right;

@@ -15,6 +15,8 @@ namespace {
 constexpr uint32_t kFluxWindow = 1024;    // 46 ms: onsets sharp enough for beats
 constexpr uint32_t kChromaWindow = 4096;  // 186 ms: 5.4 Hz bins, a semitone apart from ~90 Hz
 constexpr uint32_t kPitchWindow = 1024;   // 46 ms: YIN down to ~45 Hz, mostly the new note
+// 23 ms: YIN down to ~86 Hz, all new note a hop after the onset: the early pitch decision.
+constexpr uint32_t kEarlyPitchWindow = 512;
 // aubio 0.4.9's YIN-FFT reports no confidence; fast YIN does (1 - the dip of its difference
 // function), with this tolerance on the dip.
 constexpr float kPitchTolerance = 0.3f;
@@ -27,11 +29,14 @@ constexpr float kFluxCompression = 100.0f;  // log(1 + 100 |X|): soft notes coun
 // Bass notes and kicks mark beats more often than upper voices: flux below this weighs more.
 constexpr float kBassFluxHz = 300.0f;
 constexpr float kBassFluxWeight = 10.0f;
-// Pitch to notes: a note starts at a peak of the onset strength (seen one hop after it, the
-// peak itself ~23 ms after the sound starts), and the pitch of the next hop decides it: about
-// 46 ms from the sound to the note. Hops after an onset whose pitch decides the note, the YIN
+// Pitch to notes: a note starts on the first hop where the onset strength rises well above its
+// recent level (~23 ms after the sound starts), and the short pitch window's first confident
+// pitch there decides it (~35-45 ms from the sound to the note); the long window corrects it if
+// a different pitch holds in the hops just after. Hops the long window may take to decide when
+// the short one hears only the note before, the hops a correction may come in, the YIN
 // confidence a note needs, and how many hops of unvoiced or different pitch end it.
-constexpr int kNoteDecisionHops = 1;
+constexpr int kNoteDecisionHops = 2;
+constexpr int kCorrectionHops = 5;
 constexpr float kVoicedConfidence = 0.85f;
 constexpr int kUnvoicedHopsToEnd = 3;
 constexpr int kChangedHopsToRestart = 4;
@@ -72,6 +77,8 @@ struct AudioFrontEnd::Aubio {
       new_aubio_onset("default", kFluxWindow, kAnalysisHopSamples, kAnalysisRateHz)};
   AubioPtr<aubio_pitch_t, del_aubio_pitch> pitch{
       new_aubio_pitch("yinfast", kPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
+  AubioPtr<aubio_pitch_t, del_aubio_pitch> early_pitch{
+      new_aubio_pitch("yinfast", kEarlyPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
   AubioPtr<fvec_t, del_fvec> hop{new_fvec(kAnalysisHopSamples)};
   AubioPtr<cvec_t, del_cvec> flux_grain{new_cvec(kFluxWindow)};
   AubioPtr<cvec_t, del_cvec> chroma_grain{new_cvec(kChromaWindow)};
@@ -92,9 +99,11 @@ AudioFrontEnd::AudioFrontEnd(const AudioFrontEndOptions& options)
     aubio_->src = src_new(SRC_SINC_FASTEST, 1, &error);
     assert(aubio_->src != nullptr && "libsamplerate could not start");
   }
-  aubio_pitch_set_unit(aubio_->pitch.get(), "Hz");
-  aubio_pitch_set_tolerance(aubio_->pitch.get(), kPitchTolerance);
-  aubio_pitch_set_silence(aubio_->pitch.get(), options.silence_dbfs);
+  for (aubio_pitch_t* p : {aubio_->pitch.get(), aubio_->early_pitch.get()}) {
+    aubio_pitch_set_unit(p, "Hz");
+    aubio_pitch_set_tolerance(p, kPitchTolerance);
+    aubio_pitch_set_silence(p, options.silence_dbfs);
+  }
   aubio_onset_set_silence(aubio_->onset.get(), options.silence_dbfs);
   aubio_onset_set_minioi_ms(aubio_->onset.get(), 50.0f);
   last_log_mag_.assign(kFluxWindow / 2 + 1, 0.0f);
@@ -206,29 +215,38 @@ void AudioFrontEnd::process_hop(const std::function<void(const AudioHop&)>& on_h
   const float hz = a.out.get()->data[0];
   const float confidence = aubio_pitch_get_confidence(a.pitch.get());
   const float pitch = hz > 20.0f ? pitch_of_hz(hz) : 0.0f;
+  aubio_pitch_do(a.early_pitch.get(), a.hop.get(), a.out.get());
+  const float early_hz = a.out.get()->data[0];
+  const Pitch early{early_hz > 20.0f ? pitch_of_hz(early_hz) : 0.0f,
+                    aubio_pitch_get_confidence(a.early_pitch.get())};
   if (hop.level_dbfs < options_.silence_dbfs) {
-    track_notes(hop, 0.0f, 0.0f);
+    track_notes(hop, {}, {});
   } else {
-    track_notes(hop, pitch, confidence);
+    track_notes(hop, {pitch, confidence}, early);
   }
   on_hop(hop);
 }
 
-// A peak of the onset strength one hop back, well above its recent level, starts a note; the
-// note began where the rise to that peak began (a flute or a bowed note swells for 50 ms+).
+// The onset strength rising well above its recent level starts a note, on the first hop of
+// the rise that passes the threshold (not at the peak a hop or two later); the next onset waits
+// until the strength has fallen past that peak. The note began where the rise began (a flute
+// or a bowed note swells for 50 ms+).
 void AudioFrontEnd::detect_note_onset(const AudioHop& hop) {
   const float now = hop.onset_strength;
-  const float peak = recent_strength_[0], prev = recent_strength_[1];
-  note_onset_ = peak > prev && peak >= now && peak > kNoteOnsetRatio * strength_level_ &&
+  note_onset_ = armed_ && now > recent_strength_[0] && now > kNoteOnsetRatio * strength_level_ &&
                 hop.level_dbfs >= options_.silence_dbfs;
   if (note_onset_) {
-    size_t back = 0;  // hops before the peak where the rise began
-    while (back + 1 < kRiseHops && recent_strength_[back + 1] < recent_strength_[back] &&
-           recent_strength_[back + 1] > kRiseFloor * peak) {
-      ++back;
+    armed_ = false;
+    size_t back = 0;  // hops before this one where the rise began
+    float later = now;
+    while (back < kRiseHops && recent_strength_[back] < later &&
+           recent_strength_[back] > kRiseFloor * now) {
+      later = recent_strength_[back++];
     }
-    note_onset_sample_ = hop.end_sample - static_cast<double>((back + 1) * kAnalysisHopSamples) -
-                         kFluxPeakDelaySamples;
+    note_onset_sample_ =
+        hop.end_sample - static_cast<double>(back * kAnalysisHopSamples) - kFluxPeakDelaySamples;
+  } else if (!armed_ && now < recent_strength_[0]) {
+    armed_ = true;  // past the peak
   }
   strength_level_ += kLevelSmoothing * (now - strength_level_);
   for (size_t i = kRiseHops - 1; i > 0; --i) recent_strength_[i] = recent_strength_[i - 1];
@@ -241,30 +259,56 @@ void AudioFrontEnd::end_note(AudioHop& hop, double sample) {
   note_pitch_ = -1;
 }
 
-void AudioFrontEnd::track_notes(AudioHop& hop, float pitch, float confidence) {
+void AudioFrontEnd::track_notes(AudioHop& hop, Pitch heard, Pitch early) {
+  const float pitch = heard.midi, confidence = heard.confidence;
   const bool voiced = pitch > 0 && confidence >= kVoicedConfidence;
+  const bool early_voiced = early.midi > 0 && early.confidence >= kVoicedConfidence;
+  const int early_p = early_voiced ? static_cast<int>(std::lround(early.midi)) : -1;
   const int velocity =
       std::clamp(static_cast<int>((hop.level_dbfs + 60.0f) * 127.0f / 60.0f), 1, 127);
+  const int p = voiced ? static_cast<int>(std::lround(pitch)) : -1;
   if (note_onset_) {
+    ringing_pitch_ = last_voiced_pitch_;
     end_note(hop, note_onset_sample_);
     pending_onset_frames_ = 0;
     pending_onset_sample_ = note_onset_sample_;
-    pending_level_dbfs_ = hop.level_dbfs;
-    best_pitch_ = 0;
-    best_confidence_ = 0;
+    correcting_hops_ = 0;
   }
+  if (voiced) last_voiced_pitch_ = p;  // after the onset took the pitch before it
   if (pending_onset_frames_ >= 0) {
-    pending_level_dbfs_ = std::max(pending_level_dbfs_, hop.level_dbfs);
-    if (voiced && confidence > best_confidence_) best_pitch_ = pitch, best_confidence_ = confidence;
-    if (++pending_onset_frames_ > kNoteDecisionHops) {
+    // The short window's first confident pitch decides the note at once, unless it is the
+    // pitch heard before the onset (the old note may still ring through the window): then the
+    // long window decides, a few hops later.
+    ++pending_onset_frames_;
+    const bool decide_early = early_voiced && early_p != ringing_pitch_;
+    if (decide_early || (voiced && pending_onset_frames_ > kNoteDecisionHops)) {
       pending_onset_frames_ = -1;
-      if (best_confidence_ >= kVoicedConfidence) {
-        note_pitch_ = static_cast<int>(std::lround(best_pitch_));
-        hop.notes.push_back({true, note_pitch_, velocity, pending_onset_sample_, best_confidence_});
-        unvoiced_frames_ = changed_frames_ = 0;
-      }
+      note_pitch_ = decide_early ? early_p : p;
+      hop.notes.push_back({true, note_pitch_, velocity, pending_onset_sample_,
+                           decide_early ? early.confidence : confidence});
+      unvoiced_frames_ = changed_frames_ = 0;
+      correcting_hops_ = kCorrectionHops;
+      correction_pitch_ = -1;
+    } else if (pending_onset_frames_ > kNoteDecisionHops) {  // nothing confident: no note
+      pending_onset_frames_ = -1;
     }
     return;
+  }
+  if (correcting_hops_ > 0) {
+    // Early decisions are corrected: a different pitch held for two hops right after the onset
+    // replaces the note, from the same onset.
+    --correcting_hops_;
+    if (voiced && p != note_pitch_ && note_pitch_ >= 0) {
+      if (p == correction_pitch_) {
+        hop.notes.push_back({false, note_pitch_, 0, pending_onset_sample_, 1.0f});
+        note_pitch_ = p;
+        hop.notes.push_back({true, p, velocity, pending_onset_sample_, confidence});
+        correcting_hops_ = 0;
+      }
+      correction_pitch_ = p;
+      return;
+    }
+    correction_pitch_ = -1;
   }
   if (!voiced) {
     changed_frames_ = 0;
@@ -274,7 +318,6 @@ void AudioFrontEnd::track_notes(AudioHop& hop, float pitch, float confidence) {
     return;
   }
   unvoiced_frames_ = 0;
-  const int p = static_cast<int>(std::lround(pitch));
   if (p == note_pitch_) {
     changed_frames_ = 0;
     return;

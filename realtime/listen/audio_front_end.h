@@ -69,7 +69,13 @@ class AudioFrontEnd {
  private:
   struct Aubio;
   void process_hop(const std::function<void(const AudioHop&)>& on_hop);
-  void track_notes(AudioHop& hop, float pitch_midi, float pitch_confidence);
+  struct Pitch {
+    float midi = 0;  // 0: none
+    float confidence = 0;
+  };
+  // heard: the long pitch window (steady, follows the note); early: the short one (decides a
+  // new note's pitch as soon as it is heard).
+  void track_notes(AudioHop& hop, Pitch heard, Pitch early);
   void end_note(AudioHop& hop, double sample);
   void detect_note_onset(const AudioHop& hop);
 
@@ -90,12 +96,15 @@ class AudioFrontEnd {
   float recent_strength_[kRiseHops] = {};  // onset strength, newest first
   float strength_level_ = 0;
   bool note_onset_ = false;
+  bool armed_ = true;  // a new note onset may start (the last one's peak has passed)
   double note_onset_sample_ = 0;
   int note_pitch_ = -1;            // sounding note, -1 none
   int pending_onset_frames_ = -1;  // hops since an onset whose pitch is being collected
   double pending_onset_sample_ = 0;
-  float pending_level_dbfs_ = -120;
-  float best_pitch_ = 0, best_confidence_ = 0;
+  int last_voiced_pitch_ = -1;
+  int ringing_pitch_ = -1;   // the pitch before an onset, maybe still in the pitch window
+  int correcting_hops_ = 0;  // hops left in which an early pitch decision may be corrected
+  int correction_pitch_ = -1;
   int unvoiced_frames_ = 0;
   int changed_frames_ = 0;
   int changed_pitch_ = -1;

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace jamd::realtime {
 namespace {
 
@@ -54,6 +57,34 @@ TEST(ChordFollower, KeepsTheChordThroughPartialBeatsAndSwitchesOnContradiction) 
   Chroma bass = notes({2});
   EXPECT_EQ(chord_name(f.update(notes({2, 6}), ChromaKind::kSymbolic, &bass).chord), "D:maj");
   EXPECT_EQ(f.silence().chord.quality, ChordQuality::kNone);
+}
+
+TEST(ChordFollower, LearnsThatAChordIsASeventhAndNamesItOnItsFirstBeatNextTime) {
+  ChordFollower f;
+  const Chroma a_bass = notes({9}), d_bass = notes({2});
+  // A:7 arpeggiated: A C# (the seventh unheard yet), E G, then D major; twice.
+  std::vector<std::string> first_beats;
+  for (int round = 0; round < 2; ++round) {
+    first_beats.push_back(
+        chord_name(f.update(notes({9, 1}), ChromaKind::kSymbolic, &a_bass).chord));
+    EXPECT_EQ(chord_name(f.update(notes({4, 7}), ChromaKind::kSymbolic, nullptr).chord), "A:7");
+    EXPECT_EQ(chord_name(f.update(notes({1, 4}), ChromaKind::kSymbolic, nullptr).chord), "A:7");
+    for (int beat = 0; beat < 3; ++beat) {
+      EXPECT_EQ(chord_name(f.update(notes({2, 6, 9}), ChromaKind::kSymbolic, &d_bass).chord),
+                "D:maj");
+    }
+  }
+  EXPECT_EQ(first_beats[0], "A:maj") << "nothing says it is a seventh yet";
+  EXPECT_EQ(first_beats[1], "A:7") << "the song's A is an A:7";
+}
+
+TEST(ChordFollower, ABlockChordWithoutTheRootIsNotTheSeventhOfTheChordBefore) {
+  ChordFollower f;
+  const Chroma e_bass = notes({4}), gs_bass = notes({8});
+  for (int beat = 0; beat < 4; ++beat) f.update(notes({4, 8, 11}), ChromaKind::kSymbolic, &e_bass);
+  // G#:min (G# B D#) shares three notes with E:maj7, but a full chord struck without E is not E.
+  EXPECT_EQ(chord_name(f.update(notes({8, 11, 3}), ChromaKind::kSymbolic, &gs_bass).chord),
+            "G#:min");
 }
 
 }  // namespace

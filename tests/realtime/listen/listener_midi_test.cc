@@ -93,6 +93,49 @@ TEST(ListenerMidi, ArpeggiatedChordsFromRecentNotes) {
   EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.85);
 }
 
+TEST(ListenerMidi, ChordsPerBeatAcrossStylesKeysAndTempi) {
+  // The benchmark's takes with chords (bench/listen_bench), from MIDI: block chords in four
+  // keys (70-160 BPM, a ramp, two silent bars), arpeggios with their sevenths, a shuffle.
+  struct Case {
+    testing::TakeSpec spec;
+    double at_least;  // measured 2026-11-22, minus a little
+  };
+  const std::vector<Case> cases = {
+      {{.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .seed = 1}, 0.95},
+      {{.style = Style::kBlock, .tempo_bpm = 84, .key_pc = 9, .minor = true, .seed = 2}, 0.95},
+      {{.style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .seed = 8}, 0.95},
+      {{.style = Style::kBlock,
+        .tempo_bpm = 90,
+        .end_tempo_bpm = 130,
+        .bars = 16,
+        .key_pc = 5,
+        .seed = 11},
+       0.95},
+      {{.style = Style::kBlock,
+        .tempo_bpm = 100,
+        .bars = 14,
+        .key_pc = 0,
+        .silence_from_bar = 6,
+        .seed = 12},
+       0.95},
+      {{.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3}, 0.9},
+      {{.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9}, 0.9},
+      {{.style = Style::kArpeggio, .tempo_bpm = 132, .key_pc = 6, .minor = true, .seed = 4}, 0.65},
+      {{.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .seed = 7}, 0.85},
+  };
+  double sum = 0;
+  for (const Case& c : cases) {
+    const Take take = make_take(c.spec, /*render=*/false);
+    const double accuracy = chord_accuracy(listen_midi(take.midi, {}), take, kSkipBeats);
+    EXPECT_GE(accuracy, c.at_least) << "style " << static_cast<int>(c.spec.style) << ", "
+                                    << c.spec.tempo_bpm << " BPM, key " << c.spec.key_pc;
+    sum += accuracy;
+  }
+  // Measured 2026-11-22: 0.934 over these nine (the benchmark's ten add block chords in noise,
+  // 1.000, for 0.941); the target, 0.95, is not met (docs/listening.md).
+  EXPECT_GE(sum / static_cast<double>(cases.size()), 0.92);
+}
+
 TEST(ListenerMidi, ArpeggioEighthsAt70BpmAreNotMistakenFor140) {
   const Take take = make_take({.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9},
                               /*render=*/false);

@@ -132,7 +132,10 @@ std::vector<float> render(const MidiFile& midi, uint32_t rate, int channels) {
   int64_t end_frame = 0;
   const std::vector<TimedMidiMessage> timeline = midi_timeline(midi, rate, &end_frame);
   const int64_t total = end_frame + static_cast<int64_t>(rate) * 3 / 2;  // the tail rings out
-  auto synth = Synth::create({.sample_rate_hz = rate});
+  // FluidSynth's own default interpolation (4th order), not the cheaper RT default: the takes
+  // are ground truth and should sound as they did when the thresholds were measured.
+  auto synth =
+      Synth::create({.sample_rate_hz = rate, .interpolation = Interpolation::kFourthOrder});
   assert(synth.ok());
   std::vector<float> left(static_cast<size_t>(total)), right(static_cast<size_t>(total));
   int64_t done = 0;
