@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "daemon/api/convert.h"
+#include "daemon/api/media_convert.h"
 #include "daemon/session/field_paths.h"
 #include "daemon/web/rate_limiter.h"
 #include "daemon/web/web_messages.h"
@@ -36,7 +37,7 @@ using tcp = net::ip::tcp;
 constexpr size_t kAudioQueuePackets = 50;
 constexpr size_t kNoteQueueNotes = 512;
 // Replies waiting for the socket; a page that keeps more pending is flooding and is closed.
-constexpr size_t kMaxPendingReplies = 64;
+constexpr size_t kMaxPendingReplies = 256;
 
 std::vector<std::string> mask_paths(const google::protobuf::FieldMask& mask) {
   return std::vector<std::string>(mask.paths().begin(), mask.paths().end());
@@ -284,10 +285,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       api::to_proto(*e, out.mutable_event());
     } else if (std::optional<TappedNote> n = notes_ ? notes_->pop() : std::nullopt) {
       out.set_request_id(notes_request_id_);
-      to_proto(*n, out.mutable_note());
+      api::to_proto(*n, out.mutable_note());
     } else if (std::optional<OpusPacket> p = audio_ ? audio_->pop() : std::nullopt) {
       out.set_request_id(audio_request_id_);
-      to_proto(*p, out.mutable_audio());
+      api::to_proto(*p, out.mutable_audio());
     } else {
       return false;
     }
