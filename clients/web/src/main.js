@@ -138,12 +138,14 @@ function renderAudioStats() {
 }
 setInterval(renderAudioStats, 250);
 
-// "#token=jt_…&name=ana", or the bare token after "#".
+// "#join=TOKEN&name=ana" (what `jamd serve --demo` prints; "token=" works too), or the bare
+// token after "#".
 function tokenFromFragment() {
   const fragment = location.hash.slice(1);
   if (!fragment) return null;
   const params = new URLSearchParams(fragment);
-  return { token: params.get('token') ?? (fragment.includes('=') ? null : fragment), name: params.get('name') ?? '' };
+  const token = params.get('join') ?? params.get('token') ?? (fragment.includes('=') ? null : fragment);
+  return { token, name: params.get('name') ?? '' };
 }
 
 const link = tokenFromFragment();
