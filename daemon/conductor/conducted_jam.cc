@@ -63,9 +63,9 @@ std::optional<ForcedChord> forced_chord(const realtime::Chord& chord, int positi
 ConductedJam::ConductedJam(JamId id, const JamState& state,
                            std::unique_ptr<models::BandGenerator> generator,
                            realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
-                           const Horizons& horizons)
+                           const Horizons& horizons, const TempoOptions& tempo)
     : id_(id), state_(state), generator_(std::move(generator)), timeline_(scheduler, timeline),
-      horizons_(horizons), end_bar_(timeline.end_bar) {
+      horizons_(horizons), tempo_(tempo, timeline.tempo_bpm), end_bar_(timeline.end_bar) {
   generator_->set_controls(controls_for(state));
   timeline_.send_mix(state);
   stopped_ = !state.playing;
@@ -123,9 +123,7 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
       }
     }
   }
-  if (state.tempo_bpm != state_.tempo_bpm) {
-    timeline_.set_tempo_at_next_beat(now_tick, state.tempo_bpm);
-  }
+  if (state.tempo_bpm != state_.tempo_bpm) tempo_.steer(state.tempo_bpm);
   const models::BandControls controls = controls_for(state);
   const bool steer = !same_controls(controls, generator_->controls()) || state.mode != state_.mode;
   state_ = state;
@@ -165,6 +163,9 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       last_human_tick_ = tick;
       break;
     }
+    case realtime::HeardKind::kBeat:
+      tempo_.hear_beat(event.frame, event.tempo_bpm, timeline_.sample_rate_hz());
+      break;
     case realtime::HeardKind::kChord: {
       // The chord of the beat that starts at event.frame: snap to the jam's beat grid.
       const int64_t beat = timeline_.beat_ticks();
@@ -295,6 +296,13 @@ void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
   if (generator_->bars_generated() > bar + 1) request_regeneration("musician stops", now_frame);
 }
 
+void ConductedJam::follow_tempo(int64_t now_tick) {
+  const std::optional<double> bpm = tempo_.next_beat_tempo(timeline_, now_tick, accompanying_);
+  if (!bpm || !timeline_.set_tempo_at_next_beat(now_tick, *bpm)) return;
+  const int64_t beat = timeline_.beat_ticks();
+  record_.tempo_changes.emplace_back((now_tick / beat + 1) * beat, *bpm);
+}
+
 absl::Status ConductedJam::append_human_bar(int64_t bar) {
   std::vector<models::Note> notes;
   const auto add = [&](const TimedNote& n, int64_t end_tick) {
@@ -350,6 +358,7 @@ absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
   const int64_t now_tick = timeline_.tick_at(now_frame);
   const int64_t now_bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
   follow_mode(now_tick, now_frame);
+  follow_tempo(now_tick);
   if (absl::Status s = settle_step(now_bar, needs_generation); !s.ok() || *needs_generation) {
     return s;
   }

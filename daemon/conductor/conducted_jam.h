@@ -16,11 +16,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "daemon/conductor/band_plan.h"
 #include "daemon/conductor/jam_timeline.h"
+#include "daemon/conductor/tempo_follower.h"
 #include "daemon/jam/jam_state.h"
 #include "models/generate/band_generator.h"
 #include "realtime/core/scheduler.h"
@@ -66,6 +68,7 @@ struct JamRecord {
   std::vector<HeardChord> heard_chords;
   std::map<int64_t, BarRecord> bars;
   std::vector<Reaction> reactions;
+  std::vector<std::pair<int64_t, double>> tempo_changes;  // (beat tick, BPM from there)
   int64_t notes_refused = 0;  // the scheduler's queue was full
 };
 
@@ -73,7 +76,7 @@ class ConductedJam {
  public:
   ConductedJam(JamId id, const JamState& state, std::unique_ptr<models::BandGenerator> generator,
                realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
-               const Horizons& horizons);
+               const Horizons& horizons, const TempoOptions& tempo = {});
 
   JamId id() const { return id_; }
   bool stopped() const { return stopped_; }
@@ -98,6 +101,7 @@ class ConductedJam {
   // Whether the band follows heard chords now (the mode, and in kAuto whether the musician plays).
   bool accompanying(int64_t now_tick) const;
   void follow_mode(int64_t now_tick, int64_t now_frame);
+  void follow_tempo(int64_t now_tick);
   // The bar's chords as heard so far (the chord sounding at its downbeat, then the changes).
   std::vector<models::ForcedChord> heard_plan(int64_t bar) const;
   static bool same_chords(const std::vector<models::ForcedChord>& a,
@@ -130,6 +134,7 @@ class ConductedJam {
   std::unique_ptr<models::BandGenerator> generator_;
   JamTimeline timeline_;
   Horizons horizons_;
+  TempoFollower tempo_;
   int64_t end_bar_ = 0;
   bool stopped_ = false;
   bool accompanying_ = false;

@@ -91,7 +91,7 @@ absl::Status Conductor::apply(Command& command) {
     if (!generator.ok()) return generator.status();
     jams_[command.id] = std::make_unique<ConductedJam>(command.id, add->state, std::move(*generator),
                                                        *add->scheduler, add->timeline,
-                                                       options_.horizons);
+                                                       options_.horizons, options_.tempo);
     schedulers_[command.id] = add->scheduler;
     return absl::OkStatus();
   }

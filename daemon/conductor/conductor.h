@@ -43,6 +43,7 @@ struct ConductorOptions {
   models::Precision precision = models::Precision::kFloat32;
   int32_t max_jams = 16;
   Horizons horizons{};
+  TempoOptions tempo{};  // following the musician's beats, steered ramps
   // How long the live thread sleeps between rounds when nothing is posted.
   double idle_wait_ms = 2.0;
 };

@@ -51,6 +51,11 @@ bool JamTimeline::post_note(const TimedNote& note) {
 }
 
 bool JamTimeline::set_tempo_at_next_beat(int64_t not_before_tick, double tempo_bpm) {
+  // A jam that follows a musician changes tempo nearly every beat: keep the copy bounded, with
+  // two bars of past for the heard events that arrive a little late.
+  if (map_.n_tempo_segments() > realtime::TempoMap::kMaxTempoSegments / 2) {
+    map_.forget_before(not_before_tick - 2 * bar_ticks_);
+  }
   if (map_.set_tempo_at_next_beat(not_before_tick, tempo_bpm) < 0) return false;
   return scheduler_.change_tempo_at_next_beat(not_before_tick, tempo_bpm);
 }

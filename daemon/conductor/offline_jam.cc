@@ -208,6 +208,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   } else if (has_musician) {
     if (absl::Status s = load_musician(options, musician, state); !s.ok()) return s;
   }
+  // The input's own tempo sets the jam's length in bars.
   const double bar_seconds = 60.0 / state.tempo_bpm * state.beats_per_bar;
   result.bars = options.bars > 0 ? options.bars
                 : has_musician
@@ -219,6 +220,11 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   result.sample_rate_hz = rate;
   result.beats_per_bar = state.beats_per_bar;
   if (!has_musician && state.mode == JamMode::kAuto) state.mode = JamMode::kContinue;
+  const bool follow_tempo = options.follow_tempo && has_musician;
+  if (follow_tempo) {  // the band starts at the steered tempo and finds the musician's
+    state.tempo_bpm = options.state.tempo_bpm;
+    result.tempo_bpm = state.tempo_bpm;
+  }
 
   absl::StatusOr<std::unique_ptr<realtime::Synth>> synth =
       realtime::Synth::create({.soundfont = options.soundfont, .sample_rate_hz = rate});
@@ -234,6 +240,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   conductor_options.backend = options.backend;
   conductor_options.max_jams = 1;
   conductor_options.horizons = options.horizons;
+  conductor_options.tempo = options.tempo;
   absl::StatusOr<std::unique_ptr<Conductor>> conductor = Conductor::create(conductor_options);
   if (!conductor.ok()) return conductor.status();
   result.backend = (*conductor)->backend_description();
@@ -262,8 +269,11 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
     if (has_take) {
       hear_take(take, listener, **conductor, frame);
     } else if (has_musician) {
-      play_musician(musician, clock, scheduler,
-                    frame + static_cast<int64_t>(kHumanLeadSeconds * rate));
+      // Following, the jam's tempo map is the conductor's to change: the musician is only heard.
+      if (!follow_tempo) {
+        play_musician(musician, clock, scheduler,
+                      frame + static_cast<int64_t>(kHumanLeadSeconds * rate));
+      }
       hear_musician(musician, listener, **conductor, frame);
     }
     if (absl::Status s = (*conductor)->service(); !s.ok() && failure.ok()) failure = s;
@@ -272,8 +282,11 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
       .wav_path = options.wav_path.empty() ? "/dev/null" : options.wav_path,
       .sample_rate_hz = rate,
       .period_frames = options.period_frames,
-      .total_frames = static_cast<uint64_t>(clock.frame_at(result.bars * bar_ticks) +
-                                            static_cast<int64_t>(options.tail_seconds * rate))};
+      .total_frames = static_cast<uint64_t>(
+          (follow_tempo ? static_cast<int64_t>(std::llround(static_cast<double>(result.bars) *
+                                                            bar_seconds * rate))
+                        : clock.frame_at(result.bars * bar_ticks)) +
+          static_cast<int64_t>(options.tail_seconds * rate))};
   TakeMixer mixer(band, take);
   absl::StatusOr<realtime::OfflineRenderStats> stats = realtime::render_offline(
       render_options, has_take ? static_cast<realtime::ProcessCallback&>(mixer) : band,

@@ -48,6 +48,7 @@ struct OfflineJamOptions {
   // Without it the jam's tempo is the input's; with it the jam starts at state.tempo_bpm and
   // follows the musician's heard beats (the musician is then heard, not played into the mix).
   bool follow_tempo = false;
+  TempoOptions tempo{};
 };
 
 struct OfflineJamResult {
