@@ -8,7 +8,7 @@ import { MoodEditor } from './mood_editor.js';
 import { People } from './people.js';
 import { PianoRoll } from './piano_roll.js';
 import { AudioPlayer } from './audio_player.js';
-import { valueAt, KEY_NAMES } from './state_fields.js';
+import { valueAt, KEY_NAMES, GLOBAL_FIELDS } from './state_fields.js';
 import { jam } from 'jamd-gen/jam_pb.js';
 
 const $ = (id) => document.getElementById(id);
@@ -60,6 +60,9 @@ function describeValue(state, path) {
   const v = valueAt(state, path === 'mood' ? 'tempo_bpm' : path);
   if (path === 'mood') return state.mood.map((p) => p.text).join(', ') || 'none';
   if (path === 'key_tonic') return v < 0 ? 'auto' : KEY_NAMES[v];
+  const options = GLOBAL_FIELDS.find((f) => f.path === path)?.options;
+  if (options) return options.find(([value]) => value === v)?.[1] ?? String(v);
+  if (typeof v === 'number' && v < 0 && /density|energy|brightness/.test(path)) return 'auto';
   if (typeof v === 'number' && !Number.isInteger(v)) return v.toFixed(2);
   return String(v);
 }

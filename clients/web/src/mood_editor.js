@@ -49,6 +49,6 @@ export class MoodEditor {
     this.merged.textContent = mood.length
       ? mood.map((p) => `${p.text} ×${Number(p.weight).toFixed(1)}`).join(', ')
       : '(none)';
-    if (locked) this.merged.textContent += ' 🔒';
+    if (locked) this.merged.textContent += ' (locked)';
   }
 }

@@ -85,7 +85,7 @@ export class StateForm {
     lock.addEventListener('click', () => this.onLock(path, !lock.classList.contains('locked')));
     const badge = document.createElement('span');
     badge.className = 'locked-badge';
-    badge.textContent = '🔒';
+    badge.textContent = 'locked';
     badge.title = 'locked by the host';
     badge.hidden = true;
     wrap.append(input);
