@@ -42,18 +42,22 @@ async function propagate(from, to, path, value) {
   return appliedAtMs - sentAtMs;
 }
 
-// Sends raw envelopes on a fresh same-origin WebSocket from a page; returns the close code and
-// every reply (as byte arrays) once the socket closes or `waitMs` passes.
+// Sends raw envelopes on a fresh same-origin WebSocket from a page; returns the close code (0:
+// still open) and the replies (as byte arrays) once the socket closes, one reply per message
+// came, or `waitMs` passed.
 function rawSocket(page, messages, waitMs) {
   return page.evaluate(([msgs, wait]) => new Promise((resolve) => {
     const replies = [];
     const ws = new WebSocket(`ws://${location.host}/ws`);
     ws.binaryType = 'arraybuffer';
-    const done = (code) => resolve({ code, replies });
+    const done = (code) => { ws.onclose = null; ws.close(); resolve({ code, replies }); };
     ws.onopen = () => { for (const m of msgs) ws.send(new Uint8Array(m)); };
-    ws.onmessage = (e) => replies.push([...new Uint8Array(e.data)]);
+    ws.onmessage = (e) => {
+      replies.push([...new Uint8Array(e.data)]);
+      if (replies.length === msgs.length) done(0);
+    };
     ws.onclose = (e) => done(e.code);
-    setTimeout(() => { ws.close(); done(0); }, wait);
+    setTimeout(() => done(0), wait);
   }), [messages, waitMs]);
 }
 

@@ -19,9 +19,10 @@ export function fail(message) {
   process.exit(1);
 }
 
+const startedMs = Date.now();
 export function check(condition, message) {
   if (!condition) fail(message);
-  console.log(`ok: ${message}`);
+  console.log(`ok (${((Date.now() - startedMs) / 1000).toFixed(1)} s): ${message}`);
 }
 
 // Starts web_test_host STATIC_DIR; resolves with its JSON line (port, tokens) and a handle.
