@@ -11,7 +11,7 @@ export class AudioPlayer {
     this.stats = {
       packets: 0, lostPackets: 0, decoderOutputs: 0, decodeErrors: 0,
       bufferMs: 0, underruns: 0, skippedMs: 0, outputLatencyMs: 0, arrivalJitterMs: 0,
-      playing: false,
+      daemonToDecodedMs: 0, playing: false,
     };
     this.lastSequence = null;
     this.decoder = null;
@@ -19,6 +19,8 @@ export class AudioPlayer {
     this.node = null;
     this.playhead = null; // { frame, atMs }: the jam frame being heard, and when
     this.arrivalOffsets = [];
+    this.encodedAtMs = new Map(); // chunk timestamp (us) -> when jamd encoded it (Unix ms)
+    this.transitMs = [];
   }
 
   // Call from a click: browsers only start audio after a user gesture.
@@ -45,9 +47,11 @@ export class AudioPlayer {
     if (r.playing) this.playhead = { frame: r.streamFrame - this.stats.outputLatencyMs * sr / 1000, atMs: performance.now() };
   }
 
-  // The playout latency: what is buffered plus what the output device adds.
+  // From jamd's encoder to the ear: transit and decoding (measured per packet against the
+  // packet's encoded_unix_us, so exact on one machine and as good as NTP across machines), then
+  // what is buffered, then what the output device adds.
   latencyMs() {
-    return this.stats.bufferMs + this.stats.outputLatencyMs;
+    return this.stats.daemonToDecodedMs + this.stats.bufferMs + this.stats.outputLatencyMs;
   }
 
   push(packet) {
@@ -60,9 +64,11 @@ export class AudioPlayer {
     this.trackArrival(packet);
     if (!this.decoder) this.configure(packet);
     if (this.decoder.state !== 'configured') return;
+    const timestamp = Math.round((Number(packet.sampleTimeFrames) * 1e6) / packet.sampleRateHz);
+    if (Number(packet.encodedUnixUs) > 0) this.encodedAtMs.set(timestamp, Number(packet.encodedUnixUs) / 1000);
     this.decoder.decode(new EncodedAudioChunk({
       type: 'key', // every Opus packet decodes on its own
-      timestamp: Math.round((Number(packet.sampleTimeFrames) * 1e6) / packet.sampleRateHz),
+      timestamp,
       data: packet.opusPacket,
     }));
   }
@@ -87,6 +93,15 @@ export class AudioPlayer {
 
   decoded(data) {
     this.stats.decoderOutputs++;
+    const encodedAt = this.encodedAtMs.get(data.timestamp);
+    if (encodedAt !== undefined) {
+      this.encodedAtMs.delete(data.timestamp);
+      this.transitMs.push(Date.now() - encodedAt);
+      if (this.transitMs.length > 200) this.transitMs.shift();
+      const sorted = [...this.transitMs].sort((a, b) => a - b);
+      this.stats.daemonToDecodedMs = sorted[Math.floor(sorted.length / 2)];
+    }
+    if (this.encodedAtMs.size > 1000) this.encodedAtMs.clear(); // decoder errors left some behind
     const planes = [];
     const n = data.numberOfFrames;
     if (data.format === 'f32-planar') {

@@ -124,7 +124,7 @@ $('listen-button').addEventListener('click', async () => {
 function renderAudioStats() {
   const s = audio.stats;
   const rows = [
-    ['latency', `${audio.latencyMs().toFixed(0)} ms (buffer ${s.bufferMs.toFixed(0)} + output ${s.outputLatencyMs.toFixed(0)})`],
+    ['latency', `${audio.latencyMs().toFixed(0)} ms (jamd → decoded ${s.daemonToDecodedMs.toFixed(0)} + buffer ${s.bufferMs.toFixed(0)} + output ${s.outputLatencyMs.toFixed(0)})`],
     ['buffer health', `${s.playing ? 'playing' : 'buffering'}, ${s.underruns} underruns, ${s.skippedMs.toFixed(0)} ms skipped`],
     ['packets', `${s.packets} received, ${s.lostPackets} lost, ${s.decoderOutputs} decoded, ${s.decodeErrors} errors`],
     ['arrival jitter', `${s.arrivalJitterMs.toFixed(1)} ms (p95)`],
