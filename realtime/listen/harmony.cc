@@ -351,11 +351,17 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
   // by the song's vocabulary.
   float vocabulary_total = 0;
   for (float v : vocabulary_) vocabulary_total += 1.0f + kVocabularyWeight * v;
+  // A triad grows into its seventh only over its own bass: a new bass note under notes that
+  // would make the seventh (A and C# over D:maj) is the next chord arriving.
+  const int bass_pc = bass_pitch_class(bass);
+  const auto grows = [&](size_t triad) {
+    return bass_pc < 0 || bass_pc == static_cast<int>(triad) / 6;
+  };
   std::array<float, kStates> leave{};  // belief times the share that leaves for other chords
   float leaving = 0;
   for (size_t s = 0; s < kStates; ++s) {
-    leave[s] = belief_[s] * (1.0f - kStayProbability -
-                             kRelativeProbability * static_cast<float>(sevenths_of(s).size()));
+    const float sevenths = grows(s) ? static_cast<float>(sevenths_of(s).size()) : 0.0f;
+    leave[s] = belief_[s] * (1.0f - kStayProbability - kRelativeProbability * sevenths);
     leaving += leave[s];
   }
   std::array<float, kStates> next{};
@@ -364,7 +370,7 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
     float prior = kStayProbability * belief_[s];
     float others = leaving - leave[s];
     for (size_t r : triad_of(s)) {
-      prior += kRelativeProbability * belief_[r];
+      if (grows(r)) prior += kRelativeProbability * belief_[r];
       others -= leave[r];
     }
     prior +=
@@ -417,6 +423,9 @@ void ChordFollower::learn(size_t best, const Chroma& beat, ChromaKind kind) {
         if (log_e[named - named % 6 + q] > log_e[named]) named = named - named % 6 + q;
       }
       vocabulary_[named] += 1.0f;
+      // The seventh heard in full says its triad, heard on this root before, was a partial
+      // view of it (an arpeggio's first beat).
+      for (size_t t : triad_of(named)) vocabulary_[t] = 0.0f;
     }
   }
   run_root_ = none ? -1 : state / 6;

@@ -24,7 +24,8 @@ constexpr double kQuietBeatFraction = 0.6;  // a beat this quiet has no chord
 // Harmonic change compares pitch content over windows this long: longer than an arpeggio's
 // notes, shorter than most chords.
 constexpr double kHarmonyWindowS = 0.6;
-constexpr float kBassMemory = 0.5f;  // per beat
+constexpr float kBassMemory = 0.5f;    // per beat
+constexpr int kMidiBassBelowKey = 60;  // middle C; the audio bass chroma stops at 250 Hz (B3)
 
 HeardEvent make_event(HeardKind kind, HeardSource source, int64_t frame, int64_t decided_frame,
                       float confidence) {
@@ -233,7 +234,8 @@ void Listener::apply_midi_until(int64_t hop_index, HopRecord& record) {
     if (lowest < 0) lowest = key;
   }
   if (lowest >= 0) {
-    record.midi_bass[static_cast<size_t>(lowest % 12)] = 1.0f;
+    // The bass: the lowest note when it is in the bass register, as for audio (below ~250 Hz).
+    if (lowest < kMidiBassBelowKey) record.midi_bass[static_cast<size_t>(lowest % 12)] = 1.0f;
     record.midi_sounding = true;
   }
 }

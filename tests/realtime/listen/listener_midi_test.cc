@@ -118,9 +118,9 @@ TEST(ListenerMidi, ChordsPerBeatAcrossStylesKeysAndTempi) {
         .silence_from_bar = 6,
         .seed = 12},
        0.95},
-      {{.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3}, 0.9},
-      {{.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9}, 0.9},
-      {{.style = Style::kArpeggio, .tempo_bpm = 132, .key_pc = 6, .minor = true, .seed = 4}, 0.65},
+      {{.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3}, 0.93},
+      {{.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9}, 0.93},
+      {{.style = Style::kArpeggio, .tempo_bpm = 132, .key_pc = 6, .minor = true, .seed = 4}, 0.75},
       {{.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .seed = 7}, 0.85},
   };
   double sum = 0;
@@ -131,9 +131,9 @@ TEST(ListenerMidi, ChordsPerBeatAcrossStylesKeysAndTempi) {
                                     << c.spec.tempo_bpm << " BPM, key " << c.spec.key_pc;
     sum += accuracy;
   }
-  // Measured 2026-11-22: 0.934 over these nine (the benchmark's ten add block chords in noise,
-  // 1.000, for 0.941); the target, 0.95, is not met (docs/listening.md).
-  EXPECT_GE(sum / static_cast<double>(cases.size()), 0.92);
+  // Measured 2026-11-22: 0.950 over these nine (the benchmark's ten add block chords in noise,
+  // 1.000, for 0.955; the target is 0.95).
+  EXPECT_GE(sum / static_cast<double>(cases.size()), 0.94);
 }
 
 TEST(ListenerMidi, ArpeggioEighthsAt70BpmAreNotMistakenFor140) {
