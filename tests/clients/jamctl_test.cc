@@ -5,7 +5,13 @@
 #include <cstdio>
 #include <string>
 
-#include "tests/daemon/api/api_test_util.h"
+#include <sndfile.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "tests/daemon/api/music_loopback.h"
 
 namespace jamd::api::testing {
 namespace {
@@ -101,6 +107,46 @@ TEST(Jamctl, ListenToASessionsOnlyJamdSaysItPlaysNoMusic) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("jamd cannot do this now: this jamd plays no music"), std::string::npos)
       << r.output;
+}
+
+TEST(Jamctl, ListenRecordsTheJamToAWavAndNotesPrintsNotes) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  grpc::ClientContext ctx;
+  jam::v1::CreateJamResponse jam;
+  ASSERT_TRUE(stub->CreateJam(&ctx, fast_jam(), &jam).ok());
+  const jam::v1::JoinJamResponse l = join(*stub, jam.listener_token(), "lia");
+  const std::string wav = ::testing::TempDir() + "/jamctl_listen.wav";
+  const std::string s = "--server " + server.address() + " --token " + l.participant_token() + " ";
+  const Ran r = jamctl(s + "listen --out " + wav + " --seconds 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 2.0 s to " + wav), std::string::npos) << r.output;
+  SF_INFO info{};
+  SNDFILE* f = sf_open(wav.c_str(), SFM_READ, &info);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(info.samplerate, 48000);
+  EXPECT_EQ(info.channels, 2);
+  EXPECT_EQ(info.frames, 2 * 48000);
+  std::vector<float> pcm(static_cast<size_t>(info.frames) * 2);
+  sf_readf_float(f, pcm.data(), info.frames);
+  sf_close(f);
+  float peak = 0;
+  for (float v : pcm) peak = std::max(peak, std::abs(v));
+  EXPECT_GT(peak, 1e-3f) << "the recording is silent";
+  const Ran notes = jamctl(s + "--json notes --count 3");
+  ASSERT_EQ(notes.exit_code, 0) << notes.output;
+  EXPECT_NE(notes.output.find("\"source\":\"NOTE_SOURCE_GENERATED\""), std::string::npos)
+      << notes.output;
+}
+
+TEST(Jamctl, ListenToAFileThatCannotBeWrittenIsAUsageError) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  const jam::v1::JoinJamResponse l = join(*stub, create(*stub).listener_token(), "lia");
+  const Ran r = jamctl("--server " + server.address() + " --token " + l.participant_token() +
+                       " listen --out /nonexistent/dir/x.wav --seconds 1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cannot write '/nonexistent/dir/x.wav'"), std::string::npos) << r.output;
 }
 
 TEST(Jamctl, BadSteerArgumentsAreUsageErrors) {
