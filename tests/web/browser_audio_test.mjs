@@ -32,6 +32,8 @@ const browser = await launchChromium(opt['node-modules']);
 try {
   const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  const cspViolations = [];
+  page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text()); });
   await page.goto(`${serve.url}&name=listener`);
   await page.waitForFunction(() => window.jamd?.page.me !== null);
   await page.locator('[data-testid="listen-button"]').click();
@@ -42,6 +44,7 @@ try {
     `the jam's Opus packets decode in the browser (${audio.decoderOutputs} AudioDecoder outputs, 0 errors)`);
   await page.waitForFunction(() => window.jamd.page.notes > 0, null, { timeout: 30000 });
   check(true, 'the band\'s notes reach the piano roll');
+  check(cspViolations.length === 0, `the AudioWorklet and WebCodecs run under the page's CSP ${cspViolations.join('; ')}`);
   const shot = path.join(opt.artifacts, 'web_client_playing.png');
   await page.screenshot({ path: shot, fullPage: true });
   check(fs.statSync(shot).size > 10000, `screenshot saved: ${shot}`);

@@ -15,10 +15,13 @@ const v1 = loadProtos(opt['node-modules'], opt.protos);
 const server = await startTestHost(opt.host, opt.dist);
 const browser = await launchChromium(opt['node-modules']);
 
+const cspViolations = [];
+
 async function openPage(token, name) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
+  page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text()); });
   await page.goto(pageUrl(server.port, token, name));
   await page.waitForFunction(() => window.jamd?.page.state !== null && window.jamd.page.me !== null);
   return page;
@@ -111,6 +114,7 @@ try {
   const garbageCode = v1.WebServerMessage.decode(Uint8Array.from(garbage.replies[0])).error?.code;
   check(garbageCode === 3, 'an unparseable message gets INVALID_ARGUMENT and the server carries on');
 
+  check(cspViolations.length === 0, `the page runs under its own Content-Security-Policy ${cspViolations.join('; ')}`);
   const shot = path.join(opt.artifacts, 'web_client.png');
   await ana.screenshot({ path: shot, fullPage: true });
   check(fs.statSync(shot).size > 10000, `screenshot saved: ${shot}`);
