@@ -114,6 +114,10 @@ try {
   const garbageCode = v1.WebServerMessage.decode(Uint8Array.from(garbage.replies[0])).error?.code;
   check(garbageCode === 3, 'an unparseable message gets INVALID_ARGUMENT and the server carries on');
 
+  await bo.context().close(); // bo's tab goes away without a word
+  await ana.waitForFunction(() => document.querySelectorAll('#people li').length === 1 &&
+    document.querySelector('#feed').innerText.includes('bo left'));
+  check(true, 'a page that vanishes leaves the jam: the others see it go');
   check(cspViolations.length === 0, `the page runs under its own Content-Security-Policy ${cspViolations.join('; ')}`);
   const shot = path.join(opt.artifacts, 'web_client.png');
   await ana.screenshot({ path: shot, fullPage: true });
