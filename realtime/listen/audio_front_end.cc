@@ -20,6 +20,7 @@ constexpr uint32_t kEarlyPitchWindow = 512;
 // aubio 0.4.9's YIN-FFT reports no confidence; fast YIN does (1 - the dip of its difference
 // function), with this tolerance on the dip.
 constexpr float kPitchTolerance = 0.3f;
+constexpr double kDcCutoffHz = 10.0;
 constexpr float kChromaLowHz = 100.0f, kChromaHighHz = 2100.0f;
 constexpr float kBassLowHz = 80.0f, kBassHighHz = 250.0f;
 // The spectral floor under a bin: the mean over +-12 bins (+-65 Hz), times this factor.
@@ -92,7 +93,9 @@ struct AudioFrontEnd::Aubio {
 AudioFrontEnd::AudioFrontEnd(const AudioFrontEndOptions& options)
     : options_(options),
       ratio_(static_cast<double>(kAnalysisRateHz) / options.input_rate_hz),
-      aubio_(std::make_unique<Aubio>()) {
+      aubio_(std::make_unique<Aubio>()),
+      dc_pole_(static_cast<float>(
+          std::exp(-2.0 * 3.14159265358979 * kDcCutoffHz / options.input_rate_hz))) {
   assert(options.input_rate_hz >= 4000 && options.input_rate_hz <= 768000);
   if (options.input_rate_hz != kAnalysisRateHz) {
     int error = 0;
@@ -133,7 +136,13 @@ void AudioFrontEnd::feed(std::span<const float> left, std::span<const float> rig
   for (size_t i = 0; i < left.size(); ++i) {
     const float l = std::isfinite(left[i]) ? left[i] : 0.0f;
     const float r = right.empty() ? l : (std::isfinite(right[i]) ? right[i] : 0.0f);
-    mono_[i] = 0.5f * (l + r);
+    // DC blocker (one-pole high-pass at kDcCutoffHz): an offset would hide silence (the level
+    // never drops) and leak into the lowest bins.
+    const float x = 0.5f * (l + r);
+    if (!dc_primed_) dc_in_ = x, dc_primed_ = true;  // an offset from the start is no step
+    dc_out_ = x - dc_in_ + dc_pole_ * dc_out_;
+    dc_in_ = x;
+    mono_[i] = dc_out_;
   }
   if (aubio_->src == nullptr) {
     pending_.insert(pending_.end(), mono_.begin(), mono_.end());

@@ -82,6 +82,9 @@ class AudioFrontEnd {
   AudioFrontEndOptions options_;
   double ratio_;
   std::unique_ptr<Aubio> aubio_;
+  float dc_pole_;
+  float dc_in_ = 0, dc_out_ = 0;  // the DC blocker's last input and output
+  bool dc_primed_ = false;
   std::vector<float> mono_;
   std::vector<float> resampled_;
   std::vector<float> pending_;  // analysis samples not yet a full hop

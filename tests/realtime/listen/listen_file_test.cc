@@ -97,6 +97,20 @@ TEST_F(ListenFile, MidiIn3_4And6_8GivesBeatsAndTheMeter) {
   }
 }
 
+TEST_F(ListenFile, SilentWavIsAResultNotAnError) {
+  Take take = make_take({.style = Style::kBlock, .tempo_bpm = 120, .bars = 4, .seed = 1},
+                        /*render=*/false);
+  take.audio.assign(static_cast<size_t>(take.sample_rate_hz) * 6 * 2, 0.0f);  // 6 s of stereo
+  absl::StatusOr<ListenResult> r =
+      listen_file(write_wav("silence.wav", take, SF_FORMAT_PCM_16), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(count(*r, HeardKind::kBeat), 0);
+  EXPECT_EQ(count(*r, HeardKind::kChord), 0);
+  EXPECT_EQ(count(*r, HeardKind::kNoteOn), 0);
+  EXPECT_EQ(count(*r, HeardKind::kKey), 0) << "no key invented from silence";
+  EXPECT_TRUE(r->warnings.empty());
+}
+
 TEST_F(ListenFile, NotAudioIsAClearError) {
   std::ofstream(path("notes.txt")) << "this is not a recording\n";
   absl::StatusOr<ListenResult> r = listen_file(path("notes.txt"), {});
