@@ -8,9 +8,12 @@ int run_generate(std::span<const char* const> args);  // daemon/commands/generat
 int run_play(std::span<const char* const> args);      // daemon/commands/play.cc
 int run_listen(std::span<const char* const> args);    // daemon/commands/listen.cc
 int run_serve(std::span<const char* const> args);     // daemon/commands/serve.cc
+int run_jam(std::span<const char* const> args);       // daemon/commands/jam.cc
 
 std::span<const Command> all_commands() {
   static constexpr Command kCommands[] = {
+      {"jam", "jam live on JACK: hear the musician, play the band around them, record it",
+       &run_jam},
       {"render", "jam offline: a musician's MIDI or WAV take in, the band around it out",
        &run_render},
       {"generate", "generate a band with the model into a multi-track MIDI file", &run_generate},
