@@ -176,10 +176,17 @@ void Scheduler::apply(const Command& command) {
       break;
     case Kind::kStop:
       heap_.clear();  // keeps its capacity
+      // Sustain off and all notes off first, all sound off last: FluidSynth kills a voice at its
+      // next render, and a note off or sustain release handled after the kill puts the voice
+      // back into its release phase, so it would keep sounding.
+      for (int ch = 0; ch < kMidiChannels; ++ch) {
+        push_instant(channel_message(0xB0, ch, kCcSustain, 0, 3));
+        push_instant(channel_message(0xB0, ch, kCcAllNotesOff, 0, 3));
+      }
       for (int ch = 0; ch < kMidiChannels; ++ch) {
         push_instant(channel_message(0xB0, ch, kCcAllSoundOff, 0, 3));
       }
-      [[fallthrough]];
+      break;
     case Kind::kNotesOff:
       for (int ch = 0; ch < kMidiChannels; ++ch) {
         push_instant(channel_message(0xB0, ch, kCcSustain, 0, 3));

@@ -6,6 +6,11 @@
 #include <span>
 
 namespace jamd::realtime {
+namespace {
+
+constexpr uint8_t kCcAllSoundOff = 120;  // MIDI 1.0 channel mode message
+
+}  // namespace
 
 Band::Band(Scheduler& scheduler, Synth& synth, AudioRing* tap)
     : scheduler_(scheduler),
@@ -23,7 +28,9 @@ void Band::process(const ProcessBlock& block) {
   scheduler_.begin_period(block.first_frame, n);
   uint32_t rendered = 0;
   MidiMessage message;
+  bool all_sound_off = false;
   while (scheduler_.next_event(message)) {
+    all_sound_off |= (message.bytes[0] & 0xF0) == 0xB0 && message.bytes[1] == kCcAllSoundOff;
     // Render up to the event's frame so it takes effect there, not at the period's start.
     if (message.frame > rendered) {
       synth_.render(left + rendered, right + rendered, message.frame - rendered);
@@ -40,6 +47,11 @@ void Band::process(const ProcessBlock& block) {
   }
   if (rendered < n) synth_.render(left + rendered, right + rendered, n - rendered);
   scheduler_.end_period();
+  // All sound off (a stop) means the room too: the tails go with the voices, from this period.
+  if (all_sound_off) {
+    chorus_.clear();
+    reverb_.clear();
+  }
   // In series, as on a mixing desk's insert chain: the room hears the chorused band.
   chorus_.process(left, right, n);
   reverb_.process(left, right, n);

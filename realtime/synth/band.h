@@ -1,7 +1,8 @@
 // Band: the ProcessCallback that plays the band, used by every backend (JACK, virtual clock,
 // offline render). Each period it takes the scheduler's due events, renders the synth up to each
 // event's frame, applies it, writes it to MIDI out, adds the chorus and reverb (the synth's
-// options().chorus / .reverb) to the mix, and copies the mix to an optional tap ring.
+// options().chorus / .reverb) to the mix, and copies the mix to an optional tap ring. All sound
+// off (CC 120, what Scheduler::stop() sends) clears the effects' tails too.
 //
 //   Scheduler scheduler({.sample_rate_hz = 48000});
 //   auto synth = Synth::create({.sample_rate_hz = 48000});

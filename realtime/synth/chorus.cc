@@ -61,6 +61,11 @@ float Chorus::read(const std::vector<float>& line, float delay_frames) const {
   return newer + (older - newer) * fraction;
 }
 
+void Chorus::clear() {
+  std::fill(line_left_.begin(), line_left_.end(), 0.0f);
+  std::fill(line_right_.begin(), line_right_.end(), 0.0f);
+}
+
 void Chorus::process(float* left, float* right, uint32_t n_frames) {
   if (!active_) return;
   const uint32_t voice_spacing = static_cast<uint32_t>(kPhaseCycle / n_voices_);

@@ -33,6 +33,8 @@ class Chorus {
 
   // Adds the delayed copies to the stereo buffers, in place.
   void process(float* left, float* right, uint32_t n_frames);  // thread: rt
+  // Empties the delay lines (the sweep goes on where it was).
+  void clear();  // thread: rt, or while the RT thread is stopped
 
   bool active() const { return active_; }
 

@@ -221,5 +221,36 @@ TEST(Band, ReverbKeepsSoundingAfterTheSynthFallsSilent) {
   EXPECT_GT(energy(wet, after_s, after_s + 0.1), 1e-6);
 }
 
+TEST(Band, AStopSilencesTheReverbAndChorusTailsToo) {
+  absl::StatusOr<std::unique_ptr<Synth>> synth =
+      Synth::create({.reverb = {.room_size = 0.9, .level = 1.0}, .chorus = {.level = 1.0}});
+  ASSERT_TRUE(synth.ok()) << synth.status();
+  Scheduler sched({.sample_rate_hz = kRate, .ticks_per_quarter = 480});
+  sched.note_on(0, 0, 60, 120);
+  Band band(sched, **synth);
+  constexpr uint32_t kPeriod = 256;
+  std::vector<float> left(kPeriod), right(kPeriod);
+  ProcessBlock block;
+  block.n_frames = kPeriod;
+  block.audio_out[0] = left;
+  block.audio_out[1] = right;
+  uint64_t first = 0;
+  for (; first < kRate / 2; first += kPeriod) {  // half a second of the note and its room
+    block.first_frame = first;
+    band.process(block);
+  }
+  EXPECT_GT(std::fabs(left[0]) + std::fabs(right[0]), 1e-4f);
+  sched.stop();
+  for (int period = 0; period < 20; ++period, first += kPeriod) {
+    block.first_frame = first;
+    band.process(block);
+    if (period == 0) continue;  // the period the stop lands in
+    for (uint32_t i = 0; i < kPeriod; ++i) {
+      ASSERT_EQ(left[i], 0.0f) << "period " << period << " frame " << i;
+      ASSERT_EQ(right[i], 0.0f) << "period " << period << " frame " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace jamd::realtime
