@@ -43,6 +43,29 @@ double pitch_logsumexp(std::span<const float> logits, const TokenMask& mask,
   return top + std::log(sum);
 }
 
+// Every Pos_k token: the first token of a note group.
+const TokenMask& position_tokens() {
+  static const TokenMask mask = [] {
+    const Vocabulary& v = Vocabulary::get();
+    TokenMask m(v.size());
+    for (TokenId id = 0; id < v.size(); ++id) {
+      if (v.info(id).kind == TokenKind::kPosition) m.set(id);
+    }
+    return m;
+  }();
+  return mask;
+}
+
+// The density class of `role` in the bar that `tokens` end in (kAnyClass when not given).
+int bar_density(std::span<const TokenId> tokens, const Vocabulary& v, int role) {
+  for (size_t i = tokens.size(); i-- > 0;) {
+    const TokenInfo& info = v.info(tokens[i]);
+    if (info.kind == TokenKind::kBar) break;
+    if (info.kind == TokenKind::kDensity && info.role == role) return info.value;
+  }
+  return kAnyClass;
+}
+
 }  // namespace
 
 uint16_t key_scale_mask(int key) {
@@ -207,6 +230,16 @@ absl::StatusOr<TokenId> BandGenerator::choose_next(std::span<const float> logits
   }
   TokenMask& mask = batch.mask_;
   grammar.allowed(&mask);
+  if (grammar.phase() == Grammar::Phase::kPartBody && !tokens_.empty() &&
+      vocab_.info(tokens_.back()).kind == TokenKind::kPart &&
+      bar_density(tokens_, vocab_, vocab_.info(tokens_.back()).role) > 0) {
+    // A part whose bar asks for notes (its density token above 0) gets at least one: the model
+    // can otherwise close the block of a part it rarely saw alone (keys with drums and bass off,
+    // and no musician), however strongly its density was forced.
+    TokenMask first_note = mask;
+    first_note.intersect(position_tokens());
+    if (first_note.count() > 0) mask = first_note;
+  }
   const int n_allowed = mask.count();
   if (n_allowed == 0) {
     return absl::InternalError(absl::StrCat("generation: the grammar allows nothing after ",

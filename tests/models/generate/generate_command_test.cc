@@ -67,8 +67,8 @@ TEST(GenerateCommand, WritesOneTrackPerPartWithDrumsOnChannel10) {
       if (!e.is_meta()) channels.insert(e.status & 0x0F);
     }
     EXPECT_LE(channels.size(), 1u) << "track " << t;
-    // Every enabled part plays, drums included (they are generated as their own take, since
-    // beside chords in one stream the model leaves the drum block empty).
+    // Every enabled part plays, drums included (in one stream beside the chords with the
+    // bundled full-band model; as their own take with an older model).
     const auto note_ons = std::count_if(
         midi->tracks[t].events.begin(), midi->tracks[t].events.end(),
         [](const realtime::MidiEvent& e) { return (e.status & 0xF0) == 0x90 && e.data[1] > 0; });
