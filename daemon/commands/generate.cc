@@ -330,10 +330,11 @@ realtime::MidiFile score_to_midi(const models::Score& score,
   return midi;
 }
 
-// The band as the model can play it: no corpus has drums together with pitched parts (see
-// models/MODEL_CARD.md), and beside chords and a pop context the model leaves the drum block
-// empty. So the drums are a second jam in the same batch, conditioned as the drum corpus was
-// (drums alone, key "any", no chords), with the same tempo and metre; the two are merged.
+// The band as the model can play it. A full-band model (ModelConfig::full_band: trained with
+// drums paired to the pitched songs, models/MODEL_CARD.md) plays every part in one jam. An older
+// model leaves the drum block empty beside chords, so there the drums are a second jam in the
+// same batch, conditioned as the drum corpus was (drums alone, key "any", no chords), with the
+// same tempo and metre; the two are merged.
 struct Takes {
   std::vector<std::unique_ptr<models::BandGenerator>> jams;  // pitched parts, then drums
   std::vector<std::array<bool, models::kNumBandRoles>> parts;
@@ -342,8 +343,9 @@ struct Takes {
 absl::StatusOr<Takes> start_takes(models::Backend& backend, const GenerateArgs& g) {
   Takes takes;
   std::array<bool, models::kNumBandRoles> pitched = g.parts, drums{};
-  pitched[0] = false;
-  drums[0] = g.parts[0];
+  const bool one_jam = backend.config().full_band;
+  pitched[0] = one_jam && g.parts[0];
+  drums[0] = !one_jam && g.parts[0];
   for (const bool is_drums : {false, true}) {
     const std::array<bool, models::kNumBandRoles>& parts = is_drums ? drums : pitched;
     if (std::none_of(parts.begin(), parts.end(), [](bool on) { return on; })) continue;
