@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Retrains the bundled band model from ../shared/data in one command:
 #   bash scripts/train_model.sh                  # CPU, about an hour (--minutes 60)
-#   bash scripts/train_model.sh --device cuda --minutes 5 --batch-size 64 --lr 1.5e-3
-# Builds jamd-prepare, writes the token files to build/corpus, trains with models/train/train.py
-# (extra arguments go to it) and copies band.jamd and band.json to models/.
+#   bash scripts/train_model.sh --device cuda --minutes 3.6 --batch-size 64 --lr 1.5e-3 \
+#       --epoch-tokens 8000000 --val-crops 256 --dropout 0.3     # the bundled model (one H100)
+# Builds jamd-prepare, writes the token files to build/corpus (POP909 paired with Groove drums:
+# docs/vocabulary.md, "Drum pairing"), trains with models/train/train.py (extra arguments go to
+# it) and copies band.jamd and band.json to models/. Several settings at once on one GPU:
+# models/train/gpu_sweep.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
