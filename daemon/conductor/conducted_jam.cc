@@ -63,9 +63,12 @@ std::optional<ForcedChord> forced_chord(const realtime::Chord& chord, int positi
 ConductedJam::ConductedJam(JamId id, const JamState& state,
                            std::unique_ptr<models::BandGenerator> generator,
                            realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
-                           const Horizons& horizons, const TempoOptions& tempo)
+                           const Horizons& horizons, const TempoOptions& tempo,
+                           const AccompanyOptions& accompany)
     : id_(id), state_(state), generator_(std::move(generator)), timeline_(scheduler, timeline),
-      horizons_(horizons), tempo_(tempo, timeline.tempo_bpm), end_bar_(timeline.end_bar) {
+      horizons_(horizons), tempo_(tempo, timeline.tempo_bpm),
+      space_(accompany, timeline_.bar_ticks(), timeline_.beat_ticks()),
+      end_bar_(timeline.end_bar) {
   generator_->set_controls(controls_for(state));
   timeline_.send_mix(state);
   stopped_ = !state.playing;
@@ -151,6 +154,7 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
     case realtime::HeardKind::kNoteOn:
       held_[event.pitch] = TimedNote{tick, 0, event.pitch, std::max(1, event.velocity), -1};
       last_human_tick_ = tick;
+      space_.hear_note(tick, event.pitch);
       break;
     case realtime::HeardKind::kNoteOff: {
       const auto it = held_.find(event.pitch);
@@ -287,6 +291,7 @@ void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
   const bool on = accompanying(now_tick);
   if (on == accompanying_) return;
   accompanying_ = on;
+  record_.mode_switches.emplace_back(now_tick, on);
   const int64_t bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
   if (on) return;  // the musician came in: the chords they play are followed as they are heard
   // The musician stopped: the model chooses the chords of the bars to come.
@@ -413,8 +418,16 @@ void ConductedJam::post_due(int64_t now_frame) {
   if (until <= posted_until_tick_) return;
   due_.clear();
   plan_.notes_in(posted_until_tick_, until, timeline_, &due_);
+  const JamMode mode = state_.mode == JamMode::kAuto
+                           ? (accompanying_ ? JamMode::kAccompany : JamMode::kContinue)
+                           : state_.mode;
   for (const PlannedNote& planned : due_) {
-    const TimedNote& n = planned.note;
+    const std::optional<TimedNote> shaped = space_.shape(planned.note, now_tick, mode, !held_.empty());
+    if (!shaped) {
+      ++record_.notes_left_out;
+      continue;
+    }
+    const TimedNote& n = *shaped;
     if (!timeline_.post_note(n)) ++record_.notes_refused;
     record_.band_notes.push_back(n);
     for (auto r = pending_reactions_.begin(); r != pending_reactions_.end();) {

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "daemon/conductor/band_plan.h"
 #include "daemon/conductor/jam_timeline.h"
+#include "daemon/conductor/musician_space.h"
 #include "daemon/conductor/tempo_follower.h"
 #include "daemon/jam/jam_state.h"
 #include "models/generate/band_generator.h"
@@ -69,6 +70,8 @@ struct JamRecord {
   std::map<int64_t, BarRecord> bars;
   std::vector<Reaction> reactions;
   std::vector<std::pair<int64_t, double>> tempo_changes;  // (beat tick, BPM from there)
+  std::vector<std::pair<int64_t, bool>> mode_switches;     // (tick, accompanying from there)
+  int64_t notes_left_out = 0;  // room left to the musician (register, density, their phrase)
   int64_t notes_refused = 0;  // the scheduler's queue was full
 };
 
@@ -76,7 +79,8 @@ class ConductedJam {
  public:
   ConductedJam(JamId id, const JamState& state, std::unique_ptr<models::BandGenerator> generator,
                realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
-               const Horizons& horizons, const TempoOptions& tempo = {});
+               const Horizons& horizons, const TempoOptions& tempo = {},
+               const AccompanyOptions& accompany = {});
 
   JamId id() const { return id_; }
   bool stopped() const { return stopped_; }
@@ -135,6 +139,7 @@ class ConductedJam {
   JamTimeline timeline_;
   Horizons horizons_;
   TempoFollower tempo_;
+  MusicianSpace space_;
   int64_t end_bar_ = 0;
   bool stopped_ = false;
   bool accompanying_ = false;

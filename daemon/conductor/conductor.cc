@@ -91,7 +91,8 @@ absl::Status Conductor::apply(Command& command) {
     if (!generator.ok()) return generator.status();
     jams_[command.id] = std::make_unique<ConductedJam>(command.id, add->state, std::move(*generator),
                                                        *add->scheduler, add->timeline,
-                                                       options_.horizons, options_.tempo);
+                                                       options_.horizons, options_.tempo,
+                                                       options_.accompany);
     schedulers_[command.id] = add->scheduler;
     return absl::OkStatus();
   }

@@ -44,6 +44,7 @@ struct ConductorOptions {
   int32_t max_jams = 16;
   Horizons horizons{};
   TempoOptions tempo{};  // following the musician's beats, steered ramps
+  AccompanyOptions accompany{};  // the room left to the musician
   // How long the live thread sleeps between rounds when nothing is posted.
   double idle_wait_ms = 2.0;
 };

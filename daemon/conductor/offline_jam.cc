@@ -241,6 +241,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   conductor_options.max_jams = 1;
   conductor_options.horizons = options.horizons;
   conductor_options.tempo = options.tempo;
+  conductor_options.accompany = options.accompany;
   absl::StatusOr<std::unique_ptr<Conductor>> conductor = Conductor::create(conductor_options);
   if (!conductor.ok()) return conductor.status();
   result.backend = (*conductor)->backend_description();

@@ -49,6 +49,7 @@ struct OfflineJamOptions {
   // follows the musician's heard beats (the musician is then heard, not played into the mix).
   bool follow_tempo = false;
   TempoOptions tempo{};
+  AccompanyOptions accompany{};
 };
 
 struct OfflineJamResult {
