@@ -262,6 +262,8 @@ int main(int argc, char** argv) {
            "chord_lat_midi_ms\tbeat_lat_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_"
            "aubio_pct\n";
   double sum_f = 0, sum_fa = 0, sum_t = 0, sum_ta = 0, sum_ca = 0, sum_cm = 0, sum_cpu = 0;
+  double sum_lat = 0, sum_lat_beats = 0, sum_lat_midi = 0, sum_note_lat = 0;
+  int n_melody = 0;
   int n_steady = 0, n_chord = 0, n_all = 0;
   for (const TakeSpec& spec : take_set(quick)) {
     const Take take = make_take(spec);
@@ -326,7 +328,11 @@ int main(int argc, char** argv) {
       ++n_steady;
       sum_f += f_audio, sum_fa += f_aubio, sum_t += t_audio, sum_ta += t_aubio;
     }
-    if (has_chords) ++n_chord, sum_ca += ca, sum_cm += cm;
+    if (has_chords) {
+      ++n_chord, sum_ca += ca, sum_cm += cm;
+      sum_lat += lat_ms, sum_lat_beats += lat_beats, sum_lat_midi += lat_ms_midi;
+    }
+    if (spec.style == Style::kMelody) ++n_melody, sum_note_lat += note_lat;
     ++n_all;
     sum_cpu += cpu;
     if (keep_dir.empty()) {
@@ -334,14 +340,18 @@ int main(int argc, char** argv) {
       std::filesystem::remove(wav + ".aubio.txt");
     }
   }
-  char summary[512];
+  char summary[768];
   std::snprintf(summary, sizeof summary,
                 "mean over steady takes: beatF jamd %.3f aubio %.3f (ratio %.2f); tempo error jamd "
                 "%.2f%% aubio %.2f%%\nmean chord accuracy per beat: audio %.3f, midi %.3f; "
-                "listener CPU %.2f%% of one core\n",
+                "chord latency audio %.0f ms (%.2f beat), midi %.0f ms; audio note latency "
+                "%.1f ms; listener CPU %.2f%% of one core\n",
                 sum_f / n_steady, sum_fa / n_steady,
                 (sum_f / n_steady) / std::max(1e-9, sum_fa / n_steady), 100 * sum_t / n_steady,
-                100 * sum_ta / n_steady, sum_ca / n_chord, sum_cm / n_chord, sum_cpu / n_all);
+                100 * sum_ta / n_steady, sum_ca / n_chord, sum_cm / n_chord,
+                sum_lat / std::max(1, n_chord), sum_lat_beats / std::max(1, n_chord),
+                sum_lat_midi / std::max(1, n_chord), n_melody ? sum_note_lat / n_melody : NAN,
+                sum_cpu / n_all);
   std::fputs(table.str().substr(0, table.str().find('\n') + 1).c_str(), stdout);  // the header
   std::fputs(summary, stdout);
   if (!out_path.empty()) {
