@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: jamd render [--input HUMAN.mid|HUMAN.wav] --out JAM.wav [--midi-out JAM.mid]\n"
     "                   [--report REPORT.json] [--parts drums,bass,keys] [--seed N] [--bars N]\n"
-    "                   [--mode auto|accompany|continue] [--temperature T] [--density D]\n"
+    "                   [--mode auto|accompany|continue|call] [--temperature T] [--density D]\n"
     "                   [--key TONIC:maj|min]\n"
     "                   [--tempo BPM] [--commit-ms MS] [--model PATH] [--soundfont SF]\n"
     "                   [--backend auto|cpu|cuda]\n"
@@ -35,7 +35,8 @@ constexpr const char* kUsage =
     "  --parts LIST     band parts (default drums,bass,keys)\n"
     "  --seed N         the generator's seed (default 1); the same seed gives the same files\n"
     "  --bars N         bars to play (default: the input's length, or 8 without input)\n"
-    "  --mode M         auto (default: accompany while the musician plays), accompany, continue\n"
+    "  --mode M         auto (default: accompany while the musician plays), accompany, continue,\n"
+    "                   call (call and response: the lead answers in the musician's rests)\n"
     "  --temperature T  sampling temperature 0.1..2 (default 1)\n"
     "  --density D      0..1, every part's density (default 0.5)\n"
     "  --key K          C:maj, A:min, ... (default: the model chooses)\n"
@@ -121,6 +122,7 @@ bool parse_option(std::string_view a, const char* v, RenderArgs& r) {
     if (m == "auto") o.state.mode = JamMode::kAuto;
     else if (m == "accompany") o.state.mode = JamMode::kAccompany;
     else if (m == "continue") o.state.mode = JamMode::kContinue;
+    else if (m == "call") o.state.mode = JamMode::kCallAndResponse;
     else return false;
   } else {
     return false;
