@@ -110,6 +110,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       case jam::v1::WebClientMessage::kListenAudio: return listen_audio(id);
       case jam::v1::WebClientMessage::kListenNotes: return listen_notes(id);
       case jam::v1::WebClientMessage::kLeave: return leave(id);
+      case jam::v1::WebClientMessage::kRemove: return remove(id, message.remove());
+      case jam::v1::WebClientMessage::kEnd: return end(id);
       case jam::v1::WebClientMessage::REQUEST_NOT_SET: break;
     }
     reply_error(id, absl::InvalidArgumentError("empty request: set one field of the oneof"));
@@ -221,6 +223,28 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     jam::v1::WebServerMessage out;
     out.set_request_id(id);
     out.mutable_left();
+    queue_reply(out);
+  }
+
+  void remove(uint32_t id, const jam::v1::RemoveParticipantRequest& request) {
+    absl::Status st = participant_token_.empty()
+                          ? absl::UnauthenticatedError("join a jam first (send a join request)")
+                          : context_->jams->remove(participant_token_, request.participant_id());
+    if (!st.ok()) return reply_error(id, st);
+    jam::v1::WebServerMessage out;
+    out.set_request_id(id);
+    out.mutable_removed();
+    queue_reply(out);
+  }
+
+  void end(uint32_t id) {
+    absl::Status st = participant_token_.empty()
+                          ? absl::UnauthenticatedError("join a jam first (send a join request)")
+                          : context_->jams->end(participant_token_);
+    if (!st.ok()) return reply_error(id, st);
+    jam::v1::WebServerMessage out;
+    out.set_request_id(id);
+    out.mutable_ended();
     queue_reply(out);
   }
 

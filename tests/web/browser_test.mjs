@@ -67,9 +67,12 @@ function rawSocket(page, messages, waitMs) {
 try {
   const ana = await openPage(server.host_token, 'ana'); // host
   const bo = await openPage(server.player_token, 'bo'); // player
-  await ana.waitForFunction(() => document.querySelectorAll('#people li').length === 2);
+  const cy = await openPage(server.listener_token, 'cy'); // listener
+  await ana.waitForFunction(() => document.querySelectorAll('#people li').length === 3);
   const people = await ana.locator('#people').innerText();
-  check(people.includes('ana (host)') && people.includes('bo (player)'), `both are here: ${people.replace(/\n/g, '; ')}`);
+  check(people.includes('ana (host)') && people.includes('bo (player)') && people.includes('cy (listener)'),
+    `all three are here: ${people.replace(/\n/g, '; ')}`);
+  check(await cy.locator('[data-testid="field-tempo_bpm"]').isDisabled(), 'a listener cannot steer');
 
   const latencies = [];
   for (const [from, to, path, value] of [
@@ -114,14 +117,22 @@ try {
   const garbageCode = v1.WebServerMessage.decode(Uint8Array.from(garbage.replies[0])).error?.code;
   check(garbageCode === 3, 'an unparseable message gets INVALID_ARGUMENT and the server carries on');
 
-  await bo.context().close(); // bo's tab goes away without a word
-  await ana.waitForFunction(() => document.querySelectorAll('#people li').length === 1 &&
-    document.querySelector('#feed').innerText.includes('bo left'));
-  check(true, 'a page that vanishes leaves the jam: the others see it go');
-  check(cspViolations.length === 0, `the page runs under its own Content-Security-Policy ${cspViolations.join('; ')}`);
   const shot = path.join(opt.artifacts, 'web_client.png');
   await ana.screenshot({ path: shot, fullPage: true });
   check(fs.statSync(shot).size > 10000, `screenshot saved: ${shot}`);
+  await cy.context().close(); // cy's tab goes away without a word
+  await ana.waitForFunction(() => document.querySelectorAll('#people li').length === 2 &&
+    document.querySelector('#feed').innerText.includes('cy left'));
+  check(true, 'a page that vanishes leaves the jam: the others see it go');
+  const boId = await bo.evaluate(() => window.jamd.page.me.participantId);
+  await ana.locator(`[data-testid="remove-${boId}"]`).click();
+  await bo.waitForFunction(() => document.querySelector('#connection').innerText.includes('removed you'));
+  check(true, 'the host removes a player, who is told');
+  ana.on('dialog', (d) => d.accept());
+  await ana.locator('[data-testid="end-jam"]').click();
+  await ana.waitForFunction(() => document.querySelector('#connection').innerText.includes('the jam ended'));
+  check(true, 'the host ends the jam');
+  check(cspViolations.length === 0, `the page runs under its own Content-Security-Policy ${cspViolations.join('; ')}`);
   for (const token of [server.host_token, server.player_token]) {
     check(!server.logs.stderr.includes(token), 'the server never logs a token');
   }

@@ -73,13 +73,33 @@ function applyEvent(e) {
   page.locked = e.lockedPaths;
   form.show(e.state, e.lockedPaths, e.kind === Kind.EVENT_KIND_SNAPSHOT ? [] : e.changedPaths);
   mood.showMerged(e.state.mood, e.lockedPaths.includes('mood'));
-  if (e.participants.length) people.showParticipants(e.participants, page.me?.participantId);
+  if (e.participants.length) {
+    people.showParticipants(e.participants, page.me?.participantId, page.me?.role === 1 ? removeParticipant : null);
+  }
   people.addEvent(e, describeValue);
   if (e.kind === Kind.EVENT_KIND_JAM_ENDED) setConnection('the jam ended');
   if (e.kind === Kind.EVENT_KIND_REMOVED && e.subjectParticipantId === page.me?.participantId) {
     setConnection('the host removed you from the jam');
   }
 }
+
+async function removeParticipant(participantId) {
+  try {
+    showError(null);
+    await connection.request({ remove: { participantId } });
+  } catch (e) {
+    showError(e);
+  }
+}
+
+$('end-jam').addEventListener('click', async () => {
+  if (!window.confirm('End the jam for everyone?')) return;
+  try {
+    await connection.request({ end: {} });
+  } catch (e) {
+    showError(e);
+  }
+});
 
 function setConnection(text) {
   $('connection').textContent = text;
@@ -93,6 +113,7 @@ async function join(token, name) {
   $('jam-id').textContent = `jam ${joined.jamId}`;
   $('me').textContent = `you: ${name || joined.participantId} (${ROLE_NAMES[joined.role]})`;
   form.setRole(joined.role);
+  $('end-jam').hidden = joined.role !== 1;
   mood.setEnabled(joined.role !== 3);
   $('join-panel').hidden = true;
   $('jam').hidden = false;

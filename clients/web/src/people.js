@@ -12,13 +12,20 @@ export class People {
     this.names = new Map(); // participant id -> display name
   }
 
-  showParticipants(participants, myId) {
+  // onRemove(participantId): given to the host, who gets a remove button beside the others.
+  showParticipants(participants, myId, onRemove) {
     this.list.replaceChildren();
     for (const p of participants) {
       this.names.set(p.participantId, p.displayName);
       const li = document.createElement('li');
       li.textContent = `${p.displayName} (${ROLE_NAMES[p.role] ?? '?'})${p.participantId === myId ? ' — you' : ''}`;
       li.dataset.participantId = p.participantId;
+      if (onRemove && p.participantId !== myId) {
+        const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: 'remove', className: 'lock' });
+        remove.setAttribute('data-testid', `remove-${p.participantId}`);
+        remove.addEventListener('click', () => onRemove(p.participantId));
+        li.append(' ', remove);
+      }
       this.list.append(li);
     }
   }
