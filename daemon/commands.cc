@@ -19,7 +19,8 @@ std::span<const Command> all_commands() {
       {"generate", "generate a band with the model into a multi-track MIDI file", &run_generate},
       {"play", "play a MIDI file through the band's synth: to a WAV, or live on JACK", &run_play},
       {"listen", "hear a WAV or MIDI file: beats, tempo, notes, chords and key", &run_listen},
-      {"serve", "serve the jam.v1 gRPC API: create, join, steer and watch jams", &run_serve},
+      {"serve", "serve jams over gRPC and the web page: create, join, steer, watch and listen",
+       &run_serve},
   };
   return kCommands;
 }
