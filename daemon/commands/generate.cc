@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "daemon/commands/cli_args.h"
 #include "models/engine/backend_registry.h"
 #include "models/engine/weight_file.h"
 #include "models/generate/band_generator.h"
@@ -25,6 +26,8 @@
 
 namespace jamd {
 namespace {
+
+using cli::parse_number;
 
 using models::ChordQuality;
 using models::ForcedChord;
@@ -89,14 +92,6 @@ int usage_error(absl::string_view message) {
   std::fprintf(stderr, "jamd generate: %s; see 'jamd generate --help'\n",
                std::string(message).c_str());
   return 2;
-}
-
-bool parse_number(const char* text, double min, double max, double& out) {
-  char* end = nullptr;
-  const double v = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !(v >= min && v <= max)) return false;
-  out = v;
-  return true;
 }
 
 absl::StatusOr<int> parse_pitch_class(std::string_view name) {

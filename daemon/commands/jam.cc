@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "daemon/commands/cli_args.h"
 #include "daemon/conductor/conductor.h"
 #include "daemon/host/jam_host.h"
 #include "daemon/record/jam_recorder.h"
@@ -21,6 +22,10 @@
 
 namespace jamd {
 namespace {
+
+using cli::parse_key;
+using cli::parse_number;
+using cli::parse_parts;
 
 constexpr const char* kUsage =
     "usage: jamd jam --jack [--client NAME] [--server NAME] [--autoconnect]\n"
@@ -55,9 +60,6 @@ constexpr const char* kUsage =
     "  --seconds N      stop after N seconds\n"
     "Exit status: 0 after a clean stop, 1 on an error (one line on stderr), 2 on bad usage.\n";
 
-constexpr const char* kPitchClasses[12] = {"C", "C#", "D", "D#", "E", "F",
-                                           "F#", "G", "G#", "A", "A#", "B"};
-
 volatile std::sig_atomic_t g_stop_requested = 0;
 void request_stop(int) { g_stop_requested = 1; }
 
@@ -74,40 +76,6 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-bool parse_number(const char* text, double min, double max, double& out) {
-  char* end = nullptr;
-  const double v = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !(v >= min && v <= max)) return false;
-  out = v;
-  return true;
-}
-
-bool parse_parts(std::string_view text, JamState& state) {
-  for (PartState& p : state.parts) p.enabled = false;
-  for (absl::string_view name : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
-    bool found = false;
-    for (size_t p = 0; p < kNumParts; ++p) {
-      if (name == kPartNames[p]) state.parts[p].enabled = found = true;
-    }
-    if (!found) return false;
-  }
-  return true;
-}
-
-bool parse_key(std::string_view text, JamState& state) {
-  const size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return false;
-  const std::string_view mode = text.substr(colon + 1);
-  if (mode != "maj" && mode != "min") return false;
-  for (int pc = 0; pc < 12; ++pc) {
-    if (text.substr(0, colon) == kPitchClasses[pc]) {
-      state.key_tonic = pc;
-      state.scale = mode == "min" ? Scale::kMinor : Scale::kMajor;
-      return true;
-    }
-  }
-  return false;
-}
 
 // Parses one option with a value; false when the value is not valid.
 bool parse_option(std::string_view a, const char* v, JamArgs& r) {

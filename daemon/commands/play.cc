@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "daemon/commands/cli_args.h"
 #include "realtime/core/scheduler.h"
 #include "realtime/core/song.h"
 #include "realtime/jack/jack_io.h"
@@ -21,6 +22,8 @@
 
 namespace jamd {
 namespace {
+
+using cli::parse_number;
 
 constexpr const char* kUsage =
     "usage: jamd play [FILE.mid] (--out FILE.wav | --jack [--client-name N] [--server-name S]\n"
@@ -60,14 +63,6 @@ void on_signal(int) { g_interrupted.store(true); }
 int fail(const std::string& message) {
   std::fprintf(stderr, "jamd play: %s\n", message.c_str());
   return 1;
-}
-
-bool parse_number(const char* text, double min, double max, double& out) {
-  char* end = nullptr;
-  const double v = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !(v >= min && v <= max)) return false;
-  out = v;
-  return true;
 }
 
 // True to go on; false to exit with exit_status (2 for a usage error, 0 after --help).

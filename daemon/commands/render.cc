@@ -10,10 +10,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "daemon/commands/cli_args.h"
 #include "daemon/conductor/offline_jam.h"
 
 namespace jamd {
 namespace {
+
+using cli::parse_key;
+using cli::parse_number;
+using cli::parse_parts;
 
 constexpr const char* kUsage =
     "usage: jamd render [--input HUMAN.mid|HUMAN.wav] --out JAM.wav [--midi-out JAM.mid]\n"
@@ -46,48 +51,11 @@ constexpr const char* kUsage =
     "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
     "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n";
 
-constexpr const char* kPitchClasses[12] = {"C", "C#", "D", "D#", "E", "F",
-                                           "F#", "G", "G#", "A", "A#", "B"};
-
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "jamd render: %s; see 'jamd render --help'\n", message.c_str());
   return 2;
 }
 
-bool parse_number(const char* text, double min, double max, double& out) {
-  char* end = nullptr;
-  const double v = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !(v >= min && v <= max)) return false;
-  out = v;
-  return true;
-}
-
-bool parse_parts(std::string_view text, JamState& state) {
-  for (PartState& p : state.parts) p.enabled = false;
-  for (absl::string_view name : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
-    bool found = false;
-    for (int p = 0; p < kNumParts; ++p) {
-      if (name == kPartNames[static_cast<size_t>(p)]) state.parts[static_cast<size_t>(p)].enabled = found = true;
-    }
-    if (!found) return false;
-  }
-  return true;
-}
-
-bool parse_key(std::string_view text, JamState& state) {
-  const size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return false;
-  const std::string_view mode = text.substr(colon + 1);
-  if (mode != "maj" && mode != "min") return false;
-  for (int pc = 0; pc < 12; ++pc) {
-    if (text.substr(0, colon) == kPitchClasses[pc]) {
-      state.key_tonic = pc;
-      state.scale = mode == "min" ? Scale::kMinor : Scale::kMajor;
-      return true;
-    }
-  }
-  return false;
-}
 
 struct RenderArgs {
   OfflineJamOptions jam;
