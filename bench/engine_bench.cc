@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +45,11 @@ struct Args {
   bool torch = true;
   std::string out = "engine_bench.json";
   std::string model;  // a trained .jamd instead of random weights
+  // Only these rows of the decode table when >= 0 / not empty (quick runs while tuning).
+  int only_streams = -1;
+  int only_threads = -1;
+  std::string only_precision;
+  bool prefill = true;
 };
 
 // Process CPU seconds: on a shared machine, 1-thread CPU time does not count time spent
@@ -78,6 +83,7 @@ Args parse(int argc, char** argv) {
       }
       return std::atoi(argv[++i]);
     };
+    // clang-format off
     if (f == "--n-vocab") c.n_vocab = next();
     else if (f == "--d-model") c.d_model = next();
     else if (f == "--n-layers") c.n_layers = next();
@@ -88,13 +94,20 @@ Args parse(int argc, char** argv) {
     else if (f == "--bars") a.bars = next();
     else if (f == "--torch-tokens") a.torch_tokens = next();
     else if (f == "--no-torch") a.torch = false;
+    else if (f == "--no-prefill") a.prefill = false;
+    else if (f == "--streams") a.only_streams = next();
+    else if (f == "--threads") a.only_threads = next();
+    else if (f == "--precision" && i + 1 < argc) a.only_precision = argv[++i];
     else if (f == "--out" && i + 1 < argc) a.out = argv[++i];
     else if (f == "--model" && i + 1 < argc) a.model = argv[++i];
+    // clang-format on
     else {
-      std::fprintf(stderr,
-                   "usage: engine_bench [--n-vocab N --d-model N --n-layers N --n-heads N "
-                   "--n-kv-heads N --d-ff N --attention-window N --bars N --torch-tokens N "
-                   "--no-torch --out FILE | --model band.jamd]\n");
+      std::fprintf(
+          stderr,
+          "usage: engine_bench [--n-vocab N --d-model N --n-layers N --n-heads N "
+          "--n-kv-heads N --d-ff N --attention-window N --bars N --torch-tokens N "
+          "--no-torch --no-prefill --streams N --threads N --precision fp32|bf16 --out FILE | "
+          "--model band.jamd]\n");
       std::exit(2);
     }
   }
@@ -123,7 +136,8 @@ Row measure_decode(std::shared_ptr<const jamd::models::WeightFile> w, int thread
   }
   const ModelConfig& c = w->config();
   std::vector<int32_t> context(static_cast<size_t>(c.attention_window));
-  for (size_t i = 0; i < context.size(); ++i) context[i] = static_cast<int32_t>((i * 31 + 7) % c.n_vocab);
+  for (size_t i = 0; i < context.size(); ++i)
+    context[i] = static_cast<int32_t>((i * 31 + 7) % c.n_vocab);
   std::vector<DecodeStep> steps;
   for (int s = 0; s < n_streams; ++s) {
     const StreamId id = *(*b)->open_stream();
@@ -155,7 +169,10 @@ Row measure_decode(std::shared_ptr<const jamd::models::WeightFile> w, int thread
   std::sort(bar_cpu_s.begin(), bar_cpu_s.end());
   const double median = bar_s[bar_s.size() / 2];
   return Row{(*b)->caps().precision == jamd::models::Precision::kReduced ? "bf16" : "fp32",
-             threads, n_streams, median * 1e3, n_streams * kTokensPerBar / median,
+             threads,
+             n_streams,
+             median * 1e3,
+             n_streams * kTokensPerBar / median,
              bar_cpu_s[bar_cpu_s.size() / 2] * 1e3};
 }
 
@@ -165,7 +182,8 @@ double measure_prefill(std::shared_ptr<const jamd::models::WeightFile> w, int th
   auto b = jamd::models::make_cpu_backend(w, o);
   const ModelConfig& c = w->config();
   std::vector<int32_t> tokens(static_cast<size_t>(2 * c.attention_window));
-  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 17 + 5) % c.n_vocab);
+  for (size_t i = 0; i < tokens.size(); ++i)
+    tokens[i] = static_cast<int32_t>((i * 17 + 5) % c.n_vocab);
   std::vector<float> logits(static_cast<size_t>(c.n_vocab));
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
@@ -253,35 +271,51 @@ int main(int argc, char** argv) {
     return 1;
   }
   const ModelConfig& c = (*w)->config();
-  std::printf("model: %s, n_vocab %d d_model %d n_layers %d n_heads %d n_kv_heads %d d_ff %d "
-              "window %d (%.2f M params), kernels %s\n",
-              temporary ? "random weights" : model_path.c_str(), c.n_vocab, c.d_model,
-              c.n_layers, c.n_heads, c.n_kv_heads, c.d_ff,
-              c.attention_window, c.n_params() / 1e6, jamd::models::cpu::best_kernels().name);
+  std::printf(
+      "model: %s, n_vocab %d d_model %d n_layers %d n_heads %d n_kv_heads %d d_ff %d "
+      "window %d (%.2f M params), kernels %s\n",
+      temporary ? "random weights" : model_path.c_str(), c.n_vocab, c.d_model, c.n_layers,
+      c.n_heads, c.n_kv_heads, c.d_ff, c.attention_window, c.n_params() / 1e6,
+      jamd::models::cpu::best_kernels().name);
   std::printf("\n%-6s %-8s %-8s %12s %14s %12s %16s\n", "prec", "threads", "streams", "ms/bar",
               "cpu ms/bar", "tokens/s", "x real time");
   std::vector<Row> rows;
   using jamd::models::Precision;
-  for (auto [precision, threads] : {std::pair{Precision::kFloat32, 1}, {Precision::kFloat32, 2},
-                                    {Precision::kReduced, 1}}) {
+  for (auto [precision, threads] :
+       {std::pair{Precision::kFloat32, 1}, {Precision::kFloat32, 2}, {Precision::kReduced, 1}}) {
+    const bool fp32 = precision == Precision::kFloat32;
+    if (a.only_threads >= 0 && threads != a.only_threads) continue;
+    if (!a.only_precision.empty() && (a.only_precision == "fp32") != fp32) continue;
     for (int streams : {1, 8, 32}) {
+      if (a.only_streams >= 0 && streams != a.only_streams) continue;
       const Row r = measure_decode(*w, threads, streams, a.bars, precision);
       rows.push_back(r);
       // A bar is 2 s of music for each stream: all jams together run 2000 / ms_per_bar * streams
       // times faster than real time.
-      std::printf("%-6s %-8d %-8d %12.2f %14.2f %12.0f %16.1f\n", r.precision, r.threads,
-                  r.streams, r.ms_per_bar,
-                  r.cpu_ms_per_bar, r.tokens_per_s, 2000.0 / r.ms_per_bar * r.streams);
+      std::printf("%-6s %-8d %-8d %12.2f %14.2f %12.0f %16.1f\n", r.precision, r.threads, r.streams,
+                  r.ms_per_bar, r.cpu_ms_per_bar, r.tokens_per_s,
+                  2000.0 / r.ms_per_bar * r.streams);
       std::fflush(stdout);
     }
   }
-  const double prefill1 = measure_prefill(*w, 1), prefill2 = measure_prefill(*w, 2);
-  std::printf("\nprefill of %d tokens: %.0f tokens/s (1 thread), %.0f tokens/s (2 threads)\n",
-              2 * c.attention_window, prefill1, prefill2);
+  double prefill1 = -1, prefill2 = -1;
+  if (a.prefill) {
+    prefill1 = measure_prefill(*w, 1);
+    prefill2 = measure_prefill(*w, 2);
+    std::printf("\nprefill of %d tokens: %.0f tokens/s (1 thread), %.0f tokens/s (2 threads)\n",
+                2 * c.attention_window, prefill1, prefill2);
+  }
+  // The PyTorch ratio compares with the fp32, 1-thread, 1-stream row.
+  const auto batch1 = std::find_if(rows.begin(), rows.end(), [](const Row& r) {
+    return std::strcmp(r.precision, "fp32") == 0 && r.threads == 1 && r.streams == 1;
+  });
   TorchRate torch;
-  if (a.torch) torch = measure_torch(model_path, a.torch_tokens, c.attention_window);
-  const double cpp_tps = rows[0].tokens_per_s;
-  const double cpp_cpu_tps = kTokensPerBar / (rows[0].cpu_ms_per_bar * 1e-3);
+  if (a.torch && batch1 != rows.end()) {
+    torch = measure_torch(model_path, a.torch_tokens, c.attention_window);
+  }
+  const double cpp_tps = batch1 != rows.end() ? batch1->tokens_per_s : -1;
+  const double cpp_cpu_tps =
+      batch1 != rows.end() ? kTokensPerBar / (batch1->cpu_ms_per_bar * 1e-3) : -1;
   const double torch_tps = torch.wall_tokens_per_s;
   if (torch_tps > 0) {
     std::printf("\nbatch 1, 1 thread, float32, tokens/s    wall    CPU time\n");
@@ -294,7 +328,7 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
-  const double reduced_diff = reduced_logit_error(*w);
+  const double reduced_diff = a.only_precision.empty() ? reduced_logit_error(*w) : -1;
   std::printf("kReduced vs float32 logits over %d tokens: max |diff| / max |logit| = %.2g\n",
               kErrorTokens, reduced_diff);
   if (temporary) std::filesystem::remove(model_path);
@@ -302,10 +336,11 @@ int main(int argc, char** argv) {
   std::ofstream out(a.out);
   out << "{\n  \"decode\": [\n";
   for (size_t i = 0; i < rows.size(); ++i) {
-    out << "    {\"precision\": \"" << rows[i].precision << "\", \"threads\": " << rows[i].threads << ", \"streams\": " << rows[i].streams
-        << ", \"ms_per_bar\": " << rows[i].ms_per_bar << ", \"cpu_ms_per_bar\": "
-        << rows[i].cpu_ms_per_bar << ", \"tokens_per_s\": "
-        << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
+    out << "    {\"precision\": \"" << rows[i].precision << "\", \"threads\": " << rows[i].threads
+        << ", \"streams\": " << rows[i].streams << ", \"ms_per_bar\": " << rows[i].ms_per_bar
+        << ", \"cpu_ms_per_bar\": " << rows[i].cpu_ms_per_bar
+        << ", \"tokens_per_s\": " << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "")
+        << "\n";
   }
   out << "  ],\n  \"prefill_tokens_per_s\": {\"1\": " << prefill1 << ", \"2\": " << prefill2
       << "},\n  \"torch_eager_tokens_per_s\": " << torch_tps
@@ -313,8 +348,8 @@ int main(int argc, char** argv) {
       << ",\n  \"cpp_over_torch\": " << (torch_tps > 0 ? cpp_tps / torch_tps : -1)
       << ",\n  \"reduced_relative_logit_error\": " << reduced_diff
       << ",\n  \"cpp_over_torch_cpu_time\": "
-      << (torch_tps > 0 ? cpp_cpu_tps / torch.cpu_tokens_per_s : -1) << ",\n  \"peak_rss_mb\": "
-      << ru.ru_maxrss / 1024.0 << "\n}\n";
+      << (torch_tps > 0 ? cpp_cpu_tps / torch.cpu_tokens_per_s : -1)
+      << ",\n  \"peak_rss_mb\": " << ru.ru_maxrss / 1024.0 << "\n}\n";
   std::printf("wrote %s\n", a.out.c_str());
   return 0;
 }

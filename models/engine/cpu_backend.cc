@@ -31,13 +31,13 @@ constexpr int64_t kMinParallelMacs = 1 << 15;
 // Parts per thread in a parallel job: a few, so a thread that was descheduled on a busy machine
 // leaves work the others can claim.
 constexpr int kPartsPerThread = 4;
-// Input rows from which the panel kernel beats the row-major GEMV tiles (which read each weight
-// once per row but keep up with memory); measured on the EPYC team VM.
-constexpr int64_t kPackedMinRows = 4;
+// Query heads per kv head the attention supports (stack arrays); checked at creation.
+constexpr int kMaxGroup = 64;
 
 // Anonymous memory advised for transparent huge pages, for the backend's own copies of the
 // weights: a decode step streams all of them, and with 4 KiB pages every 4 KiB costs a TLB miss
-// (huge pages made the one-row product ~20 % faster on the team VM).
+// (huge pages made the one-row product ~20 % faster on the team VM). mmap's pages are aligned
+// far beyond the 64 bytes of a cache line.
 class HugeBuffer {
  public:
   HugeBuffer() = default;
@@ -111,18 +111,18 @@ class CpuBackend final : public Backend {
   void forward(std::span<const Row> rows, int64_t n_logit_rows, float* logits);
   void rotate(float* vec, int n_heads, const float* cos_sin) const;
   void attention(std::span<const Row> rows, int layer);
-  // Attention of row r's query heads that read kv_head; scores holds 2 * attention_window
-  // floats.
+  // Attention of row r's query heads that read kv_head; scores holds score_floats_ floats.
   void attend(int64_t r, const Row& row, int layer, int kv_head, float* scores);
-  // One matrix in the forms the kernels read: the file's row-major float32 (GEMV of one or two
-  // rows), panels for matrix-matrix products, bfloat16 for kReduced.
+  // One matrix in the form the kernels read: float32 panels, or row-major bfloat16 (kReduced).
   struct Matrix {
-    const float* w = nullptr;
     const float* packed = nullptr;
     const uint16_t* w16 = nullptr;
   };
+  // wq, wk and wv stacked into one [d_model + 2 kv_dim, d_model] matrix, and w_gate over w_up
+  // into one [2 d_ff, d_model]: one product (one pass over the activations, one parallel job)
+  // instead of three and two.
   struct LayerMatrices {
-    Matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    Matrix wqkv, wo, w_gate_up, w_down;
   };
   // y = x W^T for n_rows rows of x.
   void matmul(const float* x, int64_t n_rows, int64_t in, const Matrix& m, int64_t out, float* y);
@@ -132,22 +132,23 @@ class CpuBackend final : public Backend {
   BackendOptions options_;
   const cpu::Kernels& k_;
   cpu::ThreadPool pool_;
-  int64_t ring_positions_ = 0;  // KV slots per stream
+  int64_t ring_positions_ = 0;  // KV slots per stream, a multiple of cpu::kKeyBlock
   size_t ring_floats_ = 0;      // ring_positions_ * kv_dim
+  int64_t qkv_dim_ = 0;         // d_model + 2 kv_dim: a row of the stacked q, k, v
+  int64_t score_stride_ = 0;    // floats per query head's scores, window plus block slack
   int32_t prefill_chunk_ = 1;
   int32_t max_rows_ = 0;
   std::vector<double> inv_freq_;  // theta^(-2i/head_dim), i < head_dim / 2
   std::vector<Stream> streams_;
   std::vector<Row> decode_rows_;  // reserved for max_rows_: a decode step does not allocate
   bool reduced_ = false;
-  // The backend's copies of every matrix: row-major float32 and panels (float32 with AVX2), or
-  // bfloat16 (kReduced).
+  // The backend's copies of every matrix: float32 panels, or bfloat16 (kReduced).
   HugeBuffer copies_;
   std::vector<LayerMatrices> layers_;
   Matrix output_;
   std::vector<uint16_t> x16_;  // the rows of one matmul input in bfloat16
   // Scratch for one forward pass, sized for max_rows_.
-  std::vector<float> x_, h_, q_, kn_, vn_, att_, gate_, up_, cos_sin_, scores_;
+  std::vector<float> x_, h_, qkv_, att_, gate_up_, ffn_, cos_sin_, scores_;
 };
 
 CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendOptions& options,
@@ -158,7 +159,9 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
       k_(kernels),
       pool_(n_threads) {
   const ModelConfig& c = config_;
-  ring_positions_ = int64_t{c.attention_window} + options.rollback_tokens;
+  // Rounded up to whole key blocks: a larger ring only keeps more history.
+  ring_positions_ = (int64_t{c.attention_window} + options.rollback_tokens + cpu::kKeyBlock - 1) /
+                    cpu::kKeyBlock * cpu::kKeyBlock;
   ring_floats_ = static_cast<size_t>(ring_positions_) * static_cast<size_t>(c.kv_dim());
   // A chunk must not overwrite ring slots that its own first token still reads: with the ring
   // holding window + rollback positions, rollback + 1 new positions are always safe.
@@ -167,23 +170,27 @@ CpuBackend::CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendO
   max_rows_ = std::max(prefill_chunk_, options.max_streams);
   const int half = c.head_dim() / 2;
   for (int i = 0; i < half; ++i) {
-    inv_freq_.push_back(std::pow(static_cast<double>(c.rope_theta),
-                                 -2.0 * static_cast<double>(i) / c.head_dim()));
+    inv_freq_.push_back(
+        std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(i) / c.head_dim()));
   }
   streams_.resize(static_cast<size_t>(options.max_streams));
   decode_rows_.reserve(static_cast<size_t>(max_rows_));
   const auto rows = static_cast<size_t>(max_rows_);
+  qkv_dim_ = int64_t{c.d_model} + 2 * int64_t{c.kv_dim()};
   x_.resize(rows * c.d_model);
   h_.resize(rows * c.d_model);
-  q_.resize(rows * c.d_model);
-  kn_.resize(rows * c.kv_dim());
-  vn_.resize(rows * c.kv_dim());
+  qkv_.resize(rows * static_cast<size_t>(qkv_dim_));
   att_.resize(rows * c.d_model);
-  gate_.resize(rows * c.d_ff);
-  up_.resize(rows * c.d_ff);
+  gate_up_.resize(rows * 2 * c.d_ff);
+  ffn_.resize(rows * c.d_ff);
   cos_sin_.resize(rows * c.head_dim());
-  // Two score rows (a pair of query heads) per parallel part.
-  scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread * 2 * c.attention_window);
+  // The window's scores start up to a block after a block boundary and end up to a block
+  // before one, since whole key blocks are scored.
+  score_stride_ = int64_t{c.attention_window} + 2 * cpu::kKeyBlock;
+  // One score row per query head of a group, per parallel part.
+  scores_.resize(static_cast<size_t>(pool_.size()) * kPartsPerThread *
+                 static_cast<size_t>(c.n_heads / c.n_kv_heads) *
+                 static_cast<size_t>(score_stride_));
 }
 
 absl::Status CpuBackend::prepare_matrices() {
@@ -191,51 +198,49 @@ absl::Status CpuBackend::prepare_matrices() {
   const WeightFile& w = *weights_;
   const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff, v = c.n_vocab;
   reduced_ = options_.precision == Precision::kReduced && cpu::bf16_supported();
-  // Panels only pay for matrix-matrix products with the AVX2 kernel; kReduced has its own.
-  const bool pack = !reduced_ && cpu::avx2_kernels() != nullptr && &k_ == cpu::avx2_kernels();
-  const int64_t shapes[][2] = {{d, d}, {kv, d}, {kv, d}, {d, d}, {ff, d}, {ff, d}, {d, ff}};
+  const int64_t shapes[][2] = {{qkv_dim_, d}, {d, d}, {2 * ff, d}, {d, ff}};
   int64_t n_elements = v * d, n_packed = cpu::packed_floats(v, d);
   for (const auto& [out, in] : shapes) {
     n_elements += c.n_layers * out * in;
     n_packed += c.n_layers * cpu::packed_floats(out, in);
   }
-  const auto elements = static_cast<size_t>(n_elements);
-  const size_t rows_bytes = pack ? elements * sizeof(float) : 0;
-  const size_t packed_bytes = pack ? static_cast<size_t>(n_packed) * sizeof(float) : 0;
-  const size_t w16_bytes = reduced_ ? elements * sizeof(uint16_t) : 0;
-  copies_ = HugeBuffer(rows_bytes + packed_bytes + w16_bytes);
-  if (copies_.data() == nullptr && rows_bytes + packed_bytes + w16_bytes > 0) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cpu backend: cannot map ", (rows_bytes + packed_bytes + w16_bytes) >> 20,
-                     " MiB for its weight copies (out of memory?)"));
+  const size_t bytes = reduced_ ? static_cast<size_t>(n_elements) * sizeof(uint16_t)
+                                : static_cast<size_t>(n_packed) * sizeof(float);
+  copies_ = HugeBuffer(bytes);
+  if (copies_.data() == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cpu backend: cannot map ", bytes >> 20, " MiB for its weight copies (out of memory?)"));
   }
-  float* next_rows = reinterpret_cast<float*>(copies_.data());
-  float* next_packed = reinterpret_cast<float*>(copies_.data() + rows_bytes);
-  uint16_t* next16 = reinterpret_cast<uint16_t*>(copies_.data() + rows_bytes + packed_bytes);
+  float* next_packed = reinterpret_cast<float*>(copies_.data());
+  uint16_t* next16 = reinterpret_cast<uint16_t*>(copies_.data());
   auto prepare = [&](const float* src, int64_t out, int64_t in) {
     Matrix m;
-    m.w = src;
     if (reduced_) {
       cpu::to_bf16(src, out * in, next16);
       m.w16 = next16;
       next16 += out * in;
-    }
-    if (pack) {
-      std::memcpy(next_rows, src, static_cast<size_t>(out * in) * sizeof(float));
-      m.w = next_rows;
-      next_rows += out * in;
+    } else {
       cpu::pack_panels(src, out, in, next_packed);
       m.packed = next_packed;
       next_packed += cpu::packed_floats(out, in);
     }
     return m;
   };
+  // Row-major matrices stacked on top of each other, for the fused products.
+  std::vector<float> stacked;
+  auto stack = [&](std::initializer_list<std::pair<const float*, int64_t>> parts) {
+    stacked.clear();
+    for (const auto& [rows, n_rows] : parts) stacked.insert(stacked.end(), rows, rows + n_rows * d);
+    return stacked.data();
+  };
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layer(l);
-    layers_.push_back(LayerMatrices{prepare(lw.wq, d, d), prepare(lw.wk, kv, d),
-                                    prepare(lw.wv, kv, d), prepare(lw.wo, d, d),
-                                    prepare(lw.w_gate, ff, d), prepare(lw.w_up, ff, d),
-                                    prepare(lw.w_down, d, ff)});
+    LayerMatrices m;
+    m.wqkv = prepare(stack({{lw.wq, d}, {lw.wk, kv}, {lw.wv, kv}}), qkv_dim_, d);
+    m.wo = prepare(lw.wo, d, d);
+    m.w_gate_up = prepare(stack({{lw.w_gate, ff}, {lw.w_up, ff}}), 2 * ff, d);
+    m.w_down = prepare(lw.w_down, d, ff);
+    layers_.push_back(m);
   }
   output_ = prepare(w.output(), v, d);
   if (reduced_) x16_.resize(static_cast<size_t>(max_rows_) * std::max(d, ff));
@@ -245,14 +250,14 @@ absl::Status CpuBackend::prepare_matrices() {
 BackendCaps CpuBackend::caps() const {
   BackendCaps caps;
   caps.name = "cpu";
-  caps.description = absl::StrCat("cpu: ", reduced_ ? "bfloat16 weights (avx512-bf16)" : "float32",
-                                  ", ", k_.name, " kernels, ", pool_.size(),
-                                  pool_.size() == 1 ? " thread" : " threads");
+  caps.description =
+      absl::StrCat("cpu: ", reduced_ ? "bfloat16 weights (avx512-bf16)" : "float32", ", ", k_.name,
+                   " kernels, ", pool_.size(), pool_.size() == 1 ? " thread" : " threads");
   caps.precision = reduced_ ? Precision::kReduced : Precision::kFloat32;
   caps.batched_decode = true;
   caps.max_streams = options_.max_streams;
-  caps.bytes_per_stream =
-      static_cast<int64_t>(ring_floats_) * 2 * config_.n_layers * static_cast<int64_t>(sizeof(float));
+  caps.bytes_per_stream = static_cast<int64_t>(ring_floats_) * 2 * config_.n_layers *
+                          static_cast<int64_t>(sizeof(float));
   return caps;
 }
 
@@ -266,9 +271,8 @@ absl::StatusOr<StreamId> CpuBackend::open_stream() {
     s.position = 0;
     return static_cast<StreamId>(i);
   }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("all ", options_.max_streams,
-                   " model streams are in use; close a jam or raise max_streams"));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "all ", options_.max_streams, " model streams are in use; close a jam or raise max_streams"));
 }
 
 void CpuBackend::close_stream(StreamId stream) {
@@ -305,10 +309,10 @@ absl::Status CpuBackend::truncate(StreamId stream, int64_t position) {
                                               s.position - 1));
   }
   if (s.position - position > options_.rollback_tokens) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "cannot truncate stream ", stream, " back ", s.position - position,
-        " tokens: the KV cache keeps only ", options_.rollback_tokens,
-        " (rollback_tokens); open a fresh stream and prefill it"));
+    return absl::OutOfRangeError(
+        absl::StrCat("cannot truncate stream ", stream, " back ", s.position - position,
+                     " tokens: the KV cache keeps only ", options_.rollback_tokens,
+                     " (rollback_tokens); open a fresh stream and prefill it"));
   }
   s.position = position;
   return absl::OkStatus();
@@ -321,9 +325,8 @@ absl::Status CpuBackend::prefill(StreamId stream, std::span<const int32_t> token
     if (absl::Status s = check_token(t); !s.ok()) return s;
   }
   if (!last_logits.empty() && last_logits.size() < static_cast<size_t>(config_.n_vocab)) {
-    return absl::InvalidArgumentError(absl::StrCat("prefill: logits buffer holds ",
-                                                   last_logits.size(), " floats, needs ",
-                                                   config_.n_vocab));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prefill: logits buffer holds ", last_logits.size(), " floats, needs ", config_.n_vocab));
   }
   if (tokens.empty() && !last_logits.empty()) {
     return absl::InvalidArgumentError("prefill: no tokens to compute logits after");
@@ -332,7 +335,8 @@ absl::Status CpuBackend::prefill(StreamId stream, std::span<const int32_t> token
   Row rows[kMaxPrefillChunk];
   for (size_t done = 0; done < tokens.size();) {
     const size_t n = std::min(tokens.size() - done, static_cast<size_t>(prefill_chunk_));
-    for (size_t i = 0; i < n; ++i) rows[i] = Row{stream, s.position + static_cast<int64_t>(i), tokens[done + i]};
+    for (size_t i = 0; i < n; ++i)
+      rows[i] = Row{stream, s.position + static_cast<int64_t>(i), tokens[done + i]};
     done += n;
     const bool last = done == tokens.size() && !last_logits.empty();
     forward({rows, n}, last ? 1 : 0, last ? last_logits.data() : nullptr);
@@ -343,8 +347,8 @@ absl::Status CpuBackend::prefill(StreamId stream, std::span<const int32_t> token
 
 absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<float> logits) {
   if (steps.size() > static_cast<size_t>(max_rows_)) {
-    return absl::InvalidArgumentError(absl::StrCat("decode: ", steps.size(),
-                                                   " steps, at most ", max_rows_, " at once"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("decode: ", steps.size(), " steps, at most ", max_rows_, " at once"));
   }
   if (logits.size() < steps.size() * static_cast<size_t>(config_.n_vocab)) {
     return absl::InvalidArgumentError(absl::StrCat("decode: logits buffer holds ", logits.size(),
@@ -362,7 +366,8 @@ absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<flo
             absl::StrCat("decode: stream ", step.stream, " is listed twice in one step"));
       }
     }
-    rows.push_back(Row{step.stream, streams_[static_cast<size_t>(step.stream)].position, step.token});
+    rows.push_back(
+        Row{step.stream, streams_[static_cast<size_t>(step.stream)].position, step.token});
   }
   if (rows.empty()) return absl::OkStatus();
   forward(rows, static_cast<int64_t>(rows.size()), logits.data());
@@ -370,38 +375,27 @@ absl::Status CpuBackend::decode(std::span<const DecodeStep> steps, std::span<flo
   return absl::OkStatus();
 }
 
-void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const Matrix& m,
-                        int64_t out, float* y) {
+void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const Matrix& m, int64_t out,
+                        float* y) {
   const int64_t macs = n_rows * in * out;
   const int parts = macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread;
   if (m.w16 != nullptr) {
     cpu::to_bf16(x, n_rows * in, x16_.data());
     const uint16_t* x16 = x16_.data();
-    pool_.parallel_for(
-        (out + 3) / 4,
-        [&](int64_t b0, int64_t b1) {
-          cpu::matmul_nt_bf16(x16, n_rows, in, m.w16, b0 * 4, std::min(out, b1 * 4), out, y);
-        },
-        parts);
+    pool_.parallel_for((out + 3) / 4,
+                       [&](int64_t b0, int64_t b1) {
+                         cpu::matmul_nt_bf16(x16, n_rows, in, m.w16, b0 * 4, std::min(out, b1 * 4),
+                                             out, y);
+                       },
+                       parts);
     return;
   }
-  if (m.packed != nullptr && n_rows >= kPackedMinRows) {
-    pool_.parallel_for(
-        (out + cpu::kPanelOutputs - 1) / cpu::kPanelOutputs,
-        [&](int64_t p0, int64_t p1) {
-          cpu::matmul_packed_avx2(x, n_rows, in, m.packed, out, p0, p1, out, y);
-        },
-        parts);
-    return;
-  }
-  // Split over output rows in blocks of 4 (the kernel's tile): each thread streams its own
-  // slice of the weights.
-  pool_.parallel_for(
-      (out + 3) / 4,
-      [&](int64_t b0, int64_t b1) {
-        k_.matmul_nt(x, n_rows, in, m.w, b0 * 4, std::min(out, b1 * 4), out, y);
-      },
-      parts);
+  // Split over panels: each thread streams its own slice of the weights.
+  pool_.parallel_for((out + cpu::kPanelOutputs - 1) / cpu::kPanelOutputs,
+                     [&](int64_t p0, int64_t p1) {
+                       k_.matmul_packed(x, n_rows, in, m.packed, out, p0, p1, out, y);
+                     },
+                     parts);
 }
 
 void CpuBackend::rotate(float* vec, int n_heads, const float* cos_sin) const {
@@ -420,49 +414,42 @@ void CpuBackend::rotate(float* vec, int n_heads, const float* cos_sin) const {
 void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float* scores) {
   const ModelConfig& c = config_;
   Stream& s = streams_[static_cast<size_t>(row.stream)];
-  const int64_t hd = c.head_dim();
+  const int64_t hd = c.head_dim(), block = cpu::kKeyBlock;
   const int group = c.n_heads / c.n_kv_heads;
   const int64_t first = std::max<int64_t>(0, row.position - c.attention_window + 1);
   const int64_t n_keys = row.position - first + 1;
-  // The window's keys lie in the ring as at most two contiguous runs of slots.
+  // The window's keys lie in the ring as at most two runs of slots: [slot0, slot0 + run0) and,
+  // when it wraps, [0, n_keys - run0).
   const int64_t slot0 = first % ring_positions_;
   const int64_t run0 = std::min(n_keys, ring_positions_ - slot0);
   const float* kc = keys(s, layer) + kv_head * ring_positions_ * hd;
   const float* vc = values(s, layer) + kv_head * ring_positions_ * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  // Softmax weights of one query head into p; returns 1 / their sum (applied to the output).
-  auto weights_for = [&](int h, float* p) {
-    const float* q = q_.data() + r * c.d_model + h * hd;
-    k_.attention_scores(q, kc + slot0 * hd, hd, run0, hd, scale, p);
-    if (run0 < n_keys) k_.attention_scores(q, kc, hd, n_keys - run0, hd, scale, p + run0);
-    const float max_score = *std::max_element(p, p + n_keys);
-    return 1.0f / k_.exp_shifted_sum(p, n_keys, max_score);
-  };
-  float* p1 = scores + c.attention_window;
-  int h = kv_head * group;
-  const int h_end = h + group;
-  // Query heads in pairs, so each value row is read once for two of them.
-  for (; h + 2 <= h_end; h += 2) {
-    const float inv0 = weights_for(h, scores), inv1 = weights_for(h + 1, p1);
-    float* out0 = att_.data() + r * c.d_model + h * hd;
-    float* out1 = out0 + hd;
-    std::fill(out0, out1 + hd, 0.0f);
-    k_.attention_mix2(scores, p1, vc + slot0 * hd, hd, run0, hd, out0, out1);
-    if (run0 < n_keys) {
-      k_.attention_mix2(scores + run0, p1 + run0, vc, hd, n_keys - run0, hd, out0, out1);
-    }
-    for (int64_t i = 0; i < hd; ++i) {
-      out0[i] *= inv0;  // the softmax denominators, applied once
-      out1[i] *= inv1;
-    }
+  const float* q = qkv_.data() + r * qkv_dim_ + kv_head * group * hd;
+  // Whole key blocks are scored: the window's scores start `lead` floats into each score row.
+  // The first run ends at a block boundary when the window wraps (the ring is whole blocks), so
+  // the second run's blocks land right after it.
+  const int64_t lead = slot0 % block;
+  const int64_t blocks0 = (lead + run0 + block - 1) / block;
+  k_.attention_scores(q, group, hd, kc + (slot0 - lead) * hd, blocks0, scale, scores,
+                      score_stride_);
+  if (run0 < n_keys) {
+    k_.attention_scores(q, group, hd, kc, (n_keys - run0 + block - 1) / block, scale,
+                        scores + lead + run0, score_stride_);
   }
-  if (h < h_end) {
-    const float inv = weights_for(h, scores);
-    float* out = att_.data() + r * c.d_model + h * hd;
-    std::fill(out, out + hd, 0.0f);
-    k_.attention_mix(scores, vc + slot0 * hd, hd, run0, hd, out);
-    if (run0 < n_keys) k_.attention_mix(scores + run0, vc, hd, n_keys - run0, hd, out);
-    for (int64_t i = 0; i < hd; ++i) out[i] *= inv;
+  float inv_sum[kMaxGroup];
+  for (int h = 0; h < group; ++h) {
+    inv_sum[h] = 1.0f / k_.softmax_unnormalized(scores + h * score_stride_ + lead, n_keys);
+  }
+  float* out = att_.data() + r * c.d_model + kv_head * group * hd;
+  std::fill(out, out + group * hd, 0.0f);
+  k_.attention_mix(scores + lead, score_stride_, group, vc + slot0 * hd, run0, hd, out);
+  if (run0 < n_keys) {
+    k_.attention_mix(scores + lead + run0, score_stride_, group, vc, n_keys - run0, hd, out);
+  }
+  // The softmax denominators, applied once to the mixed values.
+  for (int h = 0; h < group; ++h) {
+    for (int64_t i = 0; i < hd; ++i) out[h * hd + i] *= inv_sum[h];
   }
 }
 
@@ -470,16 +457,19 @@ void CpuBackend::attention(std::span<const Row> rows, int layer) {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(rows.size());
   // New keys and values go into the ring first: rows of one stream are consecutive, so each
-  // row then reads exactly the positions up to its own.
-  const int64_t hd = c.head_dim();
-  const size_t head_bytes = static_cast<size_t>(hd) * sizeof(float);
+  // row then reads exactly the positions up to its own. Keys are stored transposed in blocks
+  // (cpu_kernels.h, kKeyBlock); values one row per slot.
+  const int64_t hd = c.head_dim(), block = cpu::kKeyBlock;
   for (int64_t r = 0; r < n; ++r) {
     Stream& s = streams_[static_cast<size_t>(rows[static_cast<size_t>(r)].stream)];
     const int64_t slot = rows[static_cast<size_t>(r)].position % ring_positions_;
+    const float* k = qkv_.data() + r * qkv_dim_ + c.d_model;
+    const float* v = k + c.kv_dim();
     for (int64_t g = 0; g < c.n_kv_heads; ++g) {
-      const int64_t at = (g * ring_positions_ + slot) * hd;
-      std::memcpy(keys(s, layer) + at, kn_.data() + r * c.kv_dim() + g * hd, head_bytes);
-      std::memcpy(values(s, layer) + at, vn_.data() + r * c.kv_dim() + g * hd, head_bytes);
+      float* kb = keys(s, layer) + (g * ring_positions_ + slot - slot % block) * hd + slot % block;
+      for (int64_t i = 0; i < hd; ++i) kb[i * block] = k[g * hd + i];
+      std::memcpy(values(s, layer) + (g * ring_positions_ + slot) * hd, v + g * hd,
+                  static_cast<size_t>(hd) * sizeof(float));
     }
   }
   // Tasks are (row, kv head) pairs, so even one stream's decode step can use every thread.
@@ -488,11 +478,12 @@ void CpuBackend::attention(std::span<const Row> rows, int layer) {
                        std::min<int64_t>(c.attention_window, rows.back().position + 1);
   const int parts = static_cast<int>(
       std::min<int64_t>(n_tasks, macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread));
+  const int64_t part_floats = (c.n_heads / c.n_kv_heads) * score_stride_;
   pool_.parallel_for(
       parts,
       [&](int64_t p0, int64_t p1) {
         for (int64_t part = p0; part < p1; ++part) {
-          float* scores = scores_.data() + part * 2 * c.attention_window;
+          float* scores = scores_.data() + part * part_floats;
           for (int64_t t = n_tasks * part / parts; t < n_tasks * (part + 1) / parts; ++t) {
             const int64_t r = t / c.n_kv_heads;
             attend(r, rows[static_cast<size_t>(r)], layer, static_cast<int>(t % c.n_kv_heads),
@@ -507,7 +498,7 @@ void CpuBackend::forward(std::span<const Row> rows, int64_t n_logit_rows, float*
   const ModelConfig& c = config_;
   const WeightFile& w = *weights_;
   const int64_t n = static_cast<int64_t>(rows.size());
-  const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff, hd = c.head_dim(), half = hd / 2;
+  const int64_t d = c.d_model, ff = c.d_ff, hd = c.head_dim(), half = hd / 2;
   assert(n > 0 && n <= max_rows_);
   for (int64_t r = 0; r < n; ++r) {
     const Row& row = rows[static_cast<size_t>(r)];
@@ -524,27 +515,34 @@ void CpuBackend::forward(std::span<const Row> rows, int64_t n_logit_rows, float*
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const LayerWeights& lw = w.layer(layer);
     const LayerMatrices& m = layers_[static_cast<size_t>(layer)];
-    for (int64_t r = 0; r < n; ++r) k_.rmsnorm(x_.data() + r * d, lw.attn_norm, d, c.norm_eps, h_.data() + r * d);
-    matmul(h_.data(), n, d, m.wq, d, q_.data());
-    matmul(h_.data(), n, d, m.wk, kv, kn_.data());
-    matmul(h_.data(), n, d, m.wv, kv, vn_.data());
     for (int64_t r = 0; r < n; ++r) {
-      rotate(q_.data() + r * d, c.n_heads, cos_sin_.data() + r * hd);
-      rotate(kn_.data() + r * kv, c.n_kv_heads, cos_sin_.data() + r * hd);
+      k_.rmsnorm(x_.data() + r * d, lw.attn_norm, d, c.norm_eps, h_.data() + r * d);
+    }
+    matmul(h_.data(), n, d, m.wqkv, qkv_dim_, qkv_.data());
+    for (int64_t r = 0; r < n; ++r) {
+      float* q = qkv_.data() + r * qkv_dim_;
+      rotate(q, c.n_heads, cos_sin_.data() + r * hd);
+      rotate(q + d, c.n_kv_heads, cos_sin_.data() + r * hd);
     }
     attention(rows, layer);
     matmul(att_.data(), n, d, m.wo, d, h_.data());
     for (int64_t i = 0; i < n * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
-    for (int64_t r = 0; r < n; ++r) k_.rmsnorm(x_.data() + r * d, lw.ffn_norm, d, c.norm_eps, h_.data() + r * d);
-    matmul(h_.data(), n, d, m.w_gate, ff, gate_.data());
-    matmul(h_.data(), n, d, m.w_up, ff, up_.data());
-    k_.silu_mul(gate_.data(), up_.data(), n * ff, gate_.data());
-    matmul(gate_.data(), n, ff, m.w_down, d, h_.data());
+    for (int64_t r = 0; r < n; ++r) {
+      k_.rmsnorm(x_.data() + r * d, lw.ffn_norm, d, c.norm_eps, h_.data() + r * d);
+    }
+    matmul(h_.data(), n, d, m.w_gate_up, 2 * ff, gate_up_.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const float* gate = gate_up_.data() + r * 2 * ff;
+      k_.silu_mul(gate, gate + ff, ff, ffn_.data() + r * ff);
+    }
+    matmul(ffn_.data(), n, ff, m.w_down, d, h_.data());
     for (int64_t i = 0; i < n * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
   }
   if (logits == nullptr || n_logit_rows == 0) return;
   const int64_t first = n - n_logit_rows;
-  for (int64_t r = first; r < n; ++r) k_.rmsnorm(x_.data() + r * d, w.final_norm(), d, c.norm_eps, h_.data() + (r - first) * d);
+  for (int64_t r = first; r < n; ++r) {
+    k_.rmsnorm(x_.data() + r * d, w.final_norm(), d, c.norm_eps, h_.data() + (r - first) * d);
+  }
   matmul(h_.data(), n_logit_rows, d, output_, c.n_vocab, logits);
 }
 
@@ -553,7 +551,8 @@ absl::Status check_options(const BackendOptions& o) {
   if (o.rollback_tokens < 0) {
     return absl::InvalidArgumentError("cpu backend: rollback_tokens must be >= 0");
   }
-  if (o.threads < 0) return absl::InvalidArgumentError("cpu backend: threads must be >= 0 (0: all cores)");
+  if (o.threads < 0)
+    return absl::InvalidArgumentError("cpu backend: threads must be >= 0 (0: all cores)");
   return absl::OkStatus();
 }
 
@@ -563,10 +562,15 @@ absl::StatusOr<std::unique_ptr<Backend>> make_cpu_backend(std::shared_ptr<const 
                                                           const BackendOptions& options) {
   if (weights == nullptr) return absl::InvalidArgumentError("cpu backend: no weights");
   if (absl::Status s = check_options(options); !s.ok()) return s;
+  const ModelConfig& c = weights->config();
+  if (c.n_heads / c.n_kv_heads > kMaxGroup) {
+    return absl::UnimplementedError(absl::StrCat("cpu backend: ", c.n_heads / c.n_kv_heads,
+                                                 " query heads per kv head; at most ", kMaxGroup));
+  }
   int threads = options.threads;
   if (threads == 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  auto backend = std::make_unique<CpuBackend>(std::move(weights), options, cpu::best_kernels(),
-                                              threads);
+  auto backend =
+      std::make_unique<CpuBackend>(std::move(weights), options, cpu::best_kernels(), threads);
   if (absl::Status s = backend->prepare_matrices(); !s.ok()) return s;
   return std::unique_ptr<Backend>(std::move(backend));
 }

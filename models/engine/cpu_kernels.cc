@@ -6,50 +6,52 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace jamd::models::cpu {
 namespace {
 
 // ---- portable: the plain definitions, also the reference the fast ones are tested against.
 
-void matmul_nt_portable(const float* x, int64_t n_rows, int64_t in, const float* w,
-                        int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
-  for (int64_t o = o_begin; o < o_end; ++o) {
-    const float* wo = w + o * in;
-    for (int64_t r = 0; r < n_rows; ++r) {
-      const float* xr = x + r * in;
-      float acc = 0.0f;
-      for (int64_t i = 0; i < in; ++i) acc += xr[i] * wo[i];
-      y[r * y_stride + o] = acc;
+void matmul_packed_portable(const float* x, int64_t n_rows, int64_t in, const float* packed,
+                            int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride,
+                            float* y) {
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    const float* panel = packed + p * kPanelOutputs * in;
+    for (int64_t j = 0; j < kPanelOutputs && p * kPanelOutputs + j < out; ++j) {
+      for (int64_t r = 0; r < n_rows; ++r) {
+        float acc = 0.0f;
+        for (int64_t i = 0; i < in; ++i) acc += x[r * in + i] * panel[i * kPanelOutputs + j];
+        y[r * y_stride + p * kPanelOutputs + j] = acc;
+      }
     }
   }
 }
 
-void attention_scores_portable(const float* q, const float* k, int64_t k_stride, int64_t n_keys,
-                               int64_t head_dim, float scale, float* out) {
-  for (int64_t t = 0; t < n_keys; ++t) {
-    const float* kt = k + t * k_stride;
-    float acc = 0.0f;
-    for (int64_t i = 0; i < head_dim; ++i) acc += q[i] * kt[i];
-    out[t] = acc * scale;
+void attention_scores_portable(const float* q, int n_q, int64_t head_dim, const float* k_blocks,
+                               int64_t n_blocks, float scale, float* out, int64_t out_stride) {
+  for (int h = 0; h < n_q; ++h) {
+    for (int64_t t = 0; t < n_blocks * kKeyBlock; ++t) {
+      const float* kt = k_blocks + (t / kKeyBlock) * head_dim * kKeyBlock + t % kKeyBlock;
+      float acc = 0.0f;
+      for (int64_t i = 0; i < head_dim; ++i) acc += q[h * head_dim + i] * kt[i * kKeyBlock];
+      out[h * out_stride + t] = acc * scale;
+    }
   }
 }
 
-void attention_mix_portable(const float* p, const float* v, int64_t v_stride, int64_t n_keys,
-                            int64_t head_dim, float* out) {
-  for (int64_t t = 0; t < n_keys; ++t) {
-    const float* vt = v + t * v_stride;
-    for (int64_t i = 0; i < head_dim; ++i) out[i] += p[t] * vt[i];
+void attention_mix_portable(const float* p, int64_t p_stride, int n_q, const float* v,
+                            int64_t n_keys, int64_t head_dim, float* out) {
+  for (int h = 0; h < n_q; ++h) {
+    for (int64_t t = 0; t < n_keys; ++t) {
+      const float w = p[h * p_stride + t];
+      for (int64_t i = 0; i < head_dim; ++i) out[h * head_dim + i] += w * v[t * head_dim + i];
+    }
   }
 }
 
-void attention_mix2_portable(const float* p0, const float* p1, const float* v, int64_t v_stride,
-                             int64_t n_keys, int64_t head_dim, float* out0, float* out1) {
-  attention_mix_portable(p0, v, v_stride, n_keys, head_dim, out0);
-  attention_mix_portable(p1, v, v_stride, n_keys, head_dim, out1);
-}
-
-float exp_shifted_sum_portable(float* x, int64_t n, float shift) {
+float softmax_unnormalized_portable(float* x, int64_t n) {
+  const float shift = *std::max_element(x, x + n);
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(x[i] - shift);
@@ -95,83 +97,9 @@ JAMD_AVX2 inline __m256 exp256(__m256 x) {
   y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
   y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
-}
-
-// Tiles of 4 weight rows against 1 or 2 input rows, written out with named accumulators: with
-// arrays GCC keeps them on the stack, which halves the speed.
-JAMD_AVX2 inline void finish_row(const __m256 acc[4], const float* x, int64_t in, int64_t in8,
-                                 const float* w, float* y) {
-  for (int j = 0; j < 4; ++j) {
-    float s = hsum(acc[j]);
-    for (int64_t i = in8; i < in; ++i) s += x[i] * w[j * in + i];
-    y[j] = s;
-  }
-}
-
-JAMD_AVX2 void tile_4x2(const float* x, int64_t in, const float* w, float* y, int64_t y_stride) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  const float* x1 = x + in;
-  const int64_t in8 = in & ~int64_t{7};
-  for (int64_t i = 0; i < in8; i += 8) {
-    const __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + in + i);
-    const __m256 w2 = _mm256_loadu_ps(w + 2 * in + i), w3 = _mm256_loadu_ps(w + 3 * in + i);
-    const __m256 u = _mm256_loadu_ps(x + i), v = _mm256_loadu_ps(x1 + i);
-    a0 = _mm256_fmadd_ps(u, w0, a0);
-    a1 = _mm256_fmadd_ps(u, w1, a1);
-    a2 = _mm256_fmadd_ps(u, w2, a2);
-    a3 = _mm256_fmadd_ps(u, w3, a3);
-    b0 = _mm256_fmadd_ps(v, w0, b0);
-    b1 = _mm256_fmadd_ps(v, w1, b1);
-    b2 = _mm256_fmadd_ps(v, w2, b2);
-    b3 = _mm256_fmadd_ps(v, w3, b3);
-  }
-  const __m256 ra[4] = {a0, a1, a2, a3}, rb[4] = {b0, b1, b2, b3};
-  finish_row(ra, x, in, in8, w, y);
-  finish_row(rb, x1, in, in8, w, y + y_stride);
-}
-
-JAMD_AVX2 void tile_4x1(const float* x, int64_t in, const float* w, float* y) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  const int64_t in8 = in & ~int64_t{7};
-  for (int64_t i = 0; i < in8; i += 8) {
-    const __m256 u = _mm256_loadu_ps(x + i);
-    a0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + i), a0);
-    a1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + in + i), a1);
-    a2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 2 * in + i), a2);
-    a3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 3 * in + i), a3);
-  }
-  const __m256 ra[4] = {a0, a1, a2, a3};
-  finish_row(ra, x, in, in8, w, y);
-}
-
-// One input row against 8 weight rows (a decode step of one jam): eight weight streams in flight
-// read the weights faster than four (~60 vs ~47 GB/s here), and one horizontal-add tree
-// finishes all eight sums.
-JAMD_AVX2 void tile_8x1(const float* x, int64_t in, const float* w, float* y) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  const int64_t in8 = in & ~int64_t{7};
-  for (int64_t i = 0; i < in8; i += 8) {
-    const __m256 u = _mm256_loadu_ps(x + i);
-    a0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + i), a0);
-    a1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + in + i), a1);
-    a2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 2 * in + i), a2);
-    a3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 3 * in + i), a3);
-    a4 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 4 * in + i), a4);
-    a5 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 5 * in + i), a5);
-    a6 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 6 * in + i), a6);
-    a7 = _mm256_fmadd_ps(u, _mm256_loadu_ps(w + 7 * in + i), a7);
-  }
-  const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-  const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
-  _mm256_storeu_ps(y, _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
-                                    _mm256_permute2f128_ps(h0, h1, 0x31)));
-  for (int j = 0; j < 8; ++j) {
-    for (int64_t i = in8; i < in; ++i) y[j] += x[i] * w[j * in + i];
-  }
 }
 
 JAMD_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
@@ -188,171 +116,132 @@ JAMD_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-JAMD_AVX2 void matmul_nt_avx2(const float* x, int64_t n_rows, int64_t in, const float* w,
-                              int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
-  int64_t o = o_begin;
-  if (n_rows == 1) {
-    for (; o + 8 <= o_end; o += 8) tile_8x1(x, in, w + o * in, y + o);
-  }
-  for (; o + 4 <= o_end; o += 4) {
-    const float* wo = w + o * in;
-    int64_t r = 0;
-    // 4 weight rows x 2 input rows: 8 accumulators + 4 weights + 1 input fit the 16 registers.
-    for (; r + 2 <= n_rows; r += 2) tile_4x2(x + r * in, in, wo, y + r * y_stride + o, y_stride);
-    if (r < n_rows) tile_4x1(x + r * in, in, wo, y + r * y_stride + o);
-  }
-  for (; o < o_end; ++o) {
-    for (int64_t r = 0; r < n_rows; ++r) y[r * y_stride + o] = dot_avx2(x + r * in, w + o * in, in);
-  }
-}
-
-// Eight keys at a time for head_dim <= 32 (kChunks = head_dim / 8, fixed so the loop unrolls):
-// eight accumulators, then one horizontal-add tree that leaves the eight scores in one register
-// (a hsum per key would cost as much as the dots).
-template <int kChunks>
-JAMD_AVX2 void scores_8keys_avx2(const float* q, const float* k, int64_t k_stride,
-                                 int64_t n_keys, float scale, float* out) {
-  __m256 qv[kChunks];
-#pragma GCC unroll 4
-  for (int c = 0; c < kChunks; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
+// kHeads query heads against each key block: 2 * kHeads accumulators (the block's two halves),
+// each key vector loaded once for all the heads. kHeads is a compile-time constant so the
+// accumulators stay in registers.
+template <int kHeads>
+JAMD_AVX2 void scores_heads_avx2(const float* q, int64_t head_dim, const float* k_blocks,
+                                 int64_t n_blocks, float scale, float* out, int64_t out_stride) {
+  static_assert(kKeyBlock == 16, "two ymm vectors per key block");
   const __m256 vscale = _mm256_set1_ps(scale);
-  for (int64_t t = 0; t + 8 <= n_keys; t += 8) {
-    const float* kt = k + t * k_stride;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-           a7 = a0;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const float* kb = k_blocks + b * head_dim * kKeyBlock;
+    __m256 lo[kHeads], hi[kHeads];
 #pragma GCC unroll 4
-    for (int c = 0; c < kChunks; ++c) {
-      const __m256 qc = qv[c];
-      a0 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 8 * c), a0);
-      a1 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + k_stride + 8 * c), a1);
-      a2 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 2 * k_stride + 8 * c), a2);
-      a3 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 3 * k_stride + 8 * c), a3);
-      a4 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 4 * k_stride + 8 * c), a4);
-      a5 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 5 * k_stride + 8 * c), a5);
-      a6 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 6 * k_stride + 8 * c), a6);
-      a7 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kt + 7 * k_stride + 8 * c), a7);
+    for (int h = 0; h < kHeads; ++h) lo[h] = hi[h] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < head_dim; ++i) {
+      const __m256 k0 = _mm256_loadu_ps(kb + i * kKeyBlock);
+      const __m256 k1 = _mm256_loadu_ps(kb + i * kKeyBlock + 8);
+#pragma GCC unroll 4
+      for (int h = 0; h < kHeads; ++h) {
+        const __m256 qi = _mm256_broadcast_ss(q + h * head_dim + i);
+        lo[h] = _mm256_fmadd_ps(qi, k0, lo[h]);
+        hi[h] = _mm256_fmadd_ps(qi, k1, hi[h]);
+      }
     }
-    const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
-    const __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
-                                     _mm256_permute2f128_ps(h0, h1, 0x31));
-    _mm256_storeu_ps(out + t, _mm256_mul_ps(sum, vscale));
+#pragma GCC unroll 4
+    for (int h = 0; h < kHeads; ++h) {
+      _mm256_storeu_ps(out + h * out_stride + b * kKeyBlock, _mm256_mul_ps(lo[h], vscale));
+      _mm256_storeu_ps(out + h * out_stride + b * kKeyBlock + 8, _mm256_mul_ps(hi[h], vscale));
+    }
   }
 }
 
-JAMD_AVX2 void attention_scores_avx2(const float* q, const float* k, int64_t k_stride,
-                                     int64_t n_keys, int64_t head_dim, float scale, float* out) {
-  if (head_dim % 8 != 0 || head_dim > 64) {
-    attention_scores_portable(q, k, k_stride, n_keys, head_dim, scale, out);
-    return;
+JAMD_AVX2 void attention_scores_avx2(const float* q, int n_q, int64_t head_dim,
+                                     const float* k_blocks, int64_t n_blocks, float scale,
+                                     float* out, int64_t out_stride) {
+  int h = 0;
+  for (; h + 4 <= n_q; h += 4) {
+    scores_heads_avx2<4>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale,
+                         out + h * out_stride, out_stride);
   }
-  const int64_t chunks = head_dim / 8;
-  __m256 qv[8];
-  for (int64_t c = 0; c < chunks; ++c) qv[c] = _mm256_loadu_ps(q + 8 * c);
-  if (chunks <= 4 && chunks != 3) {
-    const int64_t done = n_keys & ~int64_t{7};
-    if (chunks == 1) scores_8keys_avx2<1>(q, k, k_stride, done, scale, out);
-    if (chunks == 2) scores_8keys_avx2<2>(q, k, k_stride, done, scale, out);
-    if (chunks == 4) scores_8keys_avx2<4>(q, k, k_stride, done, scale, out);
-    k += done * k_stride;
-    out += done;
-    n_keys -= done;
-  }
-  int64_t t = 0;
-  for (; t + 4 <= n_keys; t += 4) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    const float* k0 = k + t * k_stride;
-    for (int64_t c = 0; c < chunks; ++c) {
-      a0 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + 8 * c), a0);
-      a1 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + k_stride + 8 * c), a1);
-      a2 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + 2 * k_stride + 8 * c), a2);
-      a3 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k0 + 3 * k_stride + 8 * c), a3);
-    }
-    out[t] = hsum(a0) * scale;
-    out[t + 1] = hsum(a1) * scale;
-    out[t + 2] = hsum(a2) * scale;
-    out[t + 3] = hsum(a3) * scale;
-  }
-  for (; t < n_keys; ++t) {
-    __m256 a0 = _mm256_setzero_ps();
-    for (int64_t c = 0; c < chunks; ++c)
-      a0 = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k + t * k_stride + 8 * c), a0);
-    out[t] = hsum(a0) * scale;
+  const float* qh = q + h * head_dim;
+  float* oh = out + h * out_stride;
+  switch (n_q - h) {
+    case 3:
+      return scores_heads_avx2<3>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
+    case 2:
+      return scores_heads_avx2<2>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
+    case 1:
+      return scores_heads_avx2<1>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
+    default:
+      return;
   }
 }
 
-JAMD_AVX2 void attention_mix_avx2(const float* p, const float* v, int64_t v_stride,
-                                  int64_t n_keys, int64_t head_dim, float* out) {
-  if (head_dim % 8 != 0 || head_dim > 64) {
-    attention_mix_portable(p, v, v_stride, n_keys, head_dim, out);
-    return;
-  }
-  const int64_t chunks = head_dim / 8;
-  __m256 acc[8], acc2[8];
-  for (int64_t c = 0; c < chunks; ++c) {
-    acc[c] = _mm256_loadu_ps(out + 8 * c);
-    acc2[c] = _mm256_setzero_ps();
-  }
-  int64_t t = 0;
-  for (; t + 2 <= n_keys; t += 2) {
-    const __m256 p0 = _mm256_broadcast_ss(p + t), p1 = _mm256_broadcast_ss(p + t + 1);
-    const float* v0 = v + t * v_stride;
-    for (int64_t c = 0; c < chunks; ++c) {
-      acc[c] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + 8 * c), acc[c]);
-      acc2[c] = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v0 + v_stride + 8 * c), acc2[c]);
-    }
-  }
-  for (; t < n_keys; ++t) {
-    const __m256 p0 = _mm256_broadcast_ss(p + t);
-    for (int64_t c = 0; c < chunks; ++c)
-      acc[c] = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v + t * v_stride + 8 * c), acc[c]);
-  }
-  for (int64_t c = 0; c < chunks; ++c) _mm256_storeu_ps(out + 8 * c, _mm256_add_ps(acc[c], acc2[c]));
-}
-
-// kChunks = head_dim / 8 known at compile time, so the 2 * kChunks accumulators are registers
-// (with a run-time count GCC keeps them in memory, which halved the speed).
-template <int kChunks>
-JAMD_AVX2 void mix2_fixed(const float* p0, const float* p1, const float* v, int64_t v_stride,
-                          int64_t n_keys, float* out0, float* out1) {
-  __m256 a[kChunks], b[kChunks];
+// kHeads (1 or 2) query heads over the value rows. kChunks = head_dim / 8 is known at compile
+// time so the kHeads * kChunks accumulators are registers (with a run-time count GCC kept them
+// in memory, which halved the speed).
+template <int kHeads, int kChunks>
+JAMD_AVX2 void mix_fixed(const float* p, int64_t p_stride, const float* v, int64_t n_keys,
+                         float* out) {
+  constexpr int64_t kHeadDim = 8 * kChunks;
+  __m256 acc[kHeads][kChunks];
+#pragma GCC unroll 2
+  for (int h = 0; h < kHeads; ++h) {
 #pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) {
-    a[c] = _mm256_loadu_ps(out0 + 8 * c);
-    b[c] = _mm256_loadu_ps(out1 + 8 * c);
+    for (int c = 0; c < kChunks; ++c) acc[h][c] = _mm256_loadu_ps(out + h * kHeadDim + 8 * c);
   }
   for (int64_t t = 0; t < n_keys; ++t) {
-    const __m256 w0 = _mm256_broadcast_ss(p0 + t), w1 = _mm256_broadcast_ss(p1 + t);
-    const float* vt = v + t * v_stride;
+    const float* vt = v + t * kHeadDim;
 #pragma GCC unroll 8
     for (int c = 0; c < kChunks; ++c) {
       const __m256 vc = _mm256_loadu_ps(vt + 8 * c);
-      a[c] = _mm256_fmadd_ps(w0, vc, a[c]);
-      b[c] = _mm256_fmadd_ps(w1, vc, b[c]);
+#pragma GCC unroll 2
+      for (int h = 0; h < kHeads; ++h) {
+        acc[h][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + h * p_stride + t), vc, acc[h][c]);
+      }
     }
   }
+#pragma GCC unroll 2
+  for (int h = 0; h < kHeads; ++h) {
 #pragma GCC unroll 8
-  for (int c = 0; c < kChunks; ++c) {
-    _mm256_storeu_ps(out0 + 8 * c, a[c]);
-    _mm256_storeu_ps(out1 + 8 * c, b[c]);
+    for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(out + h * kHeadDim + 8 * c, acc[h][c]);
   }
 }
 
-JAMD_AVX2 void attention_mix2_avx2(const float* p0, const float* p1, const float* v,
-                                   int64_t v_stride, int64_t n_keys, int64_t head_dim,
-                                   float* out0, float* out1) {
+// Heads in pairs: each value row is read once per pair.
+template <int kChunks>
+JAMD_AVX2 void mix_heads_avx2(const float* p, int64_t p_stride, int n_q, const float* v,
+                              int64_t n_keys, float* out) {
+  constexpr int64_t kHeadDim = 8 * kChunks;
+  int h = 0;
+  for (; h + 2 <= n_q; h += 2) {
+    mix_fixed<2, kChunks>(p + h * p_stride, p_stride, v, n_keys, out + h * kHeadDim);
+  }
+  if (h < n_q) mix_fixed<1, kChunks>(p + h * p_stride, p_stride, v, n_keys, out + h * kHeadDim);
+}
+
+JAMD_AVX2 void attention_mix_avx2(const float* p, int64_t p_stride, int n_q, const float* v,
+                                  int64_t n_keys, int64_t head_dim, float* out) {
   switch (head_dim) {
-    case 8: return mix2_fixed<1>(p0, p1, v, v_stride, n_keys, out0, out1);
-    case 16: return mix2_fixed<2>(p0, p1, v, v_stride, n_keys, out0, out1);
-    case 32: return mix2_fixed<4>(p0, p1, v, v_stride, n_keys, out0, out1);
-    case 64: return mix2_fixed<8>(p0, p1, v, v_stride, n_keys, out0, out1);
+    case 8:
+      return mix_heads_avx2<1>(p, p_stride, n_q, v, n_keys, out);
+    case 16:
+      return mix_heads_avx2<2>(p, p_stride, n_q, v, n_keys, out);
+    case 32:
+      return mix_heads_avx2<4>(p, p_stride, n_q, v, n_keys, out);
+    case 64:
+      return mix_heads_avx2<8>(p, p_stride, n_q, v, n_keys, out);
     default:
-      attention_mix_avx2(p0, v, v_stride, n_keys, head_dim, out0);
-      attention_mix_avx2(p1, v, v_stride, n_keys, head_dim, out1);
+      return attention_mix_portable(p, p_stride, n_q, v, n_keys, head_dim, out);
   }
 }
 
-JAMD_AVX2 float exp_shifted_sum_avx2(float* x, int64_t n, float shift) {
+JAMD_AVX2 float max_avx2(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  float best = _mm_cvtss_f32(s);
+  for (; i < n; ++i) best = std::max(best, x[i]);
+  return best;
+}
+
+JAMD_AVX2 float softmax_unnormalized_avx2(float* x, int64_t n) {
+  const float shift = max_avx2(x, n);
   const __m256 s = _mm256_set1_ps(shift);
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
@@ -387,8 +276,8 @@ JAMD_AVX2 void rmsnorm_avx2(const float* x, const float* gain, int64_t n, float 
   const __m256 vinv = _mm256_set1_ps(inv);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv),
-                                   _mm256_loadu_ps(gain + i));
+    const __m256 y =
+        _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv), _mm256_loadu_ps(gain + i));
     _mm256_storeu_ps(out + i, y);
   }
   for (; i < n; ++i) out[i] = x[i] * inv * gain[i];
@@ -397,16 +286,15 @@ JAMD_AVX2 void rmsnorm_avx2(const float* x, const float* gain, int64_t n, float 
 #undef JAMD_AVX2
 
 constexpr Kernels kPortable{"portable",
-                            matmul_nt_portable,
+                            matmul_packed_portable,
                             attention_scores_portable,
                             attention_mix_portable,
-                            attention_mix2_portable,
-                            exp_shifted_sum_portable,
+                            softmax_unnormalized_portable,
                             silu_mul_portable,
                             rmsnorm_portable};
-constexpr Kernels kAvx2{"avx2+fma",         matmul_nt_avx2,       attention_scores_avx2,
-                        attention_mix_avx2, attention_mix2_avx2,  exp_shifted_sum_avx2,
-                        silu_mul_avx2,      rmsnorm_avx2};
+constexpr Kernels kAvx2{"avx2+fma",         matmul_packed_avx2,        attention_scores_avx2,
+                        attention_mix_avx2, softmax_unnormalized_avx2, silu_mul_avx2,
+                        rmsnorm_avx2};
 
 }  // namespace
 

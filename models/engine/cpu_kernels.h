@@ -2,7 +2,11 @@
 // portable version and an AVX2+FMA version chosen at run time (__builtin_cpu_supports).
 //
 //   const cpu::Kernels& k = cpu::best_kernels();
-//   k.matmul_nt(x, n_rows, d_in, w, 0, d_out, d_out, y);  // y[r, o] = sum_i x[r, i] w[o, i]
+//   std::vector<float> packed(cpu::packed_floats(d_out, d_in));
+//   cpu::pack_panels(w, d_out, d_in, packed.data());               // once, at load
+//   k.matmul_packed(x, n_rows, d_in, packed.data(), d_out, 0,      // y[r, o] = sum_i x[r, i] w[o,
+//   i]
+//                   (d_out + cpu::kPanelOutputs - 1) / cpu::kPanelOutputs, d_out, y);
 //
 // Thread safety: the kernels are pure functions of their arguments; any thread may call them.
 #pragma once
@@ -11,24 +15,27 @@
 
 namespace jamd::models::cpu {
 
+// Keys are cached in blocks of kKeyBlock positions, transposed: [block][head_dim][kKeyBlock].
+// The scores of one block are then kKeyBlock-wide vector products with no horizontal sums, and
+// every query head of a grouped-query group reads the block once.
+inline constexpr int64_t kKeyBlock = 16;
+
 struct Kernels {
   const char* name;  // "avx2+fma" or "portable"
-  // y[r * y_stride + o] = sum_i x[r * in + i] * w[o * in + i], for r < n_rows and
-  // o_begin <= o < o_end. Weights are row-major [out, in], as in the model file.
-  void (*matmul_nt)(const float* x, int64_t n_rows, int64_t in, const float* w, int64_t o_begin,
-                    int64_t o_end, int64_t y_stride, float* y);
-  // out[t] = scale * dot(q, k + t * k_stride), head_dim floats each, t < n_keys.
-  void (*attention_scores)(const float* q, const float* k, int64_t k_stride, int64_t n_keys,
-                           int64_t head_dim, float scale, float* out);
-  // out += sum_t p[t] * v[t * v_stride ..], head_dim floats.
-  void (*attention_mix)(const float* p, const float* v, int64_t v_stride, int64_t n_keys,
+  // y[r * y_stride + o] = sum_i x[r * in + i] * w[o * in + i] for r < n_rows and the outputs of
+  // panels [p_begin, p_end), with w packed by pack_panels (below).
+  void (*matmul_packed)(const float* x, int64_t n_rows, int64_t in, const float* packed,
+                        int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
+  // out[h * out_stride + t] = scale * dot(q + h * head_dim, key t), for h < n_q and
+  // t < n_blocks * kKeyBlock; keys blocked as above, k_blocks[b][i][kKeyBlock].
+  void (*attention_scores)(const float* q, int n_q, int64_t head_dim, const float* k_blocks,
+                           int64_t n_blocks, float scale, float* out, int64_t out_stride);
+  // out[h * head_dim + i] += sum_t p[h * p_stride + t] * v[t * head_dim + i], for h < n_q and
+  // t < n_keys: the query heads of a group read each value row once (or once per pair).
+  void (*attention_mix)(const float* p, int64_t p_stride, int n_q, const float* v, int64_t n_keys,
                         int64_t head_dim, float* out);
-  // attention_mix for two query heads that read the same values (grouped-query attention):
-  // each value row is loaded once for both.
-  void (*attention_mix2)(const float* p0, const float* p1, const float* v, int64_t v_stride,
-                         int64_t n_keys, int64_t head_dim, float* out0, float* out1);
-  // x[i] = exp(x[i] - shift); returns the sum of the results (the softmax denominator).
-  float (*exp_shifted_sum)(float* x, int64_t n, float shift);
+  // x[i] = exp(x[i] - max(x)); returns the sum of the results (the softmax denominator).
+  float (*softmax_unnormalized)(float* x, int64_t n);
   // out[i] = silu(gate[i]) * up[i].
   void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
   // out = x / sqrt(mean(x^2) + eps) * gain.
@@ -45,14 +52,15 @@ void to_bf16(const float* x, int64_t n, uint16_t* out);
 void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
                     int64_t o_begin, int64_t o_end, int64_t y_stride, float* y);
 
-// Weights repacked for matrix-matrix products (prefill, batched decode): panels of
-// kPanelOutputs outputs, each panel [in][kPanelOutputs], zero-padded past `out`. The kernel keeps
-// a 6-row x 16-output tile of y in registers and reads each weight once per 6 input rows.
+// Float32 weights are repacked in panels of kPanelOutputs outputs, each panel
+// [in][kPanelOutputs], zero-padded past `out`: every product reads the weights front to back in
+// one stream. With several input rows the AVX2 kernel keeps a 6-row x 16-output tile of y in
+// registers and reads each weight once per 6 rows; with one row (a one-jam decode step) it keeps
+// 8 partial sums of the 16 outputs, one weight vector per input.
 inline constexpr int64_t kPanelOutputs = 16;
 int64_t packed_floats(int64_t out, int64_t in);
 void pack_panels(const float* w, int64_t out, int64_t in, float* packed);
-// y[r * y_stride + o] = sum_i x[r * in + i] * w[o * in + i] for panels [p_begin, p_end), with w
-// packed by pack_panels. Only with avx2_kernels() present.
+// The AVX2 panel kernel (Kernels::matmul_packed of avx2_kernels()).
 void matmul_packed_avx2(const float* x, int64_t n_rows, int64_t in, const float* packed,
                         int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
 

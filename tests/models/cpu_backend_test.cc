@@ -265,50 +265,63 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
   const cpu::Kernels* fast = cpu::avx2_kernels();
   if (fast == nullptr) GTEST_SKIP() << "this CPU has no AVX2+FMA";
   const cpu::Kernels& ref = cpu::portable_kernels();
-  const int64_t rows = 5, in = 397, out = 11;  // odd sizes exercise every tail
-  std::vector<float> x(rows * in), w(out * in), y1(rows * out), y2(rows * out);
+  const int64_t in = 397;  // odd: every tail of the input loops
+  std::vector<float> x(7 * in), w(37 * in);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
   for (size_t i = 0; i < w.size(); ++i) w[i] = std::cos(0.11f * static_cast<float>(i));
-  ref.matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y1.data());
-  fast->matmul_nt(x.data(), rows, in, w.data(), 0, out, out, y2.data());
-  EXPECT_LE(max_abs_diff(y1, y2), 1e-4f);
-  {
-    // Panels: 37 outputs (two full panels and a padded one), 5 rows (a partial row tile).
-    const int64_t pout = 37;
-    std::vector<float> pw(pout * in), packed(cpu::packed_floats(pout, in)), p1(rows * pout),
-        p2(rows * pout);
-    for (size_t i = 0; i < pw.size(); ++i) pw[i] = std::cos(0.07f * static_cast<float>(i));
-    cpu::pack_panels(pw.data(), pout, in, packed.data());
-    ref.matmul_nt(x.data(), rows, in, pw.data(), 0, pout, pout, p1.data());
-    cpu::matmul_packed_avx2(x.data(), rows, in, packed.data(), pout, 0, 3, pout, p2.data());
-    EXPECT_LE(max_abs_diff(p1, p2), 1e-4f);
+  // Panels: 37 outputs (two full panels and a padded one); 1 row (the decode kernel), 5 (a
+  // partial row tile) and 7 (a full tile and one row).
+  const int64_t out = 37;
+  std::vector<float> packed(static_cast<size_t>(cpu::packed_floats(out, in)));
+  cpu::pack_panels(w.data(), out, in, packed.data());
+  for (int64_t rows : {1, 5, 7}) {
+    std::vector<float> y1(rows * out), y2(rows * out, -1.0f);
+    ref.matmul_packed(x.data(), rows, in, packed.data(), out, 0, 3, out, y1.data());
+    fast->matmul_packed(x.data(), rows, in, packed.data(), out, 0, 3, out, y2.data());
+    EXPECT_LE(max_abs_diff(y1, y2), 1e-4f) << rows << " rows";
+    // Against the row-major definition, too (the packing).
+    float worst = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t o = 0; o < out; ++o) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < in; ++i) acc += double{x[r * in + i]} * w[o * in + i];
+        worst = std::max(worst, std::fabs(static_cast<float>(acc) - y1[r * out + o]));
+      }
+    }
+    EXPECT_LE(worst, 1e-4f) << rows << " rows";
   }
-  ref.matmul_nt(x.data(), 1, in, w.data(), 0, out, out, y1.data());  // the one-row path
-  fast->matmul_nt(x.data(), 1, in, w.data(), 0, out, out, y2.data());
-  EXPECT_LE(max_abs_diff({y1.data(), static_cast<size_t>(out)}, {y2.data(), static_cast<size_t>(out)}), 1e-4f);
   std::vector<float> e1(x.begin(), x.begin() + 29), e2 = e1;
-  const float s1 = ref.exp_shifted_sum(e1.data(), 29, 0.5f);
-  const float s2 = fast->exp_shifted_sum(e2.data(), 29, 0.5f);
+  const float s1 = ref.softmax_unnormalized(e1.data(), 29);
+  const float s2 = fast->softmax_unnormalized(e2.data(), 29);
   EXPECT_NEAR(s1, s2, 1e-5f * s1);
   EXPECT_LE(max_abs_diff(e1, e2), 1e-6f);
+  EXPECT_FLOAT_EQ(*std::max_element(e1.begin(), e1.end()), 1.0f);  // exp(max - max)
   std::vector<float> g1(29), g2(29);
   ref.silu_mul(x.data(), w.data(), 29, g1.data());
   fast->silu_mul(x.data(), w.data(), 29, g2.data());
   EXPECT_LE(max_abs_diff(g1, g2), 1e-6f);
-  for (int64_t hd : {8, 32, 64}) {
-    const int64_t n_keys = 29, stride = 2 * hd;  // keys interleaved like two kv heads
-    std::vector<float> p1(n_keys), p2(n_keys), o1(hd, 0.5f), o2(hd, 0.5f);
-    ref.attention_scores(x.data(), w.data(), stride, n_keys, hd, 0.25f, p1.data());
-    fast->attention_scores(x.data(), w.data(), stride, n_keys, hd, 0.25f, p2.data());
-    EXPECT_LE(max_abs_diff(p1, p2), 1e-5f) << hd;
-    ref.attention_mix(p1.data(), w.data(), stride, n_keys, hd, o1.data());
-    fast->attention_mix(p1.data(), w.data(), stride, n_keys, hd, o2.data());
-    EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << hd;
-    std::vector<float> q1(hd, 0.25f), q2(hd, 0.25f);
-    ref.attention_mix2(p1.data(), p2.data(), w.data(), stride, n_keys, hd, o1.data(), q1.data());
-    fast->attention_mix2(p1.data(), p2.data(), w.data(), stride, n_keys, hd, o2.data(), q2.data());
-    EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << hd;
-    EXPECT_LE(max_abs_diff(q1, q2), 1e-4f) << hd;
+  // Attention for 1 to 5 query heads of a group (a full group of 4 and every remainder), head
+  // sizes with compile-time paths (8, 32, 64) and one without (12).
+  for (int n_q : {1, 2, 3, 4, 5}) {
+    for (int64_t hd : {8, 12, 32, 64}) {
+      const int64_t n_blocks = 3, n_keys = 29, stride = n_blocks * cpu::kKeyBlock + 5;
+      std::vector<float> p1(n_q * stride), p2(n_q * stride);
+      ref.attention_scores(x.data(), n_q, hd, w.data(), n_blocks, 0.25f, p1.data(), stride);
+      fast->attention_scores(x.data(), n_q, hd, w.data(), n_blocks, 0.25f, p2.data(), stride);
+      for (int h = 0; h < n_q; ++h) {
+        const std::span<const float> a(p1.data() + h * stride, n_blocks * cpu::kKeyBlock);
+        const std::span<const float> b(p2.data() + h * stride, n_blocks * cpu::kKeyBlock);
+        EXPECT_LE(max_abs_diff(a, b), 1e-5f) << n_q << " heads, head_dim " << hd;
+      }
+      // Score 17 against the blocked layout's definition: key 17 is block 1, lane 1.
+      float dot = 0.0f;
+      for (int64_t i = 0; i < hd; ++i) dot += x[i] * w[(hd + i) * cpu::kKeyBlock + 1];
+      EXPECT_NEAR(p1[17], 0.25f * dot, 1e-5f);
+      std::vector<float> o1(n_q * hd, 0.5f), o2(n_q * hd, 0.5f);
+      ref.attention_mix(p1.data(), stride, n_q, w.data(), n_keys, hd, o1.data());
+      fast->attention_mix(p1.data(), stride, n_q, w.data(), n_keys, hd, o2.data());
+      EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << n_q << " heads, head_dim " << hd;
+    }
   }
 }
 
