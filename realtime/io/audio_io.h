@@ -57,6 +57,8 @@ struct IoCounters {
   std::atomic<uint64_t> periods{0};           // callbacks run
   std::atomic<uint64_t> midi_in_dropped{0};   // input messages that did not fit or were sysex
   std::atomic<uint64_t> midi_out_dropped{0};  // output messages the port refused
+  std::atomic<uint64_t> server_losses{0};     // JACK: the server went away (0 elsewhere)
+  std::atomic<uint64_t> reconnects{0};        // JACK: a server came back and the I/O carried on
 };
 
 class AudioIo {

@@ -13,11 +13,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "realtime/core/c_handles.h"
 #include "realtime/core/spsc_ring.h"
+#include "realtime/jack/jack_client.h"
 
 namespace jamd::realtime {
 namespace {
@@ -121,17 +123,20 @@ class JackMidiOut final : public MidiOut {
   uint32_t last_frame_ = 0;
 };
 
-class JackIoImpl final : public JackIo {
+class JackIoImpl final : public JackClient {
  public:
-  JackIoImpl(const JackOptions& options, JackClientPtr client)
+  JackIoImpl(const JackOptions& options, const JackClientShare& share, JackClientPtr client)
       : options_(options),
         client_(std::move(client)),
         sample_rate_hz_(jack_get_sample_rate(client_.get())),
-        max_period_frames_(jack_get_buffer_size(client_.get())),
-        period_frames_(max_period_frames_),
+        max_period_frames_(share.max_period_frames != 0
+                               ? share.max_period_frames
+                               : jack_get_buffer_size(client_.get())),
+        period_frames_(jack_get_buffer_size(client_.get())),
+        counters_(share.counters != nullptr ? share.counters : &own_counters_),
         midi_in_block_(std::make_unique<MidiMessage[]>(kJackMidiInMessagesPerPeriod)),
         ring_(options.midi_in_ring_capacity_messages),
-        midi_out_writer_(&counters_) {}
+        midi_out_writer_(counters_) {}
 
   ~JackIoImpl() override {
     stop();
@@ -141,11 +146,14 @@ class JackIoImpl final : public JackIo {
 
   absl::Status register_ports_and_callbacks();
 
+  std::vector<std::pair<std::string, std::string>> connections() const override;
+  absl::Status connect(const std::string& ours, const std::string& theirs) override;
+
   absl::Status start(ProcessCallback* callback) override;
   void stop() override;
   uint32_t sample_rate_hz() const override { return sample_rate_hz_; }
   uint32_t max_period_frames() const override { return max_period_frames_; }
-  const IoCounters& counters() const override { return counters_; }
+  const IoCounters& counters() const override { return *counters_; }
   bool connected() const override { return connected_.load(std::memory_order_acquire); }
   uint32_t period_frames() const override {
     return period_frames_.load(std::memory_order_relaxed);
@@ -165,7 +173,7 @@ class JackIoImpl final : public JackIo {
     return static_cast<JackIoImpl*>(self)->process(n_frames);
   }
   static int on_xrun(void* self) {
-    static_cast<JackIoImpl*>(self)->counters_.xruns.fetch_add(1, std::memory_order_relaxed);
+    static_cast<JackIoImpl*>(self)->counters_->xruns.fetch_add(1, std::memory_order_relaxed);
     return 0;
   }
   static int on_buffer_size(jack_nframes_t n_frames, void* self) {
@@ -195,7 +203,8 @@ class JackIoImpl final : public JackIo {
   jack_port_t* midi_out_ = nullptr;
   ProcessCallback* callback_ = nullptr;  // written only while the client is inactive
   uint64_t frames_done_ = 0;             // thread: rt (reset only while inactive)
-  IoCounters counters_;
+  IoCounters own_counters_;
+  IoCounters* counters_;  // own_counters_, or those a ResilientJackIo keeps across clients
   std::unique_ptr<MidiMessage[]> midi_in_block_;  // this period's MIDI in, for the callback
   SpscRing<TimedMidiMessage> ring_;  // MIDI in: rt produces, one consumer thread pops
   JackMidiOut midi_out_writer_;
@@ -300,6 +309,33 @@ absl::Status JackIoImpl::auto_connect() {
   return connect_first(JACK_DEFAULT_MIDI_TYPE, kPlayback, 0, midi_out_, false);
 }
 
+std::vector<std::pair<std::string, std::string>> JackIoImpl::connections() const {
+  std::vector<std::pair<std::string, std::string>> result;
+  if (!connected()) return result;
+  const std::pair<const char*, jack_port_t*> ports[] = {
+      {kJackAudioInPorts[0], audio_in_[0]},   {kJackAudioInPorts[1], audio_in_[1]},
+      {kJackAudioOutPorts[0], audio_out_[0]}, {kJackAudioOutPorts[1], audio_out_[1]},
+      {kJackMidiInPort, midi_in_},            {kJackMidiOutPort, midi_out_}};
+  for (const auto& [name, port] : ports) {
+    JackPortList peers(jack_port_get_all_connections(client_.get(), port));
+    for (size_t i = 0; peers != nullptr && peers[i] != nullptr; ++i) {
+      result.emplace_back(name, peers[i]);
+    }
+  }
+  return result;
+}
+
+absl::Status JackIoImpl::connect(const std::string& ours, const std::string& theirs) {
+  const std::string our_name = absl::StrCat(options_.client_name, ":", ours);
+  jack_port_t* port = jack_port_by_name(client_.get(), our_name.c_str());
+  if (port == nullptr) return absl::NotFoundError(absl::StrCat("no port ", our_name));
+  const bool input = (jack_port_flags(port) & JackPortIsInput) != 0;
+  const int rc = input ? jack_connect(client_.get(), theirs.c_str(), our_name.c_str())
+                       : jack_connect(client_.get(), our_name.c_str(), theirs.c_str());
+  if (rc == 0 || rc == EEXIST) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("cannot connect ", our_name, " and ", theirs));
+}
+
 // Copies the period's short MIDI messages into midi_in_block_ (frames relative to the period)
 // and into the ring (absolute frames). Drops and counts sysex, oversize and overflow.
 size_t JackIoImpl::read_midi_in(void* buffer, uint32_t n_frames) {
@@ -310,7 +346,7 @@ size_t JackIoImpl::read_midi_in(void* buffer, uint32_t n_frames) {
     if (jack_midi_event_get(&event, buffer, i) != 0) continue;
     if (event.size == 0 || event.size > 3 || event.buffer[0] == 0xF0 ||
         n_kept == kJackMidiInMessagesPerPeriod) {
-      counters_.midi_in_dropped.fetch_add(1, std::memory_order_relaxed);
+      counters_->midi_in_dropped.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     MidiMessage& m = midi_in_block_[n_kept++];
@@ -318,14 +354,14 @@ size_t JackIoImpl::read_midi_in(void* buffer, uint32_t n_frames) {
     m.size = static_cast<uint8_t>(event.size);
     std::memcpy(m.bytes, event.buffer, event.size);
     if (!ring_.try_push({.frame = frames_done_ + m.frame, .message = m})) {
-      counters_.midi_in_dropped.fetch_add(1, std::memory_order_relaxed);
+      counters_->midi_in_dropped.fetch_add(1, std::memory_order_relaxed);
     }
   }
   return n_kept;
 }
 
 int JackIoImpl::process(jack_nframes_t n_frames) {
-  counters_.periods.fetch_add(1, std::memory_order_relaxed);
+  counters_->periods.fetch_add(1, std::memory_order_relaxed);
   const float* in[2];
   float* out[2];
   for (int i = 0; i < 2; ++i) {
@@ -364,7 +400,8 @@ int JackIoImpl::process(jack_nframes_t n_frames) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JackIo>> make_jack_io(const JackOptions& options) {
+absl::StatusOr<std::unique_ptr<JackClient>> open_jack_client(const JackOptions& options,
+                                                             const JackClientShare& share) {
   const int max_name_chars = jack_client_name_size() - 1;
   if (options.client_name.empty() ||
       options.client_name.size() > static_cast<size_t>(max_name_chars) ||
@@ -388,9 +425,9 @@ absl::StatusOr<std::unique_ptr<JackIo>> make_jack_io(const JackOptions& options)
   if (options.client_name != jack_get_client_name(client.get())) {
     return open_error(options, static_cast<jack_status_t>(JackNameNotUnique));
   }
-  auto io = std::make_unique<JackIoImpl>(options, std::move(client));
+  auto io = std::make_unique<JackIoImpl>(options, share, std::move(client));
   if (absl::Status s = io->register_ports_and_callbacks(); !s.ok()) return s;
-  return std::unique_ptr<JackIo>(std::move(io));
+  return std::unique_ptr<JackClient>(std::move(io));
 }
 
 }  // namespace jamd::realtime

@@ -12,8 +12,13 @@
 //   (*io)->start(&band);                        // band: a ProcessCallback
 //   TimedMidiMessage heard[64];
 //   size_t n = (*io)->pop_midi_in(heard);       // listener thread: what the musician played
-//   if (!(*io)->connected()) { /* the server went away: make a new JackIo later */ }
 //   (*io)->stop();
+//
+// When the server goes away (killed, crashed, restarted by the user) the JackIo keeps trying to
+// open the same client again (JackOptions::reconnect). Once a server of that name is back it
+// registers the same ports, restores their connections and carries on calling the same
+// callback; ProcessBlock::first_frame continues where it stopped, so the band resumes where the
+// music was. counters().server_losses and counters().reconnects say what happened.
 //
 // A std::unique_ptr<JackIo> converts to std::unique_ptr<AudioIo> where only the seam is needed.
 //
@@ -44,6 +49,13 @@ struct JackOptions {
   // MIDI in messages the ring (a realtime/core SpscRing) holds for the consumer before it drops
   // (and counts) new ones.
   size_t midi_in_ring_capacity_messages = 4096;
+  // Survive a server restart (see above). Off: a lost server leaves a dead client
+  // (connected() false) and the daemon must make a new JackIo.
+  bool reconnect = true;
+  int reconnect_interval_ms = 100;  // how often it looks for the server while it is away
+  // After a reconnect, connections to ports that are not there yet (another client still
+  // starting) are retried for this long.
+  int restore_connections_s = 30;
 };
 
 // Port short names, as JACK shows them after "<client_name>:".
@@ -69,11 +81,12 @@ class JackIo : public AudioIo {
   // grows past max_period_frames(), the callback is called several times per period with slices
   // of at most max_period_frames() frames, so what it preallocated stays enough.
 
-  // False once the server has shut down or thrown the client out; the client is then dead and
-  // the daemon should make a new JackIo. thread: any (lock-free)
+  // Without reconnect: false once the server has shut down or thrown the client out (the client
+  // is dead). With reconnect it stays true: a lost server shows in counters() instead
+  // (server_losses > reconnects while it is away). thread: any (lock-free)
   virtual bool connected() const = 0;
   // JACK's current period; may change while running (the buffer-size callback tracks it).
-  // thread: any (lock-free)
+  // thread: any
   virtual uint32_t period_frames() const = 0;
   // JACK's own measure of the graph's processing time, as a percentage of the period (all
   // clients, smoothed by the server). thread: any

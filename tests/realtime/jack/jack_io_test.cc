@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <thread>
@@ -369,8 +370,10 @@ TEST_F(JackIoTest, TakenClientNameIsAClearError) {
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
 
-TEST_F(JackIoTest, ServerShutdownMarksTheClientDisconnected) {
-  auto io = open_jamd();
+TEST_F(JackIoTest, WithoutReconnectServerShutdownMarksTheClientDisconnected) {
+  JackOptions options;
+  options.reconnect = false;
+  auto io = open_jamd(options);
   ASSERT_NE(io, nullptr);
   ASSERT_TRUE(io->start(&band_).ok());
   ASSERT_TRUE(wait_until([&] { return band_.periods_.load() > 8; }, kWaitMs));
@@ -379,6 +382,73 @@ TEST_F(JackIoTest, ServerShutdownMarksTheClientDisconnected) {
   ASSERT_TRUE(wait_until([&] { return !io->connected(); }, kWaitMs));
   io->stop();  // must neither hang nor crash with the server gone
   EXPECT_FALSE(io->start(&band_).ok());
+}
+
+// The server goes away and comes back under the same name (as `jackd` killed or crashed and
+// started again): the same JackIo carries on with the same callback, its sample clock continued,
+// its connections restored, MIDI in on the continued clock.
+void expect_survives_restart(std::unique_ptr<JackServer>& server, ScriptedBand& band,
+                             JackIo& io, bool crash) {
+  ASSERT_TRUE(io.start(&band).ok());
+  {
+    Probe probe(server->name());
+    ASSERT_EQ(probe.connect("jamd:out_L", "system:playback_1"), 0);
+  }
+  ASSERT_TRUE(wait_until([&] { return band.periods_.load() > 8; }, kWaitMs));
+  // The supervisor notes connections once per round and trusts a note a round later.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3 * JackOptions{}.reconnect_interval_ms));
+  const std::string name = server->name();
+  crash ? server->crash_now() : server->kill_now();
+  ASSERT_TRUE(wait_until([&] { return io.counters().server_losses.load() == 1; }, kWaitMs));
+  EXPECT_TRUE(io.connected());
+  EXPECT_EQ(io.counters().reconnects.load(), 0u);
+  const uint64_t periods_before = band.periods_.load();
+
+  auto restarted = JackServer::start_named(kPeriodFrames, name);
+  ASSERT_TRUE(restarted.ok()) << restarted.status().message();
+  server = std::move(*restarted);
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return io.counters().reconnects.load() == 1; }, kWaitMs));
+  ASSERT_TRUE(wait_until([&] { return band.periods_.load() > periods_before + 8; }, kWaitMs));
+  std::printf("[ reconnect ] %s: callbacks again %lld ms after the server accepted clients\n",
+              crash ? "SIGKILL" : "SIGTERM",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - back)
+                                         .count()));
+  EXPECT_EQ(band.clock_breaks_.load(), 0u);  // first_frame went on from where it stopped
+
+  Probe probe(server->name());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return jack_port_connected_to(jack_port_by_name(probe.client(), "jamd:out_L"),
+                                      "system:playback_1") != 0;
+      },
+      kWaitMs));
+  probe.activate();
+  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
+  const uint64_t cycles = probe.cycles() + 8;
+  ASSERT_TRUE(wait_until([&] { return probe.cycles() >= cycles; }, kWaitMs));
+  probe.send_once(3, {0x90, 67, 80});
+  TimedMidiMessage ring[8];
+  size_t n = 0;
+  ASSERT_TRUE(wait_until([&] { return (n = io.pop_midi_in(ring)) > 0; }, kWaitMs));
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(ring[0].message.bytes[1], 67);
+  ASSERT_TRUE(wait_until([&] { return band.midi_heard_.load(); }, kWaitMs));
+  EXPECT_EQ(ring[0].frame, band.heard_absolute_frame_);  // the callback's clock, continued
+  io.stop();
+}
+
+TEST_F(JackIoTest, AServerStoppedAndStartedAgainIsRejoined) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  expect_survives_restart(server_, band_, *io, /*crash=*/false);
+}
+
+TEST_F(JackIoTest, ACrashedServerStartedAgainIsRejoined) {
+  auto io = open_jamd();
+  ASSERT_NE(io, nullptr);
+  expect_survives_restart(server_, band_, *io, /*crash=*/true);
 }
 
 TEST_F(JackIoTest, XrunsAreCounted) {

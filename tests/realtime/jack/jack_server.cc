@@ -119,6 +119,11 @@ std::string unique_server_name(const char* purpose) {
 }
 
 absl::StatusOr<std::unique_ptr<JackServer>> JackServer::start(uint32_t period_frames) {
+  return start_named(period_frames, unique_server_name("server"));
+}
+
+absl::StatusOr<std::unique_ptr<JackServer>> JackServer::start_named(uint32_t period_frames,
+                                                                    const std::string& name) {
   jack_set_error_function(&ignore_jack_message);
   jack_set_info_function(&ignore_jack_message);
   const std::string jackd = find_on_path("jackd");
@@ -126,7 +131,6 @@ absl::StatusOr<std::unique_ptr<JackServer>> JackServer::start(uint32_t period_fr
     return absl::NotFoundError(
         "jackd is not on PATH: install Debian's jackd2 (bash scripts/setup.sh does)");
   }
-  const std::string name = unique_server_name("server");
   const std::string log_path = absl::StrCat("/tmp/", name, ".log");
   const std::string period = absl::StrCat(period_frames);
   const std::string rate = absl::StrCat(kTestSampleRateHz);
@@ -172,6 +176,13 @@ void JackServer::kill_now() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  pid_ = 0;
+}
+
+void JackServer::crash_now() {
+  if (pid_ == 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
   pid_ = 0;
 }
 

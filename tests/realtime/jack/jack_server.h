@@ -32,6 +32,9 @@ class JackServer {
   // Starts `jackd -n <unique> -d dummy -r 48000 -p period_frames` and returns once it accepts
   // clients. Fails with a clear message when jackd is missing, dies, or never becomes ready.
   static absl::StatusOr<std::unique_ptr<JackServer>> start(uint32_t period_frames);
+  // The same under a given name: a server started again after kill_now() (a restart).
+  static absl::StatusOr<std::unique_ptr<JackServer>> start_named(uint32_t period_frames,
+                                                                 const std::string& name);
   ~JackServer();  // stops jackd (SIGTERM, then SIGKILL if it lingers) and reaps it
   JackServer(const JackServer&) = delete;
   JackServer& operator=(const JackServer&) = delete;
@@ -39,6 +42,8 @@ class JackServer {
   const std::string& name() const { return name_; }
   // Stops the server now (the destructor then has nothing left to do).
   void kill_now();
+  // Kills it with SIGKILL, as a crash would: no goodbye to its clients.
+  void crash_now();
   // The server's output so far, for failure messages.
   std::string log() const;
   // How many lines of the server's output contain needle (e.g. its xrun reports, which name
