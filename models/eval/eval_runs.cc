@@ -45,17 +45,24 @@ struct RealSong {
   std::vector<TokenId> tokens;
   Score score;
   std::vector<size_t> bar_token;  // index of each Bar token, then of the song's end
-  bool pop = false;  // a POP909 song (pitched parts, chords; with drums when paired)
+  bool pop = false;               // a POP909 song (pitched parts, chords; with drums when paired)
 };
 
 absl::StatusOr<std::vector<RealSong>> decode_songs(std::span<const uint16_t> split) {
   const Vocabulary& v = Vocabulary::get();
   std::vector<RealSong> songs;
+  int song_number = 0;
   for (std::span<const uint16_t> s : split_songs(split)) {
+    ++song_number;
     RealSong song;
     song.tokens.assign(s.begin(), s.end());
     absl::StatusOr<Score> score = decode(song.tokens);
-    if (!score.ok()) return score.status();
+    if (!score.ok()) {
+      // DATA_LOSS: the caller names the file.
+      return absl::DataLossError(absl::StrCat("song ", song_number, " does not decode (",
+                                              score.status().message(),
+                                              "); the file is damaged: run jamd-prepare again"));
+    }
     song.score = *std::move(score);
     for (size_t i = 0; i < song.tokens.size(); ++i) {
       if (song.tokens[i] == v.bar()) song.bar_token.push_back(i);
@@ -82,7 +89,8 @@ std::vector<TokenId> human_block(const RealSong& song, int bar) {
 
 std::vector<ForcedChord> chords_of_bar(const Score& score, int bar) {
   const std::vector<int64_t> starts = bar_start_ticks(score);
-  const int64_t begin = starts[static_cast<size_t>(bar)], end = starts[static_cast<size_t>(bar) + 1];
+  const int64_t begin = starts[static_cast<size_t>(bar)],
+                end = starts[static_cast<size_t>(bar) + 1];
   std::vector<ForcedChord> out = {{0, -1, ChordQuality::kMaj}};
   for (const ChordSpan& c : score.chords) {
     if (c.start_ticks >= end) break;
@@ -259,7 +267,8 @@ absl::StatusOr<NllResult> evaluate_nll(Backend& backend, std::span<const uint16_
   const auto songs = split_songs(split);
   std::vector<std::span<const uint16_t>> chosen;
   for (size_t i : spread(songs.size(), static_cast<size_t>(options.n_sequences))) {
-    chosen.push_back(songs[i].first(std::min(songs[i].size(), static_cast<size_t>(options.max_tokens))));
+    chosen.push_back(
+        songs[i].first(std::min(songs[i].size(), static_cast<size_t>(options.max_tokens))));
   }
   std::vector<StreamId> streams;
   for (size_t i = 0; i < chosen.size(); ++i) {
@@ -303,6 +312,57 @@ absl::StatusOr<NllResult> evaluate_nll(Backend& backend, std::span<const uint16_
   return r;
 }
 
+absl::StatusOr<LogitDiff> compare_logits(Backend& a, Backend& b, std::span<const uint16_t> split,
+                                         const NllOptions& options) {
+  const auto songs = split_songs(split);
+  std::vector<std::span<const uint16_t>> chosen;
+  for (size_t i : spread(songs.size(), static_cast<size_t>(options.n_sequences))) {
+    chosen.push_back(
+        songs[i].first(std::min(songs[i].size(), static_cast<size_t>(options.max_tokens))));
+  }
+  std::vector<StreamId> streams_a, streams_b;
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    absl::StatusOr<StreamId> sa = a.open_stream(), sb = b.open_stream();
+    if (!sa.ok() || !sb.ok()) return (sa.ok() ? sb : sa).status();
+    streams_a.push_back(*sa);
+    streams_b.push_back(*sb);
+  }
+  const auto n_vocab = static_cast<size_t>(a.config().n_vocab);
+  std::vector<float> logits_a(chosen.size() * n_vocab), logits_b(logits_a.size());
+  std::vector<DecodeStep> steps_a, steps_b;
+  LogitDiff d;
+  double sum_abs = 0;
+  for (size_t t = 0;; ++t) {
+    steps_a.clear();
+    steps_b.clear();
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      if (t >= chosen[i].size()) continue;
+      steps_a.push_back({streams_a[i], chosen[i][t]});
+      steps_b.push_back({streams_b[i], chosen[i][t]});
+    }
+    if (steps_a.empty()) break;
+    if (absl::Status s = a.decode(steps_a, logits_a); !s.ok()) return s;
+    if (absl::Status s = b.decode(steps_b, logits_b); !s.ok()) return s;
+    for (size_t k = 0; k < steps_a.size(); ++k) {
+      const float* row_a = logits_a.data() + k * n_vocab;
+      const float* row_b = logits_b.data() + k * n_vocab;
+      for (size_t v = 0; v < n_vocab; ++v) {
+        const double diff = std::fabs(static_cast<double>(row_a[v]) - row_b[v]);
+        d.max_abs = std::max(d.max_abs, diff);
+        d.max_logit = std::max(d.max_logit, std::fabs(static_cast<double>(row_a[v])));
+        sum_abs += diff;
+      }
+      d.argmax_agree += std::max_element(row_a, row_a + n_vocab) - row_a ==
+                        std::max_element(row_b, row_b + n_vocab) - row_b;
+      ++d.n_positions;
+    }
+  }
+  for (StreamId s : streams_a) a.close_stream(s);
+  for (StreamId s : streams_b) b.close_stream(s);
+  if (d.n_positions > 0) d.mean_abs = sum_abs / (static_cast<double>(d.n_positions) * n_vocab);
+  return d;
+}
+
 absl::StatusOr<GenerationReport> evaluate_generation(Backend& backend,
                                                      std::span<const uint16_t> test_split,
                                                      const GenerationOptions& options) {
@@ -325,15 +385,18 @@ absl::StatusOr<GenerationReport> evaluate_generation(Backend& backend,
     r.tokens += g.tokens_generated();
     absl::StatusOr<Score> gen = decode(g.tokens());
     if (!gen.ok()) {
-      return absl::InternalError(absl::StrCat("a generated song does not decode: ", gen.status().message()));
+      return absl::InternalError(
+          absl::StrCat("a generated song does not decode: ", gen.status().message()));
     }
     for (int b = 0; b < options.n_bars; ++b) {
       const int64_t begin = g.bar_start_position(b);
-      const int64_t end = b + 1 < options.n_bars ? g.bar_start_position(b + 1)
-                                                 : g.tokens_first_position() + static_cast<int64_t>(g.tokens().size());
+      const int64_t end = b + 1 < options.n_bars
+                              ? g.bar_start_position(b + 1)
+                              : g.tokens_first_position() + static_cast<int64_t>(g.tokens().size());
       ++r.bars;
       r.bars_decoded += begin >= 0 && decode(g.tokens().subspan(static_cast<size_t>(begin),
-                                                                static_cast<size_t>(end - begin))).ok();
+                                                                static_cast<size_t>(end - begin)))
+                                          .ok();
     }
     measure_jam(jam, *gen, options, r);
   }

@@ -5,6 +5,7 @@
 //   Bigram bigram = fit_bigram(train_tokens);
 //   NllResult nll = evaluate_nll(backend, test_tokens, bigram, {.n_sequences = 32});
 //   GenerationReport gen = evaluate_generation(backend, test_tokens, options);
+//   LogitDiff d = compare_logits(fp32_backend, bf16_backend, test_tokens, {.n_sequences = 8});
 //
 // Thread safety: the functions use the backend from the calling thread only.
 #pragma once
@@ -39,6 +40,18 @@ struct NllResult {
 };
 absl::StatusOr<NllResult> evaluate_nll(Backend& backend, std::span<const uint16_t> split,
                                        const Bigram& bigram, const NllOptions& options);
+
+// How far two backends' logits are apart on the same real tokens (what bf16, kReduced, costs
+// against float32): the first max_tokens tokens of n_sequences songs, batched in both.
+struct LogitDiff {
+  int64_t n_positions = 0;
+  double max_abs = 0;        // largest |a - b| over every logit of every position
+  double mean_abs = 0;       // over every logit
+  double max_logit = 0;      // largest |a|: the scale max_abs is read against
+  int64_t argmax_agree = 0;  // positions where both rank the same token first
+};
+absl::StatusOr<LogitDiff> compare_logits(Backend& a, Backend& b, std::span<const uint16_t> split,
+                                         const NllOptions& options);
 
 struct GenerationOptions {
   int n_jams = 96;  // three in four condition on POP909 songs, the rest on Groove drums
