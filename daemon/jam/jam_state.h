@@ -68,6 +68,7 @@ struct JamState {
   uint64_t seed = 0;              // 0: pick one at start
   bool playing = true;            // false: stop (instant)
   float master_volume = 0.8f;     // 0..1, instant
+  float monitor_volume = 0.8f;    // 0..1, instant: the musician's MIDI played by a live host
 };
 
 }  // namespace jamd
