@@ -3,7 +3,7 @@
 // aubio's own beat tracker (`aubio beat`) on the same audio in the same run, and prints a table
 // of beat F-measure, tempo error, chord accuracy, latencies and CPU.
 //
-//   build-h6/bench/listen_bench [--quick] [--out results.tsv] [--keep-wavs DIR]
+//   build-h3/bench/listen_bench [--quick] [--out results.tsv] [--keep-wavs DIR] [--take NAME_PART]
 //   LISTEN_BENCH_DEBUG=<take> prints what each path heard per beat; LISTEN_BENCH_NOTES=1 prints
 //   each melody note beside the note heard.
 #include <sndfile.h>
@@ -238,7 +238,7 @@ void print_debug(const Take& take, const ListenResult& audio, const ListenResult
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::string out_path, keep_dir;
+  std::string out_path, keep_dir, only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick")
@@ -247,8 +247,12 @@ int main(int argc, char** argv) {
       out_path = argv[++i];
     else if (a == "--keep-wavs" && i + 1 < argc)
       keep_dir = argv[++i];
+    else if (a == "--take" && i + 1 < argc)
+      only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: listen_bench [--quick] [--out FILE.tsv] [--keep-wavs DIR]\n");
+      std::fprintf(stderr,
+                   "usage: listen_bench [--quick] [--out FILE.tsv] [--keep-wavs DIR] [--take "
+                   "NAME_PART]\n");
       return 2;
     }
   }
@@ -266,6 +270,7 @@ int main(int argc, char** argv) {
   int n_melody = 0;
   int n_steady = 0, n_chord = 0, n_all = 0;
   for (const TakeSpec& spec : take_set(quick)) {
+    if (!only.empty() && spec.name.find(only) == std::string::npos) continue;
     const Take take = make_take(spec);
     const std::string wav = (dir / (spec.name + ".wav")).string();
     write_wav(wav, take);

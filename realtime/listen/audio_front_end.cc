@@ -17,6 +17,10 @@ constexpr uint32_t kChromaWindow = 4096;  // 186 ms: 5.4 Hz bins, a semitone apa
 constexpr uint32_t kPitchWindow = 1024;   // 46 ms: YIN down to ~45 Hz, mostly the new note
 // 23 ms: YIN down to ~86 Hz, all new note a hop after the onset: the early pitch decision.
 constexpr uint32_t kEarlyPitchWindow = 512;
+// 11.6 ms: one hop, all new note in the onset's own hop; YIN down to ~172 Hz only, so it decides
+// notes above kFirstPitchLowestMidi (F3, with a margin) and leaves lower ones to the others.
+constexpr uint32_t kFirstPitchWindow = 256;
+constexpr float kFirstPitchLowestMidi = 55.0f;
 // aubio 0.4.9's YIN-FFT reports no confidence; fast YIN does (1 - the dip of its difference
 // function), with this tolerance on the dip.
 constexpr float kPitchTolerance = 0.3f;
@@ -47,6 +51,18 @@ constexpr float kNoteOnsetRatio = 2.5f;
 constexpr float kLevelSmoothing = 0.04f;
 constexpr double kFluxPeakDelaySamples = 512;
 constexpr float kRiseFloor = 0.25f;  // the rise starts where the strength passes this share
+// Swells: the level rising this much above the last kDipHops' minimum, after falling this far
+// below the recent maximum, starts a note too (a flute's soft attack barely moves the flux).
+constexpr float kSwellRiseDb = 3.0f;
+constexpr float kSwellDipDb = 5.0f;
+constexpr size_t kDipHops = 4;
+// The one-hop window hears only the new note at its onset but is noisier: a lower confidence
+// decides there, and a later hop's long window may still correct it.
+constexpr float kFirstPitchConfidence = 0.75f;
+// A mix of the old and the new note in one window can look periodic at their common
+// fundamental: a candidate an integer ratio (2..8) below the ringing note, within this many
+// semitones, is not taken.
+constexpr float kSubharmonicToleranceSemitones = 0.4f;
 
 float pitch_of_hz(float hz) { return 69.0f + 12.0f * std::log2(hz / 440.0f); }
 
@@ -80,6 +96,8 @@ struct AudioFrontEnd::Aubio {
       new_aubio_pitch("yinfast", kPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
   AubioPtr<aubio_pitch_t, del_aubio_pitch> early_pitch{
       new_aubio_pitch("yinfast", kEarlyPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
+  AubioPtr<aubio_pitch_t, del_aubio_pitch> first_pitch{
+      new_aubio_pitch("yinfast", kFirstPitchWindow, kAnalysisHopSamples, kAnalysisRateHz)};
   AubioPtr<fvec_t, del_fvec> hop{new_fvec(kAnalysisHopSamples)};
   AubioPtr<cvec_t, del_cvec> flux_grain{new_cvec(kFluxWindow)};
   AubioPtr<cvec_t, del_cvec> chroma_grain{new_cvec(kChromaWindow)};
@@ -102,13 +120,15 @@ AudioFrontEnd::AudioFrontEnd(const AudioFrontEndOptions& options)
     aubio_->src = src_new(SRC_SINC_FASTEST, 1, &error);
     assert(aubio_->src != nullptr && "libsamplerate could not start");
   }
-  for (aubio_pitch_t* p : {aubio_->pitch.get(), aubio_->early_pitch.get()}) {
+  for (aubio_pitch_t* p :
+       {aubio_->pitch.get(), aubio_->early_pitch.get(), aubio_->first_pitch.get()}) {
     aubio_pitch_set_unit(p, "Hz");
     aubio_pitch_set_tolerance(p, kPitchTolerance);
     aubio_pitch_set_silence(p, options.silence_dbfs);
   }
   aubio_onset_set_silence(aubio_->onset.get(), options.silence_dbfs);
   aubio_onset_set_minioi_ms(aubio_->onset.get(), 50.0f);
+  std::fill(std::begin(recent_level_), std::end(recent_level_), -120.0f);
   last_log_mag_.assign(kFluxWindow / 2 + 1, 0.0f);
   const size_t n_bins = kChromaWindow / 2 + 1;
   bin_pc_.assign(n_bins, -1);
@@ -228,10 +248,18 @@ void AudioFrontEnd::process_hop(const std::function<void(const AudioHop&)>& on_h
   const float early_hz = a.out.get()->data[0];
   const Pitch early{early_hz > 20.0f ? pitch_of_hz(early_hz) : 0.0f,
                     aubio_pitch_get_confidence(a.early_pitch.get())};
+  aubio_pitch_do(a.first_pitch.get(), a.hop.get(), a.out.get());
+  const float first_hz = a.out.get()->data[0];
+  Pitch first{first_hz > 20.0f ? pitch_of_hz(first_hz) : 0.0f,
+              aubio_pitch_get_confidence(a.first_pitch.get())};
+  if (first.midi < kFirstPitchLowestMidi) first = {};
+  hop.first_pitch_midi = first.midi, hop.first_pitch_confidence = first.confidence;
+  hop.pitch_midi = pitch, hop.pitch_confidence = confidence;
+  hop.early_pitch_midi = early.midi, hop.early_pitch_confidence = early.confidence;
   if (hop.level_dbfs < options_.silence_dbfs) {
-    track_notes(hop, {}, {});
+    track_notes(hop, {}, {}, {});
   } else {
-    track_notes(hop, {pitch, confidence}, early);
+    track_notes(hop, {pitch, confidence}, early, first);
   }
   on_hop(hop);
 }
@@ -257,9 +285,44 @@ void AudioFrontEnd::detect_note_onset(const AudioHop& hop) {
   } else if (!armed_ && now < recent_strength_[0]) {
     armed_ = true;  // past the peak
   }
+  // A swell after a dip: the level rises kSwellRiseDb over the dip's floor.
+  const float level = hop.level_dbfs;
+  const float dip = *std::min_element(recent_level_, recent_level_ + kDipHops);
+  const float peak = *std::max_element(recent_level_, recent_level_ + kLevelHops);
+  onset_after_dip_ = false;
+  if (!note_onset_ && level_armed_ && level - dip >= kSwellRiseDb && peak - dip >= kSwellDipDb &&
+      level >= options_.silence_dbfs) {
+    note_onset_ = true;
+    onset_after_dip_ = true;
+    note_onset_sample_ = hop.end_sample - kAnalysisHopSamples;  // the rise began in this hop
+  }
+  // Armed again once the level has fallen well below its peak since the last onset.
+  if (note_onset_) {
+    level_armed_ = false;
+    level_since_onset_ = level;
+  }
+  level_since_onset_ = std::max(level_since_onset_, level);
+  if (level <= level_since_onset_ - kSwellDipDb) level_armed_ = true;
   strength_level_ += kLevelSmoothing * (now - strength_level_);
   for (size_t i = kRiseHops - 1; i > 0; --i) recent_strength_[i] = recent_strength_[i - 1];
   recent_strength_[0] = now;
+  for (size_t i = kLevelHops - 1; i > 0; --i) recent_level_[i] = recent_level_[i - 1];
+  recent_level_[0] = level;
+}
+
+bool AudioFrontEnd::new_pitch(Pitch candidate, float min_confidence) const {
+  if (candidate.midi <= 0 || candidate.confidence < min_confidence) return false;
+  const int p = static_cast<int>(std::lround(candidate.midi));
+  if (ringing_pitch_ < 0) return true;
+  if (p == ringing_pitch_) return dip_onset_;  // the same note again, after it faded
+  const float below = static_cast<float>(ringing_pitch_) - candidate.midi;
+  for (int n = 2; n <= 8; ++n) {
+    if (std::abs(below - 12.0f * std::log2(static_cast<float>(n))) <
+        kSubharmonicToleranceSemitones) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void AudioFrontEnd::end_note(AudioHop& hop, double sample) {
@@ -268,16 +331,15 @@ void AudioFrontEnd::end_note(AudioHop& hop, double sample) {
   note_pitch_ = -1;
 }
 
-void AudioFrontEnd::track_notes(AudioHop& hop, Pitch heard, Pitch early) {
+void AudioFrontEnd::track_notes(AudioHop& hop, Pitch heard, Pitch early, Pitch first) {
   const float pitch = heard.midi, confidence = heard.confidence;
   const bool voiced = pitch > 0 && confidence >= kVoicedConfidence;
-  const bool early_voiced = early.midi > 0 && early.confidence >= kVoicedConfidence;
-  const int early_p = early_voiced ? static_cast<int>(std::lround(early.midi)) : -1;
   const int velocity =
       std::clamp(static_cast<int>((hop.level_dbfs + 60.0f) * 127.0f / 60.0f), 1, 127);
   const int p = voiced ? static_cast<int>(std::lround(pitch)) : -1;
   if (note_onset_) {
     ringing_pitch_ = last_voiced_pitch_;
+    dip_onset_ = onset_after_dip_;
     end_note(hop, note_onset_sample_);
     pending_onset_frames_ = 0;
     pending_onset_sample_ = note_onset_sample_;
@@ -285,16 +347,17 @@ void AudioFrontEnd::track_notes(AudioHop& hop, Pitch heard, Pitch early) {
   }
   if (voiced) last_voiced_pitch_ = p;  // after the onset took the pitch before it
   if (pending_onset_frames_ >= 0) {
-    // The short window's first confident pitch decides the note at once, unless it is the
-    // pitch heard before the onset (the old note may still ring through the window): then the
-    // long window decides, a few hops later.
+    // The one-hop window's first confident new pitch decides the note at once, else the short
+    // window's; a pitch the old note may explain (still ringing through the window, or their
+    // common fundamental) waits for the long window, a few hops later.
     ++pending_onset_frames_;
-    const bool decide_early = early_voiced && early_p != ringing_pitch_;
+    const bool decide_first = new_pitch(first, kFirstPitchConfidence);
+    const bool decide_early = decide_first || new_pitch(early, kVoicedConfidence);
     if (decide_early || (voiced && pending_onset_frames_ > kNoteDecisionHops)) {
       pending_onset_frames_ = -1;
-      note_pitch_ = decide_early ? early_p : p;
-      hop.notes.push_back({true, note_pitch_, velocity, pending_onset_sample_,
-                           decide_early ? early.confidence : confidence});
+      const Pitch chosen = decide_first ? first : decide_early ? early : heard;
+      note_pitch_ = static_cast<int>(std::lround(chosen.midi));
+      hop.notes.push_back({true, note_pitch_, velocity, pending_onset_sample_, chosen.confidence});
       unvoiced_frames_ = changed_frames_ = 0;
       correcting_hops_ = kCorrectionHops;
       correction_pitch_ = -1;
@@ -304,14 +367,22 @@ void AudioFrontEnd::track_notes(AudioHop& hop, Pitch heard, Pitch early) {
     return;
   }
   if (correcting_hops_ > 0) {
-    // Early decisions are corrected: a different pitch held for two hops right after the onset
+    // Early decisions are corrected: in the hops right after the onset, a different pitch that
+    // the short and the one-hop window agree on, or that the long window holds for two hops,
     // replaces the note, from the same onset.
     --correcting_hops_;
-    if (voiced && p != note_pitch_ && note_pitch_ >= 0) {
-      if (p == correction_pitch_) {
+    const int e =
+        new_pitch(early, kVoicedConfidence) ? static_cast<int>(std::lround(early.midi)) : -1;
+    const bool windows_agree = e >= 0 && e != note_pitch_ &&
+                               first.confidence >= kVoicedConfidence &&
+                               std::lround(first.midi) == e;
+    if (windows_agree || (voiced && p != note_pitch_ && note_pitch_ >= 0)) {
+      const int to = windows_agree ? e : p;
+      if (windows_agree || p == correction_pitch_) {
         hop.notes.push_back({false, note_pitch_, 0, pending_onset_sample_, 1.0f});
-        note_pitch_ = p;
-        hop.notes.push_back({true, p, velocity, pending_onset_sample_, confidence});
+        note_pitch_ = to;
+        hop.notes.push_back({true, to, velocity, pending_onset_sample_,
+                             windows_agree ? early.confidence : confidence});
         correcting_hops_ = 0;
       }
       correction_pitch_ = p;

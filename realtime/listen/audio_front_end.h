@@ -47,6 +47,11 @@ struct AudioHop {
   bool onset = false;
   double onset_sample = 0;  // analysis-rate sample of the onset (aubio corrects its own delay)
   std::vector<HeardNote> notes;
+  // What the pitch trackers heard (MIDI pitch, 0 none; YIN confidence): the long and the short
+  // window, and the one-hop window. For analysis tools; the notes above are what they mean.
+  float pitch_midi = 0, pitch_confidence = 0;
+  float early_pitch_midi = 0, early_pitch_confidence = 0;
+  float first_pitch_midi = 0, first_pitch_confidence = 0;
   bool notes_only = false;  // finish(): carries the last note-off, no new audio
 };
 
@@ -75,7 +80,10 @@ class AudioFrontEnd {
   };
   // heard: the long pitch window (steady, follows the note); early: the short one (decides a
   // new note's pitch as soon as it is heard).
-  void track_notes(AudioHop& hop, Pitch heard, Pitch early);
+  void track_notes(AudioHop& hop, Pitch heard, Pitch early, Pitch first);
+  // A pitch the note decision may take at an onset: confident, and not the note before still
+  // ringing in the window (or the common fundamental of the old and the new note).
+  bool new_pitch(Pitch candidate, float min_confidence) const;
   void end_note(AudioHop& hop, double sample);
   void detect_note_onset(const AudioHop& hop);
 
@@ -101,8 +109,16 @@ class AudioFrontEnd {
   bool note_onset_ = false;
   bool armed_ = true;  // a new note onset may start (the last one's peak has passed)
   double note_onset_sample_ = 0;
-  int note_pitch_ = -1;            // sounding note, -1 none
-  int pending_onset_frames_ = -1;  // hops since an onset whose pitch is being collected
+  // The level of recent hops, newest first, for onsets that swell rather than strike (a flute
+  // re-articulating); armed while the level is in a dip.
+  static constexpr size_t kLevelHops = 12;
+  float recent_level_[kLevelHops];
+  bool level_armed_ = false;
+  float level_since_onset_ = -120.0f;  // the highest level since the last onset
+  bool onset_after_dip_ = false;       // this hop's onset is a swell after a dip
+  bool dip_onset_ = false;             // the pending onset's: the same pitch again is a new note
+  int note_pitch_ = -1;                // sounding note, -1 none
+  int pending_onset_frames_ = -1;      // hops since an onset whose pitch is being collected
   double pending_onset_sample_ = 0;
   int last_voiced_pitch_ = -1;
   int ringing_pitch_ = -1;   // the pitch before an onset, maybe still in the pitch window

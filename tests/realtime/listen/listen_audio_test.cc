@@ -69,6 +69,29 @@ TEST(ListenAudio, ArpeggioBeatsAtTheQuarterLevel) {
   EXPECT_LE(h.tempo(), 0.02);
 }
 
+// Melody notes heard with the right pitch within 50 ms of where they start, and the mean time
+// from the note's start to the listener's decision.
+struct NoteScore {
+  int right = 0;
+  double latency_s = 0;
+};
+
+NoteScore score_notes(const Heard& h) {
+  NoteScore s;
+  for (const auto& [t, key] : h.take.melody_onsets) {
+    for (const HeardEvent& e : h.r.events) {
+      const double et = static_cast<double>(e.frame) / h.r.sample_rate_hz;
+      if (e.kind == HeardKind::kNoteOn && std::abs(et - t) <= 0.05 && e.pitch == key) {
+        ++s.right;
+        s.latency_s += static_cast<double>(e.decided_frame) / h.r.sample_rate_hz - t;
+        break;
+      }
+    }
+  }
+  if (s.right > 0) s.latency_s /= s.right;
+  return s;
+}
+
 TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
   const Heard h = hear({.style = Style::kMelody,
                         .tempo_bpm = 150,
@@ -81,22 +104,24 @@ TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
   // fourth are still at the 2/3 level (100 BPM) before the tracker settles on 150.
   EXPECT_LE(h.tempo(), 0.03);
   // Notes: most melody notes are heard with the right pitch, close to where they start.
-  int right = 0;
-  double latency_sum = 0;
-  for (const auto& [t, key] : h.take.melody_onsets) {
-    for (const HeardEvent& e : h.r.events) {
-      const double et = static_cast<double>(e.frame) / h.r.sample_rate_hz;
-      if (e.kind == HeardKind::kNoteOn && std::abs(et - t) <= 0.05 && e.pitch == key) {
-        ++right;
-        latency_sum += static_cast<double>(e.decided_frame) / h.r.sample_rate_hz - t;
-        break;
-      }
-    }
-  }
-  // Measured 2026-11-22: 82 % right within 50 ms, decided 41 ms after the note on average.
-  EXPECT_GE(right, static_cast<int>(0.7 * h.take.melody_onsets.size()));
-  ASSERT_GT(right, 0);
-  EXPECT_LE(latency_sum / right, 0.05) << "note onsets decided later than the 50 ms target";
+  const NoteScore notes = score_notes(h);
+  // Measured 2026-11-23: 98 % right within 50 ms (was 82 %), decided 31 ms after the note on
+  // average (was 41).
+  EXPECT_GE(notes.right, static_cast<int>(0.85 * h.take.melody_onsets.size()));
+  ASSERT_GT(notes.right, 0);
+  EXPECT_LE(notes.latency_s, 0.05) << "note onsets decided later than the 50 ms target";
+}
+
+TEST(ListenAudio, FluteNotesSwellingInAreHeardWithin50Ms) {
+  // A flute's attack swells over ~40 ms and hardly moves the spectral flux: its notes start on
+  // the level's rise out of the dip between notes, the pitch from a one-hop window.
+  const Heard h =
+      hear({.style = Style::kMelody, .tempo_bpm = 100, .key_pc = 7, .program = 73, .seed = 5});
+  const NoteScore notes = score_notes(h);
+  // Measured 2026-11-23: 87 % right within 50 ms (was 38 %), decided 45 ms after (was 66).
+  EXPECT_GE(notes.right, static_cast<int>(0.75 * h.take.melody_onsets.size()));
+  ASSERT_GT(notes.right, 0);
+  EXPECT_LE(notes.latency_s, 0.05) << "note onsets decided later than the 50 ms target";
 }
 
 TEST(ListenAudio, ArpeggiatedChordsAndTheirSeventhsFromAudio) {
