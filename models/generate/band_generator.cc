@@ -66,6 +66,28 @@ int bar_density(std::span<const TokenId> tokens, const Vocabulary& v, int role) 
   return kAnyClass;
 }
 
+// Tokens of a bar's header: Bar, metre, tempo, five densities, energy, valence, style, key.
+constexpr int64_t kHeaderTokens = 12;
+
+// The chord block of a bar's tokens (from its Bar): the first chord, then the changes at grid
+// positions before `before_grid`. Empty when the block is not complete in `bar`.
+std::vector<TokenId> chords_before(std::span<const TokenId> bar, const Vocabulary& v,
+                                   int before_grid) {
+  std::vector<TokenId> out;
+  for (size_t i = static_cast<size_t>(kHeaderTokens); i < bar.size(); ++i) {
+    const TokenInfo& info = v.info(bar[i]);
+    if (info.kind == TokenKind::kPart) return out;
+    if (info.kind == TokenKind::kPosition) {
+      if (info.value >= before_grid || i + 1 >= bar.size()) return out;
+      out.push_back(bar[i]);
+      out.push_back(bar[++i]);
+    } else if (info.kind == TokenKind::kChord) {
+      out.push_back(bar[i]);
+    }
+  }
+  return {};  // the block never ended: no chords to keep
+}
+
 }  // namespace
 
 uint16_t key_scale_mask(int key) {
@@ -83,9 +105,12 @@ uint16_t chord_tone_mask(int chord_value) {
   if (chord_value < 0) return 0x0FFF;
   // Intervals above the root for maj, min, 7, min7, maj7, dim (ChordQuality order).
   static constexpr uint16_t kShapes[kNumChordQualities] = {
-      (1u << 0) | (1u << 4) | (1u << 7),  (1u << 0) | (1u << 3) | (1u << 7),
-      (1u << 0) | (1u << 4) | (1u << 7) | (1u << 10), (1u << 0) | (1u << 3) | (1u << 7) | (1u << 10),
-      (1u << 0) | (1u << 4) | (1u << 7) | (1u << 11), (1u << 0) | (1u << 3) | (1u << 6)};
+      (1u << 0) | (1u << 4) | (1u << 7),
+      (1u << 0) | (1u << 3) | (1u << 7),
+      (1u << 0) | (1u << 4) | (1u << 7) | (1u << 10),
+      (1u << 0) | (1u << 3) | (1u << 7) | (1u << 10),
+      (1u << 0) | (1u << 4) | (1u << 7) | (1u << 11),
+      (1u << 0) | (1u << 3) | (1u << 6)};
   const int root = chord_value / kNumChordQualities;
   const uint16_t shape = kShapes[chord_value % kNumChordQualities];
   return static_cast<uint16_t>(((shape << root) | (shape >> (12 - root))) & 0x0FFF);
@@ -104,7 +129,10 @@ absl::Status check_vocabulary(const WeightFile& weights) {
 }
 
 GenerationBatch::GenerationBatch(int32_t n_vocab)
-    : n_vocab_(n_vocab), sampler_(n_vocab), mask_(n_vocab),
+    : n_vocab_(n_vocab),
+      sampler_(n_vocab),
+      mask_(n_vocab),
+      scratch_(n_vocab),
       bias_(static_cast<size_t>(n_vocab), 0.0f) {}
 
 absl::StatusOr<std::unique_ptr<BandGenerator>> BandGenerator::create(
@@ -142,14 +170,17 @@ absl::StatusOr<std::unique_ptr<BandGenerator>> BandGenerator::create(
     if (absl::Status s = generator->reprefill(); !s.ok()) return s;
     generator->reprefills_ = 0;
   }
+  generator->bar_ends_.clear();  // the context's bars are not the generator's to settle
   generator->bar_end_ = generator->bars_generated_;
   generator->commit();
   return generator;
 }
 
-BandGenerator::BandGenerator(Backend& backend, StreamId stream,
-                             const BandGeneratorOptions& options)
-    : backend_(backend), stream_(stream), options_(options), vocab_(Vocabulary::get()),
+BandGenerator::BandGenerator(Backend& backend, StreamId stream, const BandGeneratorOptions& options)
+    : backend_(backend),
+      stream_(stream),
+      options_(options),
+      vocab_(Vocabulary::get()),
       rng_(options.seed) {
   grammar_.emplace();
   bar_.chord_by_grid.fill(-1);
@@ -167,6 +198,10 @@ void BandGenerator::force_chords(int64_t bar_index, std::vector<ForcedChord> cho
 }
 
 void BandGenerator::clear_forced_chords() { chord_plan_.clear(); }
+
+void BandGenerator::set_committed(int64_t bar_index, CommittedBar committed) {
+  committed_bars_[bar_index] = std::move(committed);
+}
 
 int64_t BandGenerator::bar_start_position(int64_t bar_index) const {
   const auto it = bar_positions_.find(bar_index);
@@ -220,17 +255,37 @@ void BandGenerator::fill_bias(std::span<const float> logits, const TokenMask& ma
   for (int p = 0; p < 128; ++p) bias[static_cast<size_t>(first_pitch + p)] += shift;
 }
 
-absl::StatusOr<TokenId> BandGenerator::choose_next(std::span<const float> logits,
-                                                   GenerationBatch& batch) {
-  Grammar& grammar = *grammar_;
-  if (grammar.at_bar_boundary()) {
-    // The next band bar: its constraints apply from its Bar token on.
-    grammar.set_constraints(constraints_for_bar(bars_generated_));
-    return vocab_.bar();
-  }
-  TokenMask& mask = batch.mask_;
+void BandGenerator::allowed_next(TokenMask& mask, TokenMask& scratch) const {
+  const Grammar& grammar = *grammar_;
   grammar.allowed(&mask);
-  if (grammar.phase() == Grammar::Phase::kPartBody && !tokens_.empty() &&
+  const Grammar::Phase phase = grammar.phase();
+  if (bar_.resume_grid > 0) {
+    // A committed bar: what lies before the resume point already sounds, so nothing new may start
+    // there, neither a note at a later position than the last one fed nor a chord change.
+    const bool in_chords = phase == Grammar::Phase::kChordBlock;
+    const bool in_part = phase == Grammar::Phase::kPartBody;
+    const int at = in_chords ? bar_.chord_position : bar_.position_in_part;
+    if (in_chords || in_part) {
+      // Keep everything but positions before the resume point (and pitches while the block's
+      // last position lies before it). Ids: positions, then pitches, in the vocabulary's order.
+      const TokenId first_position = vocab_.position(0);
+      const TokenId first_pitch = vocab_.pitch(0);
+      const TokenId after_positions = first_position + kMaxBarGrid;
+      assert(first_pitch >= after_positions);
+      const int resume = std::min(bar_.resume_grid, kMaxBarGrid);
+      scratch.clear();
+      scratch.set_range(0, first_position);
+      scratch.set_range(first_position + resume, kMaxBarGrid - resume);
+      if (in_part && at < bar_.resume_grid) {
+        scratch.set_range(after_positions, first_pitch - after_positions);
+        scratch.set_range(first_pitch + 128, scratch.size() - (first_pitch + 128));
+      } else {
+        scratch.set_range(after_positions, scratch.size() - after_positions);
+      }
+      mask.intersect(scratch);
+    }
+  }
+  if (phase == Grammar::Phase::kPartBody && !tokens_.empty() &&
       vocab_.info(tokens_.back()).kind == TokenKind::kPart &&
       bar_density(tokens_, vocab_, vocab_.info(tokens_.back()).role) > 0) {
     // A part whose bar asks for notes (its density token above 0) gets at least one: the model
@@ -240,20 +295,107 @@ absl::StatusOr<TokenId> BandGenerator::choose_next(std::span<const float> logits
     first_note.intersect(position_tokens());
     if (first_note.count() > 0) mask = first_note;
   }
-  const int n_allowed = mask.count();
-  if (n_allowed == 0) {
-    return absl::InternalError(absl::StrCat("generation: the grammar allows nothing after ",
-                                            tokens_to_string(std::span(tokens_).last(
-                                                std::min<size_t>(tokens_.size(), 16)))));
+}
+
+std::optional<TokenId> BandGenerator::forced_next(GenerationBatch& batch) {
+  TokenMask& mask = batch.mask_;
+  Grammar& grammar = *grammar_;
+  if (grammar.at_bar_boundary()) {
+    // The next band bar: its constraints apply from its Bar token on.
+    grammar.set_constraints(constraints_for_bar(bars_generated_));
+    return vocab_.bar();
   }
-  if (n_allowed == 1) {
+  if (forced_next_ < forced_.size()) {
+    const TokenId t = forced_[forced_next_];
+    if (grammar.allows(t)) {
+      ++forced_next_;
+      return t;
+    }
+    forced_.clear();  // refused (cannot happen for blocks checked when queued): sample instead
+    forced_next_ = 0;
+  }
+  allowed_next(mask, batch.scratch_);
+  if (mask.count() == 1) {
     const std::vector<uint64_t>& words = mask.words();
     for (size_t w = 0; w < words.size(); ++w) {
       if (words[w] != 0) return static_cast<TokenId>(w * 64 + std::countr_zero(words[w]));
     }
   }
-  const bool pitch_allowed = grammar.phase() == Grammar::Phase::kPitch ||
-                             grammar.phase() == Grammar::Phase::kPartBody;
+  // A committed bar's header keeps the free controls its previous version drew.
+  const auto previous = previous_bars_.find(bars_generated_);
+  if (previous != previous_bars_.end() && committed_bars_.contains(bars_generated_)) {
+    const int64_t offset = song_length() - bar_start_position(bars_generated_);
+    if (offset > 0 && offset < kHeaderTokens &&
+        offset < static_cast<int64_t>(previous->second.size())) {
+      const TokenId t = previous->second[static_cast<size_t>(offset)];
+      if (mask.test(t)) return t;
+    }
+  }
+  return std::nullopt;
+}
+
+void BandGenerator::open_block(int block_part) {
+  forced_.clear();
+  forced_next_ = 0;
+  bar_.resume_grid = 0;
+  const auto committed = committed_bars_.find(bars_generated_);
+  if (committed == committed_bars_.end()) return;
+  const CommittedBar& bar = committed->second;
+  if (block_part < 0) {  // the chord block
+    if (chord_plan_.contains(bars_generated_) || bar.chords_resume_grid <= 0) return;
+    const auto previous = previous_bars_.find(bars_generated_);
+    if (previous == previous_bars_.end()) return;
+    forced_ = chords_before(previous->second, vocab_, bar.chords_resume_grid);
+    if (!forced_.empty()) bar_.resume_grid = bar.chords_resume_grid;
+    return;
+  }
+  if (block_part >= kNumBandRoles) return;
+  const CommittedPart& part = bar.parts[static_cast<size_t>(block_part)];
+  // The grammar may refuse the notes (the part was switched off, or its density forced to 0).
+  Grammar trial = *grammar_;
+  for (const TokenId t : part.notes) {
+    if (!trial.advance(t).ok()) return;
+  }
+  forced_ = part.notes;
+  bar_.resume_grid = part.resume_grid;
+}
+
+void BandGenerator::push_forced(GenerationBatch& batch) {
+  while (!done()) {
+    const std::optional<TokenId> next = forced_next(batch);
+    if (!next) return;
+    const absl::Status s = push(*next);
+    assert(s.ok() && "a forced token the grammar allowed");
+    (void)s;
+    ++tokens_generated_;
+  }
+}
+
+absl::Status BandGenerator::feed_pending() {
+  const int64_t last = song_length() - 1;
+  if (fed_length_ >= last) return absl::OkStatus();
+  const auto unfed = std::span<const TokenId>(tokens_).subspan(
+      static_cast<size_t>(fed_length_ - tokens_first_position_),
+      static_cast<size_t>(last - fed_length_));
+  if (absl::Status s = backend_.prefill(stream_, unfed, {}); !s.ok()) return s;
+  tokens_prefilled_ += static_cast<int64_t>(unfed.size());
+  fed_length_ = last;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TokenId> BandGenerator::choose_next(std::span<const float> logits,
+                                                   GenerationBatch& batch) {
+  Grammar& grammar = *grammar_;
+  TokenMask& mask = batch.mask_;
+  allowed_next(mask, batch.scratch_);
+  const int n_allowed = mask.count();
+  if (n_allowed == 0) {
+    return absl::InternalError(absl::StrCat(
+        "generation: the grammar allows nothing after ",
+        tokens_to_string(std::span(tokens_).last(std::min<size_t>(tokens_.size(), 16)))));
+  }
+  const bool pitch_allowed =
+      grammar.phase() == Grammar::Phase::kPitch || grammar.phase() == Grammar::Phase::kPartBody;
   std::span<const float> bias;
   if (pitch_allowed && is_pitched_part(grammar.current_part())) {
     fill_bias(logits, mask, batch.bias_);
@@ -274,6 +416,7 @@ absl::Status BandGenerator::push(TokenId token) {
       break;
     case TokenKind::kKey:
       bar_.key = info.value;
+      open_block(-1);  // the chord block follows the key
       break;
     case TokenKind::kChord: {
       const int from = before == Grammar::Phase::kFirstChord ? 0 : bar_.chord_position;
@@ -290,12 +433,17 @@ absl::Status BandGenerator::push(TokenId token) {
       break;
     case TokenKind::kPart:
       bar_.position_in_part = 0;
-      if (info.role == static_cast<int>(Role::kHuman)) ++bars_generated_;
+      open_block(info.role);
       break;
     default:
       break;
   }
   tokens_.push_back(token);
+  if (info.kind == TokenKind::kPart && info.role == static_cast<int>(Role::kHuman)) {
+    ++bars_generated_;
+    bar_ends_.erase(bars_generated_ - 1);
+    bar_ends_.emplace(bars_generated_ - 1, snapshot());
+  }
   return absl::OkStatus();
 }
 
@@ -308,47 +456,95 @@ absl::Status BandGenerator::append_human_bar(std::span<const TokenId> block) {
   Grammar trial = *grammar_;
   for (const TokenId t : block) {
     if (absl::Status s = trial.advance(t); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("append_human_bar: not a human block from encode_part_block: ",
-                       s.message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "append_human_bar: not a human block from encode_part_block: ", s.message()));
     }
   }
   if (block.empty()) return absl::OkStatus();
-  const size_t first_unfed = tokens_.size() - 1;
   for (const TokenId t : block) {
     const absl::Status s = push(t);
     assert(s.ok());
     (void)s;
   }
   // Feed the marker and all but the block's last token; the last stays pending.
-  const auto feed = std::span<const TokenId>(tokens_).subspan(
-      first_unfed, tokens_.size() - 1 - first_unfed);
-  return backend_.prefill(stream_, feed, {});
+  return feed_pending();
+}
+
+BandGenerator::Snapshot BandGenerator::snapshot() const {
+  Snapshot snap;
+  snap.song_length = song_length();
+  snap.bars_generated = bars_generated_;
+  snap.grammar.emplace(*grammar_);
+  snap.rng = rng_;
+  snap.bar = bar_;
+  return snap;
+}
+
+void BandGenerator::assign(Snapshot& to, const Snapshot& from) {
+  to.song_length = from.song_length;
+  to.bars_generated = from.bars_generated;
+  to.grammar.reset();
+  to.grammar.emplace(*from.grammar);
+  to.rng = from.rng;
+  to.bar = from.bar;
 }
 
 void BandGenerator::commit() {
-  committed_.song_length = song_length();
-  committed_.bars_generated = bars_generated_;
-  committed_.grammar.reset();
-  committed_.grammar.emplace(*grammar_);
-  committed_.rng = rng_;
-  committed_.bar = bar_;
+  assign(committed_, snapshot());
+  forget_settled();
+}
+
+void BandGenerator::commit_after_bar(int64_t bar_index) {
+  const auto end = bar_ends_.find(bar_index);
+  assert(end != bar_ends_.end() && bars_generated_ > bar_index &&
+         "commit_after_bar: the bar's human marker must be generated");
+  assign(committed_, end->second);
+  forget_settled();
+}
+
+void BandGenerator::forget_settled() {
+  const int64_t bar = committed_.bars_generated;
+  bar_ends_.erase(bar_ends_.begin(), bar_ends_.lower_bound(bar - 1));
+  committed_bars_.erase(committed_bars_.begin(), committed_bars_.lower_bound(bar));
+  previous_bars_.erase(previous_bars_.begin(), previous_bars_.lower_bound(bar));
 }
 
 absl::Status BandGenerator::rollback() {
   const int64_t keep = committed_.song_length;
   assert(keep > tokens_first_position_ && keep <= song_length());
+  // A bar generated again keeps what its previous version drew where it already sounds (the
+  // header's free controls, the chords before the commit point): remember the discarded bars
+  // whose chord block is complete.
+  for (auto it = bar_positions_.lower_bound(committed_.bars_generated); it != bar_positions_.end();
+       ++it) {
+    if (it->second < keep) continue;
+    const auto next = bar_positions_.find(it->first + 1);
+    const int64_t end = next == bar_positions_.end() ? song_length() : next->second;
+    const auto bar = std::span<const TokenId>(tokens_).subspan(
+        static_cast<size_t>(it->second - tokens_first_position_),
+        static_cast<size_t>(end - it->second));
+    if (!chords_before(bar, vocab_, kMaxBarGrid).empty()) {
+      previous_bars_[it->first].assign(bar.begin(), bar.end());
+    }
+  }
   tokens_.resize(static_cast<size_t>(keep - tokens_first_position_));
   grammar_.reset();
   grammar_.emplace(*committed_.grammar);
   rng_ = committed_.rng;
   bar_ = committed_.bar;
+  forced_.clear();
+  forced_next_ = 0;
   bars_generated_ = committed_.bars_generated;
   bar_positions_.erase(bar_positions_.lower_bound(bars_generated_ + 1), bar_positions_.end());
   if (bar_positions_.contains(bars_generated_) && bar_positions_[bars_generated_] >= keep) {
     bar_positions_.erase(bars_generated_);
   }
-  const absl::Status s = backend_.truncate(stream_, keep - 1);
+  bar_ends_.erase(bar_ends_.lower_bound(bars_generated_), bar_ends_.end());
+  if (fed_length_ <= keep - 1) return absl::OkStatus();  // the discarded tokens were never fed
+  fed_length_ = keep - 1;
+  const int64_t stream_position = fed_length_ - stream_origin_;
+  const absl::Status s = stream_position < 0 ? absl::OutOfRangeError("before the stream")
+                                             : backend_.truncate(stream_, stream_position);
   if (s.code() == absl::StatusCode::kOutOfRange) return reprefill();
   return s;
 }
@@ -363,8 +559,9 @@ absl::Status BandGenerator::reprefill() {
   const size_t fed = tokens_.size() - 1;
   const size_t window = static_cast<size_t>(backend_.config().attention_window);
   const size_t from = fed > window ? fed - window : 0;
-  return backend_.prefill(stream_, std::span<const TokenId>(tokens_).subspan(from, fed - from),
-                          {});
+  stream_origin_ = tokens_first_position_ + static_cast<int64_t>(from);
+  fed_length_ = tokens_first_position_ + static_cast<int64_t>(fed);
+  return backend_.prefill(stream_, std::span<const TokenId>(tokens_).subspan(from, fed - from), {});
 }
 
 void BandGenerator::trim_history() {
@@ -384,8 +581,13 @@ absl::StatusOr<int> generate_step(std::span<BandGenerator* const> generators,
   batch.steps_.clear();
   for (BandGenerator* g : generators) {
     if (g->done()) continue;
+    // What needs no draw goes in first, fed in one prefill: a committed bar's notes reach the
+    // point where the model must choose in one call, not one decode step per token.
+    g->push_forced(batch);
+    if (g->done()) continue;
     assert((batch.active_.empty() || &g->backend_ == &batch.active_[0]->backend_) &&
            "generate_step: every generator of a batch must use the same backend");
+    if (absl::Status s = g->feed_pending(); !s.ok()) return s;
     batch.active_.push_back(g);
     batch.steps_.push_back(DecodeStep{g->stream_, g->tokens_.back()});
   }
@@ -396,11 +598,13 @@ absl::StatusOr<int> generate_step(std::span<BandGenerator* const> generators,
   if (absl::Status s = backend.decode(batch.steps_, batch.logits_); !s.ok()) return s;
   for (size_t i = 0; i < batch.active_.size(); ++i) {
     BandGenerator& g = *batch.active_[i];
+    g.fed_length_ = g.song_length();
     const auto row = std::span<const float>(batch.logits_).subspan(i * n_vocab, n_vocab);
     absl::StatusOr<TokenId> next = g.choose_next(row, batch);
     if (!next.ok()) return next.status();
     if (absl::Status s = g.push(*next); !s.ok()) return s;
     ++g.tokens_generated_;
+    g.push_forced(batch);
     g.trim_history();
   }
   return static_cast<int>(batch.active_.size());

@@ -16,6 +16,8 @@
 //   absl::Status s = generate_until_done(jams, batch);                         // batched steps
 //   (*band)->append_human_bar(human_tokens);    // encode_part_block(..., Role::kHuman)
 //   (*band)->rollback();                        // back to the commit, regenerate after a change
+//   (*band)->set_committed(/*bar=*/5, parts);   // a regenerated bar keeps what already sounds
+//   (*band)->commit_after_bar(4);               // bar 4 settled, bar 5 (speculative) kept
 //
 // Thread safety: a generator, its Backend stream and a GenerationBatch belong to the conductor
 // thread (// thread: conductor for every method). Weights are shared and immutable.
@@ -67,6 +69,21 @@ struct PitchBias {
   float non_chord_tone = -0.25f;  // a pitch class outside the chord sounding at the note's onset
 };
 
+// What already sounds of a bar that is generated again (a steering change or a heard chord in
+// the middle of it). A part's block starts with `notes` (tokens of encode_part_block, without the
+// part marker), fed to the model without sampling, and the model samples notes only at positions
+// >= `resume_grid` (the commit point in the bar's grid; the bar's length keeps the whole block).
+struct CommittedPart {
+  std::vector<TokenId> notes;
+  int resume_grid = 0;
+};
+struct CommittedBar {
+  // The chord block keeps the previous version's chords before it (unless force_chords() plans
+  // the bar), and the header the previous version's free controls.
+  int chords_resume_grid = 0;
+  std::array<CommittedPart, kNumBandRoles> parts;
+};
+
 struct BandGeneratorOptions {
   uint64_t seed = 0;
   PitchBias bias;
@@ -83,6 +100,7 @@ class GenerationBatch {
   int32_t n_vocab_;
   Sampler sampler_;
   TokenMask mask_;
+  TokenMask scratch_;
   std::vector<float> logits_;
   std::vector<float> bias_;
   std::vector<DecodeStep> steps_;
@@ -98,8 +116,7 @@ class BandGenerator {
   // End) that end at a bar boundary; its bars count as generated bars, so request_bars(n) still
   // means "until bar n of the song". INVALID_ARGUMENT when the grammar refuses the context.
   static absl::StatusOr<std::unique_ptr<BandGenerator>> create(
-      Backend& backend, const BandGeneratorOptions& options,
-      std::span<const TokenId> context = {});
+      Backend& backend, const BandGeneratorOptions& options, std::span<const TokenId> context = {});
   ~BandGenerator();
   BandGenerator(const BandGenerator&) = delete;
   BandGenerator& operator=(const BandGenerator&) = delete;
@@ -124,8 +141,18 @@ class BandGenerator {
   // between bars. INVALID_ARGUMENT (nothing changed) when a token breaks the grammar.
   absl::Status append_human_bar(std::span<const TokenId> block);
 
+  // What already sounds of band bar `bar_index`: applies when the bar's chord block or a part's
+  // block starts after this call (a block that started keeps what it had). Replaces any earlier
+  // one for the bar; forgotten once a commit passes the bar.
+  void set_committed(int64_t bar_index, CommittedBar committed);
+
   // Marks the present as the point rollback() returns to.
   void commit();
+  // Marks the end of band bar `bar_index` (its human marker) as the commit point, keeping the bars
+  // generated after it: a bar the musician left empty needs no regeneration of the next one,
+  // which was generated after an empty human block already. Requires bars_generated() >
+  // bar_index >= committed_bars() - 1.
+  void commit_after_bar(int64_t bar_index);
   int64_t committed_bars() const { return committed_.bars_generated; }
   // Forgets everything after the commit (tokens, grammar state, generator draws) so the bars can
   // be generated again under new controls. Opens and re-prefills a stream when the backend
@@ -139,8 +166,11 @@ class BandGenerator {
   // Position in the song of the first token of band bar `bar_index`, or -1 when unknown.
   int64_t bar_start_position(int64_t bar_index) const;
 
-  // Tokens drawn and fed, and how often a re-prefill replaced a truncate.
+  // Tokens added to the song (drawn, or forced by the grammar or a committed bar); of them, those
+  // fed to the model in multi-token prefills instead of one decode step each; and how often a
+  // re-prefill replaced a truncate.
   int64_t tokens_generated() const { return tokens_generated_; }
+  int64_t tokens_prefilled() const { return tokens_prefilled_; }
   int64_t reprefills() const { return reprefills_; }
 
  private:
@@ -152,6 +182,7 @@ class BandGenerator {
     int key = kAnyClass;
     int position_in_part = 0;
     int chord_position = 0;  // of the chord block's last Pos
+    int resume_grid = 0;     // the open block samples positions from here (CommittedBar)
   };
   // What a rollback restores.
   struct Snapshot {
@@ -161,15 +192,31 @@ class BandGenerator {
     SampleRng rng{0};
     BarTracker bar;
   };
+  Snapshot snapshot() const;
+  static void assign(Snapshot& to, const Snapshot& from);  // Grammar cannot be assigned
 
   BandGenerator(Backend& backend, StreamId stream, const BandGeneratorOptions& options);
-  int64_t song_length() const { return tokens_first_position_ + static_cast<int64_t>(tokens_.size()); }
+  int64_t song_length() const {
+    return tokens_first_position_ + static_cast<int64_t>(tokens_.size());
+  }
   GrammarConstraints constraints_for_bar(int64_t bar_index) const;
-  // The token after the one just fed: forced (Bar, a single allowed token) or sampled.
+  // The tokens that may come next: the grammar's, less positions before the block's resume point,
+  // and at least one note for a part that asks for notes.
+  void allowed_next(TokenMask& mask, TokenMask& scratch) const;
+  // Adds every token that needs no draw (Bar, a token the grammar alone allows, a committed
+  // bar's tokens) until a draw is needed or the generator is done.
+  void push_forced(GenerationBatch& batch);
+  std::optional<TokenId> forced_next(GenerationBatch& batch);
+  // Queues what a committed bar keeps when its chord block or a part's block opens.
+  void open_block(int block_part);
+  // Feeds the song's unfed tokens but the last; the last goes through the batched decode.
+  absl::Status feed_pending();
+  // The token after the one just fed: sampled under the grammar and the pitch bias.
   absl::StatusOr<TokenId> choose_next(std::span<const float> logits, GenerationBatch& batch);
   void fill_bias(std::span<const float> logits, const TokenMask& mask, std::span<float> bias) const;
   absl::Status push(TokenId token);  // grammar, bias trackers, song
   void trim_history();
+  void forget_settled();  // what no rollback can return to
   absl::Status reprefill();
 
   Backend& backend_;
@@ -185,11 +232,20 @@ class BandGenerator {
   std::vector<TokenId> tokens_;
   int64_t tokens_first_position_ = 0;
   std::map<int64_t, int64_t> bar_positions_;  // band bar -> song position of its Bar token
+  // Song positions the backend has consumed; the tokens after it are fed by the next step.
+  int64_t fed_length_ = 0;
+  int64_t stream_origin_ = 0;       // the song position of the stream's first token
   std::optional<Grammar> grammar_;  // optional: Grammar cannot be assigned, only rebuilt
   SampleRng rng_;
   BarTracker bar_;
   Snapshot committed_;
+  std::map<int64_t, Snapshot> bar_ends_;  // band bar -> the state after its human marker
+  std::map<int64_t, CommittedBar> committed_bars_;
+  std::map<int64_t, std::vector<TokenId>> previous_bars_;  // a rollback's discarded bars
+  std::vector<TokenId> forced_;  // tokens a committed bar queued for the open block
+  size_t forced_next_ = 0;
   int64_t tokens_generated_ = 0;
+  int64_t tokens_prefilled_ = 0;
   int64_t reprefills_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // BandGenerator on the bundled model: every bar decodes, disabled parts stay silent, forced
-// controls and chords appear, seeds are deterministic, rollback regenerates, human bars append.
+// controls and chords appear, seeds are deterministic, rollback regenerates, human bars append,
+// a committed bar is continued from its commit point, a settled bar keeps the next one.
 #include "models/generate/band_generator.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "models/engine/backend_registry.h"
@@ -66,8 +68,9 @@ TEST(BandGenerator, EveryBarDecodesAndDisabledPartsAreSilent) {
   EXPECT_EQ(g->bars_generated(), 6);
   for (int64_t b = 0; b < 6; ++b) {
     const int64_t begin = g->bar_start_position(b);
-    const int64_t end = b + 1 < 6 ? g->bar_start_position(b + 1)
-                                  : g->tokens_first_position() + static_cast<int64_t>(g->tokens().size());
+    const int64_t end = b + 1 < 6
+                            ? g->bar_start_position(b + 1)
+                            : g->tokens_first_position() + static_cast<int64_t>(g->tokens().size());
     auto bar = g->tokens().subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin));
     absl::StatusOr<Score> score = decode(bar);
     ASSERT_TRUE(score.ok()) << "bar " << b << ": " << score.status();
@@ -217,10 +220,135 @@ TEST(BandGenerator, ContextCutInsideABarIsRefused) {
   EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The tokens of band bar `bar` (from its Bar token to the next bar's, or the end).
+std::vector<TokenId> bar_tokens(const BandGenerator& g, int64_t bar) {
+  const int64_t first = g.tokens_first_position();
+  const int64_t begin = g.bar_start_position(bar);
+  const int64_t next = g.bar_start_position(bar + 1);
+  const int64_t end = next > begin ? next : first + static_cast<int64_t>(g.tokens().size());
+  return {g.tokens().begin() + (begin - first), g.tokens().begin() + (end - first)};
+}
+
+Score decoded(std::span<const TokenId> bar) {
+  absl::StatusOr<Score> score = decode(bar);
+  EXPECT_TRUE(score.ok()) << score.status();
+  return score.ok() ? *score : Score{};
+}
+
+// Steps (decode calls) until band bar `bar` has a note position at or after `grid` in its drums
+// block, the first part the model writes; then generates the bar to its end.
+int steps_to_first_drum_note_from(BandGenerator& g, int64_t bar, int grid, Backend& backend) {
+  const Vocabulary& v = Vocabulary::get();
+  GenerationBatch batch(backend.config().n_vocab);
+  BandGenerator* jams[] = {&g};
+  g.request_bars(bar + 1);
+  int steps = 0;
+  for (bool found = false; !found && !g.done(); ++steps) {
+    EXPECT_TRUE(generate_step(jams, batch).ok());
+    bool in_drums = false;
+    for (const TokenId t : bar_tokens(g, bar)) {
+      const TokenInfo& info = v.info(t);
+      if (info.kind == TokenKind::kPart) in_drums = info.role == static_cast<int>(Role::kDrums);
+      found = found || (in_drums && info.kind == TokenKind::kPosition && info.value >= grid);
+    }
+  }
+  EXPECT_TRUE(generate_until_done(jams, batch).ok());
+  return steps;
+}
+
+TEST(BandGenerator, CommittedBarContinuesFromItsCommitPoint) {
+  auto backend = cpu_backend();
+  auto g = make(*backend, 12, c_major_trio());
+  run(*g, 1, *backend);
+  g->commit();
+  run(*g, 2, *backend);
+  const Score first = decoded(bar_tokens(*g, 1));
+  // Half the bar sounds: each part's notes before beat 3 are committed.
+  constexpr int kResume = 2 * kGridPerBeat;
+  CommittedBar committed;
+  committed.chords_resume_grid = kResume;
+  std::vector<Note> kept;
+  for (int part = 0; part < 3; ++part) {
+    std::vector<Note> notes;
+    for (const Note& n : first.notes) {
+      if (static_cast<int>(n.role) == part && n.start_ticks < kResume) notes.push_back(n);
+    }
+    auto block = encode_part_block(notes, kGridPerBeat, 0, {4, 4}, static_cast<Role>(part));
+    ASSERT_TRUE(block.ok()) << block.status();
+    committed.parts[static_cast<size_t>(part)] = {*block, kResume};
+    kept.insert(kept.end(), notes.begin(), notes.end());
+  }
+  ASSERT_FALSE(kept.empty());
+  // Steered: denser drums from the commit point on.
+  BandControls denser = c_major_trio();
+  denser.density_class = {5, 3, 4, kFree, kFree};
+  ASSERT_TRUE(g->rollback().ok());
+  g->set_controls(denser);
+  const int64_t prefilled_before = g->tokens_prefilled();
+  const int fresh_steps = steps_to_first_drum_note_from(*g, 1, kResume, *backend);
+  const Score fresh = decoded(bar_tokens(*g, 1));  // the version the committed one replaces
+  ASSERT_TRUE(g->rollback().ok());
+  g->set_committed(1, committed);
+  const int committed_steps = steps_to_first_drum_note_from(*g, 1, kResume, *backend);
+  std::printf(
+      "  [commit point] decode steps to the first drum note at beat 3: %d from the bar "
+      "start, %d with the committed half bar prefilled\n",
+      fresh_steps, committed_steps);
+  EXPECT_LE(committed_steps, 4);  // the prefill, the header's free control, the position
+  EXPECT_LT(committed_steps, fresh_steps);
+  EXPECT_GT(g->tokens_prefilled() - prefilled_before, static_cast<int64_t>(kept.size()));
+
+  const Score second = decoded(bar_tokens(*g, 1));
+  std::vector<Note> before_resume;
+  for (const Note& n : second.notes) {
+    if (n.start_ticks < kResume) before_resume.push_back(n);
+  }
+  const auto order = [](const Note& a, const Note& b) {
+    return std::tie(a.role, a.start_ticks, a.pitch) < std::tie(b.role, b.start_ticks, b.pitch);
+  };
+  std::sort(kept.begin(), kept.end(), order);
+  std::sort(before_resume.begin(), before_resume.end(), order);
+  EXPECT_EQ(before_resume, kept) << "the committed notes, and no new one before the commit point";
+  ASSERT_FALSE(second.bars.empty());
+  EXPECT_EQ(second.bars[0].controls.density_class[0], 5);  // the header has the new controls
+  std::vector<ChordSpan> first_chords, second_chords;
+  for (const ChordSpan& c : fresh.chords) {
+    if (c.start_ticks < kResume) first_chords.push_back(c);
+  }
+  for (const ChordSpan& c : second.chords) {
+    if (c.start_ticks < kResume) second_chords.push_back(c);
+  }
+  EXPECT_EQ(second_chords, first_chords) << "the chords already sounding stay";
+  EXPECT_TRUE(decode(g->tokens()).ok());
+}
+
+TEST(BandGenerator, CommitAfterABarKeepsTheNextBar) {
+  auto backend = cpu_backend();
+  auto g = make(*backend, 13, c_major_trio());
+  run(*g, 1, *backend);
+  g->commit();
+  run(*g, 3, *backend);
+  const std::vector<TokenId> three_bars = tokens_of(*g);
+  const int64_t generated = g->tokens_generated();
+  const int64_t bar_2_start = g->bar_start_position(2);
+  g->commit_after_bar(1);  // bar 1 settled with an empty human block: bar 2 stays as it is
+  EXPECT_EQ(g->committed_bars(), 2);
+  EXPECT_EQ(tokens_of(*g), three_bars);
+  run(*g, 3, *backend);
+  EXPECT_EQ(g->tokens_generated(), generated);
+  // A rollback returns to the end of bar 1, and the same draws give the same bar 2.
+  ASSERT_TRUE(g->rollback().ok());
+  EXPECT_EQ(g->bars_generated(), 2);
+  EXPECT_EQ(g->tokens_first_position() + static_cast<int64_t>(g->tokens().size()), bar_2_start);
+  run(*g, 3, *backend);
+  EXPECT_EQ(tokens_of(*g), three_bars);
+}
+
 TEST(PitchSets, ScalesAndChordTones) {
   EXPECT_EQ(key_scale_mask(0), 0b101010110101);   // C major: C D E F G A B
   EXPECT_EQ(key_scale_mask(21), 0b101010110101);  // A minor: the same pitch classes
-  EXPECT_EQ(chord_tone_mask(7 * kNumChordQualities + 2), (1 << 7) | (1 << 11) | (1 << 2) | (1 << 5));
+  EXPECT_EQ(chord_tone_mask(7 * kNumChordQualities + 2),
+            (1 << 7) | (1 << 11) | (1 << 2) | (1 << 5));
   EXPECT_EQ(chord_tone_mask(-1), 0x0FFF);
 }
 
