@@ -1,0 +1,146 @@
+// Attention kernels in AVX-512 for the CPU backend: a key block (kKeyBlock = 16 positions) is one
+// zmm vector, and four query heads with 32-wide heads fit 8 accumulators, so a grouped-query
+// group reads each key block and each value row once, with half the instructions of AVX2.
+#include <immintrin.h>
+
+#include "models/engine/cpu_kernels.h"
+
+namespace jamd::models::cpu {
+namespace {
+
+#define JAMD_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+
+// kHeads query heads against each key block. Even and odd dimensions go to separate
+// accumulators: 2 * kHeads independent sums hide the FMA latency.
+template <int kHeads>
+JAMD_AVX512 void scores_heads(const float* q, int64_t head_dim, const float* k_blocks,
+                              int64_t n_blocks, float scale, float* out, int64_t out_stride) {
+  static_assert(kKeyBlock == 16, "one zmm vector per key block");
+  const __m512 vscale = _mm512_set1_ps(scale);
+  const int64_t even_dims = head_dim & ~int64_t{1};
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const float* kb = k_blocks + b * head_dim * kKeyBlock;
+    __m512 even[kHeads], odd[kHeads];
+#pragma GCC unroll 4
+    for (int h = 0; h < kHeads; ++h) even[h] = odd[h] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < even_dims; i += 2) {
+      const __m512 k0 = _mm512_loadu_ps(kb + i * kKeyBlock);
+      const __m512 k1 = _mm512_loadu_ps(kb + (i + 1) * kKeyBlock);
+#pragma GCC unroll 4
+      for (int h = 0; h < kHeads; ++h) {
+        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i]), k0, even[h]);
+        odd[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i + 1]), k1, odd[h]);
+      }
+    }
+    if (even_dims < head_dim) {
+      const __m512 k0 = _mm512_loadu_ps(kb + even_dims * kKeyBlock);
+#pragma GCC unroll 4
+      for (int h = 0; h < kHeads; ++h) {
+        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + even_dims]), k0, even[h]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int h = 0; h < kHeads; ++h) {
+      _mm512_storeu_ps(out + h * out_stride + b * kKeyBlock,
+                       _mm512_mul_ps(_mm512_add_ps(even[h], odd[h]), vscale));
+    }
+  }
+}
+
+// kHeads query heads over the value rows; kChunks = head_dim / 16 is known at compile time so
+// the kHeads * kChunks accumulators stay in registers.
+template <int kHeads, int kChunks>
+JAMD_AVX512 void mix_heads(const float* p, int64_t p_stride, const float* v, int64_t n_keys,
+                           float* out) {
+  constexpr int64_t kHeadDim = 16 * kChunks;
+  __m512 acc[kHeads][kChunks];
+#pragma GCC unroll 4
+  for (int h = 0; h < kHeads; ++h) {
+#pragma GCC unroll 4
+    for (int c = 0; c < kChunks; ++c) acc[h][c] = _mm512_loadu_ps(out + h * kHeadDim + 16 * c);
+  }
+  for (int64_t t = 0; t < n_keys; ++t) {
+    const float* vt = v + t * kHeadDim;
+    __m512 vc[kChunks];
+#pragma GCC unroll 4
+    for (int c = 0; c < kChunks; ++c) vc[c] = _mm512_loadu_ps(vt + 16 * c);
+#pragma GCC unroll 4
+    for (int h = 0; h < kHeads; ++h) {
+      const __m512 w = _mm512_set1_ps(p[h * p_stride + t]);
+#pragma GCC unroll 4
+      for (int c = 0; c < kChunks; ++c) acc[h][c] = _mm512_fmadd_ps(w, vc[c], acc[h][c]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int h = 0; h < kHeads; ++h) {
+#pragma GCC unroll 4
+    for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(out + h * kHeadDim + 16 * c, acc[h][c]);
+  }
+}
+
+// Heads in fours (all of a group of four at once), then the remainder.
+template <int kChunks>
+JAMD_AVX512 void mix_groups(const float* p, int64_t p_stride, int n_q, const float* v,
+                            int64_t n_keys, float* out) {
+  constexpr int64_t kHeadDim = 16 * kChunks;
+  int h = 0;
+  for (; h + 4 <= n_q; h += 4) {
+    mix_heads<4, kChunks>(p + h * p_stride, p_stride, v, n_keys, out + h * kHeadDim);
+  }
+  const float* ph = p + h * p_stride;
+  float* oh = out + h * kHeadDim;
+  switch (n_q - h) {
+    case 3:
+      return mix_heads<3, kChunks>(ph, p_stride, v, n_keys, oh);
+    case 2:
+      return mix_heads<2, kChunks>(ph, p_stride, v, n_keys, oh);
+    case 1:
+      return mix_heads<1, kChunks>(ph, p_stride, v, n_keys, oh);
+    default:
+      return;
+  }
+}
+
+#undef JAMD_AVX512
+
+}  // namespace
+
+void attention_scores_avx512(const float* q, int n_q, int64_t head_dim, const float* k_blocks,
+                             int64_t n_blocks, float scale, float* out, int64_t out_stride) {
+  int h = 0;
+  for (; h + 4 <= n_q; h += 4) {
+    scores_heads<4>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale, out + h * out_stride,
+                    out_stride);
+  }
+  const float* qh = q + h * head_dim;
+  float* oh = out + h * out_stride;
+  switch (n_q - h) {
+    case 3:
+      return scores_heads<3>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
+    case 2:
+      return scores_heads<2>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
+    case 1:
+      return scores_heads<1>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
+    default:
+      return;
+  }
+}
+
+bool attention_mix_avx512(const float* p, int64_t p_stride, int n_q, const float* v, int64_t n_keys,
+                          int64_t head_dim, float* out) {
+  switch (head_dim) {
+    case 16:
+      mix_groups<1>(p, p_stride, n_q, v, n_keys, out);
+      return true;
+    case 32:
+      mix_groups<2>(p, p_stride, n_q, v, n_keys, out);
+      return true;
+    case 64:
+      mix_groups<4>(p, p_stride, n_q, v, n_keys, out);
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace jamd::models::cpu
