@@ -118,6 +118,8 @@ struct Row {
   const char* precision;
   int threads, streams;
   double ms_per_bar, tokens_per_s, cpu_ms_per_bar;
+  // The fastest bar's CPU time: under the team's load the least disturbed measure of the code.
+  double best_cpu_ms_per_bar;
 };
 
 // Decodes bars of kTokensPerBar tokens for n_streams streams at once, each first filled to a
@@ -173,7 +175,8 @@ Row measure_decode(std::shared_ptr<const jamd::models::WeightFile> w, int thread
              n_streams,
              median * 1e3,
              n_streams * kTokensPerBar / median,
-             bar_cpu_s[bar_cpu_s.size() / 2] * 1e3};
+             bar_cpu_s[bar_cpu_s.size() / 2] * 1e3,
+             bar_cpu_s.front() * 1e3};
 }
 
 double measure_prefill(std::shared_ptr<const jamd::models::WeightFile> w, int threads) {
@@ -277,8 +280,8 @@ int main(int argc, char** argv) {
       temporary ? "random weights" : model_path.c_str(), c.n_vocab, c.d_model, c.n_layers,
       c.n_heads, c.n_kv_heads, c.d_ff, c.attention_window, c.n_params() / 1e6,
       jamd::models::cpu::best_kernels().name);
-  std::printf("\n%-6s %-8s %-8s %12s %14s %12s %16s\n", "prec", "threads", "streams", "ms/bar",
-              "cpu ms/bar", "tokens/s", "x real time");
+  std::printf("\n%-6s %-8s %-8s %12s %14s %14s %12s %16s\n", "prec", "threads", "streams", "ms/bar",
+              "cpu ms/bar", "best cpu ms", "tokens/s", "x real time");
   std::vector<Row> rows;
   using jamd::models::Precision;
   for (auto [precision, threads] :
@@ -292,8 +295,8 @@ int main(int argc, char** argv) {
       rows.push_back(r);
       // A bar is 2 s of music for each stream: all jams together run 2000 / ms_per_bar * streams
       // times faster than real time.
-      std::printf("%-6s %-8d %-8d %12.2f %14.2f %12.0f %16.1f\n", r.precision, r.threads, r.streams,
-                  r.ms_per_bar, r.cpu_ms_per_bar, r.tokens_per_s,
+      std::printf("%-6s %-8d %-8d %12.2f %14.2f %14.2f %12.0f %16.1f\n", r.precision, r.threads,
+                  r.streams, r.ms_per_bar, r.cpu_ms_per_bar, r.best_cpu_ms_per_bar, r.tokens_per_s,
                   2000.0 / r.ms_per_bar * r.streams);
       std::fflush(stdout);
     }
@@ -339,6 +342,7 @@ int main(int argc, char** argv) {
     out << "    {\"precision\": \"" << rows[i].precision << "\", \"threads\": " << rows[i].threads
         << ", \"streams\": " << rows[i].streams << ", \"ms_per_bar\": " << rows[i].ms_per_bar
         << ", \"cpu_ms_per_bar\": " << rows[i].cpu_ms_per_bar
+        << ", \"best_cpu_ms_per_bar\": " << rows[i].best_cpu_ms_per_bar
         << ", \"tokens_per_s\": " << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "")
         << "\n";
   }

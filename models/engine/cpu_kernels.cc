@@ -283,6 +283,14 @@ JAMD_AVX2 void rmsnorm_avx2(const float* x, const float* gain, int64_t n, float 
   for (; i < n; ++i) out[i] = x[i] * inv * gain[i];
 }
 
+JAMD_AVX2 void attention_mix_avx512_or_avx2(const float* p, int64_t p_stride, int n_q,
+                                            const float* v, int64_t n_keys, int64_t head_dim,
+                                            float* out) {
+  if (!attention_mix_avx512(p, p_stride, n_q, v, n_keys, head_dim, out)) {
+    attention_mix_avx2(p, p_stride, n_q, v, n_keys, head_dim, out);
+  }
+}
+
 #undef JAMD_AVX2
 
 constexpr Kernels kPortable{"portable",
@@ -295,6 +303,13 @@ constexpr Kernels kPortable{"portable",
 constexpr Kernels kAvx2{"avx2+fma",         matmul_packed_avx2,        attention_scores_avx2,
                         attention_mix_avx2, softmax_unnormalized_avx2, silu_mul_avx2,
                         rmsnorm_avx2};
+constexpr Kernels kAvx512{"avx512",
+                          matmul_packed_avx2,
+                          attention_scores_avx512,
+                          attention_mix_avx512_or_avx2,
+                          softmax_unnormalized_avx2,
+                          silu_mul_avx2,
+                          rmsnorm_avx2};
 
 }  // namespace
 
@@ -308,7 +323,17 @@ const Kernels* avx2_kernels() {
   return supported ? &kAvx2 : nullptr;
 }
 
+const Kernels* avx512_kernels() {
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return avx2_kernels() != nullptr && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl");
+  }();
+  return supported ? &kAvx512 : nullptr;
+}
+
 const Kernels& best_kernels() {
+  if (const Kernels* widest = avx512_kernels(); widest != nullptr) return *widest;
   const Kernels* fast = avx2_kernels();
   return fast != nullptr ? *fast : kPortable;
 }

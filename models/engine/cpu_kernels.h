@@ -1,5 +1,6 @@
 // The CPU backend's inner loops: matrix products, attention scores, norms and activations, in a
-// portable version and an AVX2+FMA version chosen at run time (__builtin_cpu_supports).
+// portable version, an AVX2+FMA version and AVX2 with AVX-512 attention, chosen at run time
+// (__builtin_cpu_supports).
 //
 //   const cpu::Kernels& k = cpu::best_kernels();
 //   std::vector<float> packed(cpu::packed_floats(d_out, d_in));
@@ -21,7 +22,7 @@ namespace jamd::models::cpu {
 inline constexpr int64_t kKeyBlock = 16;
 
 struct Kernels {
-  const char* name;  // "avx2+fma" or "portable"
+  const char* name;  // "avx512", "avx2+fma" or "portable"
   // y[r * y_stride + o] = sum_i x[r * in + i] * w[o * in + i] for r < n_rows and the outputs of
   // panels [p_begin, p_end), with w packed by pack_panels (below).
   void (*matmul_packed)(const float* x, int64_t n_rows, int64_t in, const float* packed,
@@ -64,9 +65,18 @@ void pack_panels(const float* w, int64_t out, int64_t in, float* packed);
 void matmul_packed_avx2(const float* x, int64_t n_rows, int64_t in, const float* packed,
                         int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
 
+// AVX-512 attention (cpu_kernels_avx512.cc), the parts of avx512_kernels() that differ from
+// avx2_kernels(). attention_mix_avx512 returns false for head sizes it has no path for.
+void attention_scores_avx512(const float* q, int n_q, int64_t head_dim, const float* k_blocks,
+                             int64_t n_blocks, float scale, float* out, int64_t out_stride);
+bool attention_mix_avx512(const float* p, int64_t p_stride, int n_q, const float* v, int64_t n_keys,
+                          int64_t head_dim, float* out);
+
 const Kernels& portable_kernels();
 // nullptr when this CPU lacks AVX2 or FMA.
 const Kernels* avx2_kernels();
+// avx2_kernels() with AVX-512 attention; nullptr when this CPU lacks AVX512F/VL (or AVX2).
+const Kernels* avx512_kernels();
 // The fastest kernels this CPU runs.
 const Kernels& best_kernels();
 

@@ -261,9 +261,11 @@ TEST(CpuBackend, RegistryCreatesTheCpuBackend) {
   }
 }
 
-TEST(CpuKernels, FastKernelsMatchPortable) {
-  const cpu::Kernels* fast = cpu::avx2_kernels();
-  if (fast == nullptr) GTEST_SKIP() << "this CPU has no AVX2+FMA";
+class CpuKernels : public ::testing::TestWithParam<const cpu::Kernels* (*)()> {};
+
+TEST_P(CpuKernels, FastKernelsMatchPortable) {
+  const cpu::Kernels* fast = GetParam()();
+  if (fast == nullptr) GTEST_SKIP() << "this CPU lacks these kernels' instructions";
   const cpu::Kernels& ref = cpu::portable_kernels();
   const int64_t in = 397;  // odd: every tail of the input loops
   std::vector<float> x(7 * in), w(37 * in);
@@ -324,6 +326,9 @@ TEST(CpuKernels, FastKernelsMatchPortable) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(FastSets, CpuKernels,
+                         ::testing::Values(&cpu::avx2_kernels, &cpu::avx512_kernels));
 
 }  // namespace
 }  // namespace jamd::models
