@@ -199,6 +199,52 @@ double measure_prefill(std::shared_ptr<const jamd::models::WeightFile> w, int th
   return static_cast<double>(tokens.size()) / best;
 }
 
+// Forced tokens (the conductor re-feeding a bar's committed notes): CPU microseconds per token
+// when n_tokens known tokens go in as one prefill call, and as n_tokens one-token decode steps,
+// into one stream at a full window. Each round is undone with truncate(), so every round starts
+// from the same steady state. Best of `rounds` (the least disturbed by the machine's load).
+struct ForcedCost {
+  int n_tokens = 0;
+  double prefill_us_per_token = 0, decode_us_per_token = 0;
+};
+
+ForcedCost measure_forced(std::shared_ptr<const jamd::models::WeightFile> w, int n_tokens,
+                          int rounds) {
+  BackendOptions o;
+  o.rollback_tokens = std::max(o.rollback_tokens, n_tokens);
+  auto b = jamd::models::make_cpu_backend(w, o);
+  if (!b.ok()) std::exit(1);
+  Backend& engine = **b;
+  const ModelConfig& c = w->config();
+  std::vector<int32_t> context(static_cast<size_t>(c.attention_window)), forced(n_tokens);
+  for (size_t i = 0; i < context.size(); ++i)
+    context[i] = static_cast<int32_t>((i * 31 + 7) % c.n_vocab);
+  for (size_t i = 0; i < forced.size(); ++i)
+    forced[i] = static_cast<int32_t>((i * 13 + 2) % c.n_vocab);
+  const StreamId s = *engine.open_stream();
+  std::vector<float> logits(static_cast<size_t>(c.n_vocab));
+  if (!engine.prefill(s, context, {}).ok()) std::exit(1);
+  const int64_t start = engine.stream_position(s);
+  double best_prefill = 1e30, best_decode = 1e30;
+  for (int round = 0; round <= rounds; ++round) {  // round 0 warms up
+    double c0 = cpu_seconds();
+    if (!engine.prefill(s, forced, logits).ok()) std::exit(1);
+    const double prefill_s = cpu_seconds() - c0;
+    if (!engine.truncate(s, start).ok()) std::exit(1);
+    c0 = cpu_seconds();
+    for (int32_t token : forced) {
+      DecodeStep step{s, token};
+      if (!engine.decode({&step, 1}, logits).ok()) std::exit(1);
+    }
+    const double decode_s = cpu_seconds() - c0;
+    if (!engine.truncate(s, start).ok()) std::exit(1);
+    if (round == 0) continue;
+    best_prefill = std::min(best_prefill, prefill_s);
+    best_decode = std::min(best_decode, decode_s);
+  }
+  return ForcedCost{n_tokens, best_prefill / n_tokens * 1e6, best_decode / n_tokens * 1e6};
+}
+
 constexpr int kErrorTokens = 600;
 
 // How far kReduced's logits are from float32's on the same tokens: max |diff| over the largest
@@ -308,6 +354,18 @@ int main(int argc, char** argv) {
     std::printf("\nprefill of %d tokens: %.0f tokens/s (1 thread), %.0f tokens/s (2 threads)\n",
                 2 * c.attention_window, prefill1, prefill2);
   }
+  std::vector<ForcedCost> forced;
+  if (a.prefill) {
+    std::printf("\nforced tokens into a stream at a full window, fp32, 1 thread, best of %d:\n",
+                a.bars);
+    std::printf("%-8s %16s %16s %10s\n", "tokens", "prefill us/tok", "decode us/tok", "speed-up");
+    for (int n : {8, 32, 64}) {
+      const ForcedCost f = measure_forced(*w, n, a.bars);
+      forced.push_back(f);
+      std::printf("%-8d %16.1f %16.1f %9.1fx\n", n, f.prefill_us_per_token, f.decode_us_per_token,
+                  f.decode_us_per_token / f.prefill_us_per_token);
+    }
+  }
   // The PyTorch ratio compares with the fp32, 1-thread, 1-stream row.
   const auto batch1 = std::find_if(rows.begin(), rows.end(), [](const Row& r) {
     return std::strcmp(r.precision, "fp32") == 0 && r.threads == 1 && r.streams == 1;
@@ -346,7 +404,13 @@ int main(int argc, char** argv) {
         << ", \"tokens_per_s\": " << rows[i].tokens_per_s << "}" << (i + 1 < rows.size() ? "," : "")
         << "\n";
   }
-  out << "  ],\n  \"prefill_tokens_per_s\": {\"1\": " << prefill1 << ", \"2\": " << prefill2
+  out << "  ],\n  \"forced_tokens\": [";
+  for (size_t i = 0; i < forced.size(); ++i) {
+    out << (i ? ", " : "") << "{\"tokens\": " << forced[i].n_tokens
+        << ", \"prefill_us_per_token\": " << forced[i].prefill_us_per_token
+        << ", \"decode_us_per_token\": " << forced[i].decode_us_per_token << "}";
+  }
+  out << "],\n  \"prefill_tokens_per_s\": {\"1\": " << prefill1 << ", \"2\": " << prefill2
       << "},\n  \"torch_eager_tokens_per_s\": " << torch_tps
       << ",\n  \"torch_eager_cpu_tokens_per_s\": " << torch.cpu_tokens_per_s
       << ",\n  \"cpp_over_torch\": " << (torch_tps > 0 ? cpp_tps / torch_tps : -1)

@@ -76,6 +76,32 @@ TEST(CpuBackend, DecodeOneByOneEqualsPrefill) {
   EXPECT_EQ(b->stream_position(p), 40);
 }
 
+// Forced tokens (the conductor re-feeding a bar's committed notes) into a stream that already
+// holds a context, some past the 16-token window and past a prefill chunk: one prefill call
+// leaves the same logits and the same cache as one decode step per token.
+TEST(CpuBackend, PrefillOfForcedTokensEqualsDecodingThem) {
+  BackendOptions options;
+  options.rollback_tokens = 100;  // prefill chunks of 64
+  for (int n : {1, 8, 32, 64, 100}) {
+    auto b = make(options);
+    StreamId fed = *b->open_stream(), stepped = *b->open_stream();
+    const auto context = tokens(21, 1), forced = tokens(n, 2);
+    ASSERT_TRUE(b->prefill(fed, context, {}).ok());
+    ASSERT_TRUE(b->prefill(stepped, context, {}).ok());
+    std::vector<float> after_prefill(static_cast<size_t>(b->config().n_vocab));
+    ASSERT_TRUE(b->prefill(fed, forced, after_prefill).ok());
+    const auto after_decodes = decode_each(*b, stepped, forced);
+    EXPECT_LE(max_abs_diff(after_prefill, after_decodes.back()), 1e-5f) << n << " tokens";
+    EXPECT_EQ(b->stream_position(fed), b->stream_position(stepped));
+    // The caches match too: the next tokens give the same logits on both streams.
+    const auto next = tokens(20, 3);
+    const auto fed_next = decode_each(*b, fed, next), stepped_next = decode_each(*b, stepped, next);
+    for (size_t i = 0; i < next.size(); ++i) {
+      EXPECT_LE(max_abs_diff(fed_next[i], stepped_next[i]), 1e-5f) << n << " tokens, then " << i;
+    }
+  }
+}
+
 TEST(CpuBackend, BatchedDecodeEqualsSeparateStreams) {
   auto b = make();
   StreamId s0 = *b->open_stream(), s1 = *b->open_stream(), solo = *b->open_stream();
