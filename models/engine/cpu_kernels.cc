@@ -304,7 +304,7 @@ constexpr Kernels kAvx2{"avx2+fma",         matmul_packed_avx2,        attention
                         attention_mix_avx2, softmax_unnormalized_avx2, silu_mul_avx2,
                         rmsnorm_avx2};
 constexpr Kernels kAvx512{"avx512",
-                          matmul_packed_avx2,
+                          matmul_packed_avx512,
                           attention_scores_avx512,
                           attention_mix_avx512_or_avx2,
                           softmax_unnormalized_avx2,

@@ -65,8 +65,10 @@ void pack_panels(const float* w, int64_t out, int64_t in, float* packed);
 void matmul_packed_avx2(const float* x, int64_t n_rows, int64_t in, const float* packed,
                         int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
 
-// AVX-512 attention (cpu_kernels_avx512.cc), the parts of avx512_kernels() that differ from
+// AVX-512 kernels (cpu_kernels_avx512.cc), the parts of avx512_kernels() that differ from
 // avx2_kernels(). attention_mix_avx512 returns false for head sizes it has no path for.
+void matmul_packed_avx512(const float* x, int64_t n_rows, int64_t in, const float* packed,
+                          int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
 void attention_scores_avx512(const float* q, int n_q, int64_t head_dim, const float* k_blocks,
                              int64_t n_blocks, float scale, float* out, int64_t out_stride);
 bool attention_mix_avx512(const float* p, int64_t p_stride, int n_q, const float* v, int64_t n_keys,
@@ -75,7 +77,8 @@ bool attention_mix_avx512(const float* p, int64_t p_stride, int n_q, const float
 const Kernels& portable_kernels();
 // nullptr when this CPU lacks AVX2 or FMA.
 const Kernels* avx2_kernels();
-// avx2_kernels() with AVX-512 attention; nullptr when this CPU lacks AVX512F/VL (or AVX2).
+// avx2_kernels() with AVX-512 attention and multi-row products; nullptr when this CPU lacks
+// AVX512F/VL (or AVX2).
 const Kernels* avx512_kernels();
 // The fastest kernels this CPU runs.
 const Kernels& best_kernels();
