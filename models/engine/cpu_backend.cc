@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <thread>
@@ -40,14 +41,26 @@ constexpr int kMaxGroup = 64;
 // far beyond the 64 bytes of a cache line.
 class HugeBuffer {
  public:
+  static constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64 transparent huge pages
   HugeBuffer() = default;
   // data() is null when the memory could not be mapped.
-  explicit HugeBuffer(size_t bytes) : bytes_(bytes) {
-    if (bytes_ == 0) return;
-    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  explicit HugeBuffer(size_t bytes) {
+    if (bytes == 0) return;
+    // Whole huge pages on a huge-page boundary: an unaligned block kept its first and last
+    // partial 2 MiB in 4 KiB pages (3.5 of 11.5 MiB for the bundled model).
+    const size_t size = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    void* p = mmap(nullptr, size + kHugePageBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return;
-    madvise(p, bytes_, MADV_HUGEPAGE);  // advice only: fine if the kernel says no
-    data_ = static_cast<std::byte*>(p);
+    const auto start = reinterpret_cast<uintptr_t>(p);
+    const uintptr_t aligned = (start + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    if (aligned > start) munmap(p, aligned - start);
+    if (const size_t tail = start + kHugePageBytes - aligned; tail > 0) {
+      munmap(reinterpret_cast<void*>(aligned + size), tail);
+    }
+    madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);  // advice: fine if refused
+    data_ = reinterpret_cast<std::byte*>(aligned);
+    bytes_ = size;
   }
   ~HugeBuffer() {
     if (data_ != nullptr) munmap(data_, bytes_);
