@@ -89,8 +89,9 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(std::shared_ptr<const WeightFile> weights, const BackendOptions& options,
              const cpu::Kernels& kernels, int n_threads);
-  // Row-major pointers, plus panels (AVX2) or bfloat16 copies (kReduced) where they apply.
-  // Called once after construction; RESOURCE_EXHAUSTED when the copies do not fit in memory.
+  // Float32 panels, or bfloat16 copies (kReduced), of every matrix; decides reduced_.
+  // Called once after construction, before any stream opens; RESOURCE_EXHAUSTED when the copies do
+  // not fit in memory.
   absl::Status prepare_matrices();
 
   const ModelConfig& config() const override { return config_; }
@@ -108,8 +109,11 @@ class CpuBackend final : public Backend {
     bool open = false;
     int64_t position = 0;
     // Keys then values for each layer, each kv head's ring contiguous (the attention kernels
-    // then stream one block per head): [n_layers][2][n_kv_heads][ring_positions_][head_dim].
+    // then stream one block per head): [n_layers][2][n_kv_heads][ring_positions_ * head_dim],
+    // keys in blocks (cpu_kernels.h, kKeyBlock), values a row per slot. Float32, or bfloat16
+    // in kv16 with kReduced: half the bytes that many streams' attention reads.
     std::vector<float> kv;
+    std::vector<uint16_t> kv16;
   };
 
   absl::Status check_stream(StreamId stream) const;
@@ -118,6 +122,10 @@ class CpuBackend final : public Backend {
     return s.kv.data() + static_cast<size_t>(layer) * 2 * ring_floats_;
   }
   float* values(Stream& s, int layer) { return keys(s, layer) + ring_floats_; }
+  uint16_t* keys16(Stream& s, int layer) {
+    return s.kv16.data() + static_cast<size_t>(layer) * 2 * ring_floats_;
+  }
+  uint16_t* values16(Stream& s, int layer) { return keys16(s, layer) + ring_floats_; }
 
   // Runs rows (each stream's rows at consecutive positions, in order) through the network and
   // writes logits for the last n_logit_rows rows to logits (may be null).
@@ -210,7 +218,8 @@ absl::Status CpuBackend::prepare_matrices() {
   const ModelConfig& c = config_;
   const WeightFile& w = *weights_;
   const int64_t d = c.d_model, kv = c.kv_dim(), ff = c.d_ff, v = c.n_vocab;
-  reduced_ = options_.precision == Precision::kReduced && cpu::bf16_supported();
+  reduced_ = options_.precision == Precision::kReduced && cpu::bf16_supported() &&
+             c.head_dim() <= cpu::kMaxBf16HeadDim;
   const int64_t shapes[][2] = {{qkv_dim_, d}, {d, d}, {2 * ff, d}, {d, ff}};
   int64_t n_elements = v * d, n_packed = cpu::packed_floats(v, d);
   for (const auto& [out, in] : shapes) {
@@ -270,7 +279,7 @@ BackendCaps CpuBackend::caps() const {
   caps.batched_decode = true;
   caps.max_streams = options_.max_streams;
   caps.bytes_per_stream = static_cast<int64_t>(ring_floats_) * 2 * config_.n_layers *
-                          static_cast<int64_t>(sizeof(float));
+                          static_cast<int64_t>(reduced_ ? sizeof(uint16_t) : sizeof(float));
   return caps;
 }
 
@@ -279,7 +288,9 @@ absl::StatusOr<StreamId> CpuBackend::open_stream() {
     Stream& s = streams_[i];
     if (s.open) continue;
     // The cache is kept when a stream closes, so a jam that restarts reuses it.
-    if (s.kv.empty()) s.kv.assign(ring_floats_ * 2 * static_cast<size_t>(config_.n_layers), 0.0f);
+    const size_t n_kv = ring_floats_ * 2 * static_cast<size_t>(config_.n_layers);
+    if (reduced_ && s.kv16.empty()) s.kv16.assign(n_kv, 0);
+    if (!reduced_ && s.kv.empty()) s.kv.assign(n_kv, 0.0f);
     s.open = true;
     s.position = 0;
     return static_cast<StreamId>(i);
@@ -435,31 +446,41 @@ void CpuBackend::attend(int64_t r, const Row& row, int layer, int kv_head, float
   // when it wraps, [0, n_keys - run0).
   const int64_t slot0 = first % ring_positions_;
   const int64_t run0 = std::min(n_keys, ring_positions_ - slot0);
-  const float* kc = keys(s, layer) + kv_head * ring_positions_ * hd;
-  const float* vc = values(s, layer) + kv_head * ring_positions_ * hd;
+  const int64_t head_at = kv_head * ring_positions_ * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const float* q = qkv_.data() + r * qkv_dim_ + kv_head * group * hd;
   // Whole key blocks are scored: the window's scores start `lead` floats into each score row.
   // The first run ends at a block boundary when the window wraps (the ring is whole blocks), so
   // the second run's blocks land right after it.
+  auto score = [&](int64_t first_slot, int64_t n_blocks, float* out) {
+    if (reduced_) {
+      cpu::attention_scores_bf16(q, group, hd, keys16(s, layer) + head_at + first_slot * hd,
+                                 n_blocks, scale, out, score_stride_);
+    } else {
+      k_.attention_scores(q, group, hd, keys(s, layer) + head_at + first_slot * hd, n_blocks, scale,
+                          out, score_stride_);
+    }
+  };
+  auto mix = [&](const float* p, int64_t first_slot, int64_t n, float* out) {
+    if (reduced_) {
+      cpu::attention_mix_bf16(p, score_stride_, group,
+                              values16(s, layer) + head_at + first_slot * hd, n, hd, out);
+    } else {
+      k_.attention_mix(p, score_stride_, group, values(s, layer) + head_at + first_slot * hd, n, hd,
+                       out);
+    }
+  };
   const int64_t lead = slot0 % block;
-  const int64_t blocks0 = (lead + run0 + block - 1) / block;
-  k_.attention_scores(q, group, hd, kc + (slot0 - lead) * hd, blocks0, scale, scores,
-                      score_stride_);
-  if (run0 < n_keys) {
-    k_.attention_scores(q, group, hd, kc, (n_keys - run0 + block - 1) / block, scale,
-                        scores + lead + run0, score_stride_);
-  }
+  score(slot0 - lead, (lead + run0 + block - 1) / block, scores);
+  if (run0 < n_keys) score(0, (n_keys - run0 + block - 1) / block, scores + lead + run0);
   float inv_sum[kMaxGroup];
   for (int h = 0; h < group; ++h) {
     inv_sum[h] = 1.0f / k_.softmax_unnormalized(scores + h * score_stride_ + lead, n_keys);
   }
   float* out = att_.data() + r * c.d_model + kv_head * group * hd;
   std::fill(out, out + group * hd, 0.0f);
-  k_.attention_mix(scores + lead, score_stride_, group, vc + slot0 * hd, run0, hd, out);
-  if (run0 < n_keys) {
-    k_.attention_mix(scores + lead + run0, score_stride_, group, vc, n_keys - run0, hd, out);
-  }
+  mix(scores + lead, slot0, run0, out);
+  if (run0 < n_keys) mix(scores + lead + run0, 0, n_keys - run0, out);
   // The softmax denominators, applied once to the mixed values.
   for (int h = 0; h < group; ++h) {
     for (int64_t i = 0; i < hd; ++i) out[h * hd + i] *= inv_sum[h];
@@ -479,10 +500,18 @@ void CpuBackend::attention(std::span<const Row> rows, int layer) {
     const float* k = qkv_.data() + r * qkv_dim_ + c.d_model;
     const float* v = k + c.kv_dim();
     for (int64_t g = 0; g < c.n_kv_heads; ++g) {
-      float* kb = keys(s, layer) + (g * ring_positions_ + slot - slot % block) * hd + slot % block;
-      for (int64_t i = 0; i < hd; ++i) kb[i * block] = k[g * hd + i];
-      std::memcpy(values(s, layer) + (g * ring_positions_ + slot) * hd, v + g * hd,
-                  static_cast<size_t>(hd) * sizeof(float));
+      const int64_t key_at = (g * ring_positions_ + slot - slot % block) * hd + slot % block;
+      const int64_t value_at = (g * ring_positions_ + slot) * hd;
+      if (reduced_) {
+        uint16_t* kb = keys16(s, layer) + key_at;
+        for (int64_t i = 0; i < hd; ++i) cpu::to_bf16(k + g * hd + i, 1, kb + i * block);
+        cpu::to_bf16(v + g * hd, hd, values16(s, layer) + value_at);
+      } else {
+        float* kb = keys(s, layer) + key_at;
+        for (int64_t i = 0; i < hd; ++i) kb[i * block] = k[g * hd + i];
+        std::memcpy(values(s, layer) + value_at, v + g * hd,
+                    static_cast<size_t>(hd) * sizeof(float));
+      }
     }
   }
   // Tasks are (row, kv head) pairs, so even one stream's decode step can use every thread.

@@ -53,6 +53,15 @@ void to_bf16(const float* x, int64_t n, uint16_t* out);
 void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
                     int64_t o_begin, int64_t o_end, int64_t y_stride, float* y);
 
+// The KV cache of Precision::kReduced in bfloat16: attention_scores and attention_mix of
+// Kernels with 16-bit keys and values (widened to float32 exactly, summed in float32). Only when
+// bf16_supported(); head_dim at most kMaxBf16HeadDim.
+inline constexpr int64_t kMaxBf16HeadDim = 256;
+void attention_scores_bf16(const float* q, int n_q, int64_t head_dim, const uint16_t* k_blocks,
+                           int64_t n_blocks, float scale, float* out, int64_t out_stride);
+void attention_mix_bf16(const float* p, int64_t p_stride, int n_q, const uint16_t* v,
+                        int64_t n_keys, int64_t head_dim, float* out);
+
 // Float32 weights are repacked in panels of kPanelOutputs outputs, each panel
 // [in][kPanelOutputs], zero-padded past `out`: every product reads the weights front to back in
 // one stream. With several input rows the AVX2 kernel keeps a 6-row x 16-output tile of y in

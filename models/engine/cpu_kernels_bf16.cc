@@ -108,7 +108,8 @@ JAMD_BF16 void matmul_bf16_impl(const uint16_t* x, int64_t n_rows, int64_t in, c
   for (; o + 4 <= o_end; o += 4) {
     const uint16_t* wo = w + o * in;
     int64_t r = 0;
-    for (; r + 2 <= n_rows; r += 2) tile_bf16<2>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
+    for (; r + 2 <= n_rows; r += 2)
+      tile_bf16<2>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
     if (r < n_rows) tile_bf16<1>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
   }
   for (; o < o_end; ++o) {
@@ -116,7 +117,106 @@ JAMD_BF16 void matmul_bf16_impl(const uint16_t* x, int64_t n_rows, int64_t in, c
   }
 }
 
+// 16 bfloat16 values widened to float32: the top half of each float's bits, exactly.
+JAMD_BF16 inline __m512 load16_bf16(const uint16_t* p) {
+  // The zero-masking forms: the unmasked ones start from an undefined vector, which GCC 12
+  // reports as maybe-uninitialized.
+  const __mmask16 all = 0xffff;
+  const __m256i halves = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m512i wide = _mm512_maskz_cvtepu16_epi32(all, halves);
+  return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, wide, 16));
+}
+
+// As the AVX-512 float32 kernel (cpu_kernels_avx512.cc), on bfloat16 key blocks: half the bytes
+// per key, which is what 32 streams' attention waits for.
+template <int kHeads>
+JAMD_BF16 void scores_heads_bf16(const float* q, int64_t head_dim, const uint16_t* k_blocks,
+                                 int64_t n_blocks, float scale, float* out, int64_t out_stride) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  const int64_t even_dims = head_dim & ~int64_t{1};
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint16_t* kb = k_blocks + b * head_dim * kKeyBlock;
+    __m512 even[kHeads], odd[kHeads];
+#pragma GCC unroll 4
+    for (int h = 0; h < kHeads; ++h) even[h] = odd[h] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < even_dims; i += 2) {
+      const __m512 k0 = load16_bf16(kb + i * kKeyBlock), k1 = load16_bf16(kb + (i + 1) * kKeyBlock);
+#pragma GCC unroll 4
+      for (int h = 0; h < kHeads; ++h) {
+        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i]), k0, even[h]);
+        odd[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i + 1]), k1, odd[h]);
+      }
+    }
+    if (even_dims < head_dim) {
+      const __m512 k0 = load16_bf16(kb + even_dims * kKeyBlock);
+#pragma GCC unroll 4
+      for (int h = 0; h < kHeads; ++h) {
+        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + even_dims]), k0, even[h]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int h = 0; h < kHeads; ++h) {
+      _mm512_storeu_ps(out + h * out_stride + b * kKeyBlock,
+                       _mm512_mul_ps(_mm512_add_ps(even[h], odd[h]), vscale));
+    }
+  }
+}
+
+// One query head over bfloat16 value rows, head_dim a multiple of 16.
+JAMD_BF16 void mix_head_bf16(const float* p, const uint16_t* v, int64_t n_keys, int64_t head_dim,
+                             float* out) {
+  for (int64_t c = 0; c < head_dim; c += 16) {
+    __m512 acc0 = _mm512_loadu_ps(out + c), acc1 = _mm512_setzero_ps();
+    int64_t t = 0;
+    for (; t + 2 <= n_keys; t += 2) {
+      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16_bf16(v + t * head_dim + c), acc0);
+      acc1 =
+          _mm512_fmadd_ps(_mm512_set1_ps(p[t + 1]), load16_bf16(v + (t + 1) * head_dim + c), acc1);
+    }
+    if (t < n_keys)
+      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16_bf16(v + t * head_dim + c), acc0);
+    _mm512_storeu_ps(out + c, _mm512_add_ps(acc0, acc1));
+  }
+}
+
+// Four query heads over bfloat16 value rows of 32: each row widened once for all four.
+JAMD_BF16 void mix4_bf16_32(const float* p, int64_t p_stride, const uint16_t* v, int64_t n_keys,
+                            float* out) {
+  __m512 a0 = _mm512_loadu_ps(out), a1 = _mm512_loadu_ps(out + 16);
+  __m512 b0 = _mm512_loadu_ps(out + 32), b1 = _mm512_loadu_ps(out + 48);
+  __m512 c0 = _mm512_loadu_ps(out + 64), c1 = _mm512_loadu_ps(out + 80);
+  __m512 d0 = _mm512_loadu_ps(out + 96), d1 = _mm512_loadu_ps(out + 112);
+  for (int64_t t = 0; t < n_keys; ++t) {
+    const __m512 v0 = load16_bf16(v + t * 32), v1 = load16_bf16(v + t * 32 + 16);
+    const __m512 pa = _mm512_set1_ps(p[t]), pb = _mm512_set1_ps(p[p_stride + t]);
+    const __m512 pc = _mm512_set1_ps(p[2 * p_stride + t]), pd = _mm512_set1_ps(p[3 * p_stride + t]);
+    a0 = _mm512_fmadd_ps(pa, v0, a0);
+    a1 = _mm512_fmadd_ps(pa, v1, a1);
+    b0 = _mm512_fmadd_ps(pb, v0, b0);
+    b1 = _mm512_fmadd_ps(pb, v1, b1);
+    c0 = _mm512_fmadd_ps(pc, v0, c0);
+    c1 = _mm512_fmadd_ps(pc, v1, c1);
+    d0 = _mm512_fmadd_ps(pd, v0, d0);
+    d1 = _mm512_fmadd_ps(pd, v1, d1);
+  }
+  _mm512_storeu_ps(out, a0);
+  _mm512_storeu_ps(out + 16, a1);
+  _mm512_storeu_ps(out + 32, b0);
+  _mm512_storeu_ps(out + 48, b1);
+  _mm512_storeu_ps(out + 64, c0);
+  _mm512_storeu_ps(out + 80, c1);
+  _mm512_storeu_ps(out + 96, d0);
+  _mm512_storeu_ps(out + 112, d1);
+}
+
 #undef JAMD_BF16
+
+void from_bf16(const uint16_t* x, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = uint32_t{x[i]} << 16;
+    std::memcpy(&out[i], &bits, sizeof bits);
+  }
+}
 
 }  // namespace
 
@@ -146,6 +246,44 @@ void to_bf16(const float* x, int64_t n, uint16_t* out) {
 void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
                     int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
   matmul_bf16_impl(x, n_rows, in, w, o_begin, o_end, y_stride, y);
+}
+
+}  // namespace jamd::models::cpu
+
+namespace jamd::models::cpu {
+
+void attention_scores_bf16(const float* q, int n_q, int64_t head_dim, const uint16_t* k_blocks,
+                           int64_t n_blocks, float scale, float* out, int64_t out_stride) {
+  int h = 0;
+  for (; h + 4 <= n_q; h += 4) {
+    scores_heads_bf16<4>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale,
+                         out + h * out_stride, out_stride);
+  }
+  for (; h < n_q; ++h) {
+    scores_heads_bf16<1>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale,
+                         out + h * out_stride, out_stride);
+  }
+}
+
+void attention_mix_bf16(const float* p, int64_t p_stride, int n_q, const uint16_t* v,
+                        int64_t n_keys, int64_t head_dim, float* out) {
+  int h = 0;
+  if (head_dim == 32) {
+    for (; h + 4 <= n_q; h += 4) mix4_bf16_32(p + h * p_stride, p_stride, v, n_keys, out + h * 32);
+  }
+  if (head_dim % 16 == 0) {
+    for (; h < n_q; ++h) mix_head_bf16(p + h * p_stride, v, n_keys, head_dim, out + h * head_dim);
+    return;
+  }
+  // Other head sizes: widen the rows one at a time (not a shape any model uses yet).
+  float row[kMaxBf16HeadDim];
+  for (int64_t t = 0; t < n_keys; ++t) {
+    from_bf16(v + t * head_dim, head_dim, row);
+    for (int hh = h; hh < n_q; ++hh) {
+      for (int64_t i = 0; i < head_dim; ++i)
+        out[hh * head_dim + i] += p[hh * p_stride + t] * row[i];
+    }
+  }
 }
 
 }  // namespace jamd::models::cpu

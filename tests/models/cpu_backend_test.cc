@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -348,6 +349,42 @@ TEST_P(CpuKernels, FastKernelsMatchPortable) {
       std::vector<float> o1(n_q * hd, 0.5f), o2(n_q * hd, 0.5f);
       ref.attention_mix(p1.data(), stride, n_q, w.data(), n_keys, hd, o1.data());
       fast->attention_mix(p1.data(), stride, n_q, w.data(), n_keys, hd, o2.data());
+      EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << n_q << " heads, head_dim " << hd;
+    }
+  }
+}
+
+// kReduced's bfloat16 KV cache: on values that are already bfloat16 the 16-bit kernels compute
+// what the float32 ones do (widening is exact; only the order of the sums differs).
+TEST(CpuBf16Kernels, AttentionMatchesFloat32OnTheSameValues) {
+  if (!cpu::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  const cpu::Kernels& ref = cpu::portable_kernels();
+  const int64_t n_blocks = 3, n_keys = 29, stride = n_blocks * cpu::kKeyBlock + 3;
+  for (int n_q : {1, 3, 4, 5}) {
+    for (int64_t hd : {12, 16, 32}) {
+      std::vector<float> q(n_q * hd), kv(n_blocks * cpu::kKeyBlock * hd);
+      for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * static_cast<float>(i));
+      for (size_t i = 0; i < kv.size(); ++i) kv[i] = std::cos(0.11f * static_cast<float>(i));
+      std::vector<uint16_t> kv16(kv.size());
+      cpu::to_bf16(kv.data(), static_cast<int64_t>(kv.size()), kv16.data());
+      std::vector<float> rounded(kv.size());
+      for (size_t i = 0; i < kv.size(); ++i) {
+        const uint32_t bits = uint32_t{kv16[i]} << 16;
+        std::memcpy(&rounded[i], &bits, sizeof bits);
+      }
+      EXPECT_LE(max_abs_diff(kv, rounded), 1e-2f);  // really rounded, to bfloat16's 8 bits
+      std::vector<float> p1(n_q * stride), p2(n_q * stride);
+      ref.attention_scores(q.data(), n_q, hd, rounded.data(), n_blocks, 0.5f, p1.data(), stride);
+      cpu::attention_scores_bf16(q.data(), n_q, hd, kv16.data(), n_blocks, 0.5f, p2.data(), stride);
+      for (int h = 0; h < n_q; ++h) {
+        EXPECT_LE(max_abs_diff({p1.data() + h * stride, n_blocks * cpu::kKeyBlock},
+                               {p2.data() + h * stride, n_blocks * cpu::kKeyBlock}),
+                  1e-5f)
+            << n_q << " heads, head_dim " << hd;
+      }
+      std::vector<float> o1(n_q * hd, 0.5f), o2(n_q * hd, 0.5f);
+      ref.attention_mix(p1.data(), stride, n_q, rounded.data(), n_keys, hd, o1.data());
+      cpu::attention_mix_bf16(p1.data(), stride, n_q, kv16.data(), n_keys, hd, o2.data());
       EXPECT_LE(max_abs_diff(o1, o2), 1e-4f) << n_q << " heads, head_dim " << hd;
     }
   }
