@@ -35,6 +35,12 @@ constexpr float kBackfillOnsetShare = 0.2f;  // ...when an onset this strong fal
 // that counts as a repeating chord change.
 constexpr double kChordLagShare = 0.8;
 constexpr double kChordCorrelation = 0.25;
+// ... and a change every four beats is ruled out while the correlation at four is below this
+// share of the one at eight (an arpeggio's own pattern repeats every four eighths: ~0.3 of it).
+constexpr double kChordEveryFourShare = 0.7;
+// Chords every eight beats count the slower level only when at least this share of its beats
+// are accented: a fast pulse whose offbeats carry the accents stays fast.
+constexpr double kEveryEightAccentShare = 0.5;
 // The beats' phase moves to where the whole history puts it when that is this far off (a
 // fraction of the beat) for this many estimates in a row (1 s).
 constexpr double kPhaseJumpBeats = 0.2;
@@ -49,7 +55,9 @@ BeatTracker::BeatTracker(const BeatTrackerOptions& options)
       history_frames_(static_cast<int64_t>(options.history_s * options.frame_rate_hz)),
       odf_(static_cast<size_t>(history_frames_), 0.0f),
       x_(static_cast<size_t>(history_frames_), 0.0f),
-      h_(static_cast<size_t>(history_frames_), 0.0f) {
+      harmony_frames_(std::max(history_frames_, static_cast<int64_t>(options.harmony_history_s *
+                                                                     options.frame_rate_hz))),
+      h_(static_cast<size_t>(harmony_frames_), 0.0f) {
   assert(options.frame_rate_hz > 0 && options.min_tempo_bpm > 0 &&
          options.max_tempo_bpm > options.min_tempo_bpm && history_frames_ > 16);
   beats_.reserve(64);
@@ -72,7 +80,7 @@ void BeatTracker::push(float onset_strength, float harmonic_change) {
   const size_t slot = static_cast<size_t>(n_ % history_frames_);
   odf_[slot] = std::max(0.0f, onset_strength);
   x_[slot] = std::max(0.0f, onset_strength - mean);
-  h_[slot] = harmonic_change;
+  h_[static_cast<size_t>(n_ % harmony_frames_)] = harmonic_change;
   ++n_;
 
   if (++frames_since_estimate_ >=
@@ -167,14 +175,21 @@ BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
     period /= 2;
   }
   const double slow = 2 * period;
-  if (60.0 * fr / slow >= options_.min_tempo_bpm && comb_score(acf, slow) > 0 &&
-      accent_share(slow, n_frames) >= kSlowLevelAccentShare) {
-    period = slow;
-  } else if (60.0 * fr / slow >= options_.min_tempo_bpm && chords_every_eight(period, n_frames)) {
-    period = slow;
+  bool level_known = true;
+  if (60.0 * fr / slow >= options_.min_tempo_bpm) {
+    const double accents = accent_share(slow, n_frames);
+    const HarmonicRhythm rhythm = harmonic_rhythm(period);
+    if (comb_score(acf, slow) > 0 && accents >= kSlowLevelAccentShare) {
+      period = slow;
+    } else if (rhythm == HarmonicRhythm::kEveryEight && accents >= kEveryEightAccentShare) {
+      period = slow;
+    } else {
+      level_known = rhythm != HarmonicRhythm::kUnknown;
+    }
   }
   TempoEstimate e;
   e.period = period;
+  e.level_known = level_known;
   e.confidence = static_cast<float>(std::clamp(comb_score(acf, period) / acf[0], 0.0, 1.0));
   // Too little history to test the slower level yet (two of its beats): no estimate, rather
   // than a lock at double speed that takes seconds to undo.
@@ -184,15 +199,19 @@ BeatTracker::TempoEstimate BeatTracker::estimate_tempo() const {
   return e;
 }
 
-// True when the harmony changes every eight beats of `period` and not every two or four: bars of
+// Whether the harmony changes every eight beats of `period` and not every two or four: bars of
 // eight beats are rare, so the beat is most likely twice as slow (an arpeggio in eighths).
-bool BeatTracker::chords_every_eight(double period, int64_t n_frames) const {
-  if (8 * period + 2 > kChordLagShare * static_cast<double>(n_frames)) return false;
+// Unknown until the history holds two such changes.
+BeatTracker::HarmonicRhythm BeatTracker::harmonic_rhythm(double period) const {
+  const int64_t n_frames = std::min(n_ - start_, harmony_frames_);
+  if (8 * period + 2 > kChordLagShare * static_cast<double>(n_frames)) {
+    return HarmonicRhythm::kUnknown;
+  }
   std::vector<float> y(static_cast<size_t>(n_frames));
   double mean = 0;
   for (int64_t i = 0; i < n_frames; ++i) {
     const int64_t f = n_ - n_frames + i;
-    y[static_cast<size_t>(i)] = f >= start_ ? h_[static_cast<size_t>(f % history_frames_)] : 0.0f;
+    y[static_cast<size_t>(i)] = h_[static_cast<size_t>(f % harmony_frames_)];
     mean += y[static_cast<size_t>(i)];
   }
   mean /= static_cast<double>(n_frames);
@@ -203,7 +222,7 @@ bool BeatTracker::chords_every_eight(double period, int64_t n_frames) const {
     return s / static_cast<double>(y.size() - lag);
   };
   const double r0 = r(0);
-  if (r0 <= 1e-9) return false;
+  if (r0 <= 1e-9) return HarmonicRhythm::kOther;
   const auto near = [&](double lag) {
     double best = -1e9;
     for (int d = -2; d <= 2; ++d)
@@ -211,7 +230,9 @@ bool BeatTracker::chords_every_eight(double period, int64_t n_frames) const {
     return best / r0;
   };
   const double r8 = near(8 * period), r4 = near(4 * period), r2 = near(2 * period);
-  return r8 > kChordCorrelation && r4 < 0.5 * r8 && r2 < 0.5 * r8;
+  return r8 > kChordCorrelation && r4 < kChordEveryFourShare * r8 && r2 < 0.5 * r8
+             ? HarmonicRhythm::kEveryEight
+             : HarmonicRhythm::kOther;
 }
 
 // The frame of the most recent beat, for beats `period` apart, that best lines up with the
@@ -275,11 +296,14 @@ void BeatTracker::follow(const TempoEstimate& estimate) {
     check_phase();
     return;
   }
+  const bool level_switch = std::abs(ratio - 2) < 0.15 || std::abs(ratio - 0.5) < 0.08;
+  // A level by default (no accents either way, the harmony not yet heard long enough) keeps the
+  // level the pulse locked on; only evidence switches it.
+  if (level_switch && !estimate.level_known) return;
   const bool consistent = disagreements_ > 0 &&
                           std::abs(estimate.period / disagreement_period_ - 1) < kTempoChangeRatio;
   disagreements_ = consistent ? disagreements_ + 1 : 1;
   disagreement_period_ = estimate.period;
-  const bool level_switch = std::abs(ratio - 2) < 0.15 || std::abs(ratio - 0.5) < 0.08;
   if (disagreements_ >= (level_switch ? kLevelSwitchEstimates : kTempoChangeEstimates)) {
     period_ = estimate.period;
     disagreements_ = 0;

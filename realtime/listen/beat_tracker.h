@@ -26,7 +26,9 @@ struct BeatTrackerOptions {
   double frame_rate_hz = 22050.0 / 256;  // onset-strength frames per second
   double min_tempo_bpm = 60.0;
   double max_tempo_bpm = 180.0;
-  double history_s = 8.0;     // what the tempo estimator looks at
+  double history_s = 8.0;  // what the tempo estimator looks at
+  // What the harmonic-rhythm test looks at: two changes of a chord a bar at 60 BPM need 16 s.
+  double harmony_history_s = 16.0;
   double lock_after_s = 2.0;  // the earliest lock: two beats at 60 BPM
   double reestimate_every_s = 0.25;
   // Tempo prior: log-normal around this tempo, this many octaves wide (breaks exact ties only).
@@ -68,13 +70,17 @@ class BeatTracker {
   struct TempoEstimate {
     double period = 0;  // frames per beat
     float confidence = 0;
+    // The metrical level was decided by evidence (accents, or the harmony's rhythm), not by
+    // default: only such estimates may switch a locked pulse to another level.
+    bool level_known = false;
   };
+  enum class HarmonicRhythm { kUnknown, kEveryEight, kOther };
   float x_at(int64_t frame) const;  // the enhanced onset strength of a past frame
   TempoEstimate estimate_tempo() const;
   double comb_score(const std::vector<float>& acf, double lag) const;
   double accent_share(double period, int64_t n_frames) const;
   double best_phase(double period) const;
-  bool chords_every_eight(double period, int64_t n_frames) const;
+  HarmonicRhythm harmonic_rhythm(double period) const;
   void lock(const TempoEstimate& estimate);
   void follow(const TempoEstimate& estimate);
   void decide_beat();
@@ -85,9 +91,10 @@ class BeatTracker {
   int64_t history_frames_;
   std::vector<float> odf_;  // ring of raw onset strength
   std::vector<float> x_;    // ring of enhanced onset strength
-  std::vector<float> h_;    // ring of harmonic change
-  int64_t n_ = 0;           // frames pushed
-  int64_t start_ = 0;       // the first frame since the last reset()
+  int64_t harmony_frames_;
+  std::vector<float> h_;  // ring of harmonic change, harmony_frames_ long
+  int64_t n_ = 0;         // frames pushed
+  int64_t start_ = 0;     // the first frame since the last reset()
   int64_t frames_since_estimate_ = 0;
   int64_t quiet_frames_ = 0;
   bool locked_ = false;
