@@ -134,7 +134,7 @@ class CpuBackend final : public Backend {
   void attention(std::span<const Row> rows, int layer);
   // Attention of row r's query heads that read kv_head; scores holds score_floats_ floats.
   void attend(int64_t r, const Row& row, int layer, int kv_head, float* scores);
-  // One matrix in the form the kernels read: float32 panels, or row-major bfloat16 (kReduced).
+  // One matrix in the form the kernels read: float32 panels, or bfloat16 panels (kReduced).
   struct Matrix {
     const float* packed = nullptr;
     const uint16_t* w16 = nullptr;
@@ -221,12 +221,12 @@ absl::Status CpuBackend::prepare_matrices() {
   reduced_ = options_.precision == Precision::kReduced && cpu::bf16_supported() &&
              c.head_dim() <= cpu::kMaxBf16HeadDim;
   const int64_t shapes[][2] = {{qkv_dim_, d}, {d, d}, {2 * ff, d}, {d, ff}};
-  int64_t n_elements = v * d, n_packed = cpu::packed_floats(v, d);
+  int64_t n_packed16 = cpu::packed_bf16_elements(v, d), n_packed = cpu::packed_floats(v, d);
   for (const auto& [out, in] : shapes) {
-    n_elements += c.n_layers * out * in;
+    n_packed16 += c.n_layers * cpu::packed_bf16_elements(out, in);
     n_packed += c.n_layers * cpu::packed_floats(out, in);
   }
-  const size_t bytes = reduced_ ? static_cast<size_t>(n_elements) * sizeof(uint16_t)
+  const size_t bytes = reduced_ ? static_cast<size_t>(n_packed16) * sizeof(uint16_t)
                                 : static_cast<size_t>(n_packed) * sizeof(float);
   copies_ = HugeBuffer(bytes);
   if (copies_.data() == nullptr) {
@@ -235,12 +235,15 @@ absl::Status CpuBackend::prepare_matrices() {
   }
   float* next_packed = reinterpret_cast<float*>(copies_.data());
   uint16_t* next16 = reinterpret_cast<uint16_t*>(copies_.data());
+  std::vector<uint16_t> rounded;
   auto prepare = [&](const float* src, int64_t out, int64_t in) {
     Matrix m;
     if (reduced_) {
-      cpu::to_bf16(src, out * in, next16);
+      rounded.resize(static_cast<size_t>(out * in));
+      cpu::to_bf16(src, out * in, rounded.data());
+      cpu::pack_panels_bf16(rounded.data(), out, in, next16);
       m.w16 = next16;
-      next16 += out * in;
+      next16 += cpu::packed_bf16_elements(out, in);
     } else {
       cpu::pack_panels(src, out, in, next_packed);
       m.packed = next_packed;
@@ -265,7 +268,8 @@ absl::Status CpuBackend::prepare_matrices() {
     layers_.push_back(m);
   }
   output_ = prepare(w.output(), v, d);
-  if (reduced_) x16_.resize(static_cast<size_t>(max_rows_) * std::max(d, ff));
+  // Rows rounded up to whole input pairs (cpu::matmul_packed_bf16).
+  if (reduced_) x16_.resize(static_cast<size_t>(max_rows_) * (std::max(d, ff) + 1));
   return absl::OkStatus();
 }
 
@@ -404,12 +408,15 @@ void CpuBackend::matmul(const float* x, int64_t n_rows, int64_t in, const Matrix
   const int64_t macs = n_rows * in * out;
   const int parts = macs < kMinParallelMacs ? 1 : pool_.size() * kPartsPerThread;
   if (m.w16 != nullptr) {
-    cpu::to_bf16(x, n_rows * in, x16_.data());
+    const int64_t row16 = (in + 1) / 2 * 2;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      cpu::to_bf16(x + r * in, in, x16_.data() + r * row16);
+      if (row16 > in) x16_[static_cast<size_t>(r * row16 + in)] = 0;
+    }
     const uint16_t* x16 = x16_.data();
-    pool_.parallel_for((out + 3) / 4,
-                       [&](int64_t b0, int64_t b1) {
-                         cpu::matmul_nt_bf16(x16, n_rows, in, m.w16, b0 * 4, std::min(out, b1 * 4),
-                                             out, y);
+    pool_.parallel_for((out + cpu::kPanelOutputs - 1) / cpu::kPanelOutputs,
+                       [&](int64_t p0, int64_t p1) {
+                         cpu::matmul_packed_bf16(x16, n_rows, in, m.w16, out, p0, p1, out, y);
                        },
                        parts);
     return;

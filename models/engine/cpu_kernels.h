@@ -49,9 +49,14 @@ struct Kernels {
 bool bf16_supported();
 // Round to nearest even, the way the hardware's own conversion does.
 void to_bf16(const float* x, int64_t n, uint16_t* out);
-// As matmul_nt, with x and w in bfloat16. Only when bf16_supported().
-void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
-                    int64_t o_begin, int64_t o_end, int64_t y_stride, float* y);
+// kReduced's weights in panels like the float32 ones (below), each panel [(in + 1) / 2 input
+// pairs][kPanelOutputs][2]: one vector of 32 bfloat16 per input pair, which vdpbf16ps multiplies
+// with the broadcast pair of inputs. Rows of x hold 2 * ((in + 1) / 2) bfloat16, zero-padded.
+// Only when bf16_supported().
+int64_t packed_bf16_elements(int64_t out, int64_t in);
+void pack_panels_bf16(const uint16_t* w, int64_t out, int64_t in, uint16_t* packed);
+void matmul_packed_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* packed,
+                        int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y);
 
 // The KV cache of Precision::kReduced in bfloat16: attention_scores and attention_mix of
 // Kernels with 16-bit keys and values (widened to float32 exactly, summed in float32). Only when

@@ -1,7 +1,8 @@
-// Reduced-precision matrix products for the CPU backend: bfloat16 weights and activations,
-// float32 sums, with AVX512-BF16 (vdpbf16ps) chosen at run time.
+// Reduced precision for the CPU backend: matrix products on bfloat16 weights and activations
+// with float32 sums (AVX512-BF16 vdpbf16ps), and attention over a bfloat16 KV cache.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "models/engine/cpu_kernels.h"
@@ -11,109 +12,116 @@ namespace {
 
 #define JAMD_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
 
-JAMD_BF16 inline float hsum512(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  __m256 s8 = _mm256_add_ps(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
-  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-  return _mm_cvtss_f32(s4);
+// The bfloat16 pair of inputs k, broadcast to every lane.
+JAMD_BF16 inline __m512bh input_pair(const uint16_t* x, int64_t k) {
+  int32_t v;
+  std::memcpy(&v, x + 2 * k, sizeof v);
+  return (__m512bh)_mm512_set1_epi32(v);
 }
 
-JAMD_BF16 inline __m512bh load_bh(const uint16_t* p, __mmask32 m) {
-  return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
+JAMD_BF16 inline __m512bh weight_pairs(const uint16_t* panel, int64_t k) {
+  return (__m512bh)_mm512_loadu_si512(panel + k * 2 * kPanelOutputs);
 }
 
-// 4 weight rows against n_x (1 or 2) input rows; 32 bf16 (16 pairs) per instruction, the tail
-// with a masked load.
-template <int kRows>
-JAMD_BF16 void tile_bf16(const uint16_t* x, int64_t in, const uint16_t* w, float* y,
-                         int64_t y_stride) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  for (int64_t i = 0; i < in; i += 32) {
-    const int64_t left = in - i;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1);
-    const __m512bh w0 = load_bh(w + i, m), w1 = load_bh(w + in + i, m);
-    const __m512bh w2 = load_bh(w + 2 * in + i, m), w3 = load_bh(w + 3 * in + i, m);
-    const __m512bh u = load_bh(x + i, m);
-    a0 = _mm512_dpbf16_ps(a0, u, w0);
-    a1 = _mm512_dpbf16_ps(a1, u, w1);
-    a2 = _mm512_dpbf16_ps(a2, u, w2);
-    a3 = _mm512_dpbf16_ps(a3, u, w3);
-    if constexpr (kRows == 2) {
-      const __m512bh v = load_bh(x + in + i, m);
-      b0 = _mm512_dpbf16_ps(b0, v, w0);
-      b1 = _mm512_dpbf16_ps(b1, v, w1);
-      b2 = _mm512_dpbf16_ps(b2, v, w2);
-      b3 = _mm512_dpbf16_ps(b3, v, w3);
+// Panels of bfloat16 weights (pack_panels_bf16): per input pair, 16 outputs x 2 inputs in one
+// zmm, so vdpbf16ps against the broadcast input pair adds both products to each output's sum.
+// kRows input rows x kPanels panels in registers, as the float32 AVX-512 kernel.
+template <int kRows, int kPanels>
+JAMD_BF16 void panel_tile_bf16(const uint16_t* x, int64_t in_pairs, const uint16_t* panels,
+                               int64_t out_left, float* y, int64_t y_stride) {
+  __m512 acc[kRows][kPanels];
+#pragma GCC unroll 6
+  for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 2
+    for (int p = 0; p < kPanels; ++p) acc[r][p] = _mm512_setzero_ps();
+  }
+  const int64_t panel_elements = in_pairs * 2 * kPanelOutputs;
+  for (int64_t k = 0; k < in_pairs; ++k) {
+    __m512bh w[kPanels];
+#pragma GCC unroll 2
+    for (int p = 0; p < kPanels; ++p) w[p] = weight_pairs(panels + p * panel_elements, k);
+#pragma GCC unroll 6
+    for (int r = 0; r < kRows; ++r) {
+      const __m512bh xr = input_pair(x + r * 2 * in_pairs, k);
+#pragma GCC unroll 2
+      for (int p = 0; p < kPanels; ++p) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], w[p], xr);
     }
   }
-  y[0] = hsum512(a0);
-  y[1] = hsum512(a1);
-  y[2] = hsum512(a2);
-  y[3] = hsum512(a3);
-  if constexpr (kRows == 2) {
-    y[y_stride] = hsum512(b0);
-    y[y_stride + 1] = hsum512(b1);
-    y[y_stride + 2] = hsum512(b2);
-    y[y_stride + 3] = hsum512(b3);
+#pragma GCC unroll 2
+  for (int p = 0; p < kPanels; ++p) {
+    const int64_t n_out = std::min<int64_t>(kPanelOutputs, out_left - p * kPanelOutputs);
+    const __mmask16 m = n_out >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << n_out) - 1);
+#pragma GCC unroll 6
+    for (int r = 0; r < kRows; ++r) _mm512_mask_storeu_ps(y + r * y_stride + p * 16, m, acc[r][p]);
   }
 }
 
-// One input row against 8 weight rows (a one-jam decode step): more weight streams in flight.
-// Named accumulators: with an array GCC stores them to the stack every iteration.
-JAMD_BF16 void tile_bf16_8x1(const uint16_t* x, int64_t in, const uint16_t* w, float* y) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (int64_t i = 0; i < in; i += 32) {
-    const int64_t left = in - i;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1);
-    const __m512bh u = load_bh(x + i, m);
-    a0 = _mm512_dpbf16_ps(a0, u, load_bh(w + i, m));
-    a1 = _mm512_dpbf16_ps(a1, u, load_bh(w + in + i, m));
-    a2 = _mm512_dpbf16_ps(a2, u, load_bh(w + 2 * in + i, m));
-    a3 = _mm512_dpbf16_ps(a3, u, load_bh(w + 3 * in + i, m));
-    a4 = _mm512_dpbf16_ps(a4, u, load_bh(w + 4 * in + i, m));
-    a5 = _mm512_dpbf16_ps(a5, u, load_bh(w + 5 * in + i, m));
-    a6 = _mm512_dpbf16_ps(a6, u, load_bh(w + 6 * in + i, m));
-    a7 = _mm512_dpbf16_ps(a7, u, load_bh(w + 7 * in + i, m));
+// One input row (a one-jam decode step): the panel read front to back, sums split over 4
+// interleaved input pairs to hide the latency.
+JAMD_BF16 void panel_row_bf16(const uint16_t* x, int64_t in_pairs, const uint16_t* panel,
+                              int64_t out_left, float* y) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 4 <= in_pairs; k += 4) {
+    a0 = _mm512_dpbf16_ps(a0, weight_pairs(panel, k), input_pair(x, k));
+    a1 = _mm512_dpbf16_ps(a1, weight_pairs(panel, k + 1), input_pair(x, k + 1));
+    a2 = _mm512_dpbf16_ps(a2, weight_pairs(panel, k + 2), input_pair(x, k + 2));
+    a3 = _mm512_dpbf16_ps(a3, weight_pairs(panel, k + 3), input_pair(x, k + 3));
   }
-  y[0] = hsum512(a0);
-  y[1] = hsum512(a1);
-  y[2] = hsum512(a2);
-  y[3] = hsum512(a3);
-  y[4] = hsum512(a4);
-  y[5] = hsum512(a5);
-  y[6] = hsum512(a6);
-  y[7] = hsum512(a7);
+  for (; k < in_pairs; ++k) a0 = _mm512_dpbf16_ps(a0, weight_pairs(panel, k), input_pair(x, k));
+  const __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+  const int64_t n_out = std::min<int64_t>(kPanelOutputs, out_left);
+  const __mmask16 m = n_out >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << n_out) - 1);
+  _mm512_mask_storeu_ps(y, m, sum);
 }
 
-JAMD_BF16 float dot_bf16(const uint16_t* x, const uint16_t* w, int64_t in) {
-  __m512 a = _mm512_setzero_ps();
-  for (int64_t i = 0; i < in; i += 32) {
-    const int64_t left = in - i;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1);
-    a = _mm512_dpbf16_ps(a, load_bh(x + i, m), load_bh(w + i, m));
+template <int kPanels>
+JAMD_BF16 void panel_rows_bf16(const uint16_t* x, int64_t n_rows, int64_t in_pairs,
+                               const uint16_t* panels, int64_t out_left, float* y,
+                               int64_t y_stride) {
+  int64_t r = 0;
+  const int64_t row = 2 * in_pairs;
+  for (; r + 6 <= n_rows; r += 6) {
+    panel_tile_bf16<6, kPanels>(x + r * row, in_pairs, panels, out_left, y + r * y_stride,
+                                y_stride);
   }
-  return hsum512(a);
+  const uint16_t* xr = x + r * row;
+  float* yr = y + r * y_stride;
+  switch (n_rows - r) {
+    case 5:
+      return panel_tile_bf16<5, kPanels>(xr, in_pairs, panels, out_left, yr, y_stride);
+    case 4:
+      return panel_tile_bf16<4, kPanels>(xr, in_pairs, panels, out_left, yr, y_stride);
+    case 3:
+      return panel_tile_bf16<3, kPanels>(xr, in_pairs, panels, out_left, yr, y_stride);
+    case 2:
+      return panel_tile_bf16<2, kPanels>(xr, in_pairs, panels, out_left, yr, y_stride);
+    case 1:
+      return panel_tile_bf16<1, kPanels>(xr, in_pairs, panels, out_left, yr, y_stride);
+    default:
+      return;
+  }
 }
 
-JAMD_BF16 void matmul_bf16_impl(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
-                                int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
-  int64_t o = o_begin;
+JAMD_BF16 void matmul_packed_bf16_impl(const uint16_t* x, int64_t n_rows, int64_t in,
+                                       const uint16_t* packed, int64_t out, int64_t p_begin,
+                                       int64_t p_end, int64_t y_stride, float* y) {
+  const int64_t in_pairs = (in + 1) / 2, panel_elements = in_pairs * 2 * kPanelOutputs;
   if (n_rows == 1) {
-    for (; o + 8 <= o_end; o += 8) tile_bf16_8x1(x, in, w + o * in, y + o);
+    for (int64_t p = p_begin; p < p_end; ++p) {
+      panel_row_bf16(x, in_pairs, packed + p * panel_elements, out - p * kPanelOutputs,
+                     y + p * kPanelOutputs);
+    }
+    return;
   }
-  for (; o + 4 <= o_end; o += 4) {
-    const uint16_t* wo = w + o * in;
-    int64_t r = 0;
-    for (; r + 2 <= n_rows; r += 2)
-      tile_bf16<2>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
-    if (r < n_rows) tile_bf16<1>(x + r * in, in, wo, y + r * y_stride + o, y_stride);
+  int64_t p = p_begin;
+  for (; p + 2 <= p_end; p += 2) {
+    panel_rows_bf16<2>(x, n_rows, in_pairs, packed + p * panel_elements, out - p * kPanelOutputs,
+                       y + p * kPanelOutputs, y_stride);
   }
-  for (; o < o_end; ++o) {
-    for (int64_t r = 0; r < n_rows; ++r) y[r * y_stride + o] = dot_bf16(x + r * in, w + o * in, in);
+  if (p < p_end) {
+    panel_rows_bf16<1>(x, n_rows, in_pairs, packed + p * panel_elements, out - p * kPanelOutputs,
+                       y + p * kPanelOutputs, y_stride);
   }
 }
 
@@ -243,9 +251,28 @@ void to_bf16(const float* x, int64_t n, uint16_t* out) {
   }
 }
 
-void matmul_nt_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* w,
-                    int64_t o_begin, int64_t o_end, int64_t y_stride, float* y) {
-  matmul_bf16_impl(x, n_rows, in, w, o_begin, o_end, y_stride, y);
+int64_t packed_bf16_elements(int64_t out, int64_t in) {
+  return (out + kPanelOutputs - 1) / kPanelOutputs * kPanelOutputs * 2 * ((in + 1) / 2);
+}
+
+void pack_panels_bf16(const uint16_t* w, int64_t out, int64_t in, uint16_t* packed) {
+  const int64_t in_pairs = (in + 1) / 2, n_panels = (out + kPanelOutputs - 1) / kPanelOutputs;
+  for (int64_t p = 0; p < n_panels; ++p) {
+    uint16_t* panel = packed + p * in_pairs * 2 * kPanelOutputs;
+    for (int64_t k = 0; k < in_pairs; ++k) {
+      for (int64_t j = 0; j < kPanelOutputs; ++j) {
+        for (int64_t e = 0; e < 2; ++e) {
+          const int64_t o = p * kPanelOutputs + j, i = 2 * k + e;
+          panel[(k * kPanelOutputs + j) * 2 + e] = o < out && i < in ? w[o * in + i] : 0;
+        }
+      }
+    }
+  }
+}
+
+void matmul_packed_bf16(const uint16_t* x, int64_t n_rows, int64_t in, const uint16_t* packed,
+                        int64_t out, int64_t p_begin, int64_t p_end, int64_t y_stride, float* y) {
+  matmul_packed_bf16_impl(x, n_rows, in, packed, out, p_begin, p_end, y_stride, y);
 }
 
 }  // namespace jamd::models::cpu

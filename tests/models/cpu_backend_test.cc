@@ -390,6 +390,43 @@ TEST(CpuBf16Kernels, AttentionMatchesFloat32OnTheSameValues) {
   }
 }
 
+// kReduced's products: bfloat16 panels (odd input count: a zero-padded pair; 37 outputs: a
+// padded panel) against float32 sums of the same rounded values.
+TEST(CpuBf16Kernels, PackedProductMatchesFloat32SumsOfTheSameValues) {
+  if (!cpu::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  const int64_t in = 397, out = 37, row16 = in + 1;
+  auto widen = [](uint16_t h) {
+    const uint32_t bits = uint32_t{h} << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  };
+  std::vector<float> x(7 * in), w(out * in);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::cos(0.11f * static_cast<float>(i));
+  std::vector<uint16_t> w16(w.size()),
+      packed(static_cast<size_t>(cpu::packed_bf16_elements(out, in)));
+  cpu::to_bf16(w.data(), static_cast<int64_t>(w.size()), w16.data());
+  cpu::pack_panels_bf16(w16.data(), out, in, packed.data());
+  std::vector<uint16_t> x16(7 * row16, 0);
+  for (int64_t r = 0; r < 7; ++r) cpu::to_bf16(x.data() + r * in, in, x16.data() + r * row16);
+  for (int64_t rows : {1, 5, 7}) {
+    std::vector<float> y(rows * out, -1.0f);
+    cpu::matmul_packed_bf16(x16.data(), rows, in, packed.data(), out, 0, 3, out, y.data());
+    float worst = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t o = 0; o < out; ++o) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < in; ++i) {
+          acc += double{widen(x16[r * row16 + i])} * widen(w16[o * in + i]);
+        }
+        worst = std::max(worst, std::fabs(static_cast<float>(acc) - y[r * out + o]));
+      }
+    }
+    EXPECT_LE(worst, 1e-3f) << rows << " rows";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(FastSets, CpuKernels,
                          ::testing::Values(&cpu::avx2_kernels, &cpu::avx512_kernels));
 
