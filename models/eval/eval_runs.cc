@@ -125,6 +125,7 @@ struct Jam {
   const RealSong* song = nullptr;
   int first_bar = 0;
   std::array<bool, kNumBandRoles> enabled{};
+  bool part_removed = false;  // a part the real segment plays is disabled (the part-mask test)
   std::unique_ptr<BandGenerator> generator;
 };
 
@@ -139,9 +140,9 @@ std::vector<Jam> plan_jams(const std::vector<RealSong>& songs, const GenerationO
   }
   const size_t n_pop = static_cast<size_t>(o.n_jams) * 3 / 4;
   std::vector<Jam> jams;
-  for (size_t i : spread(pop.size(), n_pop)) jams.push_back({pop[i], 4, {}, nullptr});
+  for (size_t i : spread(pop.size(), n_pop)) jams.push_back({pop[i], 4, {}, false, nullptr});
   for (size_t i : spread(groove.size(), static_cast<size_t>(o.n_jams) - jams.size())) {
-    jams.push_back({groove[i], 0, {}, nullptr});
+    jams.push_back({groove[i], 0, {}, false, nullptr});
   }
   for (size_t j = 0; j < jams.size(); ++j) {
     Jam& jam = jams[j];
@@ -158,6 +159,7 @@ std::vector<Jam> plan_jams(const std::vector<RealSong>& songs, const GenerationO
       for (int r = 1; r < kNumBandRoles; ++r) {
         if (jam.enabled[static_cast<size_t>(r)]) {
           jam.enabled[static_cast<size_t>(r)] = false;
+          jam.part_removed = true;
           break;
         }
       }
@@ -228,7 +230,8 @@ void measure_jam(const Jam& jam, const Score& gen, const GenerationOptions& o,
   count_notes_in_key(real, jam.first_bar, o.n_bars, &r.real_in_key);
   count_chord_tones(gen, 0, o.n_bars, &r.generated_chord_tones);
   count_chord_tones(real, jam.first_bar, o.n_bars, &r.real_chord_tones_segments);
-  push_metrics(segment_metrics(gen, 0, o.n_bars), r.generated);
+  push_metrics(segment_metrics(gen, 0, o.n_bars),
+               jam.part_removed ? r.generated_part_removed : r.generated);
 }
 
 }  // namespace

@@ -76,7 +76,11 @@ struct GenerationReport {
   int64_t band_drum_bars = 0, band_drum_bars_playing = 0;
   NoteShare generated_in_key, real_in_key;
   NoteShare generated_chord_tones, real_chord_tones_segments, real_chord_tones_split;
-  Distribution real[4], generated[4];  // pitch-class entropy, scale, groove, empty beats
+  // Pitch-class entropy, scale, groove, empty beats. `generated` holds the jams that play the
+  // real segment's parts, the like-for-like comparison with the real segments; jams given one
+  // part fewer to test the part mask go to `generated_part_removed` (fewer parts: fewer pitch
+  // classes), reported beside it.
+  Distribution real[4], generated[4], generated_part_removed[4];
   int64_t tokens = 0;
   double seconds = 0;
 };
