@@ -120,8 +120,9 @@ TEST_F(BadInput, EvalRefusesAModelOfAnotherVocabulary) {
 }
 
 TEST_F(BadInput, EvalNamesAnOptionValueItCannotUse) {
-  for (const char* option : {"--non-chord-bias=strong", "--out-of-key-bias=0.5", "--precision=fp8",
-                             "--top-p=1.5", "--seed=-3", "--threads=0", "--jams=many"}) {
+  // Few launches: a CUDA build loads cuBLAS at every start (~1 s, several under load).
+  for (const char* option :
+       {"--non-chord-bias=strong", "--out-of-key-bias=0.5", "--precision=fp8", "--seed=-3"}) {
     const ToolRun r = eval(dir_, option);
     EXPECT_EQ(r.status, 2) << option << "\n" << r.output;
     EXPECT_NE(r.output.find(absl::StrCat("cannot use ", option)), std::string::npos) << r.output;
