@@ -14,8 +14,8 @@
 // Offline part: the same musician through render_jam() (virtual clock as fast as possible, so
 // generation takes no time), at the default commit horizon and at one beat, for comparison.
 //
-//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 60] [--seed 1] [--bf16]
-//                      [--model models/band.jamd]
+//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 60] [--seed 1]
+//                      [--precision bf16|fp32] [--midi-chord-beats 0.25] [--model models/band.jamd]
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -37,6 +37,7 @@
 #include "realtime/midi/midi_file.h"
 #include "realtime/synth/band.h"
 #include "realtime/synth/synth.h"
+#include "tests/daemon/conductor/chord_take.h"
 
 namespace jamd {
 namespace {
@@ -50,7 +51,9 @@ struct Options {
   double tempo_bpm = 120.0;
   double commit_ms = 60.0;
   uint64_t seed = 1;
-  bool bf16 = false;
+  bool bf16 = true;  // the live default (ConductorOptions::precision)
+  // The musician's chord decision, as render_jam() sets it for MIDI.
+  double midi_chord_beats = OfflineJamOptions{}.midi_chord_decision_beats;
   std::string model = JAMD_SOURCE_DIR "/models/band.jamd";
 };
 
@@ -69,31 +72,14 @@ realtime::MidiFile random_chord_musician(double tempo_bpm, int n_changes, uint64
                                          std::vector<Triad>* chords) {
   const Triad pool[] = {{0, false}, {2, true}, {4, true}, {5, false}, {7, false}, {9, true}};
   std::mt19937_64 rng(seed);
-  realtime::MidiFile midi;
-  midi.format = 0;
-  midi.ticks_per_quarter = kTpq;
-  realtime::MidiTrack track;
-  const auto us = static_cast<uint32_t>(60'000'000.0 / tempo_bpm + 0.5);
-  track.events.push_back({0, 0xFF, realtime::kMetaTempo,
-                          {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8),
-                           static_cast<uint8_t>(us)}});
-  track.events.push_back({0, 0xFF, realtime::kMetaTimeSignature, {4, 2, 24, 8}});
+  std::vector<TakeChord> take;
   for (int i = 0; i < n_changes; ++i) {
     Triad c = pool[rng() % 6];
     while (!chords->empty() && c.root == chords->back().root) c = pool[rng() % 6];
     chords->push_back(c);
-    const int pitches[3] = {60 + c.root, 60 + c.root + (c.minor ? 3 : 4), 60 + c.root + 7};
-    for (int beat = 0; beat < kBeatsPerChord; ++beat) {
-      const auto on = static_cast<uint64_t>((i * kBeatsPerChord + beat) * kTpq);
-      for (int p : pitches) track.events.push_back({on, 0x90, 0, {static_cast<uint8_t>(p), 90}});
-      for (int p : pitches) {
-        track.events.push_back({on + kTpq * 9 / 10, 0x80, 0, {static_cast<uint8_t>(p), 0}});
-      }
-    }
+    take.push_back({c.root, c.minor, kBeatsPerChord});
   }
-  track.end_tick = static_cast<uint64_t>(n_changes * kBeatsPerChord * kTpq);
-  midi.tracks.push_back(std::move(track));
-  return midi;
+  return block_chord_take(tempo_bpm, take, 0);
 }
 
 // Chord -> band latencies in beats (a miss: +infinity), from the band's notes in ticks.
@@ -154,8 +140,10 @@ absl::StatusOr<LiveResult> run_live(const Options& o, const JamState& state,
                                     bool steer) {
   auto synth = realtime::Synth::create({.sample_rate_hz = kRate});
   if (!synth.ok()) return synth.status();
-  realtime::Scheduler scheduler({.sample_rate_hz = kRate, .ticks_per_quarter = kTpq,
-                                 .tempo_bpm = o.tempo_bpm, .max_events = 65536});
+  realtime::Scheduler scheduler({.sample_rate_hz = kRate,
+                                 .ticks_per_quarter = kTpq,
+                                 .tempo_bpm = o.tempo_bpm,
+                                 .max_events = 65536});
   realtime::Band band(scheduler, **synth);
   ConductorOptions conductor_options{.model_path = o.model};
   conductor_options.precision = o.bf16 ? models::Precision::kReduced : models::Precision::kFloat32;
@@ -168,7 +156,8 @@ absl::StatusOr<LiveResult> run_live(const Options& o, const JamState& state,
   if (absl::Status s = io->start(&band); !s.ok()) return s;
 
   LiveResult result;
-  realtime::Listener listener({.sample_rate_hz = kRate});
+  realtime::Listener listener(
+      {.sample_rate_hz = kRate, .chord_decision_beats = o.midi_chord_beats});
   std::mt19937_64 rng(o.seed * 7919);
   std::uniform_real_distribution<double> gap_s(0.6, 1.6);
   double next_steer_s = 2.0 + gap_s(rng);
@@ -224,14 +213,15 @@ void print_generation(const char* what, const LiveResult& r, const Options& o) {
   std::printf("%s: per bar %.1f drums, %.1f bass, %.1f keys notes; %.1f distinct onsets\n", what,
               per_part[kPartDrums] / bars, per_part[kPartBass] / bars, per_part[kPartKeys] / bars,
               static_cast<double>(onsets.size()) / bars);
-  std::printf("%s: %lld tokens in %.0f ms (%.0f tokens/s while generating, %.0f%% of the wall "
-              "time); %llu events played, %llu late (max %.1f ms), %lld refused\n",
-              what, static_cast<long long>(tokens), ms,
-              1000.0 * static_cast<double>(tokens) / std::max(1.0, ms), ms / (10.0 * o.seconds),
-              static_cast<unsigned long long>(r.events_played),
-              static_cast<unsigned long long>(r.events_late),
-              1000.0 * static_cast<double>(r.late_frames_max) / kRate,
-              static_cast<long long>(r.record.notes_refused));
+  std::printf(
+      "%s: %lld tokens in %.0f ms (%.0f tokens/s while generating, %.0f%% of the wall "
+      "time); %llu events played, %llu late (max %.1f ms), %lld refused\n",
+      what, static_cast<long long>(tokens), ms,
+      1000.0 * static_cast<double>(tokens) / std::max(1.0, ms), ms / (10.0 * o.seconds),
+      static_cast<unsigned long long>(r.events_played),
+      static_cast<unsigned long long>(r.events_late),
+      1000.0 * static_cast<double>(r.late_frames_max) / kRate,
+      static_cast<long long>(r.record.notes_refused));
 }
 
 int run(const Options& o) {
@@ -289,9 +279,11 @@ int run(const Options& o) {
     }
   }
 
-  std::printf("jam_reaction_bench: %.0f s live twice at %.0f BPM (a beat is %.0f ms), commit "
-              "horizon %.0f ms, %s, %s\n", o.seconds, o.tempo_bpm, beat_ms, o.commit_ms,
-              o.bf16 ? "bf16" : "fp32", steered->backend.c_str());
+  std::printf(
+      "jam_reaction_bench: %.0f s live twice at %.0f BPM (a beat is %.0f ms), commit "
+      "horizon %.0f ms, %s, %s\n",
+      o.seconds, o.tempo_bpm, beat_ms, o.commit_ms, o.bf16 ? "bf16" : "fp32",
+      steered->backend.c_str());
   std::printf("| what | n | p50 ms | p90 ms | p99 ms | p50 beats | p99 beats | misses |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
   print_row("steering -> first note under it (live)", steer_ms, beat_ms);
@@ -313,15 +305,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
-    if (a == "--seconds") o.seconds = std::atof(v), ++i;
-    else if (a == "--tempo") o.tempo_bpm = std::atof(v), ++i;
-    else if (a == "--commit-ms") o.commit_ms = std::atof(v), ++i;
-    else if (a == "--seed") o.seed = std::strtoull(v, nullptr, 10), ++i;
-    else if (a == "--model") o.model = v, ++i;
-    else if (a == "--bf16") o.bf16 = true;
+    if (a == "--seconds")
+      o.seconds = std::atof(v), ++i;
+    else if (a == "--tempo")
+      o.tempo_bpm = std::atof(v), ++i;
+    else if (a == "--commit-ms")
+      o.commit_ms = std::atof(v), ++i;
+    else if (a == "--seed")
+      o.seed = std::strtoull(v, nullptr, 10), ++i;
+    else if (a == "--model")
+      o.model = v, ++i;
+    else if (a == "--precision" && (std::string_view(v) == "bf16" || std::string_view(v) == "fp32"))
+      o.bf16 = std::string_view(v) == "bf16", ++i;
+    else if (a == "--midi-chord-beats")
+      o.midi_chord_beats = std::atof(v), ++i;
     else {
-      std::fprintf(stderr, "usage: jam_reaction_bench [--seconds S] [--tempo BPM] [--commit-ms MS] "
-                           "[--seed N] [--model PATH] [--bf16]\n");
+      std::fprintf(stderr,
+                   "usage: jam_reaction_bench [--seconds S] [--tempo BPM] [--commit-ms MS] "
+                   "[--seed N] [--model PATH] [--precision bf16|fp32] "
+                   "[--midi-chord-beats B]\n");
       return 2;
     }
   }

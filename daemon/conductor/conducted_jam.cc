@@ -47,13 +47,26 @@ std::optional<ForcedChord> forced_chord(const realtime::Chord& chord, int positi
   using realtime::ChordQuality;
   models::ChordQuality q = models::ChordQuality::kMaj;
   switch (chord.quality) {
-    case ChordQuality::kNone: return std::nullopt;
-    case ChordQuality::kMajor: q = models::ChordQuality::kMaj; break;
-    case ChordQuality::kMinor: q = models::ChordQuality::kMin; break;
-    case ChordQuality::kDominant7: q = models::ChordQuality::kDom7; break;
-    case ChordQuality::kMinor7: q = models::ChordQuality::kMin7; break;
-    case ChordQuality::kMajor7: q = models::ChordQuality::kMaj7; break;
-    case ChordQuality::kDiminished: q = models::ChordQuality::kDim; break;
+    case ChordQuality::kNone:
+      return std::nullopt;
+    case ChordQuality::kMajor:
+      q = models::ChordQuality::kMaj;
+      break;
+    case ChordQuality::kMinor:
+      q = models::ChordQuality::kMin;
+      break;
+    case ChordQuality::kDominant7:
+      q = models::ChordQuality::kDom7;
+      break;
+    case ChordQuality::kMinor7:
+      q = models::ChordQuality::kMin7;
+      break;
+    case ChordQuality::kMajor7:
+      q = models::ChordQuality::kMaj7;
+      break;
+    case ChordQuality::kDiminished:
+      q = models::ChordQuality::kDim;
+      break;
   }
   return ForcedChord{position_grid, chord.root_pc, q};
 }
@@ -65,8 +78,12 @@ ConductedJam::ConductedJam(JamId id, const JamState& state,
                            realtime::Scheduler& scheduler, const JamTimelineOptions& timeline,
                            const Horizons& horizons, const TempoOptions& tempo,
                            const AccompanyOptions& accompany)
-    : id_(id), state_(state), generator_(std::move(generator)), timeline_(scheduler, timeline),
-      horizons_(horizons), tempo_(tempo, timeline.tempo_bpm),
+    : id_(id),
+      state_(state),
+      generator_(std::move(generator)),
+      timeline_(scheduler, timeline),
+      horizons_(horizons),
+      tempo_(tempo, timeline.tempo_bpm),
       space_(accompany, timeline_.bar_ticks(), timeline_.beat_ticks()),
       end_bar_(timeline.end_bar) {
   generator_->set_controls(controls_for(state));
@@ -87,8 +104,8 @@ models::BandControls ConductedJam::controls_for(const JamState& state) const {
     if (part.density_class >= 0) {
       density = std::min(part.density_class, models::kNumDensityClasses - 1);
     } else if (state.density >= 0) {
-      density = static_cast<int>(std::lround(std::min(state.density, 1.0f) *
-                                             (models::kNumDensityClasses - 1)));
+      density = static_cast<int>(
+          std::lround(std::min(state.density, 1.0f) * (models::kNumDensityClasses - 1)));
     }
     c.density_class[static_cast<size_t>(p)] = density;
   }
@@ -102,7 +119,8 @@ models::BandControls ConductedJam::controls_for(const JamState& state) const {
 
 void ConductedJam::request_regeneration(const char* cause, int64_t event_frame) {
   needs_regeneration_ = true;
-  pending_reactions_.push_back(PendingReaction{Reaction{cause, event_frame, 0, 0.0}, plan_serial_ + 1});
+  pending_reactions_.push_back(
+      PendingReaction{Reaction{cause, event_frame, 0, 0.0}, plan_serial_ + 1});
 }
 
 void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
@@ -121,7 +139,8 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
   if (!same_mix(state, state_)) {
     timeline_.send_mix(state);
     for (int p = 0; p < kNumParts; ++p) {
-      if (state.parts[static_cast<size_t>(p)].muted && !state_.parts[static_cast<size_t>(p)].muted) {
+      if (state.parts[static_cast<size_t>(p)].muted &&
+          !state_.parts[static_cast<size_t>(p)].muted) {
         timeline_.silence_part(p);
       }
     }
@@ -132,15 +151,19 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
   state_ = state;
   if (steer) {
     generator_->set_controls(controls);
+    keep_drums_bar_ = -1;  // the steering may change the drums
+    chords_free_bar_ = -1;
     request_regeneration("steering", now_frame);
   }
 }
 
 bool ConductedJam::accompanying(int64_t now_tick) const {
   switch (state_.mode) {
-    case JamMode::kContinue: return false;
+    case JamMode::kContinue:
+      return false;
     case JamMode::kAccompany:
-    case JamMode::kCallAndResponse: return true;
+    case JamMode::kCallAndResponse:
+      return true;
     case JamMode::kAuto:
       return !held_.empty() ||
              (last_human_tick_ >= 0 && now_tick - last_human_tick_ <= timeline_.bar_ticks());
@@ -181,8 +204,10 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       const auto before = heard_changes_.upper_bound(beat_tick);
       if (before != heard_changes_.begin() && std::prev(before)->second == event.chord) break;
       heard_changes_[beat_tick] = event.chord;
-      const auto position = static_cast<int>((beat_tick - timeline_.bar_start_tick(bar)) / kTicksPerGrid);
+      const auto position =
+          static_cast<int>((beat_tick - timeline_.bar_start_tick(bar)) / kTicksPerGrid);
       if (accompanying(timeline_.tick_at(now_frame)) && follow_heard_chord(bar, position)) {
+        if (!needs_regeneration_) keep_drums_bar_ = bar;
         request_regeneration("chord", event.frame);
       }
       break;
@@ -308,7 +333,7 @@ void ConductedJam::follow_tempo(int64_t now_tick) {
   record_.tempo_changes.emplace_back((now_tick / beat + 1) * beat, *bpm);
 }
 
-absl::Status ConductedJam::append_human_bar(int64_t bar) {
+absl::StatusOr<std::vector<models::TokenId>> ConductedJam::human_block(int64_t bar) {
   std::vector<models::Note> notes;
   const auto add = [&](const TimedNote& n, int64_t end_tick) {
     notes.push_back(models::Note{n.tick, std::max<int64_t>(1, end_tick - n.tick), n.pitch,
@@ -322,48 +347,77 @@ absl::Status ConductedJam::append_human_bar(int64_t bar) {
     if (timeline_.bar_of(n.tick) == bar) add(n, bar_end);
   }
   human_by_bar_.erase(human_by_bar_.begin(), human_by_bar_.upper_bound(bar));
-  absl::StatusOr<std::vector<models::TokenId>> block = models::encode_part_block(
-      notes, kConductorTicksPerQuarter, timeline_.bar_start_tick(bar),
-      models::TimeSignature{timeline_.beats_per_bar(), 4}, models::Role::kHuman);
-  if (!block.ok()) return block.status();
-  return generator_->append_human_bar(*block);
+  return models::encode_part_block(notes, kConductorTicksPerQuarter, timeline_.bar_start_tick(bar),
+                                   models::TimeSignature{timeline_.beats_per_bar(), 4},
+                                   models::Role::kHuman);
 }
 
-// One step of moving the commit point past bars the musician has finished: regenerate the bar
-// up to its human marker when a later bar was planned on top of it (the same seed and plan give
-// the same tokens), then append what was heard and commit.
+// Moves the commit point past the bars the musician has finished. The band's bar is in the
+// generator already (the speculative bar after it too): the commit point moves to its end. When
+// the musician played in it, their block goes in there and the bars after it are generated
+// again, informed; when they did not, the bars after it were generated after an empty human
+// block already and stay as they are (a band alone generates each bar once).
 absl::Status ConductedJam::settle_step(int64_t now_bar, bool* needs_generation) {
   models::BandGenerator& g = *generator_;
-  const models::TokenId human_marker = models::Vocabulary::get().part(models::Role::kHuman);
   while (settled_bar_ < now_bar) {
-    if (g.bars_generated() == settled_bar_ + 1 && !g.tokens().empty() &&
-        g.tokens().back() == human_marker) {
-      if (absl::Status s = append_human_bar(settled_bar_); !s.ok()) return s;
-      g.commit();
-      ++plan_serial_;
-      ++settled_bar_;
-      needs_regeneration_ = false;  // the next bars are generated afresh from the new commit
-      continue;
+    if (g.bars_generated() <= settled_bar_) {  // the bar is not finished yet
+      if (g.done()) generation_started_ = true;
+      g.request_bars(settled_bar_ + 1);
+      generating_bar_ = settled_bar_;
+      *needs_generation = true;
+      return absl::OkStatus();
     }
-    if (g.bars_generated() > settled_bar_) {
-      if (absl::Status s = rollback(); !s.ok()) return s;
-    }
-    if (g.done()) generation_started_ = true;
-    g.request_bars(settled_bar_ + 1);
-    generating_bar_ = settled_bar_;
-    *needs_generation = true;
-    return absl::OkStatus();
+    absl::StatusOr<std::vector<models::TokenId>> block = human_block(settled_bar_);
+    if (!block.ok()) return block.status();
+    g.commit_after_bar(settled_bar_);
+    ++settled_bar_;
+    if (block->empty()) continue;
+    if (absl::Status s = rollback(); !s.ok()) return s;
+    if (absl::Status s = g.append_human_bar(*block); !s.ok()) return s;
+    g.commit();
+    chords_free_bar_ = settled_bar_;
+    needs_regeneration_ = false;  // the next bars are generated afresh from the new commit
   }
   return absl::OkStatus();
+}
+
+void ConductedJam::commit_posted_notes() {
+  models::BandGenerator& g = *generator_;
+  const int64_t last = timeline_.bar_of(std::max<int64_t>(0, posted_until_tick_ - 1));
+  for (int64_t bar = std::max(settled_bar_, g.bars_generated()); bar <= last; ++bar) {
+    std::optional<models::CommittedBar> committed =
+        posted_.committed_bar(bar, posted_until_tick_, timeline_);
+    if (!committed) continue;
+    if (bar == chords_free_bar_) committed->chords_resume_grid = 0;
+    if (bar == keep_drums_bar_) {
+      due_.clear();
+      plan_.notes_in(timeline_.bar_start_tick(bar), timeline_.bar_start_tick(bar + 1), timeline_,
+                     &due_);
+      std::vector<TimedNote> drums;
+      for (const PlannedNote& n : due_) {
+        if (n.note.part == kPartDrums) drums.push_back(n.note);
+      }
+      const auto bar_grid = static_cast<int>(timeline_.bar_ticks() * models::kGridPerBeat /
+                                             kConductorTicksPerQuarter);
+      committed->parts[kPartDrums] = committed_part(drums, kPartDrums, bar, bar_grid, timeline_);
+    }
+    g.set_committed(bar, std::move(*committed));
+  }
 }
 
 absl::Status ConductedJam::prepare(int64_t now_frame, bool* needs_generation) {
   *needs_generation = false;
   if (stopped_) return absl::OkStatus();
   const int64_t now_tick = timeline_.tick_at(now_frame);
-  const int64_t now_bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
   follow_mode(now_tick, now_frame);
   follow_tempo(now_tick);
+  absl::Status s = plan_generation(now_tick, needs_generation);
+  if (s.ok() && *needs_generation) commit_posted_notes();
+  return s;
+}
+
+absl::Status ConductedJam::plan_generation(int64_t now_tick, bool* needs_generation) {
+  const int64_t now_bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
   if (absl::Status s = settle_step(now_bar, needs_generation); !s.ok() || *needs_generation) {
     return s;
   }
@@ -422,7 +476,9 @@ void ConductedJam::post_due(int64_t now_frame) {
                            ? (accompanying_ ? JamMode::kAccompany : JamMode::kContinue)
                            : state_.mode;
   for (const PlannedNote& planned : due_) {
-    const std::optional<TimedNote> shaped = space_.shape(planned.note, now_tick, mode, !held_.empty());
+    posted_.add(planned.note, timeline_);
+    const std::optional<TimedNote> shaped =
+        space_.shape(planned.note, now_tick, mode, !held_.empty());
     if (!shaped) {
       ++record_.notes_left_out;
       continue;
@@ -436,13 +492,15 @@ void ConductedJam::post_due(int64_t now_frame) {
         continue;
       }
       r->reaction.sound_frame = timeline_.frame_at(n.tick);
-      r->reaction.ms = 1000.0 * static_cast<double>(r->reaction.sound_frame - r->reaction.event_frame) /
+      r->reaction.ms = 1000.0 *
+                       static_cast<double>(r->reaction.sound_frame - r->reaction.event_frame) /
                        timeline_.sample_rate_hz();
       record_.reactions.push_back(r->reaction);
       r = pending_reactions_.erase(r);
     }
   }
   plan_.drop_before(std::min(timeline_.bar_of(until) - 1, settled_bar_ - 1));
+  posted_.drop_before(settled_bar_ - 1);
   posted_until_tick_ = until;
 }
 

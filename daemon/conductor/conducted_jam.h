@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "daemon/conductor/band_plan.h"
+#include "daemon/conductor/committed_notes.h"
 #include "daemon/conductor/jam_timeline.h"
 #include "daemon/conductor/musician_space.h"
 #include "daemon/conductor/tempo_follower.h"
@@ -56,7 +57,7 @@ struct BarRecord {
 };
 
 struct Reaction {
-  std::string cause;      // "steering", "chord", "heard bar"
+  std::string cause;        // "steering", "chord", "heard bar"
   int64_t event_frame = 0;  // when it happened on the jam's clock
   int64_t sound_frame = 0;  // the first note of the new plan
   double ms = 0.0;
@@ -70,9 +71,9 @@ struct JamRecord {
   std::map<int64_t, BarRecord> bars;
   std::vector<Reaction> reactions;
   std::vector<std::pair<int64_t, double>> tempo_changes;  // (beat tick, BPM from there)
-  std::vector<std::pair<int64_t, bool>> mode_switches;     // (tick, accompanying from there)
+  std::vector<std::pair<int64_t, bool>> mode_switches;    // (tick, accompanying from there)
   int64_t notes_left_out = 0;  // room left to the musician (register, density, their phrase)
-  int64_t notes_refused = 0;  // the scheduler's queue was full
+  int64_t notes_refused = 0;   // the scheduler's queue was full
 };
 
 class ConductedJam {
@@ -123,8 +124,12 @@ class ConductedJam {
   // After a chord was heard at (bar, position): when the band planned another chord there,
   // forces the bar's heard chords; true when a generated bar must be regenerated.
   bool follow_heard_chord(int64_t bar, int position_grid);
-  absl::Status append_human_bar(int64_t bar);
+  // The musician's notes of `bar` as the human block (notes still held are cut at the bar line).
+  absl::StatusOr<std::vector<models::TokenId>> human_block(int64_t bar);
   absl::Status settle_step(int64_t now_bar, bool* needs_generation);
+  absl::Status plan_generation(int64_t now_tick, bool* needs_generation);
+  // Tells the generator what already sounds of the bars it is about to generate (again).
+  void commit_posted_notes();
   void request_regeneration(const char* cause, int64_t event_frame);
 
   // A reaction waits for the first posted note of a plan at least as new as `serial`.
@@ -147,19 +152,26 @@ class ConductedJam {
   // earlier bar has been appended.
   int64_t settled_bar_ = 0;
   bool needs_regeneration_ = false;
-  int64_t generating_bar_ = 0;  // the bar the running generation is for (the report)
+  int64_t generating_bar_ = 0;       // the bar the running generation is for (the report)
   bool generation_started_ = false;  // a new generation began since the last chunk (the report)
   // Grows at every rollback and commit of the generator: the plan's notes carry it.
   int64_t plan_serial_ = 0;
   BandPlan plan_;
-  std::vector<PlannedNote> due_;                    // scratch for post_due
-  int64_t posted_until_tick_ = 0;                   // onsets before it are posted (frozen)
+  CommittedNotes posted_;  // what was posted, as planned
+  // A bar regenerated for a heard chord keeps its whole drums block (drums do not follow chords,
+  // and the bass and keys blocks after it are reached sooner); -1: none.
+  int64_t keep_drums_bar_ = -1;
+  // A bar generated again after the musician's previous bar was heard may choose its chords
+  // again (informed, they are a better guess than the speculative version's); -1: none.
+  int64_t chords_free_bar_ = -1;
+  std::vector<PlannedNote> due_;   // scratch for post_due
+  int64_t posted_until_tick_ = 0;  // onsets before it are posted (frozen)
   // The musician.
-  std::map<int, TimedNote> held_;  // pitch -> sounding note
+  std::map<int, TimedNote> held_;                           // pitch -> sounding note
   std::map<int64_t, std::vector<TimedNote>> human_by_bar_;  // finished notes not yet appended
   int64_t last_human_tick_ = -1;
   std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
-  std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;       // forced, by bar
+  std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;  // forced, by bar
   std::vector<PendingReaction> pending_reactions_;
   JamRecord record_;
 };

@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<Conductor>> Conductor::create(const ConductorOpti
 }
 
 Conductor::Conductor(const ConductorOptions& options, models::BackendChoice engine)
-    : options_(options), engine_(std::move(engine)),
+    : options_(options),
+      engine_(std::move(engine)),
       backend_description_(absl::StrCat(engine_.backend->caps().name, " (", engine_.reason, ")")),
       batch_(engine_.backend->config().n_vocab) {}
 
@@ -86,13 +87,13 @@ absl::Status Conductor::apply(Command& command) {
     }
     models::BandGeneratorOptions generator_options;
     generator_options.seed = add->state.seed == 0 ? 1 : add->state.seed;
+    generator_options.bias = options_.pitch_bias;
     absl::StatusOr<std::unique_ptr<models::BandGenerator>> generator =
         models::BandGenerator::create(*engine_.backend, generator_options);
     if (!generator.ok()) return generator.status();
-    jams_[command.id] = std::make_unique<ConductedJam>(command.id, add->state, std::move(*generator),
-                                                       *add->scheduler, add->timeline,
-                                                       options_.horizons, options_.tempo,
-                                                       options_.accompany);
+    jams_[command.id] = std::make_unique<ConductedJam>(
+        command.id, add->state, std::move(*generator), *add->scheduler, add->timeline,
+        options_.horizons, options_.tempo, options_.accompany);
     schedulers_[command.id] = add->scheduler;
     return absl::OkStatus();
   }
@@ -173,7 +174,8 @@ absl::Status Conductor::service() {
     removals_applied_ += removals;
   }
   if (absl::Status s = generate_due(); !s.ok() && first_error.ok()) first_error = s;
-  for (auto& [id, jam] : jams_) jam->post_due(static_cast<int64_t>(schedulers_[id]->playhead_frame()));
+  for (auto& [id, jam] : jams_)
+    jam->post_due(static_cast<int64_t>(schedulers_[id]->playhead_frame()));
   return first_error;
 }
 
@@ -216,8 +218,7 @@ void Conductor::run() {
     const auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
       return stopping_ || !queue_.empty();
     };
-    mutex_.AwaitWithTimeout(absl::Condition(&wake),
-                            absl::Milliseconds(options_.idle_wait_ms));
+    mutex_.AwaitWithTimeout(absl::Condition(&wake), absl::Milliseconds(options_.idle_wait_ms));
     if (stopping_) {
       running_ = false;
       return;

@@ -40,11 +40,17 @@ struct ConductorOptions {
   std::string model_path;  // the .jamd weights (required)
   // The registry picks: CUDA when built in and a device works, else the CPU (and says why).
   models::BackendKind backend = models::BackendKind::kAuto;
-  models::Precision precision = models::Precision::kFloat32;
+  // bf16 weights and KV caches: a live jam's tokens come sooner; renders keep float32
+  // (OfflineJamOptions::precision) so that they are the reference.
+  models::Precision precision = models::Precision::kReduced;
   int32_t max_jams = 16;
   Horizons horizons{};
-  TempoOptions tempo{};  // following the musician's beats, steered ramps
+  TempoOptions tempo{};          // following the musician's beats, steered ramps
   AccompanyOptions accompany{};  // the room left to the musician
+  // The generator's pitch bias. Bars whose chords the musician gave (heard or predicted) lean
+  // harder on their chord tones than the model's own harmony does (docs/conductor.md, measured).
+  models::PitchBias pitch_bias{
+      .out_of_key = -0.5f, .non_chord_tone = -0.25f, .forced_non_chord_tone = -2.5f};
   // How long the live thread sleeps between rounds when nothing is posted.
   double idle_wait_ms = 2.0;
 };
@@ -59,12 +65,12 @@ class Conductor {
   // The jam plays through `scheduler` (which must outlive it); its seed is the state's (0: 1).
   void add_jam(JamId id, const JamState& state, realtime::Scheduler& scheduler,
                const JamTimelineOptions& timeline);  // thread: any
-  void remove_jam(JamId id);                          // thread: any
+  void remove_jam(JamId id);                         // thread: any
   // remove_jam(), then waits until the live thread has applied it, so the caller may destroy the
   // jam's scheduler. Without a live thread (not started, or stopped) it returns at once: the
   // caller then owns the next service(). thread: any but the conductor's
   void remove_jam_and_wait(JamId id);
-  void post_state(JamId id, const JamState& state);   // thread: any
+  void post_state(JamId id, const JamState& state);              // thread: any
   void post_heard(JamId id, const realtime::HeardEvent& event);  // thread: any
 
   void start();  // thread: control — runs service() on its own thread until stop()
@@ -103,15 +109,15 @@ class Conductor {
   models::BackendChoice engine_;
   std::string backend_description_;
   models::GenerationBatch batch_;
-  std::map<JamId, std::unique_ptr<ConductedJam>> jams_;         // thread: conductor
-  std::map<JamId, realtime::Scheduler*> schedulers_;             // thread: conductor
-  std::vector<Command> drained_;                                 // thread: conductor
+  std::map<JamId, std::unique_ptr<ConductedJam>> jams_;  // thread: conductor
+  std::map<JamId, realtime::Scheduler*> schedulers_;     // thread: conductor
+  std::vector<Command> drained_;                         // thread: conductor
 
   mutable absl::Mutex mutex_;
   std::vector<Command> queue_ ABSL_GUARDED_BY(mutex_);
   absl::Status status_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  bool running_ ABSL_GUARDED_BY(mutex_) = false;     // the live thread is in run()
+  bool running_ ABSL_GUARDED_BY(mutex_) = false;  // the live thread is in run()
   uint64_t removals_posted_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t removals_applied_ ABSL_GUARDED_BY(mutex_) = 0;
   std::thread thread_;

@@ -44,7 +44,8 @@ absl::Status load_musician(const OfflineJamOptions& options, Musician& musician,
   if (!file.ok()) return file.status();
   absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
   if (!song.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(options.input_path, ": ", song.status().message(),
+    return absl::InvalidArgumentError(absl::StrCat(options.input_path, ": ",
+                                                   song.status().message(),
                                                    "; give a MIDI file with the musician's notes"));
   }
   const realtime::TempoMap map = song->tempo_map(options.sample_rate_hz);
@@ -125,10 +126,11 @@ absl::Status load_take(const std::string& path, Take& take, JamState& state,
                                                    sf_strerror(nullptr),
                                                    "); give a PCM or float WAV, mono or stereo"));
   }
-  if (info.channels < 1 || info.channels > 2 || info.samplerate < 8000 || info.samplerate > 192000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", path, "' has ", info.channels, " channels at ", info.samplerate,
-        " Hz; jamd render takes mono or stereo at 8-192 kHz: convert it first"));
+  if (info.channels < 1 || info.channels > 2 || info.samplerate < 8000 ||
+      info.samplerate > 192000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' has ", info.channels, " channels at ", info.samplerate,
+                     " Hz; jamd render takes mono or stereo at 8-192 kHz: convert it first"));
   }
   take.channels = info.channels;
   std::vector<float> block(static_cast<size_t>(info.channels) * 4096);
@@ -136,7 +138,8 @@ absl::Status load_take(const std::string& path, Take& take, JamState& state,
   while ((got = sf_readf_float(file.get(), block.data(), 4096)) > 0) {
     take.samples.insert(take.samples.end(), block.begin(), block.begin() + got * info.channels);
   }
-  if (take.samples.empty()) return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
+  if (take.samples.empty())
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
   sample_rate_hz = static_cast<uint32_t>(info.samplerate);
   const realtime::ListenResult scan =
       realtime::listen_audio(take.samples, take.channels, sample_rate_hz, {});
@@ -150,8 +153,8 @@ absl::Status load_take(const std::string& path, Take& take, JamState& state,
   if (tempos.size() >= 4) {
     std::nth_element(tempos.begin(), tempos.begin() + static_cast<long>(tempos.size() / 2),
                      tempos.end());
-    state.tempo_bpm = std::clamp(tempos[tempos.size() / 2], models::kTempoMinBpm,
-                                 models::kTempoMaxBpm);
+    state.tempo_bpm =
+        std::clamp(tempos[tempos.size() / 2], models::kTempoMinBpm, models::kTempoMaxBpm);
     const double beat_frames = 60.0 / state.tempo_bpm * sample_rate_hz;
     const double off_grid = std::fmod(static_cast<double>(first_beat), beat_frames);
     // Within a sixteenth of the grid counts as on it (the beat is reported a little after the
@@ -210,12 +213,13 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   }
   // The input's own tempo sets the jam's length in bars.
   const double bar_seconds = 60.0 / state.tempo_bpm * state.beats_per_bar;
-  result.bars = options.bars > 0 ? options.bars
-                : has_musician
-                    ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
-                                               static_cast<double>(musician.end_frame) / rate /
-                                               bar_seconds - 1e-3)))
-                    : 8;
+  result.bars =
+      options.bars > 0 ? options.bars
+      : has_musician
+          ? std::max<int64_t>(
+                1, static_cast<int64_t>(std::ceil(
+                       static_cast<double>(musician.end_frame) / rate / bar_seconds - 1e-3)))
+          : 8;
   result.tempo_bpm = state.tempo_bpm;
   result.sample_rate_hz = rate;
   result.beats_per_bar = state.beats_per_bar;
@@ -238,6 +242,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   ConductorOptions conductor_options;
   conductor_options.model_path = options.model_path;
   conductor_options.backend = options.backend;
+  conductor_options.precision = options.precision;
   conductor_options.max_jams = 1;
   conductor_options.horizons = options.horizons;
   conductor_options.tempo = options.tempo;
@@ -255,7 +260,11 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
   const realtime::TempoMap clock(rate, kConductorTicksPerQuarter, state.tempo_bpm,
                                  {state.beats_per_bar, 4});
   const int64_t bar_ticks = int64_t{state.beats_per_bar} * kConductorTicksPerQuarter;
-  realtime::Listener listener({.sample_rate_hz = rate});
+  realtime::ListenerOptions listener_options{.sample_rate_hz = rate};
+  if (has_musician && !has_take) {
+    listener_options.chord_decision_beats = options.midi_chord_decision_beats;
+  }
+  realtime::Listener listener(listener_options);
 
   absl::Status failure;
   size_t next_steer = 0;
@@ -284,8 +293,8 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
       .sample_rate_hz = rate,
       .period_frames = options.period_frames,
       .total_frames = static_cast<uint64_t>(
-          (follow_tempo ? static_cast<int64_t>(std::llround(static_cast<double>(result.bars) *
-                                                            bar_seconds * rate))
+          (follow_tempo ? static_cast<int64_t>(
+                              std::llround(static_cast<double>(result.bars) * bar_seconds * rate))
                         : clock.frame_at(result.bars * bar_ticks)) +
           static_cast<int64_t>(options.tail_seconds * rate))};
   TakeMixer mixer(band, take);

@@ -34,9 +34,16 @@ struct OfflineJamOptions {
   std::string model_path;
   // The registry picks: CUDA when built in and a device works, else the CPU (and says why).
   models::BackendKind backend = models::BackendKind::kAuto;
-  JamState state;  // parts, seed, mode...; tempo (and metre) come from the input when given
-  int64_t bars = 0;        // 0: the input's length in whole bars, or 8 without input
+  JamState state;    // parts, seed, mode...; tempo (and metre) come from the input when given
+  int64_t bars = 0;  // 0: the input's length in whole bars, or 8 without input
   Horizons horizons{};
+  // float32 by default: a render is the reference (matches PyTorch within 1e-4, the same on every
+  // machine with the same kernels); live jams default to bf16 for speed (ConductorOptions).
+  models::Precision precision = models::Precision::kFloat32;
+  // A MIDI musician's chord is decided this far into the beat: the notes of a struck chord arrive
+  // together, so a quarter beat is enough and the band reacts half a beat sooner than at the
+  // listener's default (0.75, which an audio take keeps: it needs the longer look).
+  double midi_chord_decision_beats = 0.25;
   std::string soundfont = "default";
   uint32_t sample_rate_hz = 48000;  // a WAV take's own rate replaces it
   uint32_t period_frames = 256;

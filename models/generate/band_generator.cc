@@ -236,12 +236,15 @@ void BandGenerator::fill_bias(std::span<const float> logits, const TokenMask& ma
   const uint16_t scale = key_scale_mask(bar_.key);
   const int position = std::clamp(bar_.position_in_part, 0, kMaxBarGrid - 1);
   const uint16_t tones = chord_tone_mask(bar_.chord_by_grid[static_cast<size_t>(position)]);
+  const float non_chord_tone = bar_.chords_forced && options_.bias.forced_non_chord_tone != 0.0f
+                                   ? options_.bias.forced_non_chord_tone
+                                   : options_.bias.non_chord_tone;
   bool any = false;
   for (int p = 0; p < 128; ++p) {
     const int pc = p % 12;
     float b = 0.0f;
     if (((scale >> pc) & 1u) == 0) b += options_.bias.out_of_key;
-    if (((tones >> pc) & 1u) == 0) b += options_.bias.non_chord_tone;
+    if (((tones >> pc) & 1u) == 0) b += non_chord_tone;
     bias[static_cast<size_t>(first_pitch + p)] = b;
     any = any || b != 0.0f;
   }
@@ -412,6 +415,7 @@ absl::Status BandGenerator::push(TokenId token) {
     case TokenKind::kBar:
       bar_ = BarTracker{};
       bar_.chord_by_grid.fill(-1);
+      bar_.chords_forced = chord_plan_.contains(bars_generated_);
       bar_positions_[bars_generated_] = song_length();
       break;
     case TokenKind::kKey:

@@ -67,6 +67,9 @@ struct BandControls {
 struct PitchBias {
   float out_of_key = -0.5f;       // a pitch class outside the bar's key scale
   float non_chord_tone = -0.25f;  // a pitch class outside the chord sounding at the note's onset
+  // Replaces non_chord_tone in bars whose chords are forced (force_chords: the musician's, heard
+  // or predicted), where following them matters more than the model's own colour; 0: the same.
+  float forced_non_chord_tone = 0.0f;
 };
 
 // What already sounds of a bar that is generated again (a steering change or a heard chord in
@@ -183,6 +186,7 @@ class BandGenerator {
     int position_in_part = 0;
     int chord_position = 0;  // of the chord block's last Pos
     int resume_grid = 0;     // the open block samples positions from here (CommittedBar)
+    bool chords_forced = false;
   };
   // What a rollback restores.
   struct Snapshot {
