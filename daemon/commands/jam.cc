@@ -32,6 +32,7 @@ constexpr const char* kUsage =
     "                [--parts drums,bass,keys] [--tempo BPM] [--key TONIC:maj|min] [--seed N]\n"
     "                [--mode auto|accompany|continue] [--density D] [--temperature T]\n"
     "                [--model PATH] [--backend auto|cpu|cuda] [--soundfont SF]\n"
+    "                [--precision bf16|fp32]\n"
     "                [--record DIR] [--seconds N]\n"
     "\n"
     "Jams live: listens to you on JACK and plays the band around you, generated bar by bar,\n"
@@ -54,6 +55,7 @@ constexpr const char* kUsage =
     "  --temperature T  sampling temperature 0.1..2 (default 1)\n"
     "  --model PATH     model file (default: the bundled models/band.jamd)\n"
     "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n"
+    "  --precision P    bf16 (default: faster, within about 1e-2 of fp32) or fp32\n"
     "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
     "  --record DIR     record into DIR: jam.mid (you and every part), mix.wav, input.wav;\n"
     "                   written as it plays, so a crash loses at most about a second\n"
@@ -89,6 +91,10 @@ bool parse_option(std::string_view a, const char* v, JamArgs& r) {
     absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
     if (!kind.ok()) return false;
     r.conductor.backend = *kind;
+  } else if (a == "--precision") {
+    const std::string_view p = v;
+    if (p != "bf16" && p != "fp32") return false;
+    r.conductor.precision = p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
   } else if (a == "--parts") return parse_parts(v, r.state);
   else if (a == "--key") return parse_key(v, r.state);
   else if (a == "--seed" && parse_number(v, 1, 1.8e19, n)) r.state.seed = std::strtoull(v, nullptr, 10);

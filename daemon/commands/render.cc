@@ -26,7 +26,7 @@ constexpr const char* kUsage =
     "                   [--mode auto|accompany|continue|call] [--temperature T] [--density D]\n"
     "                   [--key TONIC:maj|min]\n"
     "                   [--tempo BPM] [--commit-ms MS] [--model PATH] [--soundfont SF]\n"
-    "                   [--backend auto|cpu|cuda]\n"
+    "                   [--backend auto|cpu|cuda] [--precision fp32|bf16]\n"
     "\n"
     "Jams offline: the musician's MIDI file is played into the mix and heard by the listener, the\n"
     "conductor generates the band around it bar by bar with the model, and everything is\n"
@@ -49,7 +49,9 @@ constexpr const char* kUsage =
     "  --commit-ms MS   the commit horizon: notes this close to the playhead are frozen (default 60)\n"
     "  --model PATH     model file (default: the bundled models/band.jamd)\n"
     "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
-    "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n";
+    "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n"
+    "  --precision P    fp32 (default: the reference arithmetic, as the tests render it) or\n"
+    "                   bf16 (what a live jam uses: faster, within about 1e-2)\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "jamd render: %s; see 'jamd render --help'\n", message.c_str());
@@ -77,6 +79,10 @@ bool parse_option(std::string_view a, const char* v, RenderArgs& r) {
     absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
     if (!kind.ok()) return false;
     o.backend = *kind;
+  } else if (a == "--precision") {
+    const std::string_view p = v;
+    if (p != "bf16" && p != "fp32") return false;
+    o.precision = p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
   } else if (a == "--parts") return parse_parts(v, o.state);
   else if (a == "--key") return parse_key(v, o.state);
   else if (a == "--seed" && parse_number(v, 1, 1.8e19, n)) o.state.seed = std::strtoull(v, nullptr, 10);

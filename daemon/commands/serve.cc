@@ -24,6 +24,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: jamd serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "                  [--model PATH] [--backend auto|cpu|cuda] [--soundfont SF]\n"
+    "                  [--precision bf16|fp32]\n"
     "                  [--http HOST:PORT [--web-root DIR]] [--demo] [--sessions-only]\n"
     "\n"
     "Serves the jam.v1 API (docs/api.md): create jams, join with tokens, steer together, watch,\n"
@@ -36,6 +37,7 @@ constexpr const char* kUsage =
     "  --tls-key FILE      PEM private key\n"
     "  --model PATH        model file (default: the bundled models/band.jamd)\n"
     "  --backend B         auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n"
+    "  --precision P       bf16 (default: faster, within about 1e-2 of fp32) or fp32\n"
     "  --soundfont SF      'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
     "  --http HOST:PORT    also serve the web client and its WebSocket here (e.g.\n"
     "                      127.0.0.1:8080)\n"
@@ -97,6 +99,12 @@ int parse(std::span<const char* const> args, ServeArgs& s) {
       absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
       if (!kind.ok()) return usage_error(absl::StrCat("bad --backend '", v, "': auto, cpu or cuda"));
       s.conductor.backend = *kind;
+    } else if (a == "--precision") {
+      const std::string_view p = v;
+      if (p != "bf16" && p != "fp32") {
+        return usage_error(absl::StrCat("bad --precision '", v, "': bf16 or fp32"));
+      }
+      s.conductor.precision = p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
     } else {
       return usage_error(absl::StrCat("unknown option '", std::string(a), "'"));
     }
