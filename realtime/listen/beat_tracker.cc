@@ -22,7 +22,12 @@ constexpr double kPeriodGain = 0.12;
 // A new tempo estimate this far from the loop's period is a tempo change (or a level switch)
 // once it persists.
 constexpr double kTempoChangeRatio = 0.05;
-constexpr int kTempoChangeEstimates = 4;   // 1 s at one estimate per 0.25 s
+constexpr int kTempoChangeEstimates = 4;  // 1 s at one estimate per 0.25 s
+// In the first seconds after a lock, which saw only two seconds, the estimate is still young: a
+// faster tempo (a melody at 150 BPM first heard at 2/3, 100) needs half the evidence. Not a
+// slower one: an arpeggio's notes also line up at 2/3 of its beat, and ring on into it.
+constexpr double kYoungLockS = 4.0;
+constexpr int kYoungTempoChangeEstimates = 2;
 constexpr int kLevelSwitchEstimates = 12;  // 3 s: doubling or halving needs more evidence
 // The slower of two metrical levels wins when this share of its beats are kAccentRatio stronger
 // than the points half-way between them (accents, bass notes, chord changes fall on beats).
@@ -258,6 +263,7 @@ void BeatTracker::lock(const TempoEstimate& estimate) {
   period_ = estimate.period;
   tempo_confidence_ = estimate.confidence;
   locked_ = true;
+  locked_at_ = n_;
   beat_index_ = 0;
   missed_ = 0;
   hit_rate_ = 0.5f;
@@ -304,7 +310,11 @@ void BeatTracker::follow(const TempoEstimate& estimate) {
                           std::abs(estimate.period / disagreement_period_ - 1) < kTempoChangeRatio;
   disagreements_ = consistent ? disagreements_ + 1 : 1;
   disagreement_period_ = estimate.period;
-  if (disagreements_ >= (level_switch ? kLevelSwitchEstimates : kTempoChangeEstimates)) {
+  const bool young = static_cast<double>(n_ - locked_at_) < kYoungLockS * options_.frame_rate_hz &&
+                     estimate.period < period_;
+  const int needed = level_switch ? kLevelSwitchEstimates
+                                  : (young ? kYoungTempoChangeEstimates : kTempoChangeEstimates);
+  if (disagreements_ >= needed) {
     period_ = estimate.period;
     disagreements_ = 0;
     // Re-find the phase at the new tempo; the next beat follows the last one that fits.

@@ -101,6 +101,7 @@ class BeatTracker {
   double period_ = 0;     // frames per beat
   double next_beat_ = 0;  // predicted frame of the next beat
   int64_t beat_index_ = 0;
+  int64_t locked_at_ = 0;  // the frame of the last lock
   int missed_ = 0;
   int disagreements_ = 0;
   int phase_disagreements_ = 0;
