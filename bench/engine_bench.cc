@@ -1,9 +1,11 @@
-// engine_bench: the CPU backend's generation speed on random weights of the bundled model's size:
-// ms per 128-token bar and tokens/s for 1, 8 and 32 streams on 1 and 2 threads, prefill speed,
-// and PyTorch eager at batch 1 on the same weights in the same run (bench/engine_bench_torch.py).
+// engine_bench: the CPU backend's generation speed on random weights of the bundled model's size
+// (or a trained model): ms per 128-token bar and tokens/s for 1, 8 and 32 streams on 1 and 2
+// threads, prefill speed, forced tokens (prefill vs decode per token), and PyTorch eager at
+// batch 1 on the same weights in the same run (bench/engine_bench_torch.py).
 //
 //   build-h1/bench/engine_bench [--d-model 256 --n-layers 4 ... | --model models/band.jamd]
 //                               [--bars 5 --torch-tokens 384 --no-torch --out engine_bench.json]
+//   # one row while tuning: --streams 1 --threads 1 --precision fp32 --no-prefill --no-torch
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
