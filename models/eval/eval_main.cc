@@ -43,6 +43,9 @@ tones, and pitch / groove descriptors against the real test split's interquartil
   --temperature=T       sampling temperature (default 1.0); --top-p=P (default 0.95)
   --out-of-key-bias=B   nats added to out-of-key pitches of pitched parts (default -0.5)
   --non-chord-bias=B    nats added to non-chord-tone pitches (default -0.25)
+  --forced-non-chord-bias=B  the same in bars with forced chords, which are all of this
+                        eval's bars (0, the default: --non-chord-bias applies; the conductor
+                        uses -2.5 for the musician's chords)
   --precision=P         float32 (default) or bf16 (the engine's kReduced, as the live daemon
                         runs it); bf16 also compares its logits with float32's on the same
                         test tokens (--nll-sequences / 4 songs, --nll-tokens / 2 tokens each)
@@ -109,6 +112,8 @@ std::string parse(int argc, char** argv, Args& a) {
       a.gen.bias.out_of_key = static_cast<float>(n);
     } else if (name == "--non-chord-bias" && n <= 0) {
       a.gen.bias.non_chord_tone = static_cast<float>(n);
+    } else if (name == "--forced-non-chord-bias" && n <= 0) {
+      a.gen.bias.forced_non_chord_tone = static_cast<float>(n);
     } else if (name == "--precision" && (value == "float32" || value == "bf16")) {
       a.precision = value == "bf16" ? Precision::kReduced : Precision::kFloat32;
     } else if (name == "--threads" && n >= 1) {
@@ -224,8 +229,9 @@ bool write_json(const std::string& path, const Args& a, const std::vector<Row>& 
       << ", \"temperature\": " << a.gen.sampling.temperature
       << ", \"top_p\": " << a.gen.sampling.top_p
       << ",\n  \"out_of_key_bias\": " << a.gen.bias.out_of_key
-      << ", \"non_chord_bias\": " << a.gen.bias.non_chord_tone << ", \"precision\": \""
-      << (a.precision == Precision::kReduced ? "bf16" : "float32")
+      << ", \"non_chord_bias\": " << a.gen.bias.non_chord_tone
+      << ", \"forced_non_chord_bias\": " << a.gen.bias.forced_non_chord_tone
+      << ", \"precision\": \"" << (a.precision == Precision::kReduced ? "bf16" : "float32")
       << "\", \"threads\": " << a.threads
       << ",\n  \"generation_tokens_per_s\": " << static_cast<double>(g.tokens) / g.seconds
       << ", \"nll_tokens_per_s\": " << x.nll_tokens_per_s << ",\n";
