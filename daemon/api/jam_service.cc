@@ -1,12 +1,13 @@
 // JamService handlers: authenticate, translate, post to the session layer, translate back.
 #include "daemon/api/jam_service.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+
 #include <utility>
 
 #include "daemon/api/convert.h"
 #include "daemon/api/listen_reactor.h"
 #include "daemon/api/media_convert.h"
-#include "daemon/api/watch_reactor.h"
 #include "daemon/session/field_paths.h"
 
 namespace jamd::api {
@@ -34,6 +35,10 @@ std::vector<std::string> mask_paths(const google::protobuf::FieldMask& mask) {
 // further behind loses its oldest packets. Notes: a busy bar of five parts is ~100 notes.
 constexpr size_t kListenAudioQueuePackets = 50;
 constexpr size_t kListenNotesQueueNotes = 512;
+// One thread starts the idle streams' writes: a write start is a few microseconds, so one keeps
+// up with 256 listeners x 100 packets/s; the writes that follow a completion run on gRPC's own
+// threads.
+constexpr int kWakePumpThreads = 1;
 
 absl::Status no_media() {
   return absl::FailedPreconditionError(
@@ -51,7 +56,10 @@ std::function<bool()> still_in(const Caller& caller) {
 }  // namespace
 
 JamService::JamService(SessionRegistry* jams, std::string backend, JamMedia* media)
-    : jams_(jams), backend_(std::move(backend)), media_(media) {}
+    : jams_(jams),
+      backend_(std::move(backend)),
+      media_(media),
+      pump_(WakePump::start(kWakePumpThreads)) {}
 
 grpc::ServerUnaryReactor* JamService::CreateJam(grpc::CallbackServerContext* context,
                                                 const jam::v1::CreateJamRequest* request,
@@ -85,7 +93,8 @@ grpc::ServerUnaryReactor* JamService::Steer(grpc::CallbackServerContext* context
                                             jam::v1::SteerResponse* response) {
   absl::StatusOr<Caller> caller = jams_->authenticate(request->participant_token());
   if (!caller.ok()) return finish(context, caller.status());
-  absl::StatusOr<std::vector<std::string>> leaves = expand_paths(mask_paths(request->update_mask()));
+  absl::StatusOr<std::vector<std::string>> leaves =
+      expand_paths(mask_paths(request->update_mask()));
   if (!leaves.ok()) return finish(context, leaves.status());
   JamState values;
   if (absl::Status st = from_proto(request->state(), *leaves, &values); !st.ok()) {
@@ -117,36 +126,57 @@ grpc::ServerWriteReactor<jam::v1::JamEvent>* JamService::WatchJam(
     grpc::CallbackServerContext* /*context*/, const jam::v1::WatchJamRequest* request) {
   absl::StatusOr<Caller> caller = jams_->authenticate(request->participant_token());
   if (!caller.ok()) return new FinishedWriter<jam::v1::JamEvent>(caller.status());
-  return WatchReactor::start(caller->jam, caller->participant.participant_id);
+  using Reactor = ListenReactor<EventQueue, jam::v1::JamEvent>;
+  std::shared_ptr<JamSession> jam = caller->jam;
+  const std::string id = caller->participant.participant_id;
+  Reactor::Hooks hooks;
+  hooks.convert = &to_proto;
+  hooks.release = [jam](const std::shared_ptr<EventQueue>& q) { jam->unwatch(q); };
+  hooks.cancelled_message = "the watch was cancelled";
+  return Reactor::start(
+      [&jam, &id](std::function<void()> on_ready) { return jam->watch(id, std::move(on_ready)); },
+      std::move(hooks), pump_);
 }
 
-grpc::ServerWriteReactor<jam::v1::AudioPacket>* JamService::ListenAudio(
-    grpc::CallbackServerContext* /*context*/, const jam::v1::ListenAudioRequest* request) {
-  using Reactor = ListenReactor<OpusPacket, jam::v1::AudioPacket>;
-  absl::StatusOr<Caller> caller = jams_->authenticate(request->participant_token());
-  if (!caller.ok()) return new FinishedWriter<jam::v1::AudioPacket>(caller.status());
-  if (media_ == nullptr) return new FinishedWriter<jam::v1::AudioPacket>(no_media());
+grpc::ServerWriteReactor<grpc::ByteBuffer>* JamService::ListenAudio(
+    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request_bytes) {
+  using Reactor = ListenReactor<TapQueue<SharedOpusPacket>, grpc::ByteBuffer>;
+  jam::v1::ListenAudioRequest request;
+  grpc::ByteBuffer copy(*request_bytes);  // shares the slices; parsing consumes the buffer
+  if (!grpc::SerializationTraits<jam::v1::ListenAudioRequest>::Deserialize(&copy, &request).ok()) {
+    return new FinishedWriter<grpc::ByteBuffer>(
+        absl::InvalidArgumentError("the request is not a jam.v1.ListenAudioRequest"));
+  }
+  absl::StatusOr<Caller> caller = jams_->authenticate(request.participant_token());
+  if (!caller.ok()) return new FinishedWriter<grpc::ByteBuffer>(caller.status());
+  if (media_ == nullptr) return new FinishedWriter<grpc::ByteBuffer>(no_media());
   // Any role may listen.
   const std::string jam_id = caller->jam->jam_id();
+  Reactor::Hooks hooks;
+  hooks.convert = &to_wire;
+  hooks.still_allowed = still_in(*caller);
   return Reactor::start(
       [this, &jam_id](std::function<void()> on_ready) {
         return media_->subscribe_audio(jam_id, kListenAudioQueuePackets, std::move(on_ready));
       },
-      still_in(*caller), &to_proto);
+      std::move(hooks), pump_);
 }
 
 grpc::ServerWriteReactor<jam::v1::NoteEvent>* JamService::ListenNotes(
     grpc::CallbackServerContext* /*context*/, const jam::v1::ListenNotesRequest* request) {
-  using Reactor = ListenReactor<TappedNote, jam::v1::NoteEvent>;
+  using Reactor = ListenReactor<TapQueue<TappedNote>, jam::v1::NoteEvent>;
   absl::StatusOr<Caller> caller = jams_->authenticate(request->participant_token());
   if (!caller.ok()) return new FinishedWriter<jam::v1::NoteEvent>(caller.status());
   if (media_ == nullptr) return new FinishedWriter<jam::v1::NoteEvent>(no_media());
   const std::string jam_id = caller->jam->jam_id();
+  Reactor::Hooks hooks;
+  hooks.convert = &to_proto;
+  hooks.still_allowed = still_in(*caller);
   return Reactor::start(
       [this, &jam_id](std::function<void()> on_ready) {
         return media_->subscribe_notes(jam_id, kListenNotesQueueNotes, std::move(on_ready));
       },
-      still_in(*caller), &to_proto);
+      std::move(hooks), pump_);
 }
 
 grpc::ServerUnaryReactor* JamService::RemoveParticipant(

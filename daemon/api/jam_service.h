@@ -5,19 +5,27 @@
 //   jamd::api::JamService service(&jams, "cpu: built without CUDA", &hosted);
 //   builder.RegisterService(&service);
 //
+// ListenAudio is a raw method: every listener of a jam is sent the same pre-serialized
+// AudioPacket bytes (media_convert.h), so the request arrives as bytes too.
+//
 // Thread safety: gRPC calls the handlers on its own threads, concurrently; the service keeps
-// no state of its own besides pointers fixed at construction.
+// no state of its own besides pointers fixed at construction and the streams' WakePump.
 #pragma once
 
+#include <grpcpp/support/byte_buffer.h>
+
+#include <memory>
 #include <string>
 
+#include "daemon/api/wake_pump.h"
 #include "daemon/session/session_registry.h"
 #include "daemon/stream/jam_media.h"
 #include "jam/v1/jam.grpc.pb.h"
 
 namespace jamd::api {
 
-class JamService final : public jam::v1::Jam::CallbackService {
+class JamService final
+    : public jam::v1::Jam::WithRawCallbackMethod_ListenAudio<jam::v1::Jam::CallbackService> {
  public:
   // jams and media outlive the service. backend: what GetStatus reports as the model backend.
   // media may be null: ListenAudio and ListenNotes then fail with UNAVAILABLE.
@@ -37,13 +45,14 @@ class JamService final : public jam::v1::Jam::CallbackService {
                                        jam::v1::LockFieldsResponse* response) override;
   grpc::ServerWriteReactor<jam::v1::JamEvent>* WatchJam(
       grpc::CallbackServerContext* context, const jam::v1::WatchJamRequest* request) override;
-  grpc::ServerWriteReactor<jam::v1::AudioPacket>* ListenAudio(
-      grpc::CallbackServerContext* context, const jam::v1::ListenAudioRequest* request) override;
+  // request: a serialized ListenAudioRequest; writes serialized AudioPackets.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ListenAudio(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request) override;
   grpc::ServerWriteReactor<jam::v1::NoteEvent>* ListenNotes(
       grpc::CallbackServerContext* context, const jam::v1::ListenNotesRequest* request) override;
-  grpc::ServerUnaryReactor* RemoveParticipant(grpc::CallbackServerContext* context,
-                                              const jam::v1::RemoveParticipantRequest* request,
-                                              jam::v1::RemoveParticipantResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveParticipant(
+      grpc::CallbackServerContext* context, const jam::v1::RemoveParticipantRequest* request,
+      jam::v1::RemoveParticipantResponse* response) override;
   grpc::ServerUnaryReactor* LeaveJam(grpc::CallbackServerContext* context,
                                      const jam::v1::LeaveJamRequest* request,
                                      jam::v1::LeaveJamResponse* response) override;
@@ -58,6 +67,8 @@ class JamService final : public jam::v1::Jam::CallbackService {
   SessionRegistry* const jams_;
   const std::string backend_;
   JamMedia* const media_;
+  // Starts the streams' writes that wait for new items, off the threads that push them.
+  const std::shared_ptr<WakePump> pump_;
 };
 
 }  // namespace jamd::api

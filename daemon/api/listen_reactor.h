@@ -1,19 +1,29 @@
-// ListenReactor: one ListenAudio or ListenNotes stream. It drains the listener's own bounded
-// TapQueue (from JamMedia) into the stream, one write in flight, woken by the queue's on_ready
-// (the jam's streamer thread) and by gRPC's write completions; it never blocks either. A
-// listener too slow for the stream loses its own oldest items in the queue (a gap in
-// AudioPacket.sequence), never slows the jam or another listener. The stream ends OK when the
-// jam ends, CANCELLED when the client goes, and UNAUTHENTICATED when the listener leaves or is
-// removed (checked every kRecheckItems items).
+// ListenReactor: one server stream fed from the caller's own bounded queue: ListenAudio (the
+// jam's Opus packets), ListenNotes and WatchJam (the jam's events). One write in flight; the
+// next starts from gRPC's write completion, or, when the stream was idle, from a WakePump
+// thread woken by the queue: never on the thread that pushed (the jam's streamer, a steering
+// handler). Writes carry no buffer hint: in gRPC 1.51 a hinted write's completion can wait for
+// the next flush, for an idle stream the keepalive ping 30 s later. A subscriber too slow for the
+// stream loses its own oldest items in its queue (a gap in AudioPacket.sequence,
+// EVENT_KIND_EVENTS_DROPPED for a watch) and never slows the jam or anyone else. The stream ends OK
+// when the queue finishes (the jam ended), CANCELLED when the client goes, and UNAUTHENTICATED when
+// still_allowed turns false (checked every kRecheckItems items).
 //
-//   return ListenReactor<OpusPacket, jam::v1::AudioPacket>::start(
-//       [&](auto on_ready) { return media->subscribe_audio(jam_id, 50, std::move(on_ready)); },
-//       [jam, id] { return jam->participant(id).ok(); }, &to_proto);
+//   using Reactor = ListenReactor<TapQueue<TappedNote>, jam::v1::NoteEvent>;
+//   Reactor::Hooks hooks;
+//   hooks.convert = &to_proto;
+//   hooks.still_allowed = [jam, id] { return jam->participant(id).ok(); };
+//   return Reactor::start(
+//       [&](auto on_ready) { return media->subscribe_notes(jam_id, 512, std::move(on_ready)); },
+//       std::move(hooks), pump);
 //
-// Thread safety: gRPC's callbacks and the queue's wake-ups arrive on any thread; all state is
-// in a Core guarded by its mutex and shared (weakly) with the wake-up callback, which may
+// Queue: pop() -> std::optional<Item>, finished(), and close() unless Hooks::release is given.
+// Thread safety: gRPC's callbacks and the pump's wake-ups arrive on any thread; all state is in
+// a Core guarded by its mutex and shared (weakly) with the queue's wake-up callback, which may
 // outlive the reactor.
 #pragma once
+
+#include <grpcpp/support/server_callback.h>
 
 #include <cstdint>
 #include <functional>
@@ -21,42 +31,53 @@
 #include <optional>
 #include <utility>
 
-#include <grpcpp/support/server_callback.h>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/api/convert.h"
-#include "daemon/host/tap_queue.h"
+#include "daemon/api/wake_pump.h"
 
 namespace jamd::api {
 
-template <typename Item, typename Proto>
-class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
+template <typename Queue, typename Message>
+class ListenReactor final : public grpc::ServerWriteReactor<Message> {
  public:
-  using Queue = TapQueue<Item>;
+  using Item = typename decltype(std::declval<Queue&>().pop())::value_type;
   using Subscribe =
       std::function<absl::StatusOr<std::shared_ptr<Queue>>(std::function<void()> on_ready)>;
-  using StillAllowed = std::function<bool()>;
-  using Convert = void (*)(const Item&, Proto*);
 
-  // One check of the caller's token per this many items: 50 packets = 0.5 s of audio.
+  struct Hooks {
+    void (*convert)(const Item&, Message*) = nullptr;
+    // Whether the caller may still read; empty: always.
+    std::function<bool()> still_allowed;
+    // Gives the queue back when the stream is done; empty: close it (a fan-out then forgets it).
+    std::function<void(const std::shared_ptr<Queue>&)> release;
+    const char* cancelled_message = "the stream was cancelled";
+  };
+
+  // One check of still_allowed per this many items: 50 packets = 0.5 s of audio.
   static constexpr uint64_t kRecheckItems = 50;
 
   // Subscribes and starts writing; a failed subscription finishes the stream with its status.
-  // thread: any (a gRPC handler)
-  static ListenReactor* start(const Subscribe& subscribe, StillAllowed still_allowed,
-                              Convert convert) {
+  // pump may be null: wake-ups then start writes on the pushing thread. thread: any (a handler)
+  static ListenReactor* start(const Subscribe& subscribe, Hooks hooks,
+                              std::shared_ptr<WakePump> pump) {
     auto core = std::make_shared<Core>();
-    auto* reactor = new ListenReactor(core, std::move(still_allowed), convert);
+    auto* reactor = new ListenReactor(core, std::move(hooks));
     {
       absl::MutexLock lock(&core->mu);
       core->reactor = reactor;
     }
-    // The callback holds the core, never the reactor: it may run after the reactor is deleted.
-    std::weak_ptr<Core> weak = core;
-    absl::StatusOr<std::shared_ptr<Queue>> queue = subscribe([weak] {
-      if (std::shared_ptr<Core> c = weak.lock()) wake(c);
+    // The callback holds the core and the pump weakly, never the reactor: it may run after the
+    // reactor is deleted.
+    std::weak_ptr<Core> weak_core = core;
+    std::weak_ptr<WakePump> weak_pump = pump;
+    const bool pumped = pump != nullptr;
+    absl::StatusOr<std::shared_ptr<Queue>> queue = subscribe([weak_core, weak_pump, pumped] {
+      std::shared_ptr<Core> c = weak_core.lock();
+      if (c == nullptr) return;
+      if (!pumped) return c->on_wake();
+      if (std::shared_ptr<WakePump> p = weak_pump.lock()) p->post(c);
     });
     if (!queue.ok()) {
       {
@@ -70,7 +91,7 @@ class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
       absl::MutexLock lock(&core->mu);
       core->queue = *queue;
     }
-    wake(core);
+    core->on_wake();  // the snapshot or whatever is queued already
     return reactor;
   }
 
@@ -100,13 +121,18 @@ class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
       core_->reactor = nullptr;
       queue = std::move(core_->queue);
     }
-    // Closing tells the fan-out at once; dropping our reference lets it forget the queue.
-    if (queue != nullptr) queue->close();
+    if (queue != nullptr) {
+      if (hooks_.release) {
+        hooks_.release(queue);
+      } else {
+        queue->close();  // tells the fan-out at once; dropping our reference lets it forget us
+      }
+    }
     delete this;
   }
 
  private:
-  struct Core {
+  struct Core final : Wakeable {
     absl::Mutex mu;
     ListenReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null once the reactor is gone
     std::shared_ptr<Queue> queue ABSL_GUARDED_BY(mu);
@@ -114,24 +140,24 @@ class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
     bool cancelled ABSL_GUARDED_BY(mu) = false;
     bool finishing ABSL_GUARDED_BY(mu) = false;
     uint64_t n_written ABSL_GUARDED_BY(mu) = 0;
+
+    void on_wake() override {
+      ListenReactor* r = nullptr;
+      Action action = Action::kNone;
+      {
+        absl::MutexLock lock(&mu);
+        r = reactor;
+        if (r == nullptr) return;
+        action = r->next_action_locked();
+      }
+      // Safe outside the lock: while a write or a finish is pending the reactor cannot be done.
+      r->act(action);
+    }
   };
   enum class Action { kNone, kWrite, kFinishOk, kFinishCancelled, kFinishRetired };
 
-  ListenReactor(std::shared_ptr<Core> core, StillAllowed still_allowed, Convert convert)
-      : core_(std::move(core)), still_allowed_(std::move(still_allowed)), convert_(convert) {}
-
-  static void wake(const std::shared_ptr<Core>& core) {
-    ListenReactor* reactor = nullptr;
-    Action action = Action::kNone;
-    {
-      absl::MutexLock lock(&core->mu);
-      reactor = core->reactor;
-      if (reactor == nullptr) return;
-      action = reactor->next_action_locked();
-    }
-    // Safe outside the lock: while a write or a finish is pending the reactor cannot be done.
-    reactor->act(action);
-  }
+  ListenReactor(std::shared_ptr<Core> core, Hooks hooks)
+      : core_(std::move(core)), hooks_(std::move(hooks)) {}
 
   // Decides the next step with the core's lock held (and prepares the message to write).
   Action next_action_locked() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -142,12 +168,12 @@ class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
       return Action::kFinishCancelled;
     }
     if (std::optional<Item> item = c.queue->pop()) {
-      if (++c.n_written % kRecheckItems == 0 && still_allowed_ && !still_allowed_()) {
+      if (++c.n_written % kRecheckItems == 0 && hooks_.still_allowed && !hooks_.still_allowed()) {
         c.finishing = true;
         return Action::kFinishRetired;
       }
       out_.Clear();
-      convert_(*item, &out_);
+      hooks_.convert(*item, &out_);
       c.writing = true;
       return Action::kWrite;
     }
@@ -169,7 +195,7 @@ class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
         this->Finish(grpc::Status::OK);
         return;
       case Action::kFinishCancelled:
-        this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));
+        this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, hooks_.cancelled_message));
         return;
       case Action::kFinishRetired:
         this->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
@@ -180,9 +206,8 @@ class ListenReactor final : public grpc::ServerWriteReactor<Proto> {
   }
 
   const std::shared_ptr<Core> core_;
-  const StillAllowed still_allowed_;
-  const Convert convert_;
-  Proto out_;  // the message being written (touched only while a write is decided)
+  const Hooks hooks_;
+  Message out_;  // the message being written (touched only while deciding)
 };
 
 }  // namespace jamd::api

@@ -3,8 +3,8 @@
 // its own items and never slows the publisher or another subscriber. A subscriber leaves by
 // dropping its queue: the fan-out holds only weak references and forgets expired ones.
 //
-//   FanOut<OpusPacket> audio;
-//   std::shared_ptr<TapQueue<OpusPacket>> q = audio.subscribe(50, [&] { wake(); });
+//   FanOut<SharedOpusPacket> audio;
+//   std::shared_ptr<TapQueue<SharedOpusPacket>> q = audio.subscribe(50, [&] { wake(); });
 //   audio.publish(packet);   // the streamer thread
 //   audio.close();           // the jam ended: every queue closes, later subscribers get closed ones
 //

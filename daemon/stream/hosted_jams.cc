@@ -66,7 +66,7 @@ absl::StatusOr<std::shared_ptr<TapQueue<T>>> HostedJams::subscribe(
   return target->subscribe(capacity, std::move(on_ready));
 }
 
-absl::StatusOr<std::shared_ptr<TapQueue<OpusPacket>>> HostedJams::subscribe_audio(
+absl::StatusOr<std::shared_ptr<TapQueue<SharedOpusPacket>>> HostedJams::subscribe_audio(
     const std::string& jam_id, size_t capacity_packets, std::function<void()> on_ready) {
   return subscribe(jam_id, &Jam::audio, capacity_packets, std::move(on_ready));
 }
@@ -81,9 +81,8 @@ void HostedJams::run() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !tasks_.empty() || stopping_;
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !tasks_.empty() || stopping_; };
       mu_.Await(absl::Condition(&ready));
       if (tasks_.empty() && stopping_) return;
       tasks.swap(tasks_);
@@ -116,10 +115,10 @@ void HostedJams::start_jam(Jam& jam, const JamState& state) {
   absl::StatusOr<std::unique_ptr<JamHost>> host = start_host_(jam.id, state);
   absl::StatusOr<std::unique_ptr<JamStreamer>> streamer = absl::UnknownError("no host");
   if (host.ok()) {
-    streamer = JamStreamer::start(
-        (*host)->subscribe_mix(options_.mix_queue_blocks, {}),
-        (*host)->subscribe_notes(options_.notes_queue_notes, {}),
-        static_cast<int32_t>((*host)->sample_rate_hz()), jam.audio, jam.notes, options_.opus);
+    streamer = JamStreamer::start((*host)->subscribe_mix(options_.mix_queue_blocks, {}),
+                                  (*host)->subscribe_notes(options_.notes_queue_notes, {}),
+                                  static_cast<int32_t>((*host)->sample_rate_hz()), jam.audio,
+                                  jam.notes, options_.opus);
     if (!streamer.ok()) (*host)->stop();
   }
   const absl::Status st = host.ok() ? streamer.status() : host.status();
@@ -134,21 +133,40 @@ void HostedJams::start_jam(Jam& jam, const JamState& state) {
     jam.notes->close();
     return;
   }
+  std::unique_ptr<JamRecorder> recorder;
+  std::string recording_error;
+  if (!options_.record_directory.empty()) {
+    // A jam that cannot be recorded still plays: the listeners matter more than the take.
+    absl::StatusOr<std::unique_ptr<JamRecorder>> started = JamRecorder::start(
+        **host, state, {.directory = absl::StrCat(options_.record_directory, "/", jam.jam_id)});
+    if (started.ok()) {
+      recorder = *std::move(started);
+    } else {
+      recording_error = std::string(started.status().message());
+      std::fprintf(stderr, "jamd: jam %s plays but is not recorded: %s\n", jam.jam_id.c_str(),
+                   recording_error.c_str());
+    }
+  }
   absl::MutexLock lock(&mu_);
   jam.host = *std::move(host);
   jam.streamer = *std::move(streamer);
+  jam.recorder = std::move(recorder);
+  jam.recording_error = std::move(recording_error);
 }
 
 void HostedJams::stop_jam(Jam& jam) {
   std::unique_ptr<JamHost> host;
   std::unique_ptr<JamStreamer> streamer;
+  std::unique_ptr<JamRecorder> recorder;
   {
     absl::MutexLock lock(&mu_);
     host = std::move(jam.host);
     streamer = std::move(jam.streamer);
+    recorder = std::move(jam.recorder);
   }
   if (streamer != nullptr) streamer->stop();
   if (host != nullptr) host->stop();
+  if (recorder != nullptr) recorder->stop();  // after the host: it has every last frame
   // Listeners' streams end only after the last packet went out.
   jam.audio->close();
   jam.notes->close();
@@ -173,6 +191,12 @@ std::vector<HostedJamStats> HostedJams::stats() const {
     s.error = jam->error;
     if (jam->host != nullptr) s.host = jam->host->stats();
     if (jam->streamer != nullptr) s.streamer = jam->streamer->stats();
+    s.recording_error = jam->recording_error;
+    if (jam->recorder != nullptr) {
+      s.recording = absl::StrCat(options_.record_directory, "/", id);
+      if (absl::Status st = jam->recorder->status(); !st.ok())
+        s.recording_error = std::string(st.message());
+    }
     s.n_audio_listeners = jam->audio->n_subscribers();
     s.n_note_listeners = jam->notes->n_subscribers();
     out.push_back(std::move(s));

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/host/jam_host.h"
+#include "daemon/record/jam_recorder.h"
 #include "daemon/session/session_types.h"
 #include "daemon/stream/fan_out.h"
 #include "daemon/stream/jam_media.h"
@@ -44,16 +45,21 @@ using JamHostFactory =
 
 struct HostedJamsOptions {
   OpusStreamOptions opus{};
-  size_t mix_queue_blocks = 64;    // the streamer's own mix queue (64 x 256 frames = 340 ms)
-  size_t notes_queue_notes = 4096;  // the streamer's own notes queue
+  size_t mix_queue_blocks = 64;         // the streamer's own mix queue (64 x 256 frames = 340 ms)
+  size_t notes_queue_notes = 4096;      // the streamer's own notes queue
   size_t max_listeners_per_jam = 1024;  // audio and notes subscribers each
+  // Records every jam into record_directory/<jam id>/ (JamRecorder: jam.mid, mix.wav) while it
+  // plays; empty: no recording.
+  std::string record_directory;
 };
 
 // One jam as HostedJams runs it, for status and benchmarks.
 struct HostedJamStats {
   std::string jam_id;
-  bool running = false;  // the host started and has not stopped
-  std::string error;     // why the host could not start, if it could not
+  bool running = false;         // the host started and has not stopped
+  std::string error;            // why the host could not start, if it could not
+  std::string recording;        // the directory it is recorded into; empty: not recorded
+  std::string recording_error;  // why it is not recorded, or the recorder's write error
   JamHostStats host{};
   StreamerStats streamer{};
   size_t n_audio_listeners = 0;
@@ -74,7 +80,7 @@ class HostedJams final : public JamStateSink, public JamMedia {
   // JamMedia: NOT_FOUND for an unknown or ended jam, FAILED_PRECONDITION when its host could not
   // start, RESOURCE_EXHAUSTED past max_listeners_per_jam. A jam whose host is still starting is
   // found: its queues fill once it plays. thread: any
-  absl::StatusOr<std::shared_ptr<TapQueue<OpusPacket>>> subscribe_audio(
+  absl::StatusOr<std::shared_ptr<TapQueue<SharedOpusPacket>>> subscribe_audio(
       const std::string& jam_id, size_t capacity_packets, std::function<void()> on_ready) override;
   absl::StatusOr<std::shared_ptr<TapQueue<TappedNote>>> subscribe_notes(
       const std::string& jam_id, size_t capacity_notes, std::function<void()> on_ready) override;
@@ -93,11 +99,13 @@ class HostedJams final : public JamStateSink, public JamMedia {
   struct Jam {
     std::string jam_id;
     JamId id = 0;
-    std::shared_ptr<FanOut<OpusPacket>> audio = std::make_shared<FanOut<OpusPacket>>();
+    std::shared_ptr<FanOut<SharedOpusPacket>> audio = std::make_shared<FanOut<SharedOpusPacket>>();
     std::shared_ptr<FanOut<TappedNote>> notes = std::make_shared<FanOut<TappedNote>>();
     std::unique_ptr<JamHost> host;
     std::unique_ptr<JamStreamer> streamer;
+    std::unique_ptr<JamRecorder> recorder;
     std::string error;
+    std::string recording_error;
   };
   struct Task {
     enum class Kind { kStart, kState, kEnd } kind;
@@ -106,12 +114,13 @@ class HostedJams final : public JamStateSink, public JamMedia {
   };
 
   template <typename T>
-  absl::StatusOr<std::shared_ptr<TapQueue<T>>> subscribe(
-      const std::string& jam_id, std::shared_ptr<FanOut<T>> Jam::*fan_out, size_t capacity,
-      std::function<void()> on_ready);
-  void run();  // thread: control
+  absl::StatusOr<std::shared_ptr<TapQueue<T>>> subscribe(const std::string& jam_id,
+                                                         std::shared_ptr<FanOut<T>> Jam::*fan_out,
+                                                         size_t capacity,
+                                                         std::function<void()> on_ready);
+  void run();                                       // thread: control
   void start_jam(Jam& jam, const JamState& state);  // thread: control
-  void stop_jam(Jam& jam);                           // thread: control
+  void stop_jam(Jam& jam);                          // thread: control
 
   const JamHostFactory start_host_;
   const HostedJamsOptions options_;

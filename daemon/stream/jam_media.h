@@ -5,7 +5,7 @@
 //
 //   auto audio = media.subscribe_audio(jam_id, 50, [&] { wake_writer(); });
 //   if (!audio.ok()) return audio.status();             // NOT_FOUND: no such running jam
-//   while (std::optional<OpusPacket> p = (*audio)->pop()) send(*p);
+//   while (std::optional<SharedOpusPacket> p = (*audio)->pop()) send((*p)->packet);
 //   if ((*audio)->finished()) end_stream();              // the jam ended
 //
 // Thread safety: every method may be called from any thread and never blocks.
@@ -16,7 +16,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
 #include "daemon/host/jam_host.h"
 #include "daemon/host/tap_queue.h"
@@ -34,11 +36,33 @@ struct OpusPacket {
   std::string data;                 // the Opus packet (RFC 6716)
 };
 
+// A published packet: one immutable copy per jam that every listener's queue shares (the
+// fan-out copies a pointer per listener, never the bytes). A transport that sends the same bytes
+// to everyone (gRPC: a jam.v1 AudioPacket) serializes it once, on the first listener's send.
+class PublishedPacket {
+ public:
+  using Serializer = std::string (*)(const OpusPacket&);
+  explicit PublishedPacket(OpusPacket p) : packet(std::move(p)) {}
+
+  const OpusPacket packet;
+  // The packet serialized by `serialize`, made once and then shared. Every caller must pass the
+  // same serializer (the jam.v1 AudioPacket one: only the gRPC API calls this). thread: any
+  const std::string& wire_bytes(Serializer serialize) const {
+    absl::call_once(wire_once_, [&] { wire_ = serialize(packet); });
+    return wire_;
+  }
+
+ private:
+  mutable absl::once_flag wire_once_;
+  mutable std::string wire_;
+};
+using SharedOpusPacket = std::shared_ptr<const PublishedPacket>;
+
 class JamMedia {
  public:
   virtual ~JamMedia() = default;
   // NOT_FOUND when the jam is unknown or not running. on_ready must not block.
-  virtual absl::StatusOr<std::shared_ptr<TapQueue<OpusPacket>>> subscribe_audio(
+  virtual absl::StatusOr<std::shared_ptr<TapQueue<SharedOpusPacket>>> subscribe_audio(
       const std::string& jam_id, size_t capacity_packets, std::function<void()> on_ready) = 0;
   virtual absl::StatusOr<std::shared_ptr<TapQueue<TappedNote>>> subscribe_notes(
       const std::string& jam_id, size_t capacity_notes, std::function<void()> on_ready) = 0;

@@ -17,7 +17,7 @@ constexpr absl::Duration kPollInterval = absl::Milliseconds(20);
 
 absl::StatusOr<std::unique_ptr<JamStreamer>> JamStreamer::start(
     std::shared_ptr<TapQueue<MixBlock>> mix, std::shared_ptr<TapQueue<TappedNote>> notes,
-    int32_t mix_rate_hz, std::shared_ptr<FanOut<OpusPacket>> audio_out,
+    int32_t mix_rate_hz, std::shared_ptr<FanOut<SharedOpusPacket>> audio_out,
     std::shared_ptr<FanOut<TappedNote>> notes_out, const OpusStreamOptions& options) {
   absl::StatusOr<std::unique_ptr<OpusStreamEncoder>> encoder =
       OpusStreamEncoder::create(mix_rate_hz, options);
@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<JamStreamer>> JamStreamer::start(
 JamStreamer::JamStreamer(std::shared_ptr<TapQueue<MixBlock>> mix,
                          std::shared_ptr<TapQueue<TappedNote>> notes,
                          std::unique_ptr<OpusStreamEncoder> encoder,
-                         std::shared_ptr<FanOut<OpusPacket>> audio_out,
+                         std::shared_ptr<FanOut<SharedOpusPacket>> audio_out,
                          std::shared_ptr<FanOut<TappedNote>> notes_out)
     : mix_(std::move(mix)),
       notes_(std::move(notes)),
@@ -51,7 +51,7 @@ void JamStreamer::stop() {
 
 void JamStreamer::run() {
   const auto publish = [this](OpusPacket&& packet) {
-    audio_out_->publish(packet);
+    audio_out_->publish(std::make_shared<const PublishedPacket>(std::move(packet)));
     packets_.fetch_add(1, std::memory_order_relaxed);
   };
   while (!stopping_.load(std::memory_order_acquire)) {

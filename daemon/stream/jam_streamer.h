@@ -1,11 +1,14 @@
 // JamStreamer: one running jam's streamer thread. It takes the host's mix blocks and notes from
 // the two subscriptions it was given, encodes the mix to Opus once, and publishes packets and
-// notes to the jam's listeners (FanOut: one bounded drop-oldest queue each). The thread may
-// block on its input; it never blocks the host's tap thread or a listener.
+// notes to the jam's listeners (FanOut: one bounded drop-oldest queue each, holding pointers to
+// one shared copy of each packet). It only encodes and publishes: listeners' transports pull
+// from their queues on their own threads. The thread may block on its input; it never blocks
+// the host's tap thread or a listener.
 //
-//   auto audio = std::make_shared<FanOut<OpusPacket>>();
+//   auto audio = std::make_shared<FanOut<SharedOpusPacket>>();
 //   auto notes = std::make_shared<FanOut<TappedNote>>();
-//   auto streamer = *JamStreamer::start(host->subscribe_mix(64, {}), host->subscribe_notes(1024, {}),
+//   auto streamer = *JamStreamer::start(host->subscribe_mix(64, {}), host->subscribe_notes(1024,
+//   {}),
 //                                       host->sample_rate_hz(), audio, notes, {});
 //   ...
 //   streamer->stop();   // also in the destructor; the fan-outs stay open (their owner closes them)
@@ -40,27 +43,27 @@ class JamStreamer {
   // Starts the thread. Errors: the encoder's (an unusable sample rate or frame size).
   static absl::StatusOr<std::unique_ptr<JamStreamer>> start(
       std::shared_ptr<TapQueue<MixBlock>> mix, std::shared_ptr<TapQueue<TappedNote>> notes,
-      int32_t mix_rate_hz, std::shared_ptr<FanOut<OpusPacket>> audio_out,
+      int32_t mix_rate_hz, std::shared_ptr<FanOut<SharedOpusPacket>> audio_out,
       std::shared_ptr<FanOut<TappedNote>> notes_out, const OpusStreamOptions& options);
   ~JamStreamer();
   JamStreamer(const JamStreamer&) = delete;
   JamStreamer& operator=(const JamStreamer&) = delete;
 
   // Ends the thread (within one poll interval) and drops the subscriptions. Idempotent.
-  void stop();  // thread: control
+  void stop();                  // thread: control
   StreamerStats stats() const;  // thread: any
 
  private:
   JamStreamer(std::shared_ptr<TapQueue<MixBlock>> mix, std::shared_ptr<TapQueue<TappedNote>> notes,
               std::unique_ptr<OpusStreamEncoder> encoder,
-              std::shared_ptr<FanOut<OpusPacket>> audio_out,
+              std::shared_ptr<FanOut<SharedOpusPacket>> audio_out,
               std::shared_ptr<FanOut<TappedNote>> notes_out);
   void run();  // thread: streamer
 
   std::shared_ptr<TapQueue<MixBlock>> mix_;
   std::shared_ptr<TapQueue<TappedNote>> notes_;
   std::unique_ptr<OpusStreamEncoder> encoder_;  // thread: streamer
-  const std::shared_ptr<FanOut<OpusPacket>> audio_out_;
+  const std::shared_ptr<FanOut<SharedOpusPacket>> audio_out_;
   const std::shared_ptr<FanOut<TappedNote>> notes_out_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> mix_blocks_{0};

@@ -310,9 +310,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     } else if (std::optional<TappedNote> n = notes_ ? notes_->pop() : std::nullopt) {
       out.set_request_id(notes_request_id_);
       api::to_proto(*n, out.mutable_note());
-    } else if (std::optional<OpusPacket> p = audio_ ? audio_->pop() : std::nullopt) {
+    } else if (std::optional<SharedOpusPacket> p = audio_ ? audio_->pop() : std::nullopt) {
       out.set_request_id(audio_request_id_);
-      api::to_proto(*p, out.mutable_audio());
+      api::to_proto((*p)->packet, out.mutable_audio());
     } else {
       return false;
     }
@@ -361,7 +361,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::string jam_id_;
   std::shared_ptr<JamSession> events_jam_;
   std::shared_ptr<EventQueue> events_;
-  std::shared_ptr<TapQueue<OpusPacket>> audio_;
+  std::shared_ptr<TapQueue<SharedOpusPacket>> audio_;
   std::shared_ptr<TapQueue<TappedNote>> notes_;
   uint32_t events_request_id_ = 0;
   uint32_t audio_request_id_ = 0;

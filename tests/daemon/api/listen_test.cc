@@ -1,8 +1,12 @@
 // ListenAudio and ListenNotes on a real loopback jamd with music (the bundled model, the real
 // synth, the real-time virtual clock): a listener's Opus decodes to the band and a stop silences
 // it; the notes change after a steer; any role may listen; a removed listener's stream ends, and
-// ending the jam ends every stream cleanly.
+// ending the jam ends every stream cleanly; a recorded jam leaves its take on disk.
+#include <sndfile.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <set>
 
 #include "tests/daemon/api/music_loopback.h"
@@ -43,6 +47,43 @@ TEST(Listen, OpusDecodesToTheBandAndAStopSilencesIt) {
   const size_t after = audio.pcm().size() / 2;
   ASSERT_GE(after, steered_at + 2 * 48000);
   EXPECT_LT(audio.rms(steered_at + 24000, after), 1e-5);
+}
+
+// jamd serve --record DIR: every jam is recorded into DIR/<jam id>/ while it plays.
+TEST(Listen, ARecordedJamLeavesItsMixAndNotesOnDisk) {
+  const std::string dir = ::testing::TempDir() + "jamd_record_" + std::to_string(getpid());
+  HostedJamsOptions options;
+  options.record_directory = dir;
+  std::string jam_id;
+  {
+    MusicLoopback server(options);
+    auto stub = server.stub();
+    const jam::v1::CreateJamResponse jam = create_fast(*stub);
+    jam_id = jam.jam_id();
+    const jam::v1::JoinJamResponse host = join(*stub, jam.host_token(), "hana");
+    AudioListener audio(*stub, host.participant_token());
+    audio.read_seconds(2.0);  // the band has played two bars
+    ASSERT_EQ(server.hosted().stats().at(0).recording, dir + "/" + jam_id);
+    grpc::ClientContext ctx;
+    jam::v1::EndJamRequest end;
+    end.set_participant_token(host.participant_token());
+    jam::v1::EndJamResponse ended;
+    ASSERT_TRUE(stub->EndJam(&ctx, end, &ended).ok());
+    server.hosted().wait_idle();  // the recorder has stopped and written everything
+  }
+  const std::string take = dir + "/" + jam_id;
+  SF_INFO info{};
+  SNDFILE* mix = sf_open((take + "/mix.wav").c_str(), SFM_READ, &info);
+  ASSERT_NE(mix, nullptr) << sf_strerror(nullptr);
+  std::vector<float> pcm(static_cast<size_t>(info.frames * info.channels));
+  sf_readf_float(mix, pcm.data(), info.frames);
+  sf_close(mix);
+  EXPECT_GE(info.frames, 2 * 48000);
+  float peak = 0;
+  for (float x : pcm) peak = std::max(peak, std::abs(x));
+  EXPECT_GT(peak, 1e-3f) << "the recorded mix should hold the band";
+  EXPECT_GT(std::filesystem::file_size(take + "/jam.mid"), 100u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Listen, NotesChangeAfterASteer) {

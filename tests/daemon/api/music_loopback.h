@@ -24,7 +24,7 @@ constexpr auto kGiveUp = std::chrono::seconds(60);
 
 class MusicLoopback {
  public:
-  MusicLoopback() {
+  explicit MusicLoopback(HostedJamsOptions hosted_options = {}) {
     absl::StatusOr<std::unique_ptr<Conductor>> conductor = Conductor::create(
         {.model_path = JAMD_SOURCE_DIR "/models/band.jamd", .backend = models::BackendKind::kCpu});
     EXPECT_TRUE(conductor.ok()) << conductor.status();
@@ -32,9 +32,11 @@ class MusicLoopback {
     conductor_->start();
     JamHostOptions host;
     host.synth_effects = false;  // the dry band: a stop is silence at once, without a tail
-    hosted_ = std::make_unique<HostedJams>([this, host](JamId id, const JamState& initial) {
-      return JamHost::start(id, initial, *conductor_, host);
-    });
+    hosted_ = std::make_unique<HostedJams>(
+        [this, host](JamId id, const JamState& initial) {
+          return JamHost::start(id, initial, *conductor_, host);
+        },
+        hosted_options);
     jams_ = std::make_unique<SessionRegistry>(test_limits(), hosted_.get());
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
@@ -50,7 +52,8 @@ class MusicLoopback {
   }
   std::string address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
   std::unique_ptr<jam::v1::Jam::Stub> stub() const {
-    return jam::v1::Jam::NewStub(grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
+    return jam::v1::Jam::NewStub(
+        grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
   }
   HostedJams& hosted() { return *hosted_; }
   SessionRegistry& jams() { return *jams_; }
@@ -105,10 +108,9 @@ class AudioListener {
     jam::v1::AudioPacket p;
     if (!reader_->Read(&p)) return false;
     std::vector<float> out(5760 * 2);
-    const int n = opus_decode_float(decoder_,
-                                    reinterpret_cast<const unsigned char*>(p.opus_packet().data()),
-                                    static_cast<opus_int32>(p.opus_packet().size()), out.data(),
-                                    5760, 0);
+    const int n =
+        opus_decode_float(decoder_, reinterpret_cast<const unsigned char*>(p.opus_packet().data()),
+                          static_cast<opus_int32>(p.opus_packet().size()), out.data(), 5760, 0);
     if (n > 0) pcm_.insert(pcm_.end(), out.begin(), out.begin() + 2 * n);
     packets_.push_back(std::move(p));
     return true;

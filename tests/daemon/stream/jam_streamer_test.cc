@@ -16,7 +16,7 @@ struct Rig {
   std::shared_ptr<TapQueue<MixBlock>> mix = std::make_shared<TapQueue<MixBlock>>(1024, nullptr);
   std::shared_ptr<TapQueue<TappedNote>> notes =
       std::make_shared<TapQueue<TappedNote>>(1024, nullptr);
-  std::shared_ptr<FanOut<OpusPacket>> audio = std::make_shared<FanOut<OpusPacket>>();
+  std::shared_ptr<FanOut<SharedOpusPacket>> audio = std::make_shared<FanOut<SharedOpusPacket>>();
   std::shared_ptr<FanOut<TappedNote>> notes_out = std::make_shared<FanOut<TappedNote>>();
   std::unique_ptr<JamStreamer> start() {
     return *JamStreamer::start(mix, notes, 48000, audio, notes_out, {});
@@ -41,17 +41,45 @@ TEST(JamStreamer, EveryListenerGetsEveryPacketInOrderAndTheAudioDecodes) {
   auto streamer = rig.start();
   for (MixBlock& block : testing::sine_blocks(440, 48000, 256, 375)) rig.mix->push(block);
   for (const auto& q : {a, b}) {
-    const std::vector<OpusPacket> packets = take(*q, 200);
+    const std::vector<SharedOpusPacket> packets = take(*q, 200);
     ASSERT_EQ(packets.size(), 200u);
     testing::Decoder dec;
     std::vector<float> pcm;
     for (size_t i = 0; i < packets.size(); ++i) {
-      EXPECT_EQ(packets[i].sequence, i);
-      dec.decode(packets[i].data, &pcm);
+      EXPECT_EQ(packets[i]->packet.sequence, i);
+      dec.decode(packets[i]->packet.data, &pcm);
     }
     EXPECT_NEAR(testing::sine_freq_hz(pcm, 48000, 9600), 440.0, 2.0);
   }
   EXPECT_EQ(streamer->stats().packets, 200u);
+}
+
+TEST(JamStreamer, ListenersShareOneCopyOfEachPacket) {
+  Rig rig;
+  auto a = rig.audio->subscribe(100, nullptr);
+  auto b = rig.audio->subscribe(100, nullptr);
+  auto streamer = rig.start();
+  for (MixBlock& block : testing::sine_blocks(440, 48000, 480, 10)) rig.mix->push(block);
+  const std::vector<SharedOpusPacket> from_a = take(*a, 10);
+  const std::vector<SharedOpusPacket> from_b = take(*b, 10);
+  ASSERT_EQ(from_a.size(), 10u);
+  ASSERT_EQ(from_b.size(), 10u);
+  for (size_t i = 0; i < from_a.size(); ++i) EXPECT_EQ(from_a[i].get(), from_b[i].get());
+}
+
+int g_serializations = 0;
+std::string count_and_serialize(const OpusPacket& p) {
+  ++g_serializations;
+  return p.data + "!";
+}
+
+TEST(PublishedPacket, WireBytesAreMadeOnceAndShared) {
+  const PublishedPacket packet(OpusPacket{.sequence = 7, .data = "opus"});
+  const std::string& first = packet.wire_bytes(&count_and_serialize);
+  const std::string& second = packet.wire_bytes(&count_and_serialize);
+  EXPECT_EQ(first, "opus!");
+  EXPECT_EQ(&first, &second);
+  EXPECT_EQ(g_serializations, 1);
 }
 
 TEST(JamStreamer, AListenerThatNeverReadsLosesOnlyItsOwnOldestPackets) {
@@ -63,9 +91,9 @@ TEST(JamStreamer, AListenerThatNeverReadsLosesOnlyItsOwnOldestPackets) {
   ASSERT_EQ(take(*reader, 100).size(), 100u);
   EXPECT_EQ(reader->n_dropped(), 0u);
   EXPECT_EQ(stalled->n_dropped(), 96u);
-  const std::vector<OpusPacket> kept = take(*stalled, 4);
+  const std::vector<SharedOpusPacket> kept = take(*stalled, 4);
   ASSERT_EQ(kept.size(), 4u);
-  EXPECT_EQ(kept.front().sequence, 96u);  // the newest four
+  EXPECT_EQ(kept.front()->packet.sequence, 96u);  // the newest four
 }
 
 TEST(JamStreamer, NotesAreRelayedToEveryNotesListener) {
