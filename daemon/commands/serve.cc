@@ -2,8 +2,11 @@
 // JamHost and Opus streamer per jam on the real-time virtual clock (HostedJams), the session
 // layer, and the jam.v1 gRPC API (health, reflection, optional TLS); optionally the web client's
 // HTTP/WebSocket server beside it. Runs until SIGINT or SIGTERM, then stops in reverse order.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,7 +28,8 @@ constexpr const char* kUsage =
     "usage: jamd serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "                  [--model PATH] [--backend auto|cpu|cuda] [--soundfont SF]\n"
     "                  [--precision bf16|fp32]\n"
-    "                  [--http HOST:PORT [--web-root DIR]] [--demo] [--sessions-only]\n"
+    "                  [--http HOST:PORT [--web-root DIR]] [--record DIR] [--demo]\n"
+    "                  [--sessions-only]\n"
     "\n"
     "Serves the jam.v1 API (docs/api.md): create jams, join with tokens, steer together, watch,\n"
     "and listen (Opus audio, notes). Every jam plays on its own real-time virtual clock; one\n"
@@ -42,6 +46,7 @@ constexpr const char* kUsage =
     "  --http HOST:PORT    also serve the web client and its WebSocket here (e.g.\n"
     "                      127.0.0.1:8080)\n"
     "  --web-root DIR      the built web client's files (default: none, WebSocket only)\n"
+    "  --record DIR        record every jam into DIR/<jam id>/: jam.mid (every part), mix.wav\n"
     "  --demo              create one jam at start and print its host, player and listener\n"
     "                      tokens (and the web address with --http)\n"
     "  --sessions-only     no model and no music: sessions and steering only\n";
@@ -55,6 +60,7 @@ struct ServeArgs {
   api::ServerOptions api;
   ConductorOptions conductor{.model_path = JAMD_SOURCE_DIR "/models/band.jamd"};
   JamHostOptions host;
+  HostedJamsOptions hosted;
   web::WebServerOptions web;
   bool http = false;
   bool demo = false;
@@ -91,6 +97,7 @@ int parse(std::span<const char* const> args, ServeArgs& s) {
     else if (a == "--tls-key") s.api.tls_key_file = v;
     else if (a == "--model") s.conductor.model_path = v;
     else if (a == "--soundfont") s.host.soundfont = v;
+    else if (a == "--record") s.hosted.record_directory = v;
     else if (a == "--http") {
       s.http = true;
       s.web.listen_address = v;
@@ -110,6 +117,19 @@ int parse(std::span<const char* const> args, ServeArgs& s) {
     }
   }
   return 0;
+}
+
+// A --record directory that cannot be written fails at start, not at the first jam.
+absl::Status check_record_directory(const std::string& dir) {
+  if (dir.empty()) return absl::OkStatus();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || access(dir.c_str(), W_OK) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--record ", dir, ": cannot write there (",
+                                                   ec ? ec.message() : "permission denied",
+                                                   "): choose a directory you can write"));
+  }
+  return absl::OkStatus();
 }
 
 void print_demo(const CreatedJam& jam, const web::WebServer* web_server) {
@@ -148,6 +168,10 @@ int run_serve(std::span<const char* const> args) {
       std::fprintf(stderr, "jamd serve: %s\n", std::string(sf.status().message()).c_str());
       return 1;
     }
+    if (absl::Status st = check_record_directory(s.hosted.record_directory); !st.ok()) {
+      std::fprintf(stderr, "jamd serve: %s\n", std::string(st.message()).c_str());
+      return 1;
+    }
     absl::StatusOr<std::unique_ptr<Conductor>> created = Conductor::create(s.conductor);
     if (!created.ok()) {
       std::fprintf(stderr, "jamd serve: %s\n", std::string(created.status().message()).c_str());
@@ -159,7 +183,8 @@ int run_serve(std::span<const char* const> args) {
     hosted = std::make_unique<HostedJams>(
         [&conductor, options = s.host](JamId id, const JamState& initial) {
           return JamHost::start(id, initial, *conductor, options);
-        });
+        },
+        s.hosted);
   }
   SessionRegistry jams(kLimits, hosted.get());
   absl::StatusOr<std::unique_ptr<api::ApiServer>> server =
