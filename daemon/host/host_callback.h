@@ -1,11 +1,14 @@
 // HostCallback: the ProcessCallback of a live jam, wrapped around the Band. Each period, on the RT
 // thread, it copies in_1/in_2 and midi_in into the capture rings (for the listener thread),
-// applies the instant controls posted since the last period (mute, volume, stop), runs the band
-// through a MidiOut that forwards to the real one and taps every note on/off (the generated
-// notes), and copies the mix into the mix ring (for the tap thread). The jam's sample clock
-// starts lead_in_frames after the I/O's (so the conductor can plan the first bar).
+// applies the instant controls posted since the last period (mute, volume, stop: a stop holds
+// the scheduler, Scheduler::hold), runs the band through a MidiOut that forwards to the real one
+// and taps every note on/off (the generated notes), plays the musician's MIDI on the human
+// channel at its own frame (the monitor: the band is rendered in pieces split at those frames),
+// and copies the mix into the mix ring (for the tap thread). The jam's sample clock starts
+// lead_in_frames after the I/O's (so the conductor can plan the first bar).
 //
-//   HostCallback callback(band, synth, scheduler, rings, lead_in_frames);
+//   HostCallback callback(band, synth, scheduler, rings, lead_in_frames, capture_audio,
+//                         instant_controls_of(state), MonitorOptions{});
 //   io->start(&callback);
 //   rings.controls.try_push(instant_controls_of(state));   // the one producer
 //
@@ -18,6 +21,7 @@
 #include <cstdint>
 
 #include "daemon/host/instant_controls.h"
+#include "daemon/host/monitor.h"
 #include "realtime/core/audio_ring.h"
 #include "realtime/core/scheduler.h"
 #include "realtime/core/spsc_ring.h"
@@ -48,28 +52,31 @@ struct TapEvent {
 
 // The rings between the RT thread and the host's other threads (owned by the host).
 struct HostRings {
-  realtime::AudioRing& capture;                                // in_1, in_2 -> listener thread
-  realtime::SpscRing<realtime::TimedMidiMessage>& midi_in;     // midi_in -> listener thread
-  realtime::AudioRing& mix;                                    // the mix -> tap thread
-  realtime::SpscRing<TapEvent>& events;                        // notes, clock -> tap thread
-  realtime::SpscRing<InstantControls>& controls;               // control threads -> RT
+  realtime::AudioRing& capture;                             // in_1, in_2 -> listener thread
+  realtime::SpscRing<realtime::TimedMidiMessage>& midi_in;  // midi_in -> listener thread
+  realtime::AudioRing& mix;                                 // the mix -> tap thread
+  realtime::SpscRing<TapEvent>& events;                     // notes, clock -> tap thread
+  realtime::SpscRing<InstantControls>& controls;            // control threads -> RT
 };
 
 struct HostCallbackCounters {
   std::atomic<uint64_t> capture_frames_lost{0};  // the listener thread fell behind
   std::atomic<uint64_t> midi_in_lost{0};
-  std::atomic<uint64_t> mix_frames_lost{0};      // the tap thread fell behind
+  std::atomic<uint64_t> mix_frames_lost{0};  // the tap thread fell behind
   std::atomic<uint64_t> tap_events_lost{0};
   std::atomic<uint64_t> controls_applied{0};
   std::atomic<uint64_t> controls_applied_frame{0};  // jam frame of the last applied controls
+  std::atomic<uint64_t> monitor_messages{0};        // the musician's messages the monitor played
 };
 
 class HostCallback : public realtime::ProcessCallback {
  public:
   // capture_audio: false when the I/O has no real inputs (the virtual clock): nothing is copied.
+  // Sets the monitor's program and volume on the synth: construct before the audio starts.
+  // thread: control
   HostCallback(realtime::Band& band, realtime::Synth& synth, realtime::Scheduler& scheduler,
                const HostRings& rings, uint64_t lead_in_frames, bool capture_audio,
-               const InstantControls& initial);
+               const InstantControls& initial, const MonitorOptions& monitor);
 
   void process(const realtime::ProcessBlock& block) override;  // thread: rt
 
@@ -79,13 +86,15 @@ class HostCallback : public realtime::ProcessCallback {
 
  private:
   // Forwards the band's MIDI to the real port and taps note on/off; drops note-ons of muted
-  // parts and while stopped. thread: rt
+  // parts. The band may run a period in pieces: frames are moved from the piece's to the
+  // period's (real port) and the jam's (tap). thread: rt
   class TapMidiOut : public realtime::MidiOut {
    public:
     explicit TapMidiOut(HostCallback& host) : host_(host) {}
-    void begin(realtime::MidiOut* real, uint64_t jam_first_frame) {
+    void begin(realtime::MidiOut* real, uint64_t jam_first_frame, uint32_t offset_in_period) {
       real_ = real;
       jam_first_frame_ = jam_first_frame;
+      offset_in_period_ = offset_in_period;
     }
     bool write(const realtime::MidiMessage& message) override;
 
@@ -93,11 +102,16 @@ class HostCallback : public realtime::ProcessCallback {
     HostCallback& host_;
     realtime::MidiOut* real_ = nullptr;
     uint64_t jam_first_frame_ = 0;
+    uint32_t offset_in_period_ = 0;
   };
 
   void capture(const realtime::ProcessBlock& block, uint64_t jam_frame);
   void apply_controls(const realtime::ProcessBlock& block, uint64_t jam_frame);
   void send_now(const realtime::ProcessBlock& block, const realtime::MidiMessage& message);
+  // The band over frames [offset, offset + n_frames) of the period.
+  void run_band(const realtime::ProcessBlock& block, uint64_t jam_frame, uint32_t offset,
+                uint32_t n_frames);
+  void run_band_and_monitor(const realtime::ProcessBlock& block, uint64_t jam_frame);
   void tap_mix(const realtime::ProcessBlock& block, uint64_t jam_frame);
   void push_event(const TapEvent& event);
 
@@ -107,6 +121,7 @@ class HostCallback : public realtime::ProcessCallback {
   HostRings rings_;
   const uint64_t lead_in_frames_;
   const bool capture_audio_;
+  const bool monitor_enabled_;
   TapMidiOut tap_midi_out_;
   // RT-owned.
   InstantControls controls_;

@@ -1,7 +1,7 @@
 // InstantControls: the part of a JamState that bypasses generation (mute, volume, master volume,
-// stop) in the trivially copyable form the RT thread pops from its command queue, and the MIDI
-// channel messages that apply it. ARCHITECTURE.md: "Instant controls (mute a part, volume, stop)
-// bypass generation and apply at the next audio period."
+// the musician's monitor volume, stop) in the trivially copyable form the RT thread pops from its
+// command queue, and the MIDI channel messages that apply it. ARCHITECTURE.md: "Instant controls
+// (mute a part, volume, stop) bypass generation and apply at the next audio period."
 //
 //   InstantControls c = instant_controls_of(state);     // any thread
 //   controls_queue.try_push(c);                          // the producer (under the host's lock)
@@ -20,13 +20,13 @@
 
 namespace jamd {
 
-inline constexpr int kMidiCcVolume = 7;           // MIDI CC 7, channel volume
-inline constexpr int kMidiCcAllSoundOff = 120;    // MIDI CC 120: cuts release tails too
-inline constexpr int kMidiCcAllNotesOff = 123;    // MIDI CC 123
+inline constexpr int kMidiCcVolume = 7;         // MIDI CC 7, channel volume
+inline constexpr int kMidiCcAllNotesOff = 123;  // MIDI CC 123
 
 struct InstantControls {
   std::array<uint8_t, kNumParts> volume_cc{};  // CC 7 value per part: volume x master, 0 if muted
   std::array<bool, kNumParts> muted{};
+  uint8_t monitor_volume_cc = 0;  // CC 7 of the human channel: monitor volume x master
   bool playing = true;
   bool operator==(const InstantControls&) const = default;
 };
@@ -41,6 +41,8 @@ inline InstantControls instant_controls_of(const JamState& state) {
     c.volume_cc[p] = static_cast<uint8_t>(std::lround(level * 127));
     c.muted[p] = part.muted;
   }
+  const float monitor = std::clamp(state.monitor_volume * state.master_volume, 0.0f, 1.0f);
+  c.monitor_volume_cc = static_cast<uint8_t>(std::lround(monitor * 127));
   c.playing = state.playing;
   return c;
 }

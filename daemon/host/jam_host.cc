@@ -36,8 +36,8 @@ constexpr int kWorkerWakeMs = 5;
 
 class LiveJamHost final : public JamHost {
  public:
-  LiveJamHost(JamId id, const JamState& initial, Conductor& conductor) :
-      id_(id), initial_(initial), conductor_(conductor) {}
+  LiveJamHost(JamId id, const JamState& initial, Conductor& conductor)
+      : id_(id), initial_(initial), conductor_(conductor) {}
   ~LiveJamHost() override { stop(); }
 
   absl::Status build(const JamHostOptions& options);
@@ -101,17 +101,18 @@ class LiveJamHost final : public JamHost {
 absl::StatusOr<std::unique_ptr<realtime::AudioIo>> open_io(const JamHostOptions& options,
                                                            realtime::JackIo** jack) {
   if (options.clock == JamHostOptions::Clock::kJack) {
-    absl::StatusOr<std::unique_ptr<realtime::JackIo>> io = realtime::make_jack_io(
-        {.client_name = options.jack_client_name,
-         .server_name = options.jack_server_name,
-         .auto_connect = options.jack_autoconnect});
+    absl::StatusOr<std::unique_ptr<realtime::JackIo>> io =
+        realtime::make_jack_io({.client_name = options.jack_client_name,
+                                .server_name = options.jack_server_name,
+                                .auto_connect = options.jack_autoconnect});
     if (!io.ok()) return absl::FailedPreconditionError(io.status().message());
     *jack = io->get();
     return std::unique_ptr<realtime::AudioIo>(std::move(*io));
   }
-  return std::unique_ptr<realtime::AudioIo>(realtime::make_virtual_io(
-      {.sample_rate_hz = options.sample_rate_hz, .period_frames = options.period_frames,
-       .real_time = true}));
+  return std::unique_ptr<realtime::AudioIo>(
+      realtime::make_virtual_io({.sample_rate_hz = options.sample_rate_hz,
+                                 .period_frames = options.period_frames,
+                                 .real_time = true}));
 }
 
 absl::Status LiveJamHost::build(const JamHostOptions& options) {
@@ -128,15 +129,15 @@ absl::Status LiveJamHost::build(const JamHostOptions& options) {
   absl::StatusOr<std::unique_ptr<realtime::Synth>> synth = realtime::Synth::create(synth_options);
   if (!synth.ok()) return synth.status();
   synth_ = std::move(*synth);
-  scheduler_ = std::make_unique<realtime::Scheduler>(realtime::SchedulerOptions{
-      .sample_rate_hz = rate,
-      .ticks_per_quarter = kConductorTicksPerQuarter,
-      .tempo_bpm = initial_.tempo_bpm,
-      .time_signature = {initial_.beats_per_bar, 4},
-      .max_events = kSchedulerEvents});
+  scheduler_ = std::make_unique<realtime::Scheduler>(
+      realtime::SchedulerOptions{.sample_rate_hz = rate,
+                                 .ticks_per_quarter = kConductorTicksPerQuarter,
+                                 .tempo_bpm = initial_.tempo_bpm,
+                                 .time_signature = {initial_.beats_per_bar, 4},
+                                 .max_events = kSchedulerEvents});
   band_ = std::make_unique<realtime::Band>(*scheduler_, *synth_);
-  capture_ = std::make_unique<realtime::AudioRing>(
-      static_cast<size_t>(kCaptureRingSeconds * rate), 2);
+  capture_ =
+      std::make_unique<realtime::AudioRing>(static_cast<size_t>(kCaptureRingSeconds * rate), 2);
   midi_in_ = std::make_unique<realtime::SpscRing<realtime::TimedMidiMessage>>(kMidiInRingMessages);
   mix_ = std::make_unique<realtime::AudioRing>(static_cast<size_t>(kMixRingSeconds * rate), 2);
   events_ = std::make_unique<realtime::SpscRing<TapEvent>>(kTapEventRingEvents);
@@ -145,21 +146,23 @@ absl::Status LiveJamHost::build(const JamHostOptions& options) {
   const auto lead_in_frames =
       static_cast<uint64_t>(std::llround(std::max(0.0, options.lead_in_ms) / 1000.0 * rate));
   callback_ = std::make_unique<HostCallback>(
-      *band_, *synth_, *scheduler_,
-      HostRings{*capture_, *midi_in_, *mix_, *events_, *controls_}, lead_in_frames, audio_input,
-      instant_controls_of(initial_));
-  fanout_ = std::make_unique<TapFanout>(
-      *mix_, *events_,
-      TapFanoutOptions{.sample_rate_hz = rate, .beats_per_bar = initial_.beats_per_bar,
-                       .tempo_bpm = initial_.tempo_bpm});
-  listener_ = std::make_unique<HostListener>(
-      *capture_, *midi_in_, conductor_, id_, *fanout_,
-      HostListenerOptions{.sample_rate_hz = rate, .audio_input = audio_input,
-                          .beats_per_bar = initial_.beats_per_bar,
-                          .tempo_bpm = initial_.tempo_bpm, .jack = jack_});
+      *band_, *synth_, *scheduler_, HostRings{*capture_, *midi_in_, *mix_, *events_, *controls_},
+      lead_in_frames, audio_input, instant_controls_of(initial_), options.monitor);
+  fanout_ = std::make_unique<TapFanout>(*mix_, *events_,
+                                        TapFanoutOptions{.sample_rate_hz = rate,
+                                                         .beats_per_bar = initial_.beats_per_bar,
+                                                         .tempo_bpm = initial_.tempo_bpm});
+  listener_ =
+      std::make_unique<HostListener>(*capture_, *midi_in_, conductor_, id_, *fanout_,
+                                     HostListenerOptions{.sample_rate_hz = rate,
+                                                         .audio_input = audio_input,
+                                                         .beats_per_bar = initial_.beats_per_bar,
+                                                         .tempo_bpm = initial_.tempo_bpm,
+                                                         .jack = jack_});
 
   conductor_.add_jam(id_, initial_, *scheduler_,
-                     {.sample_rate_hz = rate, .tempo_bpm = initial_.tempo_bpm,
+                     {.sample_rate_hz = rate,
+                      .tempo_bpm = initial_.tempo_bpm,
                       .beats_per_bar = initial_.beats_per_bar});
   jam_added_ = true;
   workers_running_.store(true, std::memory_order_release);

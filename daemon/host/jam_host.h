@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/conductor/conductor.h"
+#include "daemon/host/monitor.h"
 #include "daemon/host/tap_queue.h"
 #include "daemon/jam/jam_state.h"
 
@@ -38,8 +39,8 @@ struct JamHostOptions {
   };
   Clock clock = Clock::kVirtualRealtime;
   std::string jack_client_name = "jamd";
-  std::string jack_server_name;  // empty: the default server ($JACK_DEFAULT_SERVER)
-  bool jack_autoconnect = false;  // connect out_L/out_R to system:playback_1/2, in_1 to capture
+  std::string jack_server_name;     // empty: the default server ($JACK_DEFAULT_SERVER)
+  bool jack_autoconnect = false;    // connect out_L/out_R to system:playback_1/2, in_1 to capture
   uint32_t sample_rate_hz = 48000;  // virtual clock only; JACK's rate replaces it
   uint32_t period_frames = 256;     // virtual clock only
   std::string soundfont = "default";
@@ -48,6 +49,8 @@ struct JamHostOptions {
   bool synth_effects = true;
   // The jam's timeline starts this long after start(), so the conductor can plan the first bar.
   double lead_in_ms = 250.0;
+  // The musician's MIDI played on the human channel (JACK's midi_in; the virtual clock has none).
+  MonitorOptions monitor;
 };
 
 // A block of the jam's stereo mix, as the RT thread rendered it.
@@ -79,8 +82,8 @@ struct JamHostStats {
   double tempo_bpm = 0.0;
   int64_t bar = 0;  // the playhead's bar
   // Added for `jamd jam`'s status line and the operator.
-  std::string heard_chord = "N";  // the listener's latest chord ("N": none heard)
-  bool musician_playing = false;  // a note heard in the last bar (the conductor's kAuto rule)
+  std::string heard_chord = "N";     // the listener's latest chord ("N": none heard)
+  bool musician_playing = false;     // a note heard in the last bar (the conductor's kAuto rule)
   uint64_t capture_frames_lost = 0;  // the listener thread fell behind the RT thread
   uint64_t late_frames_max = 0;      // the latest a late event was
   uint64_t instant_controls_applied = 0;  // post_state snapshots the RT thread applied
@@ -104,8 +107,8 @@ class JamHost {
   // pushed; it must not block. thread: any
   virtual std::shared_ptr<TapQueue<MixBlock>> subscribe_mix(size_t capacity_blocks,
                                                             std::function<void()> on_ready) = 0;
-  virtual std::shared_ptr<TapQueue<TappedNote>> subscribe_notes(
-      size_t capacity_notes, std::function<void()> on_ready) = 0;
+  virtual std::shared_ptr<TapQueue<TappedNote>> subscribe_notes(size_t capacity_notes,
+                                                                std::function<void()> on_ready) = 0;
   // The musician's audio input (in_1 L, in_2 R) on the jam's clock, in the blocks the listener
   // read (not fixed-size; contiguous). Empty on the virtual clock (no inputs). thread: any
   virtual std::shared_ptr<TapQueue<MixBlock>> subscribe_input(size_t capacity_blocks,
@@ -115,7 +118,7 @@ class JamHost {
   virtual void stop() = 0;
 
   virtual uint32_t sample_rate_hz() const = 0;
-  virtual int beats_per_bar() const = 0;  // the jam's metre (the initial state's)
+  virtual int beats_per_bar() const = 0;   // the jam's metre (the initial state's)
   virtual JamHostStats stats() const = 0;  // thread: any
 };
 

@@ -113,6 +113,26 @@ bool Scheduler::stop() {
   return post(c);
 }
 
+void Scheduler::hold(bool held) {
+  if (held && !held_) hold_pending_ = true;  // silences once, in this period's begin_period
+  if (!held) hold_pending_ = false;
+  held_ = held;
+}
+
+void Scheduler::drop_all_and_silence() {
+  heap_.clear();  // keeps its capacity
+  // Sustain off and all notes off first, all sound off last: FluidSynth kills a voice at its
+  // next render, and a note off or sustain release handled after the kill puts the voice back
+  // into its release phase, so it would keep sounding.
+  for (int ch = 0; ch < kMidiChannels; ++ch) {
+    push_instant(channel_message(0xB0, ch, kCcSustain, 0, 3));
+    push_instant(channel_message(0xB0, ch, kCcAllNotesOff, 0, 3));
+  }
+  for (int ch = 0; ch < kMidiChannels; ++ch) {
+    push_instant(channel_message(0xB0, ch, kCcAllSoundOff, 0, 3));
+  }
+}
+
 void Scheduler::push_instant(const MidiMessage& message) {
   if (n_instants_ == kMaxInstants) {
     counters_.events_overflowed.fetch_add(1, std::memory_order_relaxed);
@@ -160,7 +180,7 @@ void Scheduler::apply_tempo(const Command& command) {
 void Scheduler::apply(const Command& command) {
   switch (command.kind) {
     case Kind::kMidi:
-      push_event(command.tick, command.message);
+      if (!held_) push_event(command.tick, command.message);  // else posted before the stop
       break;
     case Kind::kMidiNow:
       push_instant(command.message);
@@ -175,17 +195,7 @@ void Scheduler::apply(const Command& command) {
       }
       break;
     case Kind::kStop:
-      heap_.clear();  // keeps its capacity
-      // Sustain off and all notes off first, all sound off last: FluidSynth kills a voice at its
-      // next render, and a note off or sustain release handled after the kill puts the voice
-      // back into its release phase, so it would keep sounding.
-      for (int ch = 0; ch < kMidiChannels; ++ch) {
-        push_instant(channel_message(0xB0, ch, kCcSustain, 0, 3));
-        push_instant(channel_message(0xB0, ch, kCcAllNotesOff, 0, 3));
-      }
-      for (int ch = 0; ch < kMidiChannels; ++ch) {
-        push_instant(channel_message(0xB0, ch, kCcAllSoundOff, 0, 3));
-      }
+      drop_all_and_silence();
       break;
     case Kind::kNotesOff:
       for (int ch = 0; ch < kMidiChannels; ++ch) {
@@ -204,6 +214,10 @@ void Scheduler::begin_period(uint64_t first_frame, uint32_t n_frames) {
   Command c;
   // Bounded by the queue's capacity: what is posted during this loop waits for the next period.
   for (size_t n = queue_.size(); n > 0 && queue_.try_pop(c); --n) apply(c);
+  if (hold_pending_) {
+    hold_pending_ = false;
+    drop_all_and_silence();
+  }
 }
 
 bool Scheduler::next_event(MidiMessage& message) {

@@ -18,6 +18,11 @@
 // at offset 0 and are counted; a full event store drops the event and counts it; tempo changes
 // posted with change_tempo_at_next_beat() land on the next beat boundary; all_notes_off() and
 // stop() act at the start of the next period.
+// Stopping: stop() (a producer's post) drops the schedule and silences once; hold(true) (the RT
+// thread's own, for a host whose instant controls reach the RT thread before the producer sees
+// them) does the same in the period it is called in and keeps dropping what is posted for the
+// timeline until hold(false), so notes the producer sent before it learned of the stop never
+// sound. The clock, tempo changes and send_now() instants run on while held.
 #pragma once
 
 #include <atomic>
@@ -74,6 +79,9 @@ class Scheduler {
   bool send_now(const MidiMessage& message);  // thread: producer (volume, mute, program)
   bool all_notes_off();  // thread: producer — releases every sounding note, keeps the schedule
   bool stop();  // thread: producer — drops every scheduled event and silences at once
+  // The RT thread's stop (see the header): call before begin_period; idempotent.
+  void hold(bool held);  // thread: rt
+  bool held() const { return held_; }  // thread: rt
 
   // RT side.
   void begin_period(uint64_t first_frame, uint32_t n_frames);  // thread: rt
@@ -115,6 +123,7 @@ class Scheduler {
   void push_instant(const MidiMessage& message);
   void push_event(int64_t tick, const MidiMessage& message);
   void pop_event();
+  void drop_all_and_silence();
 
   SchedulerCounters counters_;
   SpscRing<Command> queue_;
@@ -128,6 +137,8 @@ class Scheduler {
   size_t next_instant_ = 0;
   uint64_t period_first_frame_ = 0;
   uint64_t period_end_frame_ = 0;
+  bool held_ = false;
+  bool hold_pending_ = false;  // hold(true) since the last begin_period: silence in this one
   // Published by the RT thread.
   std::atomic<uint64_t> playhead_frame_{0};
   std::atomic<int64_t> playhead_tick_{0};

@@ -1,14 +1,14 @@
-// HostCallback under the RT allocation trap: periods of a dense band with MIDI in, audio in,
-// instant controls (mute, volume, stop, resume) and full rings, each period inside a trapping RT
-// section, which aborts on any malloc or free (tests/realtime/core/rt_alloc_trap.h). The synth
-// runs dry: FluidSynth's OpenMP effects allocate (docs/realtime.md).
-#include "daemon/host/host_callback.h"
-
+// HostCallback under the RT allocation trap: periods of a dense band with MIDI in (played by the
+// monitor), audio in, instant controls (mute, volume, stop, resume) and full rings, each period
+// inside a trapping RT section, which aborts on any malloc or free
+// (tests/realtime/core/rt_alloc_trap.h). The synth runs dry: FluidSynth's OpenMP effects
+// allocate (docs/realtime.md).
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
 
+#include "daemon/host/host_callback.h"
 #include "tests/realtime/core/rt_alloc_trap.h"
 
 namespace jamd {
@@ -34,8 +34,8 @@ TEST(HostCallbackAllocTest, PeriodsNeverAllocate) {
   synth_options.chorus.enabled = false;
   auto synth = realtime::Synth::create(synth_options);
   ASSERT_TRUE(synth.ok()) << synth.status();
-  realtime::Scheduler scheduler({.sample_rate_hz = kRate, .ticks_per_quarter = 480,
-                                 .tempo_bpm = 120.0, .max_events = 65536});
+  realtime::Scheduler scheduler(
+      {.sample_rate_hz = kRate, .ticks_per_quarter = 480, .tempo_bpm = 120.0, .max_events = 65536});
   realtime::Band band(scheduler, **synth);
   realtime::AudioRing capture(kRate, 2);
   realtime::SpscRing<realtime::TimedMidiMessage> midi_in(256);
@@ -45,7 +45,7 @@ TEST(HostCallbackAllocTest, PeriodsNeverAllocate) {
   JamState state;
   HostCallback callback(band, **synth, scheduler, {capture, midi_in, mix, events, controls},
                         /*lead_in_frames=*/kPeriod * 4, /*capture_audio=*/true,
-                        instant_controls_of(state));
+                        instant_controls_of(state), MonitorOptions{});
 
   // Sixteenths on every part for 4 s (at 120 BPM, 120 ticks each).
   for (int64_t tick = 0; tick < 8 * 480; tick += 120) {
@@ -65,11 +65,16 @@ TEST(HostCallbackAllocTest, PeriodsNeverAllocate) {
   for (int i = 0; i < n_periods; ++i) {
     // The producer's side, outside the RT section.
     bool changed = true;
-    if (i == n_periods / 4) state.parts[kPartBass].muted = true;
-    else if (i == n_periods / 3) state.parts[kPartKeys].volume = 0.3f;
-    else if (i == n_periods / 2) state.playing = false;
-    else if (i == 2 * n_periods / 3) state.playing = true;
-    else changed = false;
+    if (i == n_periods / 4)
+      state.parts[kPartBass].muted = true;
+    else if (i == n_periods / 3)
+      state.parts[kPartKeys].volume = 0.3f;
+    else if (i == n_periods / 2)
+      state.playing = false;
+    else if (i == 2 * n_periods / 3)
+      state.playing = true;
+    else
+      changed = false;
     if (changed) {
       ASSERT_TRUE(controls.try_push(instant_controls_of(state)));
     }
@@ -100,6 +105,8 @@ TEST(HostCallbackAllocTest, PeriodsNeverAllocate) {
   EXPECT_GT(midi_out.written, 100u);
   EXPECT_GT(events_seen, 100u);
   EXPECT_EQ(callback.counters().controls_applied.load(), 4u);
+  // The musician's notes went through the monitor to the synth inside the trapped sections.
+  EXPECT_EQ(callback.counters().monitor_messages.load(), 2u * (n_periods - 4));  // after lead-in
   EXPECT_GT(callback.counters().mix_frames_lost.load(), 0u);  // the full ring was exercised
   EXPECT_EQ(callback.jam_origin_io_frame(), uint64_t{kPeriod} * 4);
 }

@@ -1,9 +1,13 @@
 // JamHost on a real `jackd -d dummy`: the jamd ports exist under the client's name, notes played
-// into jamd:midi_in by another JACK client come back as heard notes on the notes tap, and the
-// errors a musician meets (no server, the client name taken) are clear FAILED_PRECONDITIONs.
+// into jamd:midi_in by another JACK client come back as heard notes on the notes tap and sound
+// in the mix through the monitor (the frames it adds are printed), and the errors a musician
+// meets (no server, the client name taken) are clear FAILED_PRECONDITIONs.
 #include <gtest/gtest.h>
 #include <jack/jack.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -58,12 +62,15 @@ TEST(JamHostJackTest, PortsAndHeardNotes) {
   probe.send_once(10, {0x80, 64, 0});
 
   std::vector<TappedNote> heard;
-  ASSERT_TRUE(wait_until([&] {
-    while (auto n = notes->pop()) {
-      if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
-    }
-    return !heard.empty();
-  }, kWaitMs)) << "no heard note came back";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        while (auto n = notes->pop()) {
+          if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
+        }
+        return !heard.empty();
+      },
+      kWaitMs))
+      << "no heard note came back";
   EXPECT_EQ(heard[0].pitch, 64);
   EXPECT_EQ(heard[0].velocity, 100);
   EXPECT_EQ(heard[0].part, -1);
@@ -75,6 +82,69 @@ TEST(JamHostJackTest, PortsAndHeardNotes) {
   EXPECT_EQ(twin.status().code(), absl::StatusCode::kFailedPrecondition) << twin.status();
   EXPECT_NE(twin.status().message().find("jamd"), std::string::npos) << twin.status();
   (*host)->stop();
+}
+
+TEST(JamHostJackTest, MonitorPlaysMidiInIntoTheMix) {
+  auto server = JackServer::start(256);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
+  ASSERT_TRUE(conductor.ok()) << conductor.status();
+  (*conductor)->start();
+  JamState state = quiet_band();
+  for (PartState& part : state.parts) part.muted = true;  // only the musician sounds
+  JamHostOptions options;
+  options.clock = JamHostOptions::Clock::kJack;
+  options.jack_server_name = (*server)->name();
+  auto host = JamHost::start(1, state, **conductor, options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto notes = (*host)->subscribe_notes(4096, nullptr);
+  auto mix = (*host)->subscribe_mix(100000, nullptr);
+  Probe probe((*server)->name());
+  probe.activate();
+  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
+  ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > 9600; }, kWaitMs));
+  probe.send_once(77, {0x90, 60, 110});
+  const uint64_t on_at = (*host)->stats().frames_played;
+  ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > on_at + 9600; }, kWaitMs));
+  probe.send_once(0, {0x80, 60, 0});
+  std::vector<TappedNote> heard;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        while (auto n = notes->pop()) {
+          if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
+        }
+        return !heard.empty();
+      },
+      kWaitMs))
+      << "no heard note came back";
+  (*host)->stop();
+
+  // The heard note's onset is the frame the musician played it at on the jam's clock (the
+  // period it came in + its offset); the mix's first sound after it is the monitor's.
+  const uint64_t onset = heard[0].onset_frame;
+  float before = 0.0f;
+  uint64_t first_loud = UINT64_MAX;
+  float during = 0.0f;
+  while (auto b = mix->pop()) {
+    for (size_t i = 0; i < b->interleaved.size(); ++i) {
+      const uint64_t frame = b->first_frame + i / 2;
+      const float a = std::abs(b->interleaved[i]);
+      if (frame < onset) before = std::max(before, a);
+      if (frame >= onset && frame < onset + heard[0].duration_frames) during = std::max(during, a);
+      if (frame >= onset && a > 2e-5f) first_loud = std::min(first_loud, frame);
+    }
+  }
+  ASSERT_NE(first_loud, UINT64_MAX) << "the musician's note never sounded in the mix";
+  std::printf(
+      "  [monitor] note played at jam frame %llu sounds from %llu: +%llu frames after "
+      "the frame it was played at (and one JACK period of input latency before that); "
+      "peak %.3f, before it %.6f\n",
+      static_cast<unsigned long long>(onset), static_cast<unsigned long long>(first_loud),
+      static_cast<unsigned long long>(first_loud - onset), during, before);
+  EXPECT_LT(before, 1e-4f);
+  EXPECT_GT(during, 0.01f);
+  // The next 64-frame FluidSynth block, plus the piano's attack up to the threshold.
+  EXPECT_LT(first_loud - onset, 128u);
 }
 
 TEST(JamHostJackTest, NoServerIsAClearError) {

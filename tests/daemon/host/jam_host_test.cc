@@ -1,57 +1,36 @@
 // JamHost on the real-time virtual clock with the bundled model and the real synth: the mix
 // subscriber gets contiguous, non-silent audio, the notes subscriber gets the band's notes, a
-// mute posted through post_state silences the band from the next period on, and a subscriber
-// that never reads loses only its own blocks.
+// mute posted through post_state silences the band from the next period on, a stop silences it
+// (reverb tails too) from the period it reaches and playing again resumes, and a subscriber that
+// never reads loses only its own blocks.
 #include "daemon/host/jam_host.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
+#include <span>
 #include <thread>
 #include <vector>
+
+#include "tests/daemon/jam_fixture.h"
 
 namespace jamd {
 namespace {
 
-constexpr double kTempoBpm = 240.0;  // a bar a second: the test stays short
-constexpr int kGiveUpSeconds = 60;   // bounds a wait on a starved machine; never an assertion
-
-JamState test_state() {
-  JamState state;
-  state.tempo_bpm = kTempoBpm;
-  state.key_tonic = -1;
-  state.density = 0.5f;
-  state.mode = JamMode::kContinue;
-  state.seed = 3;
-  state.parts[kPartPad].enabled = false;
-  state.parts[kPartLead].enabled = false;
-  return state;
-}
-
-void wait_for_frames(const JamHost& host, uint64_t frames) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kGiveUpSeconds);
-  while (host.stats().frames_played < frames && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-float peak(const MixBlock& block) {
-  float p = 0.0f;
-  for (float s : block.interleaved) p = std::max(p, std::abs(s));
-  return p;
-}
+using testing::band_alone_state;
+using testing::peak;
+using testing::start_conductor;
+using testing::wait_for_frames;
 
 TEST(JamHostTest, PlaysTapsMutesAndDropsOnlyForASlowSubscriber) {
-  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
-  ASSERT_TRUE(conductor.ok()) << conductor.status();
-  (*conductor)->start();
-  const JamState state = test_state();
+  std::unique_ptr<Conductor> conductor = start_conductor();
+  ASSERT_NE(conductor, nullptr);
+  const JamState state = band_alone_state(/*seed=*/3);
   JamHostOptions options;
   options.synth_effects = false;  // the dry band: no reverb tail after the mute
-  auto host = JamHost::start(7, state, **conductor, options);
+  auto host = JamHost::start(7, state, *conductor, options);
   ASSERT_TRUE(host.ok()) << host.status();
   const uint32_t rate = (*host)->sample_rate_hz();
   auto mix = (*host)->subscribe_mix(100000, nullptr);
@@ -66,7 +45,7 @@ TEST(JamHostTest, PlaysTapsMutesAndDropsOnlyForASlowSubscriber) {
   const JamHostStats stats = (*host)->stats();
   (*host)->stop();
   (*host)->stop();  // idempotent
-  EXPECT_TRUE((*conductor)->status().ok()) << (*conductor)->status();
+  EXPECT_TRUE(conductor->status().ok()) << conductor->status();
 
   ASSERT_EQ(stats.instant_controls_applied, 1u);
   const uint64_t mute_frame = stats.instant_controls_frame;
@@ -95,8 +74,7 @@ TEST(JamHostTest, PlaysTapsMutesAndDropsOnlyForASlowSubscriber) {
   EXPECT_GT(peak_before, 0.01f);
   EXPECT_LT(peak_tail, peak_before * 0.001f);
   std::printf("  [host] %zu blocks, peak %.3f before the mute, %.6f from the next block on\n",
-              blocks.size(),
-              peak_before, peak_tail);
+              blocks.size(), peak_before, peak_tail);
 
   int generated = 0, after_mute = 0;
   while (auto n = notes->pop()) {
@@ -115,16 +93,86 @@ TEST(JamHostTest, PlaysTapsMutesAndDropsOnlyForASlowSubscriber) {
   EXPECT_EQ(stats.mix_frames_lost, 0u);
 }
 
+// The peak of the mix over jam frames [from, to), from contiguous blocks.
+float peak_between(const std::vector<MixBlock>& blocks, uint64_t from, uint64_t to) {
+  float p = 0.0f;
+  for (const MixBlock& b : blocks) {
+    const uint64_t end = b.first_frame + b.interleaved.size() / 2;
+    const uint64_t lo = std::max(from, b.first_frame), hi = std::min(to, end);
+    if (lo >= hi) continue;
+    p = std::max(p,
+                 peak(std::span(b.interleaved).subspan((lo - b.first_frame) * 2, (hi - lo) * 2)));
+  }
+  return p;
+}
+
+// Waits (bounded) until the RT thread has applied `applied` control snapshots; the jam frame of
+// the period that applied the last one.
+uint64_t wait_for_controls(const JamHost& host, uint64_t applied) {
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(testing::kGiveUpSeconds);
+  while (host.stats().instant_controls_applied < applied &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return host.stats().instant_controls_frame;
+}
+
+TEST(JamHostTest, StopSilencesFromItsPeriodWithTailsAndPlayingAgainResumes) {
+  std::unique_ptr<Conductor> conductor = start_conductor();
+  ASSERT_NE(conductor, nullptr);
+  JamState state = band_alone_state(/*seed=*/5);
+  auto host = JamHost::start(3, state, *conductor, {});  // reverb and chorus on
+  ASSERT_TRUE(host.ok()) << host.status();
+  const uint32_t rate = (*host)->sample_rate_hz();
+  auto mix = (*host)->subscribe_mix(100000, nullptr);
+  auto notes = (*host)->subscribe_notes(100000, nullptr);
+
+  wait_for_frames(**host, 3 * rate);
+  state.playing = false;
+  (*host)->post_state(state);
+  const uint64_t stop_frame = wait_for_controls(**host, 1);
+  wait_for_frames(**host, stop_frame + 2 * rate);
+  state.playing = true;
+  (*host)->post_state(state);
+  const uint64_t resume_frame = wait_for_controls(**host, 2);
+  wait_for_frames(**host, resume_frame + 3 * rate);
+  (*host)->stop();
+  ASSERT_EQ((*host)->stats().instant_controls_applied, 2u);
+
+  std::vector<MixBlock> blocks;
+  while (auto b = mix->pop()) blocks.push_back(std::move(*b));
+  const uint64_t end = (*host)->stats().frames_played;
+  const float before = peak_between(blocks, 0, stop_frame);
+  const float stopped = peak_between(blocks, stop_frame, resume_frame);
+  const float resumed = peak_between(blocks, resume_frame, end);
+  std::printf(
+      "  [stop] peak %.3f before, %.6f from the stop's period (%.2f s) to the resume "
+      "(%.2f s), %.3f after\n",
+      before, stopped, static_cast<double>(stop_frame) / rate,
+      static_cast<double>(resume_frame) / rate, resumed);
+  EXPECT_GT(before, 0.01f);
+  EXPECT_LT(stopped, 1e-4f);
+  EXPECT_GT(resumed, 0.01f);
+  int onsets_stopped = 0, onsets_resumed = 0;
+  while (auto n = notes->pop()) {
+    onsets_stopped += n->onset_frame >= stop_frame && n->onset_frame < resume_frame;
+    onsets_resumed += n->onset_frame >= resume_frame;
+  }
+  EXPECT_EQ(onsets_stopped, 0);
+  EXPECT_GT(onsets_resumed, 0);
+  EXPECT_TRUE(conductor->status().ok()) << conductor->status();
+}
+
 TEST(JamHostTest, StopWithoutAnyoneListeningAndABadSoundFont) {
-  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
-  ASSERT_TRUE(conductor.ok()) << conductor.status();
-  (*conductor)->start();
+  std::unique_ptr<Conductor> conductor = start_conductor();
+  ASSERT_NE(conductor, nullptr);
   JamHostOptions bad_options;
   bad_options.soundfont = "/nonexistent.sf2";
-  auto bad = JamHost::start(1, test_state(), **conductor, bad_options);
+  auto bad = JamHost::start(1, band_alone_state(3), *conductor, bad_options);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("/nonexistent.sf2"), std::string::npos) << bad.status();
-  auto host = JamHost::start(2, test_state(), **conductor, {});
+  auto host = JamHost::start(2, band_alone_state(3), *conductor, {});
   ASSERT_TRUE(host.ok()) << host.status();
   auto notes = (*host)->subscribe_notes(16, nullptr);
   host->reset();  // the destructor stops
