@@ -1,13 +1,19 @@
-// jam_load_bench: jamd under load, in one process on loopback, wired as `jamd serve` wires it
-// (one Conductor with the bundled model, a JamHost on the real-time virtual clock and an Opus
-// streamer per jam, the session layer, the gRPC API). Three scenarios (TARGETS.md "Sound and
-// streaming", issue #6):
+// jam_load_bench: jamd under load on loopback, wired as `jamd serve` wires it (one Conductor
+// with the bundled model, a JamHost on the real-time virtual clock and an Opus streamer per jam,
+// the session layer, the gRPC API). The clients run in a second process (this program again,
+// with --clients-only), so that their threads do not count as the daemon's work; --clients
+// thread keeps them in the daemon's process, as a reference. Three scenarios (TARGETS.md "Sound
+// and streaming", issue #6):
 //   steer   100 participants steering one jam: Steer round trip p50/p99
 //   listen  256 listeners on one jam: Opus delivery latency (encode -> client), dropped packets
 //   jams    32 jams at once, each with a listener and a player steering once a second
 // and for each the jams' RT health (xruns, late events, mix frames lost).
 // Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
+//                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
+// CPU lists are sched_setaffinity's, e.g. 0 or 0,1 (like taskset -c).
 #include <grpcpp/create_channel.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,12 +21,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "daemon/api/api_server.h"
@@ -41,6 +51,32 @@ double percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
+// Pins the calling thread (and the threads it starts later) to `cpus` ("0,1"); empty: no-op.
+void pin_to(const std::string& cpus) {
+  if (cpus.empty()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (absl::string_view c : absl::StrSplit(cpus, ',')) {
+    int cpu = 0;
+    if (absl::SimpleAtoi(c, &cpu)) CPU_SET(cpu, &set);
+  }
+  if (sched_setaffinity(0, sizeof(set), &set) != 0)
+    std::perror("jam_load_bench: sched_setaffinity");
+}
+
+// Connections of their own: gRPC allows 64 streams per connection (api_server.cc), and real
+// listeners come on their own connections.
+std::vector<std::shared_ptr<grpc::Channel>> open_channels(int port, size_t n) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (size_t i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    channels.push_back(grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                                 grpc::InsecureChannelCredentials(), args));
+  }
+  return channels;
+}
+
 // A jamd with music on 127.0.0.1, as jamd serve builds it.
 struct Daemon {
   std::unique_ptr<jamd::Conductor> conductor;
@@ -49,7 +85,7 @@ struct Daemon {
   std::unique_ptr<jamd::api::ApiServer> server;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
 
-  explicit Daemon(size_t n_channels) {
+  Daemon() {
     jamd::ConductorOptions co{.model_path = JAMD_SOURCE_DIR "/models/band.jamd"};
     co.max_jams = 64;
     conductor = *jamd::Conductor::create(co);
@@ -64,51 +100,57 @@ struct Daemon {
     jamd::api::ServerOptions so;
     so.listen_address = "127.0.0.1:0";
     server = *jamd::api::ApiServer::start(so, jams.get(), hosted.get());
-    // Separate channels: gRPC allows 64 streams per connection (api_server.cc), and real
-    // listeners come on their own connections.
-    for (size_t i = 0; i < n_channels; ++i) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
-      channels.push_back(grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server->port()),
-                                                   grpc::InsecureChannelCredentials(), args));
-    }
+    channels = open_channels(server->port(), 1);
   }
   ~Daemon() {
     server->shutdown(absl::Seconds(1));
     hosted->shutdown();
     conductor->stop();
   }
-  std::unique_ptr<jam::v1::Jam::Stub> stub(size_t i) {
-    return jam::v1::Jam::NewStub(channels[i % channels.size()]);
-  }
   jam::v1::CreateJamResponse create() {
     grpc::ClientContext ctx;
     jam::v1::CreateJamRequest req;
     req.set_tempo_bpm(120);
     jam::v1::CreateJamResponse res;
-    if (!stub(0)->CreateJam(&ctx, req, &res).ok()) std::abort();
+    if (!jam::v1::Jam::NewStub(channels[0])->CreateJam(&ctx, req, &res).ok()) std::abort();
     return res;
   }
-  std::string join(const std::string& token, size_t channel) {
+  std::string join(const std::string& token) {
     grpc::ClientContext ctx;
     jam::v1::JoinJamRequest req;
     req.set_join_token(token);
     jam::v1::JoinJamResponse res;
-    if (!stub(channel)->JoinJam(&ctx, req, &res).ok()) std::abort();
+    if (!jam::v1::Jam::NewStub(channels[0])->JoinJam(&ctx, req, &res).ok()) std::abort();
     return res.participant_token();
   }
 };
 
-struct Result {
-  std::string scenario;
+// What one client does: listen to a jam's audio, or steer it every period_ms.
+struct ClientSpec {
+  bool listens = false;
+  std::string token;
+  int period_ms = 0;
+};
+
+// What the clients measured; also the line a client process prints for its parent.
+struct ClientResult {
   size_t n_steers = 0;
   double steer_p50_ms = 0, steer_p99_ms = 0;
   size_t n_packets = 0;
   double delivery_p50_ms = 0, delivery_p99_ms = 0;
   uint64_t packets_dropped = 0;
-  uint64_t xruns = 0, late_events = 0, mix_frames_lost = 0;
-  size_t n_jams = 0;
-  double seconds = 0;
+
+  std::string to_line() const {
+    return absl::StrCat(n_steers, " ", steer_p50_ms, " ", steer_p99_ms, " ", n_packets, " ",
+                        delivery_p50_ms, " ", delivery_p99_ms, " ", packets_dropped);
+  }
+  static ClientResult from_line(const std::string& line) {
+    ClientResult r;
+    std::istringstream in(line);
+    in >> r.n_steers >> r.steer_p50_ms >> r.steer_p99_ms >> r.n_packets >> r.delivery_p50_ms >>
+        r.delivery_p99_ms >> r.packets_dropped;
+    return r;
+  }
 };
 
 struct Samples {
@@ -119,9 +161,10 @@ struct Samples {
   size_t packets = 0;
 };
 
-// Steers density and energy back and forth every `period` until `until`.
+// Steers density and energy back and forth every `period` from `warm` until `until`.
 void steer_loop(jam::v1::Jam::Stub& stub, const std::string& token, Clock::duration period,
-                Clock::time_point until, int phase, Samples& out) {
+                Clock::time_point warm, Clock::time_point until, int phase, Samples& out) {
+  std::this_thread::sleep_until(warm);
   std::vector<double> ms;
   int i = phase;
   while (Clock::now() < until) {
@@ -143,7 +186,8 @@ void steer_loop(jam::v1::Jam::Stub& stub, const std::string& token, Clock::durat
   out.steer_ms.insert(out.steer_ms.end(), ms.begin(), ms.end());
 }
 
-// Reads a ListenAudio stream until `until`: delivery latency per packet, sequence gaps.
+// Reads a ListenAudio stream until `until`: delivery latency per packet, sequence gaps. The
+// daemon's clock is this machine's, so encoded_unix_us compares with our receive time.
 void listen_loop(jam::v1::Jam::Stub& stub, const std::string& token, Clock::time_point warm,
                  Clock::time_point until, Samples& out) {
   grpc::ClientContext ctx;
@@ -175,10 +219,34 @@ void listen_loop(jam::v1::Jam::Stub& stub, const std::string& token, Clock::time
   out.packets += packets;
 }
 
-Result finish(const char* name, Daemon& d, Samples& s, double seconds) {
-  Result r;
-  r.scenario = name;
-  r.seconds = seconds;
+// Lets the conductor plan and the band start before measuring.
+constexpr double kWarmUpSeconds = 2;
+// Client connections: 256 listeners share 16 (64 streams each at most).
+constexpr size_t kClientChannels = 16;
+
+// Runs every client on its own thread against jamd on `port`; returns what they measured.
+ClientResult run_clients(int port, const std::vector<ClientSpec>& specs, double seconds) {
+  const std::vector<std::shared_ptr<grpc::Channel>> channels = open_channels(port, kClientChannels);
+  Samples s;
+  const auto warm = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(kWarmUpSeconds));
+  const auto until =
+      warm + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = jam::v1::Jam::NewStub(channels[i % channels.size()]);
+      const ClientSpec& c = specs[i];
+      if (c.listens) {
+        listen_loop(*stub, c.token, warm, until, s);
+      } else {
+        steer_loop(*stub, c.token, std::chrono::milliseconds(c.period_ms), warm, until,
+                   static_cast<int>(i), s);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ClientResult r;
   r.n_steers = s.steer_ms.size();
   r.steer_p50_ms = percentile(s.steer_ms, 0.5);
   r.steer_p99_ms = percentile(s.steer_ms, 0.99);
@@ -186,129 +254,184 @@ Result finish(const char* name, Daemon& d, Samples& s, double seconds) {
   r.delivery_p50_ms = percentile(s.delivery_ms, 0.5);
   r.delivery_p99_ms = percentile(s.delivery_ms, 0.99);
   r.packets_dropped = s.dropped;
+  return r;
+}
+
+// The client file: one line per client, "listen TOKEN" or "steer TOKEN PERIOD_MS".
+void write_specs(const std::string& path, const std::vector<ClientSpec>& specs) {
+  std::ofstream out(path);
+  for (const ClientSpec& c : specs) {
+    if (c.listens)
+      out << "listen " << c.token << "\n";
+    else
+      out << "steer " << c.token << " " << c.period_ms << "\n";
+  }
+}
+std::vector<ClientSpec> read_specs(const std::string& path) {
+  std::vector<ClientSpec> specs;
+  std::ifstream in(path);
+  std::string kind;
+  while (in >> kind) {
+    ClientSpec c;
+    c.listens = kind == "listen";
+    in >> c.token;
+    if (!c.listens) in >> c.period_ms;
+    specs.push_back(c);
+  }
+  return specs;
+}
+
+struct Options {
+  double seconds = 10;
+  bool clients_in_process = false;
+  std::string daemon_cpus, client_cpus;
+};
+
+// Runs the clients in a child process (this program with --clients-only) and reads its result.
+ClientResult run_clients_apart(const Options& o, int port, const std::vector<ClientSpec>& specs) {
+  char path[] = "/tmp/jam_load_clients_XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) std::abort();
+  close(fd);
+  write_specs(path, specs);
+  std::string cmd = absl::StrCat("exec /proc/", getpid(), "/exe --clients-only ", path, " --port ",
+                                 port, " --seconds ", o.seconds);
+  if (!o.client_cpus.empty()) absl::StrAppend(&cmd, " --client-cpus ", o.client_cpus);
+  FILE* child = popen(cmd.c_str(), "r");
+  if (child == nullptr) std::abort();
+  std::string line;
+  char buf[512];
+  while (std::fgets(buf, sizeof(buf), child) != nullptr) line += buf;
+  if (pclose(child) != 0) {
+    std::fprintf(stderr, "jam_load_bench: the client process failed\n");
+    std::exit(1);
+  }
+  std::remove(path);
+  return ClientResult::from_line(line);
+}
+
+struct Result {
+  std::string scenario;
+  ClientResult clients;
+  uint64_t xruns = 0, late_events = 0, mix_frames_lost = 0;
+};
+
+Result run_scenario(const Options& o, const char* name,
+                    const std::function<std::vector<ClientSpec>(Daemon&)>& make_clients) {
+  Daemon d;
+  const std::vector<ClientSpec> specs = make_clients(d);
+  Result r;
+  r.scenario = name;
+  r.clients = o.clients_in_process ? run_clients(d.server->port(), specs, o.seconds)
+                                   : run_clients_apart(o, d.server->port(), specs);
+  // RT health over the whole run (warm-up included).
   for (const jamd::HostedJamStats& j : d.hosted->stats()) {
     r.xruns += j.host.xruns;
     r.late_events += j.host.late_events;
     r.mix_frames_lost += j.host.mix_frames_lost;
-    ++r.n_jams;
   }
   return r;
 }
 
-// Lets the conductor plan and the band start before measuring.
-constexpr auto kWarmUp = std::chrono::seconds(2);
-
-Result run_steer(double seconds) {
-  constexpr size_t kParticipants = 100;
-  Daemon d(8);
-  const jam::v1::CreateJamResponse jam = d.create();
-  std::vector<std::string> tokens;
-  for (size_t i = 0; i < kParticipants; ++i) tokens.push_back(d.join(jam.player_token(), i));
-  Samples s;
-  const auto start = Clock::now() + kWarmUp;
-  const auto until = start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(seconds));
-  std::this_thread::sleep_until(start);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < kParticipants; ++i) {
-    threads.emplace_back([&, i] {
-      auto stub = d.stub(i);
-      // Each participant steers twice a second: 200 steers/s into one jam.
-      steer_loop(*stub, tokens[i], std::chrono::milliseconds(500), until, static_cast<int>(i), s);
-    });
-  }
-  for (auto& t : threads) t.join();
-  return finish("steer: 100 participants, 1 jam", d, s, seconds);
-}
-
-Result run_listen(double seconds) {
-  constexpr size_t kListeners = 256;
-  Daemon d(16);
-  const jam::v1::CreateJamResponse jam = d.create();
-  std::vector<std::string> tokens;
-  for (size_t i = 0; i < kListeners; ++i) tokens.push_back(d.join(jam.listener_token(), i));
-  const std::string player = d.join(jam.player_token(), 0);
-  Samples s;
-  const auto warm = Clock::now() + kWarmUp;
-  const auto until = warm + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(seconds));
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < kListeners; ++i) {
-    threads.emplace_back([&, i] {
-      auto stub = d.stub(i);
-      listen_loop(*stub, tokens[i], warm, until, s);
-    });
-  }
-  threads.emplace_back([&] {
-    auto stub = d.stub(0);
-    std::this_thread::sleep_until(warm);
-    steer_loop(*stub, player, std::chrono::seconds(1), until, 0, s);
-  });
-  for (auto& t : threads) t.join();
-  return finish("listen: 256 listeners, 1 jam", d, s, seconds);
-}
-
-Result run_jams(double seconds) {
-  constexpr size_t kJams = 32;
-  Daemon d(16);
-  std::vector<std::string> listeners, players;
-  for (size_t i = 0; i < kJams; ++i) {
+Result run_steer(const Options& o) {
+  return run_scenario(o, "steer: 100 participants, 1 jam", [](Daemon& d) {
     const jam::v1::CreateJamResponse jam = d.create();
-    listeners.push_back(d.join(jam.listener_token(), i));
-    players.push_back(d.join(jam.player_token(), i));
+    std::vector<ClientSpec> specs;
+    // Each participant steers twice a second: 200 steers/s into one jam.
+    for (int i = 0; i < 100; ++i) specs.push_back({false, d.join(jam.player_token()), 500});
+    return specs;
+  });
+}
+
+Result run_listen(const Options& o) {
+  return run_scenario(o, "listen: 256 listeners, 1 jam", [](Daemon& d) {
+    const jam::v1::CreateJamResponse jam = d.create();
+    std::vector<ClientSpec> specs;
+    for (int i = 0; i < 256; ++i) specs.push_back({true, d.join(jam.listener_token()), 0});
+    specs.push_back({false, d.join(jam.player_token()), 1000});
+    return specs;
+  });
+}
+
+Result run_jams(const Options& o) {
+  return run_scenario(o, "jams: 32 jams, 1 listener + 1 player each", [](Daemon& d) {
+    std::vector<ClientSpec> specs;
+    for (int i = 0; i < 32; ++i) {
+      const jam::v1::CreateJamResponse jam = d.create();
+      specs.push_back({true, d.join(jam.listener_token()), 0});
+      specs.push_back({false, d.join(jam.player_token()), 1000});
+    }
+    return specs;
+  });
+}
+
+// The child: --clients-only FILE --port P --seconds S [--client-cpus LIST]
+int clients_only_main(int argc, char** argv) {
+  std::string specs_path = argv[2], cpus;
+  int port = 0;
+  double seconds = 10;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--port")
+      port = std::atoi(argv[i + 1]);
+    else if (a == "--seconds")
+      seconds = std::atof(argv[i + 1]);
+    else if (a == "--client-cpus")
+      cpus = argv[i + 1];
   }
-  Samples s;
-  const auto warm = Clock::now() + kWarmUp;
-  const auto until = warm + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(seconds));
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < kJams; ++i) {
-    threads.emplace_back([&, i] {
-      auto stub = d.stub(i);
-      listen_loop(*stub, listeners[i], warm, until, s);
-    });
-    threads.emplace_back([&, i] {
-      auto stub = d.stub(i);
-      std::this_thread::sleep_until(warm);
-      steer_loop(*stub, players[i], std::chrono::seconds(1), until, static_cast<int>(i), s);
-    });
-  }
-  for (auto& t : threads) t.join();
-  return finish("jams: 32 jams, 1 listener + 1 player each", d, s, seconds);
+  pin_to(cpus);
+  std::printf("%s\n", run_clients(port, read_specs(specs_path), seconds).to_line().c_str());
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 10;
+  if (argc >= 3 && std::string(argv[1]) == "--clients-only") return clients_only_main(argc, argv);
+  Options o;
   std::string only, out_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--seconds") seconds = std::atof(argv[i + 1]);
-    else if (a == "--only") only = argv[i + 1];
-    else if (a == "--out") out_path = argv[i + 1];
+    if (a == "--seconds")
+      o.seconds = std::atof(argv[i + 1]);
+    else if (a == "--only")
+      only = argv[i + 1];
+    else if (a == "--out")
+      out_path = argv[i + 1];
+    else if (a == "--clients")
+      o.clients_in_process = std::string(argv[i + 1]) == "thread";
+    else if (a == "--daemon-cpus")
+      o.daemon_cpus = argv[i + 1];
+    else if (a == "--client-cpus")
+      o.client_cpus = argv[i + 1];
   }
+  pin_to(o.daemon_cpus);  // before any of the daemon's threads start
   std::vector<Result> results;
-  if (only.empty() || only == "steer") results.push_back(run_steer(seconds));
-  if (only.empty() || only == "listen") results.push_back(run_listen(seconds));
-  if (only.empty() || only == "jams") results.push_back(run_jams(seconds));
-  std::printf("%-44s %7s %9s %9s %8s %9s %9s %8s %6s %6s %9s\n", "scenario", "steers",
-              "steer p50", "steer p99", "packets", "deliv p50", "deliv p99", "dropped", "xruns",
-              "late", "mix lost");
-  std::string tsv = "scenario\tsteers\tsteer_p50_ms\tsteer_p99_ms\tpackets\tdelivery_p50_ms\t"
-                    "delivery_p99_ms\tdropped\txruns\tlate_events\tmix_frames_lost\n";
+  if (only.empty() || only == "steer") results.push_back(run_steer(o));
+  if (only.empty() || only == "listen") results.push_back(run_listen(o));
+  if (only.empty() || only == "jams") results.push_back(run_jams(o));
+  std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
+              o.clients_in_process ? "threads of the daemon's process" : "a process of their own",
+              o.daemon_cpus.empty() ? "any" : o.daemon_cpus.c_str(),
+              o.client_cpus.empty() ? "any" : o.client_cpus.c_str());
+  std::printf("%-44s %7s %9s %9s %8s %9s %9s %8s %6s %6s %9s\n", "scenario", "steers", "steer p50",
+              "steer p99", "packets", "deliv p50", "deliv p99", "dropped", "xruns", "late",
+              "mix lost");
+  std::string tsv =
+      "scenario\tsteers\tsteer_p50_ms\tsteer_p99_ms\tpackets\tdelivery_p50_ms\t"
+      "delivery_p99_ms\tdropped\txruns\tlate_events\tmix_frames_lost\n";
   for (const Result& r : results) {
-    std::printf("%-44s %7zu %7.2fms %7.2fms %8zu %7.2fms %7.2fms %8llu %6llu %6llu %9llu\n",
-                r.scenario.c_str(), r.n_steers, r.steer_p50_ms, r.steer_p99_ms, r.n_packets,
-                r.delivery_p50_ms, r.delivery_p99_ms,
-                static_cast<unsigned long long>(r.packets_dropped),
-                static_cast<unsigned long long>(r.xruns),
-                static_cast<unsigned long long>(r.late_events),
-                static_cast<unsigned long long>(r.mix_frames_lost));
-    absl::StrAppend(&tsv, r.scenario, "\t", r.n_steers, "\t", r.steer_p50_ms, "\t",
-                    r.steer_p99_ms, "\t", r.n_packets, "\t", r.delivery_p50_ms, "\t",
-                    r.delivery_p99_ms, "\t", r.packets_dropped, "\t", r.xruns, "\t",
-                    r.late_events, "\t", r.mix_frames_lost, "\n");
+    const ClientResult& c = r.clients;
+    std::printf(
+        "%-44s %7zu %7.2fms %7.2fms %8zu %7.2fms %7.2fms %8llu %6llu %6llu %9llu\n",
+        r.scenario.c_str(), c.n_steers, c.steer_p50_ms, c.steer_p99_ms, c.n_packets,
+        c.delivery_p50_ms, c.delivery_p99_ms, static_cast<unsigned long long>(c.packets_dropped),
+        static_cast<unsigned long long>(r.xruns), static_cast<unsigned long long>(r.late_events),
+        static_cast<unsigned long long>(r.mix_frames_lost));
+    absl::StrAppend(&tsv, r.scenario, "\t", c.n_steers, "\t", c.steer_p50_ms, "\t", c.steer_p99_ms,
+                    "\t", c.n_packets, "\t", c.delivery_p50_ms, "\t", c.delivery_p99_ms, "\t",
+                    c.packets_dropped, "\t", r.xruns, "\t", r.late_events, "\t", r.mix_frames_lost,
+                    "\n");
   }
   if (!out_path.empty()) std::ofstream(out_path) << tsv;
   return 0;
