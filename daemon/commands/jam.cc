@@ -34,6 +34,7 @@ constexpr const char* kUsage =
     "                [--model PATH] [--backend auto|cpu|cuda] [--soundfont SF]\n"
     "                [--precision bf16|fp32]\n"
     "                [--record DIR] [--seconds N]\n"
+    "                [--no-monitor] [--monitor-program P] [--monitor-volume V]\n"
     "\n"
     "Jams live: listens to you on JACK and plays the band around you, generated bar by bar,\n"
     "until Ctrl-C (or SIGTERM, or --seconds). Prints a status line every bar.\n"
@@ -60,6 +61,10 @@ constexpr const char* kUsage =
     "  --record DIR     record into DIR: jam.mid (you and every part), mix.wav, input.wav;\n"
     "                   written as it plays, so a crash loses at most about a second\n"
     "  --seconds N      stop after N seconds\n"
+    "  --no-monitor     do not play your MIDI (midi_in) on jamd's synth; by default it plays,\n"
+    "                   in the period it arrives, for a keyboard without a sound of its own\n"
+    "  --monitor-program P  General MIDI program for your MIDI, 0..127 (default 0, piano)\n"
+    "  --monitor-volume V   its volume, 0..1 (default 0.8)\n"
     "Exit status: 0 after a clean stop, 1 on an error (one line on stderr), 2 on bad usage.\n";
 
 volatile std::sig_atomic_t g_stop_requested = 0;
@@ -102,6 +107,8 @@ bool parse_option(std::string_view a, const char* v, JamArgs& r) {
   else if (a == "--density" && parse_number(v, 0, 1, n)) r.state.density = static_cast<float>(n);
   else if (a == "--temperature" && parse_number(v, 0.1, 2, n)) r.state.temperature = static_cast<float>(n);
   else if (a == "--seconds" && parse_number(v, 0.1, 1e9, n)) r.seconds = n;
+  else if (a == "--monitor-program" && parse_number(v, 0, 127, n)) r.host.monitor.gm_program = static_cast<int>(n);
+  else if (a == "--monitor-volume" && parse_number(v, 0, 1, n)) r.state.monitor_volume = static_cast<float>(n);
   else if (a == "--mode") {
     const std::string_view m = v;
     if (m == "auto") r.state.mode = JamMode::kAuto;
@@ -138,6 +145,10 @@ void print_ports(const JamArgs& r) {
               c.c_str());
   std::printf("  band: %s:out_L %s:out_R (audio)  %s:midi_out (MIDI)\n", c.c_str(), c.c_str(),
               c.c_str());
+  if (r.host.monitor.enabled) {
+    std::printf("  your MIDI plays on out_L/out_R too (GM program %d; --no-monitor: not)\n",
+                r.host.monitor.gm_program);
+  }
   if (!r.host.jack_autoconnect) {
     std::printf("  connect them (e.g. jack_connect %s:out_L system:playback_1), or pass "
                 "--autoconnect\n", c.c_str());
@@ -167,6 +178,10 @@ int run_jam(std::span<const char* const> args) {
     }
     if (a == "--autoconnect") {
       r.host.jack_autoconnect = true;
+      continue;
+    }
+    if (a == "--no-monitor") {
+      r.host.monitor.enabled = false;
       continue;
     }
     if (!a.starts_with("--") || i + 1 >= args.size()) {
