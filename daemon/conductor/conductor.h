@@ -47,8 +47,9 @@ struct ConductorOptions {
   Horizons horizons{};
   TempoOptions tempo{};          // following the musician's beats, steered ramps
   AccompanyOptions accompany{};  // the room left to the musician
-  // The generator's pitch bias. Bars whose chords the musician gave (heard or predicted) lean
-  // harder on their chord tones than the model's own harmony does (docs/conductor.md, measured).
+  // The generator's pitch bias. Bass and keys in bars whose chords the musician gave (heard or
+  // predicted) lean harder on their chord tones than the model's own harmony does
+  // (docs/conductor.md, measured).
   models::PitchBias pitch_bias{
       .out_of_key = -0.5f, .non_chord_tone = -0.25f, .forced_non_chord_tone = -2.5f};
   // How long the live thread sleeps between rounds when nothing is posted.

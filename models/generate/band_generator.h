@@ -67,8 +67,9 @@ struct BandControls {
 struct PitchBias {
   float out_of_key = -0.5f;       // a pitch class outside the bar's key scale
   float non_chord_tone = -0.25f;  // a pitch class outside the chord sounding at the note's onset
-  // Replaces non_chord_tone in bars whose chords are forced (force_chords: the musician's, heard
-  // or predicted), where following them matters more than the model's own colour; 0: the same.
+  // Replaces non_chord_tone for bass and keys in bars whose chords are forced (force_chords: the
+  // musician's, heard or predicted), where following them matters more than the model's own
+  // colour; 0: the same. Pad and lead keep non_chord_tone.
   float forced_non_chord_tone = 0.0f;
 };
 
