@@ -30,8 +30,9 @@ using jamd::realtime::ListenFileOptions;
 using jamd::realtime::ListenResult;
 using namespace jamd::realtime::testing;
 
-constexpr double kBeatToleranceS = 0.07;  // the usual beat F-measure window (MIREX)
-constexpr int kSkipBeats = 4;             // targets count after the first 4 beats
+constexpr double kBeatToleranceS = 0.07;      // the usual beat F-measure window (MIREX)
+constexpr int kSkipBeats = 4;                 // targets count after the first 4 beats
+constexpr double kEarlyDecisionBeats = 0.25;  // ListenerOptions::chord_decision_beats, MIDI
 
 std::vector<TakeSpec> take_set(bool quick) {
   std::vector<TakeSpec> s = {
@@ -263,10 +264,12 @@ int main(int argc, char** argv) {
   std::ostringstream table;
   table << "take\tsteady\tbeatF_audio\ttempo_err_audio\tbeatF_aubio\ttempo_err_aubio\tbeatF_midi\t"
            "chord_acc_audio\tchord_acc_midi\tchord_lat_audio_ms\tchord_lat_audio_beats\t"
-           "chord_lat_midi_ms\tbeat_lat_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_"
+           "chord_lat_midi_ms\tchord_acc_midi_q\tchord_lat_midi_q_ms\tchord_lat_midi_q_beats\t"
+           "beat_lat_ms\tnote_lat_ms\tnote_pitch_recall\tcpu_audio_pct\tcpu_"
            "aubio_pct\n";
   double sum_f = 0, sum_fa = 0, sum_t = 0, sum_ta = 0, sum_ca = 0, sum_cm = 0, sum_cpu = 0;
   double sum_lat = 0, sum_lat_beats = 0, sum_lat_midi = 0, sum_note_lat = 0;
+  double sum_cm_early = 0, sum_lat_early = 0, sum_lat_beats_midi = 0, sum_lat_beats_early = 0;
   int n_melody = 0;
   int n_steady = 0, n_chord = 0, n_all = 0;
   for (const TakeSpec& spec : take_set(quick)) {
@@ -281,6 +284,10 @@ int main(int argc, char** argv) {
     const ListenResult audio =
         jamd::realtime::listen_audio(take.audio, take.channels, take.sample_rate_hz, opts);
     const ListenResult midi = jamd::realtime::listen_midi(take.midi, opts);
+    // The chord decision earlier in the beat: MIDI block chords are whole at once.
+    ListenFileOptions early_opts;
+    early_opts.listener.chord_decision_beats = kEarlyDecisionBeats;
+    const ListenResult midi_early = jamd::realtime::listen_midi(take.midi, early_opts);
     if (const char* debug = std::getenv("LISTEN_BENCH_DEBUG"); debug && spec.name == debug) {
       print_debug(take, audio, midi);
     }
@@ -303,6 +310,9 @@ int main(int argc, char** argv) {
     double lat_beats = 0, lat_beats_midi = 0;
     const double lat_ms = chord_change_latency_ms(audio, take, &lat_beats);
     const double lat_ms_midi = chord_change_latency_ms(midi, take, &lat_beats_midi);
+    double lat_beats_early = 0;
+    const double cm_early = has_chords ? chord_accuracy(midi_early, take, kSkipBeats) : NAN;
+    const double lat_ms_early = chord_change_latency_ms(midi_early, take, &lat_beats_early);
     double beat_lat_ms = 0;
     int n_beats_heard = 0;
     for (const HeardEvent& e : audio.events) {
@@ -320,11 +330,11 @@ int main(int argc, char** argv) {
     const double cpu_aubio = 100.0 * aubio_wall / dur;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "%s\t%s\t%.3f\t%.4f\t%.3f\t%.4f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%.0f\t%."
-                  "1f\t%.2f\t%.2f\t%.2f\n",
+                  "%s\t%s\t%.3f\t%.4f\t%.3f\t%.4f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%.3f\t%."
+                  "0f\t%.2f\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\n",
                   spec.name.c_str(), steady(spec) ? "yes" : "no", f_audio, t_audio, f_aubio,
-                  t_aubio, f_midi, ca, cm, lat_ms, lat_beats, lat_ms_midi, beat_lat_ms,
-                  spec.style == Style::kMelody ? note_lat : NAN,
+                  t_aubio, f_midi, ca, cm, lat_ms, lat_beats, lat_ms_midi, cm_early, lat_ms_early,
+                  lat_beats_early, beat_lat_ms, spec.style == Style::kMelody ? note_lat : NAN,
                   spec.style == Style::kMelody ? pitch_recall : NAN, cpu, cpu_aubio);
     table << line;
     std::fputs(line, stdout);
@@ -334,7 +344,9 @@ int main(int argc, char** argv) {
       sum_f += f_audio, sum_fa += f_aubio, sum_t += t_audio, sum_ta += t_aubio;
     }
     if (has_chords) {
-      ++n_chord, sum_ca += ca, sum_cm += cm;
+      ++n_chord, sum_ca += ca, sum_cm += cm, sum_cm_early += cm_early;
+      sum_lat_early += lat_ms_early, sum_lat_beats_midi += lat_beats_midi;
+      sum_lat_beats_early += lat_beats_early;
       sum_lat += lat_ms, sum_lat_beats += lat_beats, sum_lat_midi += lat_ms_midi;
     }
     if (spec.style == Style::kMelody) ++n_melody, sum_note_lat += note_lat;
@@ -345,18 +357,21 @@ int main(int argc, char** argv) {
       std::filesystem::remove(wav + ".aubio.txt");
     }
   }
-  char summary[768];
+  char summary[1024];
   std::snprintf(summary, sizeof summary,
                 "mean over steady takes: beatF jamd %.3f aubio %.3f (ratio %.2f); tempo error jamd "
                 "%.2f%% aubio %.2f%%\nmean chord accuracy per beat: audio %.3f, midi %.3f; "
-                "chord latency audio %.0f ms (%.2f beat), midi %.0f ms; audio note latency "
-                "%.1f ms; listener CPU %.2f%% of one core\n",
+                "chord latency audio %.0f ms (%.2f beat), midi %.0f ms (%.2f beat); MIDI "
+                "decided at %.2f beat: chords %.3f, latency %.0f ms (%.2f beat); audio note "
+                "latency %.1f ms; listener CPU %.2f%% of one core\n",
                 sum_f / n_steady, sum_fa / n_steady,
                 (sum_f / n_steady) / std::max(1e-9, sum_fa / n_steady), 100 * sum_t / n_steady,
                 100 * sum_ta / n_steady, sum_ca / n_chord, sum_cm / n_chord,
                 sum_lat / std::max(1, n_chord), sum_lat_beats / std::max(1, n_chord),
-                sum_lat_midi / std::max(1, n_chord), n_melody ? sum_note_lat / n_melody : NAN,
-                sum_cpu / n_all);
+                sum_lat_midi / std::max(1, n_chord), sum_lat_beats_midi / std::max(1, n_chord),
+                kEarlyDecisionBeats, sum_cm_early / n_chord, sum_lat_early / std::max(1, n_chord),
+                sum_lat_beats_early / std::max(1, n_chord),
+                n_melody ? sum_note_lat / n_melody : NAN, sum_cpu / n_all);
   std::fputs(table.str().substr(0, table.str().find('\n') + 1).c_str(), stdout);  // the header
   std::fputs(summary, stdout);
   if (!out_path.empty()) {

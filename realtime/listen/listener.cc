@@ -17,6 +17,7 @@ constexpr int kChromaLagHops = 6;
 // MIDI notes of the chord before may still be held in the beat's first hop (a beat estimate a
 // few ms early): the beat's MIDI chroma starts one hop (11.6 ms) in.
 constexpr int kMidiLagHops = 1;
+constexpr int kFullChordPitchClasses = 3;   // struck together: a chord, not a line
 constexpr size_t kHistoryHops = 1024;       // 11.9 s of hop records
 constexpr double kClockTimeoutS = 0.5;      // MIDI clock this quiet has stopped
 constexpr int kClocksPerBeat = 24;          // MIDI beat clock: 24 per quarter note
@@ -59,6 +60,7 @@ Listener::Listener(const ListenerOptions& options)
       }()),
       history_(kHistoryHops) {
   assert(options.chord_decision_beats > 0 && options.chord_decision_beats <= 1.0);
+  assert(options.chord_full_decision_beats > 0);
   events_.reserve(256);
 }
 
@@ -337,9 +339,20 @@ void Listener::decide_chords(int64_t h, bool flush) {
     const bool symbolic = p.source != HeardSource::kAudio;
     const double lag = symbolic ? kMidiLagHops : kChromaLagHops;
     const double decide_t = p.beat_t + lag + options_.chord_decision_beats * p.period;
-    if (static_cast<double>(h) < decide_t && !flush) break;
     const int64_t first = std::max<int64_t>({static_cast<int64_t>(std::ceil(p.beat_t + lag)),
                                              h - static_cast<int64_t>(kHistoryHops) + 1, 0});
+    if (static_cast<double>(h) < decide_t && !flush) {
+      const double full_t =
+          p.beat_t + lag +
+          std::min(options_.chord_full_decision_beats, options_.chord_decision_beats) * p.period;
+      // Struck from a hop before the beat estimate on: the chord's notes fall on the beat, the
+      // estimate may be a few ms late.
+      const int64_t struck_from = std::max<int64_t>(first - kMidiLagHops - 1, 0);
+      if (!symbolic || static_cast<double>(h) < full_t ||
+          struck_pitch_classes(struck_from, h) < kFullChordPitchClasses) {
+        break;
+      }
+    }
     const int64_t last = std::min<int64_t>(h, static_cast<int64_t>(std::floor(decide_t)));
     Chroma sum{}, bass{}, held{};
     int quiet = 0, n = 0;
@@ -390,6 +403,15 @@ void Listener::decide_chords(int64_t h, bool flush) {
     chord_ = g.chord;
     pending_chords_.pop_front();
   }
+}
+
+int Listener::struck_pitch_classes(int64_t first, int64_t last) const {
+  std::array<bool, 12> struck{};
+  for (int64_t i = first; i <= last; ++i) {
+    const HopRecord& r = history_[static_cast<size_t>(i) % kHistoryHops];
+    for (size_t k = 0; k < 12; ++k) struck[k] = struck[k] || r.midi_struck[k] > 0;
+  }
+  return static_cast<int>(std::count(struck.begin(), struck.end(), true));
 }
 
 void Listener::update_key(const HopRecord& record, int64_t h) {

@@ -35,6 +35,9 @@ struct ListenerOptions {
   // The chord of a beat is decided this far into the beat (audio and MIDI alike): later hears
   // more of an arpeggio, earlier answers sooner.
   double chord_decision_beats = 0.75;
+  // MIDI: a full chord (three pitch classes or more) struck since the beat decides it already this
+  // far into the beat (block chords); anything thinner waits for chord_decision_beats.
+  double chord_full_decision_beats = 0.25;
   float silence_dbfs = -55.0f;
   double silence_s = 1.0;      // this long quiet: "silence", no beat, no chord
   double key_window_s = 30.0;  // time constant of the key's pitch-class memory
@@ -90,6 +93,7 @@ class Listener {
   void handle_clock(const TimedMidiMessage& m);
   void emit_beats(int64_t hop_index);
   void decide_chords(int64_t hop_index, bool flush);
+  int struck_pitch_classes(int64_t first_hop, int64_t last_hop) const;  // MIDI, in these hops
   void update_key(const HopRecord& record, int64_t hop_index);
   void update_silence(const HopRecord& record, int64_t hop_index);
   float harmonic_change(int64_t hop_index) const;

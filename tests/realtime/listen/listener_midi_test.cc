@@ -84,6 +84,12 @@ TEST(ListenerMidi, BlockChordsAndTheirTempoFromNoteOnsets) {
   EXPECT_GE(beat_f_measure(heard_beats_s(r), take.beats_s, 0.07, from), 0.9);
   EXPECT_LE(testing::tempo_error(r, take, from), 0.02);
   EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.95);
+  // A full chord struck on the beat is decided a quarter of a beat in, not three quarters
+  // (measured 2026-11-23: 0.48 beat, 241 ms after the change, including the beat's own
+  // latency; was 0.95).
+  double beats = 0;
+  testing::chord_change_latency_ms(r, take, &beats);
+  EXPECT_LE(beats, 0.6);
 }
 
 TEST(ListenerMidi, ArpeggiatedChordsFromRecentNotes) {
@@ -91,6 +97,10 @@ TEST(ListenerMidi, ArpeggiatedChordsFromRecentNotes) {
                               /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.85);
+  // Two notes a beat are no full chord: they wait for the beat's second note (0.75 beat in).
+  double beats = 0;
+  testing::chord_change_latency_ms(r, take, &beats);
+  EXPECT_GE(beats, 0.6);
 }
 
 TEST(ListenerMidi, ChordsPerBeatAcrossStylesKeysAndTempi) {
