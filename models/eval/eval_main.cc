@@ -42,7 +42,8 @@ tones, and pitch / groove descriptors against the real test split's interquartil
   --seed=N              first jam's seed (default 1)
   --temperature=T       sampling temperature (default 1.0); --top-p=P (default 0.95)
   --out-of-key-bias=B   nats added to out-of-key pitches of pitched parts (default -0.5)
-  --non-chord-bias=B    nats added to non-chord-tone pitches (default -0.25)
+  --non-chord-bias=B    nats added to bass and keys' non-chord-tone pitches (default -0.75)
+  --pad-lead-non-chord-bias=B  the same for pad and lead (default 0)
   --forced-non-chord-bias=B  the same in bars with forced chords, which are all of this
                         eval's bars (0, the default: --non-chord-bias applies; the conductor
                         uses -2.5 for the musician's chords)
@@ -112,6 +113,8 @@ std::string parse(int argc, char** argv, Args& a) {
       a.gen.bias.out_of_key = static_cast<float>(n);
     } else if (name == "--non-chord-bias" && n <= 0) {
       a.gen.bias.non_chord_tone = static_cast<float>(n);
+    } else if (name == "--pad-lead-non-chord-bias" && n <= 0) {
+      a.gen.bias.non_chord_tone_pad_lead = static_cast<float>(n);
     } else if (name == "--forced-non-chord-bias" && n <= 0) {
       a.gen.bias.forced_non_chord_tone = static_cast<float>(n);
     } else if (name == "--precision" && (value == "float32" || value == "bf16")) {
@@ -230,6 +233,7 @@ bool write_json(const std::string& path, const Args& a, const std::vector<Row>& 
       << ", \"top_p\": " << a.gen.sampling.top_p
       << ",\n  \"out_of_key_bias\": " << a.gen.bias.out_of_key
       << ", \"non_chord_bias\": " << a.gen.bias.non_chord_tone
+      << ", \"pad_lead_non_chord_bias\": " << a.gen.bias.non_chord_tone_pad_lead
       << ", \"forced_non_chord_bias\": " << a.gen.bias.forced_non_chord_tone
       << ", \"precision\": \"" << (a.precision == Precision::kReduced ? "bf16" : "float32")
       << "\", \"threads\": " << a.threads

@@ -236,15 +236,16 @@ void BandGenerator::fill_bias(std::span<const float> logits, const TokenMask& ma
   const uint16_t scale = key_scale_mask(bar_.key);
   const int position = std::clamp(bar_.position_in_part, 0, kMaxBarGrid - 1);
   const uint16_t tones = chord_tone_mask(bar_.chord_by_grid[static_cast<size_t>(position)]);
-  // Bass and keys carry the harmony; pad and lead keep their passing notes (jamd-eval: the forced
-  // bias on every pitched part pushes pitch-class entropy under the real range,
-  // docs/generation.md).
+  // Bass and keys carry the harmony; pad and lead keep their passing notes (jamd-eval: a bias on
+  // every pitched part pushes pitch-class entropy under the real range, docs/generation.md).
   const bool carries_harmony =
       part == static_cast<int>(Role::kBass) || part == static_cast<int>(Role::kKeys);
-  const float non_chord_tone =
-      bar_.chords_forced && carries_harmony && options_.bias.forced_non_chord_tone != 0.0f
-          ? options_.bias.forced_non_chord_tone
-          : options_.bias.non_chord_tone;
+  float non_chord_tone = options_.bias.non_chord_tone_pad_lead;
+  if (carries_harmony) {
+    non_chord_tone = bar_.chords_forced && options_.bias.forced_non_chord_tone != 0.0f
+                         ? options_.bias.forced_non_chord_tone
+                         : options_.bias.non_chord_tone;
+  }
   bool any = false;
   for (int p = 0; p < 128; ++p) {
     const int pc = p % 12;

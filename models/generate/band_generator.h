@@ -64,12 +64,18 @@ struct BandControls {
 // Soft pitch bias for pitched parts (never drums), in nats added to a pitch's logit. The defaults
 // are the weakest jamd-eval found that lift the chord-tone share above the real data's; stronger
 // ones push pitch-class entropy under the real range (docs/generation.md has the sweep).
+// Bass and keys carry the harmony; pad and lead keep their passing notes, which the real data's
+// pitch-class entropy needs (jamd-eval, five seeds at full size: chord tones 0.941-0.951 against
+// 0.907-0.922 with one -0.25 for every part, entropy 2.572-2.615; docs/generation.md).
 struct PitchBias {
-  float out_of_key = -0.5f;       // a pitch class outside the bar's key scale
-  float non_chord_tone = -0.25f;  // a pitch class outside the chord sounding at the note's onset
+  float out_of_key = -0.5f;  // a pitch class outside the bar's key scale
+  // A pitch class outside the chord sounding at the note's onset, for bass and keys.
+  float non_chord_tone = -0.75f;
+  // The same for pad and lead, in every bar.
+  float non_chord_tone_pad_lead = 0.0f;
   // Replaces non_chord_tone for bass and keys in bars whose chords are forced (force_chords: the
   // musician's, heard or predicted), where following them matters more than the model's own
-  // colour; 0: the same. Pad and lead keep non_chord_tone.
+  // colour; 0: the same.
   float forced_non_chord_tone = 0.0f;
 };
 
