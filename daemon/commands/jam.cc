@@ -229,9 +229,20 @@ int run_jam(std::span<const char* const> args) {
   const auto started_at = std::chrono::steady_clock::now();
   int64_t printed_bar = -1;
   bool lost_jack = false;
+  uint64_t jack_losses_told = 0;
+  uint64_t jack_reconnects_told = 0;
   while (g_stop_requested == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const JamHostStats s = (*host)->stats();
+    if (s.jack_server_losses != jack_losses_told) {
+      jack_losses_told = s.jack_server_losses;
+      std::fprintf(stderr, "jamd jam: the JACK server has gone away; the jam waits for it and "
+                           "goes on when a server of the same name is started again\n");
+    }
+    if (s.jack_reconnects != jack_reconnects_told) {
+      jack_reconnects_told = s.jack_reconnects;
+      std::fprintf(stderr, "jamd jam: the JACK server is back; ports and connections restored\n");
+    }
     if (s.frames_played > 0 && s.bar != printed_bar) {
       printed_bar = s.bar;
       std::printf("bar %lld  tempo %.1f  heard %s  mode %s  xruns %llu\n",

@@ -203,6 +203,8 @@ JamHostStats LiveJamHost::stats() const {
   if (scheduler_ == nullptr) return s;
   s.frames_played = scheduler_->playhead_frame();
   s.xruns = io_->counters().xruns.load(std::memory_order_relaxed);
+  s.jack_server_losses = io_->counters().server_losses.load(std::memory_order_relaxed);
+  s.jack_reconnects = io_->counters().reconnects.load(std::memory_order_relaxed);
   s.late_events = scheduler_->counters().events_late.load(std::memory_order_relaxed);
   s.late_frames_max = scheduler_->counters().late_frames_max.load(std::memory_order_relaxed);
   s.mix_frames_lost = callback_->counters().mix_frames_lost.load(std::memory_order_relaxed);
