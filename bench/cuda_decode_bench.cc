@@ -89,16 +89,17 @@ struct Floor {
 // once, the new K/V and logits written once; 2 flops per weight per row plus attention.
 Floor floor_for(const ModelConfig& c, int batch, int context, int element_bytes, bool reduced) {
   const double window = std::min(context, c.attention_window);
-  const double weights = static_cast<double>(c.n_params() - int64_t{c.n_vocab} * c.d_model *
-                                                              (c.tied_output ? 0 : 1)) *
-                         element_bytes;
+  const double weights =
+      static_cast<double>(c.n_params() - int64_t{c.n_vocab} * c.d_model * (c.tied_output ? 0 : 1)) *
+      element_bytes;
   const double kv_read = 2.0 * batch * c.n_layers * window * c.kv_dim() * element_bytes;
   const double logits = 4.0 * batch * c.n_vocab;
   const double bytes = weights + kv_read + logits;
-  const double matmul_params = static_cast<double>(c.n_params()) - static_cast<double>(c.n_vocab) * c.d_model *
-                                                                     (c.tied_output ? 0.0 : 1.0);
-  const double flops = 2.0 * batch * matmul_params +
-                       4.0 * batch * c.n_layers * c.n_heads * window * c.head_dim();
+  const double matmul_params = static_cast<double>(c.n_params()) - static_cast<double>(c.n_vocab) *
+                                                                       c.d_model *
+                                                                       (c.tied_output ? 0.0 : 1.0);
+  const double flops =
+      2.0 * batch * matmul_params + 4.0 * batch * c.n_layers * c.n_heads * window * c.head_dim();
   const double ms = 1e3 * std::max(bytes / kBandwidthBytesPerS,
                                    flops / (reduced ? kTensorFlopsPerS : kFloat32FlopsPerS));
   return {bytes, flops, ms};
@@ -126,9 +127,11 @@ int run(const Args& args) {
   const ModelConfig& c = weights->config();
   std::FILE* tsv = std::fopen(args.out.c_str(), "w");
   if (tsv == nullptr) return std::fprintf(stderr, "cannot write %s\n", args.out.c_str()), 1;
-  std::fprintf(tsv, "precision\tbatch\tstep_p50_ms\tstep_p99_ms\tdevice_p50_ms\tdevice_p99_ms\t"
-                    "copy_p50_ms\tpinned_p50_ms\tpinned_p99_ms\ttokens_per_s\tjams_real_time\tkv_mib_per_jam\tfloor_ms\t"
-                    "floor_gb\tfloor_gflop\tdevice_over_floor\n");
+  std::fprintf(tsv,
+               "precision\tbatch\tstep_p50_ms\tstep_p99_ms\tdevice_p50_ms\tdevice_p99_ms\t"
+               "copy_p50_ms\tpinned_p50_ms\tpinned_p99_ms\ttokens_per_s\tjams_real_time\tkv_mib_"
+               "per_jam\tfloor_ms\t"
+               "floor_gb\tfloor_gflop\tdevice_over_floor\n");
   std::printf("device: %s; model: %d params, window %d, context %d; a jam needs %.0f tokens/s\n",
               device->c_str(), static_cast<int>(c.n_params()), c.attention_window, args.context,
               kTokensPerSecondPerJam);
@@ -140,7 +143,8 @@ int run(const Args& args) {
   std::uniform_int_distribution<int32_t> token(0, c.n_vocab - 1);
   for (Precision p : {Precision::kFloat32, Precision::kReduced}) {
     const bool reduced = p == Precision::kReduced;
-    if ((args.precision == "fp32" && reduced) || (args.precision == "reduced" && !reduced)) continue;
+    if ((args.precision == "fp32" && reduced) || (args.precision == "reduced" && !reduced))
+      continue;
     BackendOptions o;
     o.precision = p;
     o.max_streams = max_batch;
@@ -158,8 +162,7 @@ int run(const Args& args) {
     auto step = [&](int n, bool seam = true) {
       for (int i = 0; i < n; ++i) steps[static_cast<size_t>(i)].token = token(rng);
       const auto batch_steps = std::span(steps).first(static_cast<size_t>(n));
-      absl::Status s = seam ? b.decode(batch_steps, logits)
-                            : b.decode_view(batch_steps).status();
+      absl::Status s = seam ? b.decode(batch_steps, logits) : b.decode_view(batch_steps).status();
       if (!s.ok()) {
         std::fprintf(stderr, "decode: %s\n", std::string(s.message()).c_str());
         std::exit(1);
@@ -175,7 +178,8 @@ int run(const Args& args) {
         const auto t0 = std::chrono::steady_clock::now();
         step(batch, seam);
         const auto t1 = std::chrono::steady_clock::now();
-        (seam ? wall : pinned).push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        (seam ? wall : pinned)
+            .push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
         const CudaStepTiming t = *cuda_last_step_timing(b);
         dev.push_back(t.device_step_ms);
         copy.push_back(t.logits_copy_ms);
@@ -189,10 +193,11 @@ int run(const Args& args) {
       const Floor f = floor_for(c, batch, args.context, reduced ? 2 : 4, reduced);
       const double dev50 = percentile(dev, 0.5);
       const double pin50 = percentile(pinned, 0.5), pin99 = percentile(pinned, 0.99);
-      std::printf("%-5s %6d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %7.3f %10.0f %9d %7.2f %9.4f %7.1f\n",
-                  reduced ? "fp16" : "fp32", batch, percentile(wall, 0.5), p99, pin50, pin99,
-                  dev50, percentile(dev, 0.99), percentile(copy, 0.5), tokens_per_s, real_time,
-                  kv_mib, f.ms, dev50 / f.ms);
+      std::printf(
+          "%-5s %6d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %7.3f %10.0f %9d %7.2f %9.4f %7.1f\n",
+          reduced ? "fp16" : "fp32", batch, percentile(wall, 0.5), p99, pin50, pin99, dev50,
+          percentile(dev, 0.99), percentile(copy, 0.5), tokens_per_s, real_time, kv_mib, f.ms,
+          dev50 / f.ms);
       std::fprintf(tsv,
                    "%s\t%d\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.0f\t%d\t%.3f\t%.5f\t%.4f\t"
                    "%.3f\t%.2f\n",

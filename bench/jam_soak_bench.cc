@@ -58,7 +58,8 @@ int run(const Options& o) {
   const double bar_s = 240.0 / o.tempo_bpm;
   jam.bars = static_cast<int64_t>(o.minutes * 60.0 / bar_s);
   const auto rate = static_cast<int64_t>(jam.sample_rate_hz);
-  const auto window_frames = static_cast<int64_t>(o.window_minutes * 60.0 * static_cast<double>(rate));
+  const auto window_frames =
+      static_cast<int64_t>(o.window_minutes * 60.0 * static_cast<double>(rate));
   std::vector<double> rss_at_window_end;
   int64_t next_sample = window_frames;
   const double rss_start = rss_mb();
@@ -81,12 +82,14 @@ int run(const Options& o) {
     bars[bar].emplace_back(n.tick - bar * bar_ticks, n.pitch, n.duration_ticks, n.part);
   }
   const auto bars_per_window = static_cast<int64_t>(o.window_minutes * 60.0 / bar_s);
-  std::printf("jam_soak_bench: %.0f min at %.0f BPM (%lld bars), drums/bass/keys, continue mode, "
-              "seed %llu, %s\n",
-              o.minutes, o.tempo_bpm, static_cast<long long>(r->bars),
-              static_cast<unsigned long long>(o.seed), r->backend.c_str());
-  std::printf("| window (min) | RSS at end (MB) | distinct bars | empty bars | notes/bar | "
-              "tokens/bar |\n| --- | --- | --- | --- | --- | --- |\n");
+  std::printf(
+      "jam_soak_bench: %.0f min at %.0f BPM (%lld bars), drums/bass/keys, continue mode, "
+      "seed %llu, %s\n",
+      o.minutes, o.tempo_bpm, static_cast<long long>(r->bars),
+      static_cast<unsigned long long>(o.seed), r->backend.c_str());
+  std::printf(
+      "| window (min) | RSS at end (MB) | distinct bars | empty bars | notes/bar | "
+      "tokens/bar |\n| --- | --- | --- | --- | --- | --- |\n");
   for (int64_t w = 0; w * bars_per_window < r->bars; ++w) {
     const int64_t first = w * bars_per_window;
     const int64_t last = std::min(r->bars, first + bars_per_window);
@@ -115,18 +118,20 @@ int run(const Options& o) {
   }
   const double exact_tick = static_cast<double>(r->render.frames) / static_cast<double>(rate) *
                             o.tempo_bpm / 60.0 * kConductorTicksPerQuarter;
-  std::printf("RSS: %.1f MB before the jam, %.1f MB at the end (the record of every note played "
-              "stays in memory: %zu notes)\n",
-              rss_start, rss_mb(), r->record.band_notes.size());
-  std::printf("clocks: %llu frames; RT scheduler at tick %lld, exact %.2f: drift %.2f ticks "
-              "(%.3f ms); %llu late notes, %lld refused\n",
-              static_cast<unsigned long long>(r->render.frames),
-              static_cast<long long>(r->playhead_tick_end), exact_tick,
-              static_cast<double>(r->playhead_tick_end) - exact_tick,
-              (static_cast<double>(r->playhead_tick_end) - exact_tick) /
-                  kConductorTicksPerQuarter * 60000.0 / o.tempo_bpm,
-              static_cast<unsigned long long>(r->events_late),
-              static_cast<long long>(r->record.notes_refused));
+  std::printf(
+      "RSS: %.1f MB before the jam, %.1f MB at the end (the record of every note played "
+      "stays in memory: %zu notes)\n",
+      rss_start, rss_mb(), r->record.band_notes.size());
+  std::printf(
+      "clocks: %llu frames; RT scheduler at tick %lld, exact %.2f: drift %.2f ticks "
+      "(%.3f ms); %llu late notes, %lld refused\n",
+      static_cast<unsigned long long>(r->render.frames),
+      static_cast<long long>(r->playhead_tick_end), exact_tick,
+      static_cast<double>(r->playhead_tick_end) - exact_tick,
+      (static_cast<double>(r->playhead_tick_end) - exact_tick) / kConductorTicksPerQuarter *
+          60000.0 / o.tempo_bpm,
+      static_cast<unsigned long long>(r->events_late),
+      static_cast<long long>(r->record.notes_refused));
   std::printf("render: %.0f s of audio in %.0f s (%.1fx real time), %lld tokens\n",
               static_cast<double>(r->render.frames) / static_cast<double>(rate),
               r->render.wall_seconds, r->render.speed_x_real_time,
@@ -141,12 +146,18 @@ int main(int argc, char** argv) {
   jamd::Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view a = argv[i];
-    if (a == "--minutes") o.minutes = std::atof(argv[i + 1]);
-    else if (a == "--window-minutes") o.window_minutes = std::atof(argv[i + 1]);
-    else if (a == "--tempo") o.tempo_bpm = std::atof(argv[i + 1]);
-    else if (a == "--seed") o.seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--model") o.model = argv[i + 1];
-    else return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
+    if (a == "--minutes")
+      o.minutes = std::atof(argv[i + 1]);
+    else if (a == "--window-minutes")
+      o.window_minutes = std::atof(argv[i + 1]);
+    else if (a == "--tempo")
+      o.tempo_bpm = std::atof(argv[i + 1]);
+    else if (a == "--seed")
+      o.seed = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--model")
+      o.model = argv[i + 1];
+    else
+      return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
   }
   if (argc % 2 == 0) return std::fprintf(stderr, "usage: see the file's header\n"), 2;
   return jamd::run(o);

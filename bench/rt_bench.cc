@@ -32,7 +32,7 @@ using jamd::realtime::Scheduler;
 using jamd::realtime::Synth;
 
 constexpr uint32_t kRateHz = 48000;
-constexpr int kTpq = 480;            // at 120 BPM: 50 frames a tick
+constexpr int kTpq = 480;  // at 120 BPM: 50 frames a tick
 constexpr int kSixteenthTicks = kTpq / 4;
 constexpr double kWarmupSeconds = 1.0;
 
@@ -79,7 +79,7 @@ struct Variant {
   }
 };
 
-int g_polyphony = 0;          // --polyphony: 0 keeps the variant's
+int g_polyphony = 0;                  // --polyphony: 0 keeps the variant's
 std::string g_soundfont = "default";  // --soundfont
 
 jamd::realtime::SynthOptions synth_options_for(const Variant& v) {
@@ -156,8 +156,8 @@ void offline_speed() {
   absl::StatusOr<jamd::realtime::Song> song = jamd::realtime::song_from_midi(*file);
   if (!song.ok()) return;
   std::printf("\n| offline render | audio s | wall s | x real time |\n|---|---|---|---|\n");
-  const Variant variants[] = {{Variant::Kind::kDefaults}, {Variant::Kind::kBefore},
-                              {Variant::Kind::kEffectsOff}};
+  const Variant variants[] = {
+      {Variant::Kind::kDefaults}, {Variant::Kind::kBefore}, {Variant::Kind::kEffectsOff}};
   for (const Variant& v : variants) {
     jamd::realtime::SongRenderOptions options;
     options.wav_path = "/tmp/rt_bench_demo.wav";
@@ -202,8 +202,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("| period | parts | synth | voices (max) | median us | p99 us | max us |"
-              " p99 %% of period | late |\n|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| period | parts | synth | voices (max) | median us | p99 us | max us |"
+      " p99 %% of period | late |\n|---|---|---|---|---|---|---|---|---|\n");
   struct Config {
     uint32_t period;
     int parts;
@@ -213,11 +214,12 @@ int main(int argc, char** argv) {
   // before (the reference) and with the effects off (what the reverb and chorus cost).
   const Variant before{Variant::Kind::kBefore};
   const Variant no_effects{Variant::Kind::kEffectsOff};
-  const Config configs[] = {{64, 1, {}},   {64, 8, {}},   {64, 32, {}},  {64, 32, before},
-                            {64, 32, no_effects},         {256, 1, {}},  {256, 8, {}},
-                            {256, 32, {}}, {256, 32, before},             {256, 32, no_effects}};
+  const Config configs[] = {
+      {64, 1, {}},  {64, 8, {}},  {64, 32, {}},  {64, 32, before},  {64, 32, no_effects},
+      {256, 1, {}}, {256, 8, {}}, {256, 32, {}}, {256, 32, before}, {256, 32, no_effects}};
   for (const Config& k : configs) {
-    if ((only_period != 0 && k.period != only_period) || (only_parts != 0 && k.parts != only_parts) ||
+    if ((only_period != 0 && k.period != only_period) ||
+        (only_parts != 0 && k.parts != only_parts) ||
         (!only_variant.empty() && only_variant != k.variant.flag())) {
       continue;
     }

@@ -13,8 +13,8 @@ packages=(
   python3 python3-torch python3-numpy
   # tests: a self-made TLS certificate for the gRPC server (tests/daemon/api)
   openssl
-  # tests: sanitizer runtimes and libFuzzer (clang)
-  clang libclang-rt-14-dev
+  # tests: sanitizer runtimes and libFuzzer (clang); the layout check (scripts/format.sh)
+  clang libclang-rt-14-dev clang-format
   # the web client's browser tests: Debian's Chromium, driven headless by playwright-core
   chromium
 )

@@ -111,9 +111,9 @@ int join(jam::v1::Jam::Stub& stub, const Options& o) {
   }
   print(o, res,
         "joined " + res.jam_id() + " as " + role_name(res.role()) + " " + res.participant_id() +
-            (o.name.empty() ? "" : " (" + o.name + ")") +
-            "\n  now: " + describe_state(res.state()) + "\n  your token: " +
-            res.participant_token() + "\n  export JAMCTL_TOKEN=" + res.participant_token());
+            (o.name.empty() ? "" : " (" + o.name + ")") + "\n  now: " +
+            describe_state(res.state()) + "\n  your token: " + res.participant_token() +
+            "\n  export JAMCTL_TOKEN=" + res.participant_token());
   return 0;
 }
 
@@ -154,11 +154,10 @@ std::string describe_packet(const jam::v1::AudioPacket& p) {
 }
 
 std::string describe_note(const jam::v1::NoteEvent& n) {
-  return std::string(n.source() == jam::v1::NOTE_SOURCE_HEARD ? "heard " : "played ") +
-         n.part() + " pitch " + std::to_string(n.pitch()) + " vel " +
-         std::to_string(n.velocity()) + " bar " + std::to_string(n.bar()) + " beat " +
-         std::to_string(n.beat()) + " (frame " + std::to_string(n.onset_frames()) + ", " +
-         std::to_string(n.duration_frames()) + " frames)";
+  return std::string(n.source() == jam::v1::NOTE_SOURCE_HEARD ? "heard " : "played ") + n.part() +
+         " pitch " + std::to_string(n.pitch()) + " vel " + std::to_string(n.velocity()) + " bar " +
+         std::to_string(n.bar()) + " beat " + std::to_string(n.beat()) + " (frame " +
+         std::to_string(n.onset_frames()) + ", " + std::to_string(n.duration_frames()) + " frames)";
 }
 
 // Reads a server stream to its end (or --count items), printing each item.
@@ -197,11 +196,12 @@ int record(jam::v1::Jam::Stub& stub, const Options& o) {
                   static_cast<unsigned long long>(r.packets_lost), r.peak, r.rms,
                   r.ended ? "true" : "false");
   } else {
-    std::snprintf(line, sizeof line,
-                  "wrote %.1f s to %s (%llu packets, %llu lost and concealed; peak %.2f, rms %.3f)%s",
-                  seconds_written, o.out.c_str(), static_cast<unsigned long long>(r.packets),
-                  static_cast<unsigned long long>(r.packets_lost), r.peak, r.rms,
-                  r.ended ? "; the jam ended" : "");
+    std::snprintf(
+        line, sizeof line,
+        "wrote %.1f s to %s (%llu packets, %llu lost and concealed; peak %.2f, rms %.3f)%s",
+        seconds_written, o.out.c_str(), static_cast<unsigned long long>(r.packets),
+        static_cast<unsigned long long>(r.packets_lost), r.peak, r.rms,
+        r.ended ? "; the jam ended" : "");
   }
   std::printf("%s\n", line);
   return 0;
@@ -252,7 +252,8 @@ std::string health(const std::shared_ptr<grpc::Channel>& channel, const Options&
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return "UNKNOWN";
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes == std::string("\x08\x01", 2) ? "SERVING" : "NOT_SERVING";
 }
 
@@ -263,9 +264,10 @@ int status(jam::v1::Jam::Stub& stub, const std::shared_ptr<grpc::Channel>& chann
     return call_failed(st, o);
   }
   print(o, res,
-        "jamd " + res.version() + " at " + o.server + ": " + health(channel, o) + "\n  backend: " +
-            res.backend() + "\n  jams " + std::to_string(res.n_jams()) + ", participants " +
-            std::to_string(res.n_participants()) + ", watchers " + std::to_string(res.n_watchers()));
+        "jamd " + res.version() + " at " + o.server + ": " + health(channel, o) +
+            "\n  backend: " + res.backend() + "\n  jams " + std::to_string(res.n_jams()) +
+            ", participants " + std::to_string(res.n_participants()) + ", watchers " +
+            std::to_string(res.n_watchers()));
   return 0;
 }
 
@@ -343,8 +345,9 @@ int run(int argc, char** argv) {
                            c == "listen" || c == "notes" || c == "remove" || c == "leave" ||
                            c == "end";
   if (needs_token && o.token.empty()) {
-    return usage_error(c + " needs your participant token: --token TOKEN or $JAMCTL_TOKEN "
-                           "(jamctl join prints it)");
+    return usage_error(c +
+                       " needs your participant token: --token TOKEN or $JAMCTL_TOKEN "
+                       "(jamctl join prints it)");
   }
   if (c == "create") return create(*stub, o);
   if (c == "join") return join(*stub, o);

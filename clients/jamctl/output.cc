@@ -62,20 +62,26 @@ std::string describe_state(const jam::v1::JamState& s) {
                                        s.scale() == jam::v1::SCALE_MINOR ? " minor" : " major")
                         : "key auto";
   std::vector<std::string> mood;
-  for (const jam::v1::MoodPrompt& m : s.mood()) mood.push_back(absl::StrFormat("%s:%g", m.text(), m.weight()));
+  for (const jam::v1::MoodPrompt& m : s.mood())
+    mood.push_back(absl::StrFormat("%s:%g", m.text(), m.weight()));
   std::vector<std::string> parts;
-  const std::array<std::pair<const char*, const jam::v1::PartState*>, 5> all = {{
-      {"drums", &s.parts().drums()}, {"bass", &s.parts().bass()}, {"keys", &s.parts().keys()},
-      {"pad", &s.parts().pad()},     {"lead", &s.parts().lead()}}};
+  const std::array<std::pair<const char*, const jam::v1::PartState*>, 5> all = {
+      {{"drums", &s.parts().drums()},
+       {"bass", &s.parts().bass()},
+       {"keys", &s.parts().keys()},
+       {"pad", &s.parts().pad()},
+       {"lead", &s.parts().lead()}}};
   for (const auto& [name, p] : all) {
     parts.push_back(absl::StrCat(name, !p->enabled() ? "(off)" : p->muted() ? "(muted)" : ""));
   }
   const std::string mode = jam::v1::Mode_Name(s.mode());
   return absl::StrFormat(
       "%.1f BPM %d/4, %s, mood [%s], density %s, energy %s, brightness %s, mode %s, parts %s, "
-      "%s", s.tempo_bpm(), s.beats_per_bar(), key, absl::StrJoin(mood, " "), level(s.density()),
-      level(s.energy()), level(s.brightness()), absl::AsciiStrToLower(mode.substr(mode.find('_') + 1)),
-      absl::StrJoin(parts, " "), s.playing() ? "playing" : "stopped");
+      "%s",
+      s.tempo_bpm(), s.beats_per_bar(), key, absl::StrJoin(mood, " "), level(s.density()),
+      level(s.energy()), level(s.brightness()),
+      absl::AsciiStrToLower(mode.substr(mode.find('_') + 1)), absl::StrJoin(parts, " "),
+      s.playing() ? "playing" : "stopped");
 }
 
 std::string describe_event(const jam::v1::JamEvent& e) {
@@ -92,7 +98,8 @@ std::string describe_event(const jam::v1::JamEvent& e) {
   if (e.changed_paths_size() > 0) {
     what = absl::StrCat(what, " ", absl::StrJoin(e.changed_paths(), ", "));
   }
-  std::string line = absl::StrCat("#", e.sequence(), " ", who, what, ": ", describe_state(e.state()));
+  std::string line =
+      absl::StrCat("#", e.sequence(), " ", who, what, ": ", describe_state(e.state()));
   if (e.locked_paths_size() > 0) {
     absl::StrAppend(&line, "; locked: ", absl::StrJoin(e.locked_paths(), ", "));
   }
@@ -130,8 +137,8 @@ std::string explain_error(const grpc::Status& status, const std::string& server)
     case grpc::StatusCode::UNIMPLEMENTED:
       return absl::StrCat("not available in this jamd: ", detail);
     default:
-      return absl::StrCat("jamd at ", server, " refused (code ", static_cast<int>(status.error_code()),
-                          "): ", detail);
+      return absl::StrCat("jamd at ", server, " refused (code ",
+                          static_cast<int>(status.error_code()), "): ", detail);
   }
 }
 

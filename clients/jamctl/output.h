@@ -17,7 +17,7 @@ namespace jamctl {
 
 std::string describe_state(const jam::v1::JamState& state);  // "120 BPM 4/4, D minor, ..."
 std::string describe_event(const jam::v1::JamEvent& event);  // "#12 ana (p2) steered ..."
-std::string role_name(jam::v1::Role role);                    // "host", "player", "listener"
+std::string role_name(jam::v1::Role role);                   // "host", "player", "listener"
 
 // The message as one line of JSON (camelCase field names, as proto3 JSON).
 std::string to_json(const google::protobuf::Message& message);

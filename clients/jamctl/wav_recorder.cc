@@ -1,6 +1,7 @@
 // record_wav: ListenAudio -> Opus decoder (with loss concealment) -> libsndfile WAV.
 #include "clients/jamctl/wav_recorder.h"
 
+#include <grpcpp/client_context.h>
 #include <opus.h>
 #include <sndfile.h>
 
@@ -8,8 +9,6 @@
 #include <cmath>
 #include <memory>
 #include <vector>
-
-#include <grpcpp/client_context.h>
 
 namespace jamctl {
 namespace {
@@ -72,8 +71,8 @@ Recording record_wav(jam::v1::Jam::Stub& stub, const std::string& participant_to
       r.packets_lost += lost;
       for (uint64_t i = 0; i < lost && r.frames_written < target_frames; ++i) {
         if (i < kMaxConcealedPackets) {
-          write(opus_decode_float(decoder.get(), nullptr, 0, pcm.data(),
-                                  packet.frames_per_packet(), 0));
+          write(opus_decode_float(decoder.get(), nullptr, 0, pcm.data(), packet.frames_per_packet(),
+                                  0));
         } else {
           std::fill(pcm.begin(), pcm.end(), 0.0f);
           write(packet.frames_per_packet());
@@ -83,8 +82,9 @@ Recording record_wav(jam::v1::Jam::Stub& stub, const std::string& participant_to
     have_previous = true;
     next_sequence = packet.sequence() + 1;
     const std::string& data = packet.opus_packet();
-    const int n = opus_decode_float(decoder.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                                    static_cast<opus_int32>(data.size()), pcm.data(), kMaxFrames, 0);
+    const int n =
+        opus_decode_float(decoder.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<opus_int32>(data.size()), pcm.data(), kMaxFrames, 0);
     if (n < 0) continue;  // a corrupt packet: skip it (the next one resynchronizes)
     ++r.packets;
     write(n);

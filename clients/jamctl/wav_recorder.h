@@ -20,12 +20,12 @@ namespace jamctl {
 
 struct Recording {
   grpc::Status status;
-  uint64_t packets = 0;          // decoded from the stream
-  uint64_t packets_lost = 0;     // gaps in the sequence, concealed
-  uint64_t frames_written = 0;   // at 48 kHz
-  double peak = 0;               // the loudest sample, 0..1
-  double rms = 0;                // over the whole file
-  bool ended = false;            // the jam ended before `seconds` were written
+  uint64_t packets = 0;         // decoded from the stream
+  uint64_t packets_lost = 0;    // gaps in the sequence, concealed
+  uint64_t frames_written = 0;  // at 48 kHz
+  double peak = 0;              // the loudest sample, 0..1
+  double rms = 0;               // over the whole file
+  bool ended = false;           // the jam ended before `seconds` were written
 };
 
 // Records until `seconds` of audio are written or the stream ends. A file that cannot be

@@ -1,14 +1,14 @@
 // ApiServer: builds the gRPC server with its limits, health, reflection and credentials.
 #include "daemon/api/api_server.h"
 
-#include <fstream>
-#include <sstream>
-#include <utility>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+
+#include <fstream>
+#include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -74,12 +74,13 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions&
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreamsPerConnection);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on '", options.listen_address,
-        "': the port is in use or the address is not host:port of this machine"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on '", options.listen_address,
+                     "': the port is in use or the address is not host:port of this machine"));
   }
   const bool tls = !options.tls_cert_file.empty();
-  return std::unique_ptr<ApiServer>(new ApiServer(std::move(service), std::move(server), port, tls));
+  return std::unique_ptr<ApiServer>(
+      new ApiServer(std::move(service), std::move(server), port, tls));
 }
 
 void ApiServer::shutdown(absl::Duration grace) {

@@ -10,10 +10,10 @@
 // Thread safety: start and shutdown from one thread (main); port() from any thread.
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

@@ -153,13 +153,15 @@ absl::Status from_proto(const jam::v1::JamState& in, const std::vector<std::stri
   out->key_tonic = in.key_tonic();
   if (named(leaf_paths, "scale")) {
     if (in.scale() != jam::v1::SCALE_MAJOR && in.scale() != jam::v1::SCALE_MINOR) {
-      return absl::InvalidArgumentError("scale is named in the update but is not SCALE_MAJOR or "
-                                        "SCALE_MINOR");
+      return absl::InvalidArgumentError(
+          "scale is named in the update but is not SCALE_MAJOR or "
+          "SCALE_MINOR");
     }
     out->scale = in.scale() == jam::v1::SCALE_MINOR ? Scale::kMinor : Scale::kMajor;
   }
   out->mood.clear();
-  for (const jam::v1::MoodPrompt& m : in.mood()) out->mood.push_back(MoodPrompt{m.text(), m.weight()});
+  for (const jam::v1::MoodPrompt& m : in.mood())
+    out->mood.push_back(MoodPrompt{m.text(), m.weight()});
   out->density = in.density();
   out->energy = in.energy();
   out->brightness = in.brightness();
@@ -185,8 +187,10 @@ absl::Status from_proto(const jam::v1::JamState& in, const std::vector<std::stri
   }
   for (int i = 0; i < kNumParts; ++i) {
     const jam::v1::PartState& p = part_in(in.parts(), i);
-    out->parts[i] = PartState{.enabled = p.enabled(), .muted = p.muted(),
-                              .gm_program = p.gm_program(), .volume = p.volume(),
+    out->parts[i] = PartState{.enabled = p.enabled(),
+                              .muted = p.muted(),
+                              .gm_program = p.gm_program(),
+                              .volume = p.volume(),
                               .density_class = p.density_class()};
   }
   out->temperature = in.temperature();

@@ -8,10 +8,10 @@
 // Thread safety: free functions; call from any thread.
 #pragma once
 
+#include <grpcpp/support/status.h>
+
 #include <string>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
 #include "daemon/jam/jam_state.h"

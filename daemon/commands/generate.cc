@@ -60,7 +60,8 @@ constexpr const char* kUsage =
     "  --backend B       auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n";
 
 // General MIDI programs (0-based) and channels (0-based; 9 is the drum channel) per band part.
-constexpr int kPartProgram[models::kNumBandRoles] = {0, 33, 0, 89, 80};  // -, finger bass, piano, warm pad, square lead
+constexpr int kPartProgram[models::kNumBandRoles] = {
+    0, 33, 0, 89, 80};  // -, finger bass, piano, warm pad, square lead
 constexpr int kPartChannel[models::kNumBandRoles] = {9, 1, 2, 3, 4};
 // The MIDI file's resolution: 40 ticks per grid unit (kGridPerBeat = 12 per quarter).
 constexpr int kMidiTicksPerQuarter = 480;
@@ -101,8 +102,8 @@ absl::StatusOr<int> parse_pitch_class(std::string_view name) {
       {"G#", 8}, {"Ab", 8}, {"A", 9},  {"A#", 10}, {"Bb", 10}, {"B", 11}, {"Cb", 11}};
   const auto it = kTonics.find(name);
   if (it == kTonics.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown note name '", std::string(name), "' (use C, C#, Db, D, ... B)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown note name '", std::string(name), "' (use C, C#, Db, D, ... B)"));
   }
   return it->second;
 }
@@ -138,7 +139,8 @@ absl::StatusOr<ForcedChord> parse_chord(std::string_view text) {
       "': write ROOT:QUALITY with a quality of maj, min, 7, min7, maj7, dim (e.g. G:7), or N"));
 }
 
-absl::Status parse_density(absl::string_view text, std::array<int, models::kNumBandRoles>& density) {
+absl::Status parse_density(absl::string_view text,
+                           std::array<int, models::kNumBandRoles>& density) {
   if (text == "free") {
     density.fill(models::kFree);
     return absl::OkStatus();
@@ -152,9 +154,10 @@ absl::Status parse_density(absl::string_view text, std::array<int, models::kNumB
     const bool class_ok = kv.size() == 2 && kv[1].size() == 1 && kv[1][0] >= '0' &&
                           kv[1][0] < '0' + models::kNumDensityClasses;
     if (part < 0 || !class_ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bad density '", item, "': write PART=CLASS with a band part and a class 0..5, "
-          "e.g. drums=4,bass=2, or 'free'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad density '", item,
+                       "': write PART=CLASS with a band part and a class 0..5, "
+                       "e.g. drums=4,bass=2, or 'free'"));
     }
     density[static_cast<size_t>(part)] = kv[1][0] - '0';
   }
@@ -284,8 +287,9 @@ realtime::MidiFile score_to_midi(const models::Score& score,
     const auto tick = static_cast<uint64_t>(bar_starts[b] * scale);
     if (b == 0 || !(bar.time_signature == score.bars[b - 1].time_signature)) {
       const int dd = std::countr_zero(static_cast<unsigned>(bar.time_signature.denominator));
-      add_meta(conductor, tick, realtime::kMetaTimeSignature,
-               {static_cast<uint8_t>(bar.time_signature.numerator), static_cast<uint8_t>(dd), 24, 8});
+      add_meta(
+          conductor, tick, realtime::kMetaTimeSignature,
+          {static_cast<uint8_t>(bar.time_signature.numerator), static_cast<uint8_t>(dd), 24, 8});
     }
     if (b == 0 || bar.tempo_bpm != score.bars[b - 1].tempo_bpm) {
       const auto us = static_cast<uint32_t>(60'000'000.0 / bar.tempo_bpm + 0.5);
@@ -302,21 +306,23 @@ realtime::MidiFile score_to_midi(const models::Score& score,
     const auto channel = static_cast<uint8_t>(kPartChannel[r]);
     add_meta(track, 0, realtime::kMetaTrackName, bytes_of(models::role_name(static_cast<Role>(r))));
     if (r != static_cast<int>(Role::kDrums)) {
-      track.events.push_back({0, static_cast<uint8_t>(0xC0 | channel), 0,
-                              {static_cast<uint8_t>(kPartProgram[r])}});
+      track.events.push_back(
+          {0, static_cast<uint8_t>(0xC0 | channel), 0, {static_cast<uint8_t>(kPartProgram[r])}});
     }
     // (tick, 0 = off before 1 = on, pitch, velocity)
     std::vector<std::array<int64_t, 4>> edges;
     for (const models::Note& n : score.notes) {
       if (static_cast<int>(n.role) != r) continue;
       edges.push_back({n.start_ticks * scale, 1, n.pitch, n.velocity});
-      edges.push_back({(n.start_ticks + std::max<int64_t>(n.duration_ticks, 1)) * scale, 0,
-                       n.pitch, 0});
+      edges.push_back(
+          {(n.start_ticks + std::max<int64_t>(n.duration_ticks, 1)) * scale, 0, n.pitch, 0});
     }
     std::sort(edges.begin(), edges.end());
     for (const auto& e : edges) {
       const uint8_t status = static_cast<uint8_t>((e[1] == 1 ? 0x90 : 0x80) | channel);
-      track.events.push_back({static_cast<uint64_t>(e[0]), status, 0,
+      track.events.push_back({static_cast<uint64_t>(e[0]),
+                              status,
+                              0,
                               {static_cast<uint8_t>(e[2]), static_cast<uint8_t>(e[3])}});
     }
     track.end_tick = std::max<uint64_t>(end_tick, track.events.back().tick);
@@ -408,7 +414,8 @@ int run_generate(std::span<const char* const> args) {
   models::GenerationBatch batch(engine->backend->config().n_vocab);
   const auto t0 = std::chrono::steady_clock::now();
   if (absl::Status s = models::generate_until_done(jams, batch); !s.ok()) return fail(s.message());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   absl::StatusOr<models::Score> score = merge_takes(*takes);
   if (!score.ok()) return fail(score.status().message());
   const realtime::MidiFile midi = score_to_midi(*score, g.parts);
@@ -417,11 +424,12 @@ int run_generate(std::span<const char* const> args) {
   }
   int64_t n_tokens = 0;
   for (const models::BandGenerator* jam : jams) n_tokens += jam->tokens_generated();
-  std::printf("jamd generate: %lld bars, %lld tokens in %.3f s on %s (%zu streams batched): "
-              "%.0f tokens/s, %.1f ms per bar\n",
-              static_cast<long long>(g.bars), static_cast<long long>(n_tokens), seconds,
-              engine->backend->caps().name.c_str(), jams.size(),
-              static_cast<double>(n_tokens) / seconds, 1000.0 * seconds / static_cast<double>(g.bars));
+  std::printf(
+      "jamd generate: %lld bars, %lld tokens in %.3f s on %s (%zu streams batched): "
+      "%.0f tokens/s, %.1f ms per bar\n",
+      static_cast<long long>(g.bars), static_cast<long long>(n_tokens), seconds,
+      engine->backend->caps().name.c_str(), jams.size(), static_cast<double>(n_tokens) / seconds,
+      1000.0 * seconds / static_cast<double>(g.bars));
   std::printf("  wrote %s: %zu notes on %zu tracks\n", g.out_path.c_str(), score->notes.size(),
               midi.tracks.size());
   return 0;

@@ -83,15 +83,19 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-
 // Parses one option with a value; false when the value is not valid.
 bool parse_option(std::string_view a, const char* v, JamArgs& r) {
   double n = 0;
-  if (a == "--client") r.host.jack_client_name = v;
-  else if (a == "--server") r.host.jack_server_name = v;
-  else if (a == "--model") r.conductor.model_path = v;
-  else if (a == "--soundfont") r.host.soundfont = v;
-  else if (a == "--record") r.record_dir = v;
+  if (a == "--client")
+    r.host.jack_client_name = v;
+  else if (a == "--server")
+    r.host.jack_server_name = v;
+  else if (a == "--model")
+    r.conductor.model_path = v;
+  else if (a == "--soundfont")
+    r.host.soundfont = v;
+  else if (a == "--record")
+    r.record_dir = v;
   else if (a == "--backend") {
     absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
     if (!kind.ok()) return false;
@@ -100,21 +104,34 @@ bool parse_option(std::string_view a, const char* v, JamArgs& r) {
     const std::string_view p = v;
     if (p != "bf16" && p != "fp32") return false;
     r.conductor.precision = p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
-  } else if (a == "--parts") return parse_parts(v, r.state);
-  else if (a == "--key") return parse_key(v, r.state);
-  else if (a == "--seed" && parse_number(v, 1, 1.8e19, n)) r.state.seed = std::strtoull(v, nullptr, 10);
-  else if (a == "--tempo" && parse_number(v, 30, 300, n)) r.state.tempo_bpm = n;
-  else if (a == "--density" && parse_number(v, 0, 1, n)) r.state.density = static_cast<float>(n);
-  else if (a == "--temperature" && parse_number(v, 0.1, 2, n)) r.state.temperature = static_cast<float>(n);
-  else if (a == "--seconds" && parse_number(v, 0.1, 1e9, n)) r.seconds = n;
-  else if (a == "--monitor-program" && parse_number(v, 0, 127, n)) r.host.monitor.gm_program = static_cast<int>(n);
-  else if (a == "--monitor-volume" && parse_number(v, 0, 1, n)) r.state.monitor_volume = static_cast<float>(n);
+  } else if (a == "--parts")
+    return parse_parts(v, r.state);
+  else if (a == "--key")
+    return parse_key(v, r.state);
+  else if (a == "--seed" && parse_number(v, 1, 1.8e19, n))
+    r.state.seed = std::strtoull(v, nullptr, 10);
+  else if (a == "--tempo" && parse_number(v, 30, 300, n))
+    r.state.tempo_bpm = n;
+  else if (a == "--density" && parse_number(v, 0, 1, n))
+    r.state.density = static_cast<float>(n);
+  else if (a == "--temperature" && parse_number(v, 0.1, 2, n))
+    r.state.temperature = static_cast<float>(n);
+  else if (a == "--seconds" && parse_number(v, 0.1, 1e9, n))
+    r.seconds = n;
+  else if (a == "--monitor-program" && parse_number(v, 0, 127, n))
+    r.host.monitor.gm_program = static_cast<int>(n);
+  else if (a == "--monitor-volume" && parse_number(v, 0, 1, n))
+    r.state.monitor_volume = static_cast<float>(n);
   else if (a == "--mode") {
     const std::string_view m = v;
-    if (m == "auto") r.state.mode = JamMode::kAuto;
-    else if (m == "accompany") r.state.mode = JamMode::kAccompany;
-    else if (m == "continue") r.state.mode = JamMode::kContinue;
-    else return false;
+    if (m == "auto")
+      r.state.mode = JamMode::kAuto;
+    else if (m == "accompany")
+      r.state.mode = JamMode::kAccompany;
+    else if (m == "continue")
+      r.state.mode = JamMode::kContinue;
+    else
+      return false;
   } else {
     return false;
   }
@@ -123,18 +140,23 @@ bool parse_option(std::string_view a, const char* v, JamArgs& r) {
 
 std::string mode_now(const JamState& state, const JamHostStats& stats) {
   switch (state.mode) {
-    case JamMode::kAccompany: return "accompany";
-    case JamMode::kContinue: return "continue";
-    case JamMode::kCallAndResponse: return "call-and-response";
-    case JamMode::kAuto: return stats.musician_playing ? "accompany (auto)" : "continue (auto)";
+    case JamMode::kAccompany:
+      return "accompany";
+    case JamMode::kContinue:
+      return "continue";
+    case JamMode::kCallAndResponse:
+      return "call-and-response";
+    case JamMode::kAuto:
+      return stats.musician_playing ? "accompany (auto)" : "continue (auto)";
   }
   return "?";
 }
 
 void print_ports(const JamArgs& r) {
   if (r.host.clock != JamHostOptions::Clock::kJack) {
-    std::printf("jamd jam: no --jack: the jam runs on a real-time virtual clock (nothing is "
-                "heard)\n");
+    std::printf(
+        "jamd jam: no --jack: the jam runs on a real-time virtual clock (nothing is "
+        "heard)\n");
     return;
   }
   const std::string& c = r.host.jack_client_name;
@@ -150,8 +172,10 @@ void print_ports(const JamArgs& r) {
                 r.host.monitor.gm_program);
   }
   if (!r.host.jack_autoconnect) {
-    std::printf("  connect them (e.g. jack_connect %s:out_L system:playback_1), or pass "
-                "--autoconnect\n", c.c_str());
+    std::printf(
+        "  connect them (e.g. jack_connect %s:out_L system:playback_1), or pass "
+        "--autoconnect\n",
+        c.c_str());
   }
 }
 
@@ -236,8 +260,9 @@ int run_jam(std::span<const char* const> args) {
     const JamHostStats s = (*host)->stats();
     if (s.jack_server_losses != jack_losses_told) {
       jack_losses_told = s.jack_server_losses;
-      std::fprintf(stderr, "jamd jam: the JACK server has gone away; the jam waits for it and "
-                           "goes on when a server of the same name is started again\n");
+      std::fprintf(stderr,
+                   "jamd jam: the JACK server has gone away; the jam waits for it and "
+                   "goes on when a server of the same name is started again\n");
     }
     if (s.jack_reconnects != jack_reconnects_told) {
       jack_reconnects_told = s.jack_reconnects;
@@ -252,13 +277,15 @@ int run_jam(std::span<const char* const> args) {
     }
     if (!(*conductor)->status().ok()) break;
     if (!s.audio_connected) {
-      std::fprintf(stderr, "jamd jam: the JACK server has gone away; start it again, then jamd "
-                           "jam\n");
+      std::fprintf(stderr,
+                   "jamd jam: the JACK server has gone away; start it again, then jamd "
+                   "jam\n");
       lost_jack = true;
       break;
     }
-    if (r.seconds > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                       started_at).count() >= r.seconds) {
+    if (r.seconds > 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count() >=
+            r.seconds) {
       break;
     }
   }

@@ -81,7 +81,8 @@ bool parse_args(std::span<const char* const> args, PlayArgs& p, int& exit_status
     } else if (a == "--no-connect") {
       p.jack_options.auto_connect = false;
     } else if ((a == "--out" || a == "--client-name" || a == "--server-name" ||
-                a == "--soundfont") && (v = value(i)) != nullptr) {
+                a == "--soundfont") &&
+               (v = value(i)) != nullptr) {
       std::string& target = a == "--out"           ? p.wav_path
                             : a == "--client-name" ? p.jack_options.client_name
                             : a == "--server-name" ? p.jack_options.server_name
@@ -153,12 +154,13 @@ int play_on_jack(PlayArgs p, const realtime::Song& song) {
   realtime::Band band(sched, **synth);
   const auto horizon = static_cast<int64_t>(realtime::kSongFeedHorizonSeconds * rate_hz);
   const int64_t end_frame =
-      p.seconds > 0 ? static_cast<int64_t>(p.seconds * rate_hz)
-                    : feeder.end_frame() + static_cast<int64_t>(realtime::kSongTailSeconds * rate_hz);
+      p.seconds > 0
+          ? static_cast<int64_t>(p.seconds * rate_hz)
+          : feeder.end_frame() + static_cast<int64_t>(realtime::kSongTailSeconds * rate_hz);
   feeder.feed(sched, horizon);
   if (absl::Status s = (*io)->start(&band); !s.ok()) return fail(std::string(s.message()));
-  std::printf("jamd play: playing %s on JACK as '%s' at %u Hz; Ctrl-C stops\n",
-              p.midi_path.c_str(), (*io)->client_name().c_str(), rate_hz);
+  std::printf("jamd play: playing %s on JACK as '%s' at %u Hz; Ctrl-C stops\n", p.midi_path.c_str(),
+              (*io)->client_name().c_str(), rate_hz);
   std::fflush(stdout);
   while (!g_interrupted.load() && (*io)->connected() &&
          static_cast<int64_t>(sched.playhead_frame()) < end_frame) {

@@ -1,6 +1,6 @@
-// `jamd render [--input human.(mid|wav)] --out jam.wav [--midi-out jam.mid] [--report report.json] ...`:
-// the whole live loop (listener, conductor, scheduler, synth) on the virtual clock, as fast as
-// possible; the same seed gives byte-identical files.
+// `jamd render [--input human.(mid|wav)] --out jam.wav [--midi-out jam.mid] [--report report.json]
+// ...`: the whole live loop (listener, conductor, scheduler, synth) on the virtual clock, as fast
+// as possible; the same seed gives byte-identical files.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -46,7 +46,8 @@ constexpr const char* kUsage =
     "  --density D      0..1, every part's density (default 0.5)\n"
     "  --key K          C:maj, A:min, ... (default: the model chooses)\n"
     "  --tempo BPM      without --input (default 120); with it the file's tempo is used\n"
-    "  --commit-ms MS   the commit horizon: notes this close to the playhead are frozen (default 60)\n"
+    "  --commit-ms MS   the commit horizon: notes this close to the playhead are frozen (default "
+    "60)\n"
     "  --model PATH     model file (default: the bundled models/band.jamd)\n"
     "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
     "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n"
@@ -58,7 +59,6 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-
 struct RenderArgs {
   OfflineJamOptions jam;
   std::string midi_path;
@@ -69,12 +69,18 @@ struct RenderArgs {
 bool parse_option(std::string_view a, const char* v, RenderArgs& r) {
   double n = 0;
   OfflineJamOptions& o = r.jam;
-  if (a == "--input") o.input_path = v;
-  else if (a == "--out") o.wav_path = v;
-  else if (a == "--midi-out") r.midi_path = v;
-  else if (a == "--report") r.report_path = v;
-  else if (a == "--model") o.model_path = v;
-  else if (a == "--soundfont") o.soundfont = v;
+  if (a == "--input")
+    o.input_path = v;
+  else if (a == "--out")
+    o.wav_path = v;
+  else if (a == "--midi-out")
+    r.midi_path = v;
+  else if (a == "--report")
+    r.report_path = v;
+  else if (a == "--model")
+    o.model_path = v;
+  else if (a == "--soundfont")
+    o.soundfont = v;
   else if (a == "--backend") {
     absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
     if (!kind.ok()) return false;
@@ -83,21 +89,34 @@ bool parse_option(std::string_view a, const char* v, RenderArgs& r) {
     const std::string_view p = v;
     if (p != "bf16" && p != "fp32") return false;
     o.precision = p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
-  } else if (a == "--parts") return parse_parts(v, o.state);
-  else if (a == "--key") return parse_key(v, o.state);
-  else if (a == "--seed" && parse_number(v, 1, 1.8e19, n)) o.state.seed = std::strtoull(v, nullptr, 10);
-  else if (a == "--bars" && parse_number(v, 1, 100000, n)) o.bars = static_cast<int64_t>(n);
-  else if (a == "--temperature" && parse_number(v, 0.1, 2, n)) o.state.temperature = static_cast<float>(n);
-  else if (a == "--density" && parse_number(v, 0, 1, n)) o.state.density = static_cast<float>(n);
-  else if (a == "--tempo" && parse_number(v, 30, 300, n)) o.state.tempo_bpm = n;
-  else if (a == "--commit-ms" && parse_number(v, 0, 10000, n)) o.horizons.commit_horizon_ms = n;
+  } else if (a == "--parts")
+    return parse_parts(v, o.state);
+  else if (a == "--key")
+    return parse_key(v, o.state);
+  else if (a == "--seed" && parse_number(v, 1, 1.8e19, n))
+    o.state.seed = std::strtoull(v, nullptr, 10);
+  else if (a == "--bars" && parse_number(v, 1, 100000, n))
+    o.bars = static_cast<int64_t>(n);
+  else if (a == "--temperature" && parse_number(v, 0.1, 2, n))
+    o.state.temperature = static_cast<float>(n);
+  else if (a == "--density" && parse_number(v, 0, 1, n))
+    o.state.density = static_cast<float>(n);
+  else if (a == "--tempo" && parse_number(v, 30, 300, n))
+    o.state.tempo_bpm = n;
+  else if (a == "--commit-ms" && parse_number(v, 0, 10000, n))
+    o.horizons.commit_horizon_ms = n;
   else if (a == "--mode") {
     const std::string_view m = v;
-    if (m == "auto") o.state.mode = JamMode::kAuto;
-    else if (m == "accompany") o.state.mode = JamMode::kAccompany;
-    else if (m == "continue") o.state.mode = JamMode::kContinue;
-    else if (m == "call") o.state.mode = JamMode::kCallAndResponse;
-    else return false;
+    if (m == "auto")
+      o.state.mode = JamMode::kAuto;
+    else if (m == "accompany")
+      o.state.mode = JamMode::kAccompany;
+    else if (m == "continue")
+      o.state.mode = JamMode::kContinue;
+    else if (m == "call")
+      o.state.mode = JamMode::kCallAndResponse;
+    else
+      return false;
   } else {
     return false;
   }
@@ -155,8 +174,8 @@ int run_render(std::span<const char* const> args) {
   }
   const double audio_s = static_cast<double>(jam->render.frames) / jam->sample_rate_hz;
   std::printf("jamd render: %lld bars at %.1f BPM, %.1f s of audio in %.2f s (%.1fx real time)\n",
-              static_cast<long long>(jam->bars), jam->tempo_bpm, audio_s,
-              jam->render.wall_seconds, jam->render.speed_x_real_time);
+              static_cast<long long>(jam->bars), jam->tempo_bpm, audio_s, jam->render.wall_seconds,
+              jam->render.speed_x_real_time);
   std::printf("  %lld band notes, %lld tokens generated in %.0f ms on %s\n",
               static_cast<long long>(jam->record.band_notes.size()),
               static_cast<long long>(jam->tokens_generated), jam->generation_ms,

@@ -92,26 +92,35 @@ int parse(std::span<const char* const> args, ServeArgs& s) {
       return usage_error(absl::StrCat("unknown or incomplete option '", std::string(a), "'"));
     }
     const char* v = args[++i];
-    if (a == "--listen") s.api.listen_address = v;
-    else if (a == "--tls-cert") s.api.tls_cert_file = v;
-    else if (a == "--tls-key") s.api.tls_key_file = v;
-    else if (a == "--model") s.conductor.model_path = v;
-    else if (a == "--soundfont") s.host.soundfont = v;
-    else if (a == "--record") s.hosted.record_directory = v;
+    if (a == "--listen")
+      s.api.listen_address = v;
+    else if (a == "--tls-cert")
+      s.api.tls_cert_file = v;
+    else if (a == "--tls-key")
+      s.api.tls_key_file = v;
+    else if (a == "--model")
+      s.conductor.model_path = v;
+    else if (a == "--soundfont")
+      s.host.soundfont = v;
+    else if (a == "--record")
+      s.hosted.record_directory = v;
     else if (a == "--http") {
       s.http = true;
       s.web.listen_address = v;
-    } else if (a == "--web-root") s.web.static_dir = v;
+    } else if (a == "--web-root")
+      s.web.static_dir = v;
     else if (a == "--backend") {
       absl::StatusOr<models::BackendKind> kind = models::parse_backend_kind(v);
-      if (!kind.ok()) return usage_error(absl::StrCat("bad --backend '", v, "': auto, cpu or cuda"));
+      if (!kind.ok())
+        return usage_error(absl::StrCat("bad --backend '", v, "': auto, cpu or cuda"));
       s.conductor.backend = *kind;
     } else if (a == "--precision") {
       const std::string_view p = v;
       if (p != "bf16" && p != "fp32") {
         return usage_error(absl::StrCat("bad --precision '", v, "': bf16 or fp32"));
       }
-      s.conductor.precision = p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
+      s.conductor.precision =
+          p == "bf16" ? models::Precision::kReduced : models::Precision::kFloat32;
     } else {
       return usage_error(absl::StrCat("unknown option '", std::string(a), "'"));
     }

@@ -20,13 +20,12 @@ bool BandPlan::PartPlan::plays(const PlannedNote& n) const {
   return fresh_until_tick < 0 ? true : n.note.tick >= fresh_until_tick;
 }
 
-absl::Status BandPlan::replace(std::span<const models::TokenId> tokens, int64_t bar,
-                               int n_finished, int64_t splice_tick, int64_t serial,
-                               const JamTimeline& timeline) {
+absl::Status BandPlan::replace(std::span<const models::TokenId> tokens, int64_t bar, int n_finished,
+                               int64_t splice_tick, int64_t serial, const JamTimeline& timeline) {
   absl::StatusOr<models::Score> score = models::decode(tokens);
   if (!score.ok()) {
-    return absl::InternalError(absl::StrCat("bar ", bar, " does not decode (a bug): ",
-                                            score.status().message()));
+    return absl::InternalError(
+        absl::StrCat("bar ", bar, " does not decode (a bug): ", score.status().message()));
   }
   const int64_t scale = kConductorTicksPerQuarter / score->ticks_per_beat;
   BarPlan& plan = bars_[bar];
@@ -137,10 +136,9 @@ void BandPlan::notes_in(int64_t from_tick, int64_t until_tick, const JamTimeline
       }
     }
   }
-  std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(first_out), out->end(),
-                   [](const PlannedNote& a, const PlannedNote& b) {
-                     return a.note.tick < b.note.tick;
-                   });
+  std::stable_sort(
+      out->begin() + static_cast<std::ptrdiff_t>(first_out), out->end(),
+      [](const PlannedNote& a, const PlannedNote& b) { return a.note.tick < b.note.tick; });
 }
 
 const std::vector<models::ForcedChord>* BandPlan::chords(int64_t bar) const {
@@ -154,10 +152,9 @@ void BandPlan::begin_generation(int64_t bar) {
       if (part.fresh_until_tick < 0) continue;
       std::erase_if(part.settled, [&](const PlannedNote& n) { return !part.plays(n); });
       part.settled.insert(part.settled.end(), part.fresh.begin(), part.fresh.end());
-      std::stable_sort(part.settled.begin(), part.settled.end(),
-                       [](const PlannedNote& a, const PlannedNote& b) {
-                         return a.note.tick < b.note.tick;
-                       });
+      std::stable_sort(
+          part.settled.begin(), part.settled.end(),
+          [](const PlannedNote& a, const PlannedNote& b) { return a.note.tick < b.note.tick; });
       part.fresh.clear();
       part.fresh_until_tick = -1;
     }

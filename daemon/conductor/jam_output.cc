@@ -27,8 +27,8 @@ realtime::MidiTrack notes_track(const std::string& name, int channel, int progra
   realtime::MidiTrack track;
   add_meta(track, 0, realtime::kMetaTrackName, bytes_of(name));
   if (program >= 0) {
-    track.events.push_back({0, static_cast<uint8_t>(0xC0 | channel), 0,
-                            {static_cast<uint8_t>(program)}});
+    track.events.push_back(
+        {0, static_cast<uint8_t>(0xC0 | channel), 0, {static_cast<uint8_t>(program)}});
   }
   // (tick, 0 = off before 1 = on, pitch, velocity)
   std::vector<std::array<int64_t, 4>> edges;
@@ -40,7 +40,9 @@ realtime::MidiTrack notes_track(const std::string& name, int channel, int progra
   std::sort(edges.begin(), edges.end());
   for (const auto& e : edges) {
     const auto status = static_cast<uint8_t>((e[1] == 1 ? 0x90 : 0x80) | channel);
-    track.events.push_back({static_cast<uint64_t>(e[0]), status, 0,
+    track.events.push_back({static_cast<uint64_t>(e[0]),
+                            status,
+                            0,
                             {static_cast<uint8_t>(e[2]), static_cast<uint8_t>(e[3])}});
   }
   track.end_tick = track.events.back().tick;
@@ -91,13 +93,12 @@ std::string band_chord_name(const std::vector<TimedNote>& notes, int64_t begin_t
   for (const TimedNote& n : notes) {
     if (n.part != kPartBass && n.part != kPartKeys) continue;
     if (n.tick >= end_tick || n.tick + n.duration_ticks <= begin_tick) continue;
-    pitched.push_back(models::Note{n.tick, n.duration_ticks, n.pitch, n.velocity,
-                                   models::Role::kKeys});
+    pitched.push_back(
+        models::Note{n.tick, n.duration_ticks, n.pitch, n.velocity, models::Role::kKeys});
     lowest = std::min(lowest, n.pitch);
   }
   if (pitched.empty()) return "N";
-  const std::array<double, 12> weights =
-      models::pitch_class_weights(pitched, begin_tick, end_tick);
+  const std::array<double, 12> weights = models::pitch_class_weights(pitched, begin_tick, end_tick);
   return models::chord_name(models::best_chord(weights, lowest % 12));
 }
 
@@ -112,8 +113,9 @@ absl::Status write_jam_midi(const std::string& path, const OfflineJamResult& jam
   add_meta(conductor, 0, realtime::kMetaTimeSignature,
            {static_cast<uint8_t>(jam.beats_per_bar), 2, 24, 8});
   const auto us = static_cast<uint32_t>(60'000'000.0 / jam.tempo_bpm + 0.5);
-  add_meta(conductor, 0, realtime::kMetaTempo,
-           {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8), static_cast<uint8_t>(us)});
+  add_meta(
+      conductor, 0, realtime::kMetaTempo,
+      {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8), static_cast<uint8_t>(us)});
   conductor.end_tick = end_tick;
   midi.tracks.push_back(std::move(conductor));
   if (!jam.record.human_notes.empty()) {
@@ -124,10 +126,10 @@ absl::Status write_jam_midi(const std::string& path, const OfflineJamResult& jam
     const bool played = std::any_of(jam.record.band_notes.begin(), jam.record.band_notes.end(),
                                     [&](const TimedNote& n) { return n.part == p; });
     if (!played) continue;
-    midi.tracks.push_back(notes_track(kPartNames[static_cast<size_t>(p)],
-                                      kPartChannel[static_cast<size_t>(p)],
-                                      p == kPartDrums ? -1 : defaults.parts[static_cast<size_t>(p)].gm_program,
-                                      jam.record.band_notes, p));
+    midi.tracks.push_back(
+        notes_track(kPartNames[static_cast<size_t>(p)], kPartChannel[static_cast<size_t>(p)],
+                    p == kPartDrums ? -1 : defaults.parts[static_cast<size_t>(p)].gm_program,
+                    jam.record.band_notes, p));
   }
   for (realtime::MidiTrack& t : midi.tracks) t.end_tick = std::max(t.end_tick, end_tick);
   return realtime::write_midi_file(path, midi);
@@ -149,14 +151,15 @@ std::string jam_report_json(const OfflineJamResult& jam) {
       "  \"bass_chord_tone_ratio\": %.3f,\n  \"keys_chord_tone_ratio\": %.3f,\n"
       "  \"per_bar\": [\n",
       jam.tempo_bpm, jam.beats_per_bar, jam.bars, json_string(jam.backend),
-      static_cast<double>(jam.render.frames) / jam.sample_rate_hz,
-      jam.render.wall_seconds, jam.render.speed_x_real_time, jam.tokens_generated,
-      jam.generation_ms, r.notes_refused, tone_ratio[0], tone_ratio[1]);
+      static_cast<double>(jam.render.frames) / jam.sample_rate_hz, jam.render.wall_seconds,
+      jam.render.speed_x_real_time, jam.tokens_generated, jam.generation_ms, r.notes_refused,
+      tone_ratio[0], tone_ratio[1]);
   for (int64_t bar = 0; bar < jam.bars; ++bar) {
     std::string band;
     for (int b = 0; b < jam.beats_per_bar; ++b) {
       const int64_t t = bar * bar_ticks + b * beat;
-      absl::StrAppend(&band, b ? ", " : "", json_string(band_chord_name(r.band_notes, t, t + beat)));
+      absl::StrAppend(&band, b ? ", " : "",
+                      json_string(band_chord_name(r.band_notes, t, t + beat)));
     }
     std::string heard_list;
     for (const std::string& h : heard[bar]) {

@@ -45,8 +45,8 @@ int64_t JamTimeline::ticks_for_ms(double ms, int64_t tick) const {
 bool JamTimeline::post_note(const TimedNote& note) {
   const int channel = note.part < 0 ? kHumanChannel : kPartChannel[static_cast<size_t>(note.part)];
   const bool on = scheduler_.note_on(note.tick, channel, note.pitch, note.velocity);
-  const bool off =
-      scheduler_.note_off(note.tick + std::max<int64_t>(1, note.duration_ticks), channel, note.pitch);
+  const bool off = scheduler_.note_off(note.tick + std::max<int64_t>(1, note.duration_ticks),
+                                       channel, note.pitch);
   return on && off;
 }
 
@@ -69,15 +69,16 @@ void JamTimeline::send_mix(const JamState& state) {
       program.size = 2;
       scheduler_.send_now(program);
     }
-    const float level = part.muted ? 0.0f : std::clamp(part.volume * state.master_volume, 0.0f, 1.0f);
-    scheduler_.send_now(
-        channel_message(0xB0, channel, kControllerVolume, static_cast<int>(std::lround(level * 127))));
+    const float level =
+        part.muted ? 0.0f : std::clamp(part.volume * state.master_volume, 0.0f, 1.0f);
+    scheduler_.send_now(channel_message(0xB0, channel, kControllerVolume,
+                                        static_cast<int>(std::lround(level * 127))));
   }
 }
 
 void JamTimeline::silence_part(int part) {
-  scheduler_.send_now(channel_message(0xB0, kPartChannel[static_cast<size_t>(part)],
-                                      kControllerAllNotesOff, 0));
+  scheduler_.send_now(
+      channel_message(0xB0, kPartChannel[static_cast<size_t>(part)], kControllerAllNotesOff, 0));
 }
 
 void JamTimeline::stop() { scheduler_.stop(); }

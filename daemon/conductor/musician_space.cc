@@ -17,8 +17,7 @@ constexpr double kPhraseGapBeats = 1.0;
 
 }  // namespace
 
-MusicianSpace::MusicianSpace(const AccompanyOptions& options, int64_t bar_ticks,
-                             int64_t beat_ticks)
+MusicianSpace::MusicianSpace(const AccompanyOptions& options, int64_t bar_ticks, int64_t beat_ticks)
     : options_(options), bar_ticks_(bar_ticks), beat_ticks_(beat_ticks) {}
 
 void MusicianSpace::hear_note(int64_t tick, int pitch) {
@@ -30,8 +29,8 @@ void MusicianSpace::forget_before(int64_t tick) {
   while (!recent_.empty() && recent_.front().tick < tick) recent_.pop_front();
 }
 
-std::optional<TimedNote> MusicianSpace::shape(const TimedNote& note, int64_t now_tick,
-                                              JamMode mode, bool musician_holds) {
+std::optional<TimedNote> MusicianSpace::shape(const TimedNote& note, int64_t now_tick, JamMode mode,
+                                              bool musician_holds) {
   forget_before(now_tick - bar_ticks_);
   const bool upper_part = note.part == kPartKeys || note.part == kPartPad || note.part == kPartLead;
   if (!upper_part || mode == JamMode::kContinue) return note;

@@ -8,7 +8,7 @@
 namespace jamd {
 namespace {
 
-constexpr size_t kHeardTempi = 3;        // the median of the last three beats' tempi
+constexpr size_t kHeardTempi = 3;         // the median of the last three beats' tempi
 constexpr double kHeardStaleBeats = 2.0;  // older heard beats no longer steer the band
 constexpr double kMaxTrend = 0.03;        // the extrapolation moves the tempo at most 3 %
 constexpr double kMinTempoBpm = 30.0;
@@ -48,13 +48,13 @@ double TempoFollower::heard_tempo_bpm() const {
   // A musician speeding up or slowing down: the median lags by about a beat and the beat being
   // planned is about two beats past it, so extrapolate the trend (bounded: a stray beat must not
   // throw the band).
-  const double trend = (heard_tempi_.back() - heard_tempi_.front()) /
-                       static_cast<double>(heard_tempi_.size() - 1);
+  const double trend =
+      (heard_tempi_.back() - heard_tempi_.front()) / static_cast<double>(heard_tempi_.size() - 1);
   return median + std::clamp(2.0 * trend, -kMaxTrend * median, kMaxTrend * median);
 }
 
-std::optional<double> TempoFollower::next_beat_tempo(const JamTimeline& timeline,
-                                                     int64_t now_tick, bool following) {
+std::optional<double> TempoFollower::next_beat_tempo(const JamTimeline& timeline, int64_t now_tick,
+                                                     bool following) {
   const int64_t beat_ticks = timeline.beat_ticks();
   const int64_t beat = now_tick >= 0 ? now_tick / beat_ticks : -1;
   // Decide half a beat before the boundary: the musician's latest beat has been heard by then.

@@ -16,8 +16,13 @@ HostListener::HostListener(realtime::AudioRing& capture,
                            realtime::SpscRing<realtime::TimedMidiMessage>& midi_in,
                            Conductor& conductor, JamId id, TapFanout& fanout,
                            const HostListenerOptions& options)
-    : capture_(capture), midi_in_(midi_in), conductor_(conductor), id_(id), fanout_(fanout),
-      options_(options), listener_({.sample_rate_hz = options.sample_rate_hz}) {
+    : capture_(capture),
+      midi_in_(midi_in),
+      conductor_(conductor),
+      id_(id),
+      fanout_(fanout),
+      options_(options),
+      listener_({.sample_rate_hz = options.sample_rate_hz}) {
   midi_pending_.reserve(kMidiPerPass);
 }
 
@@ -56,13 +61,14 @@ void HostListener::hear(const std::vector<realtime::HeardEvent>& events) {
       held_velocity_[pitch] = e.velocity;
     }
   }
-  const bool holding = std::any_of(held_onset_.begin(), held_onset_.end(),
-                                   [](int64_t f) { return f > 0; });
+  const bool holding =
+      std::any_of(held_onset_.begin(), held_onset_.end(), [](int64_t f) { return f > 0; });
   const double bar_frames =
       60.0 / options_.tempo_bpm * options_.beats_per_bar * options_.sample_rate_hz;
-  const bool playing = holding || (last_note_frame_ >= 0 &&
-                                   static_cast<double>(now_frame_) -
-                                           static_cast<double>(last_note_frame_) <= bar_frames);
+  const bool playing =
+      holding ||
+      (last_note_frame_ >= 0 &&
+       static_cast<double>(now_frame_) - static_cast<double>(last_note_frame_) <= bar_frames);
   absl::MutexLock lock(&mu_);
   if (!chord.empty()) picture_.chord = chord;
   picture_.musician_playing = playing;
@@ -92,7 +98,8 @@ void HostListener::drain(uint64_t playhead_frame) {
       MixBlock block;
       block.first_frame = frames_heard_;
       block.sample_rate_hz = options_.sample_rate_hz;
-      block.interleaved.assign(interleaved_.begin(), interleaved_.begin() + static_cast<long>(got * 2));
+      block.interleaved.assign(interleaved_.begin(),
+                               interleaved_.begin() + static_cast<long>(got * 2));
       fanout_.publish_input(block);
     }
     until = frames_heard_ + got;

@@ -63,7 +63,7 @@ class HostListener {
   // Listener thread.
   std::vector<realtime::TimedMidiMessage> midi_pending_;
   std::vector<float> interleaved_, left_, right_;
-  uint64_t frames_heard_ = 0;  // audio frames fed (the jam's clock)
+  uint64_t frames_heard_ = 0;              // audio frames fed (the jam's clock)
   std::array<int64_t, 128> held_onset_{};  // frame + 1 of a sounding heard note; 0: none
   std::array<int, 128> held_velocity_{};
   int64_t last_note_frame_ = -1;

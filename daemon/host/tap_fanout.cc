@@ -18,7 +18,9 @@ constexpr uint32_t kBlocksPerSecond = 50;
 
 TapFanout::TapFanout(realtime::AudioRing& mix, realtime::SpscRing<TapEvent>& events,
                      const TapFanoutOptions& options)
-    : mix_ring_(mix), event_ring_(events), options_(options),
+    : mix_ring_(mix),
+      event_ring_(events),
+      options_(options),
       block_frames_(std::max<uint32_t>(1, options.sample_rate_hz / kBlocksPerSecond)) {
   block_.sample_rate_hz = options.sample_rate_hz;
   block_.interleaved.reserve(size_t{block_frames_} * 2);
@@ -72,9 +74,8 @@ void TapFanout::on_clock(const Mark& mark) {
     }
     end_note(e.channel, e.pitch, e.frame);  // a repeated note-on ends the sounding one
     if (part_of_channel(e.channel) < 0) continue;
-    held_[{e.channel, e.pitch}] = Held{.onset_frame = e.frame,
-                                       .velocity = e.velocity,
-                                       .position = position_from(mark, e.frame)};
+    held_[{e.channel, e.pitch}] = Held{
+        .onset_frame = e.frame, .velocity = e.velocity, .position = position_from(mark, e.frame)};
   }
   unresolved_.clear();
 }
@@ -84,11 +85,15 @@ void TapFanout::drain_events() {
   while (event_ring_.try_pop(e)) {
     switch (e.kind) {
       case TapEvent::Kind::kNoteOn:
-      case TapEvent::Kind::kNoteOff: unresolved_.push_back(e); break;
+      case TapEvent::Kind::kNoteOff:
+        unresolved_.push_back(e);
+        break;
       case TapEvent::Kind::kClock:
         on_clock({.frame = e.frame, .tick = e.tick, .tempo_bpm = e.tempo_bpm});
         break;
-      case TapEvent::Kind::kMixGap: gaps_.push_back(e); break;
+      case TapEvent::Kind::kMixGap:
+        gaps_.push_back(e);
+        break;
     }
   }
 }

@@ -111,8 +111,8 @@ class TapFanout {
   }
   bool has_input_subscribers() const { return !input_.empty(); }  // thread: any
 
-  void publish_note(const TappedNote& note) { notes_.push(note); }     // thread: any
-  void publish_input(const MixBlock& block) { input_.push(block); }    // thread: any
+  void publish_note(const TappedNote& note) { notes_.push(note); }   // thread: any
+  void publish_input(const MixBlock& block) { input_.push(block); }  // thread: any
   // Where `frame` of the jam's clock falls, from the latest clock mark. thread: any
   MusicalPosition position_at(uint64_t frame) const;
   uint32_t block_frames() const { return block_frames_; }
@@ -143,11 +143,11 @@ class TapFanout {
   Subscribers<TappedNote> notes_;
   Subscribers<MixBlock> input_;
   // Tap thread.
-  std::deque<TapEvent> gaps_;          // mix gaps not yet reached by the audio cursor
-  std::vector<TapEvent> unresolved_;   // note events waiting for their period's clock mark
+  std::deque<TapEvent> gaps_;                 // mix gaps not yet reached by the audio cursor
+  std::vector<TapEvent> unresolved_;          // note events waiting for their period's clock mark
   std::map<std::pair<int, int>, Held> held_;  // (channel, pitch) -> sounding note
-  MixBlock block_;                     // being filled
-  uint64_t cursor_frame_ = 0;          // the jam frame of the next mix frame read
+  MixBlock block_;                            // being filled
+  uint64_t cursor_frame_ = 0;                 // the jam frame of the next mix frame read
   std::vector<float> scratch_;
   mutable absl::Mutex mark_mu_;
   Mark mark_ ABSL_GUARDED_BY(mark_mu_);

@@ -48,14 +48,14 @@ struct MoodPrompt {
 };
 
 struct JamState {
-  double tempo_bpm = 100.0;       // 30..300; changes ramp at beat boundaries
-  int beats_per_bar = 4;          // time signature numerator (denominator 4 for now)
-  int key_tonic = 0;              // pitch class 0..11 (C = 0), or -1 for "the model chooses"
+  double tempo_bpm = 100.0;  // 30..300; changes ramp at beat boundaries
+  int beats_per_bar = 4;     // time signature numerator (denominator 4 for now)
+  int key_tonic = 0;         // pitch class 0..11 (C = 0), or -1 for "the model chooses"
   Scale scale = Scale::kMajor;
-  std::vector<MoodPrompt> mood;   // blended by weight across players
-  float density = -1.0f;          // 0..1 overall density, or < 0 for "the model chooses"
-  float energy = -1.0f;           // 0..1, or < 0
-  float brightness = -1.0f;       // 0..1 (register and velocity lean), or < 0
+  std::vector<MoodPrompt> mood;  // blended by weight across players
+  float density = -1.0f;         // 0..1 overall density, or < 0 for "the model chooses"
+  float energy = -1.0f;          // 0..1, or < 0
+  float brightness = -1.0f;      // 0..1 (register and velocity lean), or < 0
   JamMode mode = JamMode::kAuto;
   std::array<PartState, kNumParts> parts = {
       PartState{.gm_program = 0},   // drums (kit 0: standard)
@@ -64,11 +64,11 @@ struct JamState {
       PartState{.gm_program = 89},  // pad: warm pad
       PartState{.gm_program = 81},  // lead: saw lead
   };
-  float temperature = 1.0f;       // sampling temperature, 0.1..2
-  uint64_t seed = 0;              // 0: pick one at start
-  bool playing = true;            // false: stop (instant)
-  float master_volume = 0.8f;     // 0..1, instant
-  float monitor_volume = 0.8f;    // 0..1, instant: the musician's MIDI played by a live host
+  float temperature = 1.0f;     // sampling temperature, 0.1..2
+  uint64_t seed = 0;            // 0: pick one at start
+  bool playing = true;          // false: stop (instant)
+  float master_volume = 0.8f;   // 0..1, instant
+  float monitor_volume = 0.8f;  // 0..1, instant: the musician's MIDI played by a live host
 };
 
 }  // namespace jamd

@@ -99,7 +99,7 @@ constexpr Entry kLexicon[] = {
 constexpr struct {
   const char* word;
   float scale;
-} kIntensifiers[] = {{"very", 1.5f}, {"really", 1.5f}, {"super", 2.0f},
+} kIntensifiers[] = {{"very", 1.5f},     {"really", 1.5f},   {"super", 2.0f},
                      {"slightly", 0.5f}, {"somewhat", 0.6f}, {"little", 0.5f}};
 
 // Glue words that carry no mood: "a little dark and slow" reads as "little dark".
@@ -151,7 +151,8 @@ size_t edit_distance(absl::string_view a, absl::string_view b) {
 
 std::string closest_words(absl::string_view word) {
   std::vector<std::pair<size_t, std::string>> scored;
-  for (const std::string& known : mood_words()) scored.emplace_back(edit_distance(word, known), known);
+  for (const std::string& known : mood_words())
+    scored.emplace_back(edit_distance(word, known), known);
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> best;
@@ -206,9 +207,9 @@ absl::StatusOr<MoodEffect> mood_effect(absl::string_view text) {
     }
     const Entry* entry = find_word(word);
     if (entry == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown mood word '", word, "' in '", text, "'; closest known words: ",
-                       closest_words(word), " (all words: docs/mood-lexicon.md)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown mood word '", word, "' in '", text,
+          "'; closest known words: ", closest_words(word), " (all words: docs/mood-lexicon.md)"));
     }
     sum.energy_delta += scale * entry->effect.energy_delta;
     sum.valence_delta += scale * entry->effect.valence_delta;
@@ -219,9 +220,10 @@ absl::StatusOr<MoodEffect> mood_effect(absl::string_view text) {
     ++n_mood_words;
   }
   if (n_mood_words == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "mood prompt '", text, "' has no mood word; try e.g. 'calm', 'dark', 'funky' "
-        "(all words: docs/mood-lexicon.md)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("mood prompt '", text,
+                     "' has no mood word; try e.g. 'calm', 'dark', 'funky' "
+                     "(all words: docs/mood-lexicon.md)"));
   }
   return sum;
 }

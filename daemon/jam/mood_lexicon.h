@@ -19,10 +19,10 @@ namespace jamd {
 
 // What one known word does, in the model's control units (docs/vocabulary.md "Controls").
 struct MoodEffect {
-  float energy_delta = 0;      // energy classes (scale 0..4)
-  float valence_delta = 0;     // valence classes (scale 0..2)
-  float density_delta = 0;     // density classes (scale 0..5), every band part
-  float brightness_delta = 0;  // brightness (scale 0..1)
+  float energy_delta = 0;       // energy classes (scale 0..4)
+  float valence_delta = 0;      // valence classes (scale 0..2)
+  float density_delta = 0;      // density classes (scale 0..5), every band part
+  float brightness_delta = 0;   // brightness (scale 0..1)
   const char* style = nullptr;  // a style name of the vocabulary, or none
 };
 

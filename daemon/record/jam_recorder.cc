@@ -87,8 +87,8 @@ class JamRecorder::Writer {
             .input_frames = input_wav_ ? input_wav_->frames() : 0,
             .notes = take_.notes.size(),
             .commits = commits,
-            .blocks_dropped = mix_->n_dropped() + notes_->n_dropped() +
-                              (input_ ? input_->n_dropped() : 0)};
+            .blocks_dropped =
+                mix_->n_dropped() + notes_->n_dropped() + (input_ ? input_->n_dropped() : 0)};
   }
 
  private:
@@ -132,22 +132,21 @@ absl::StatusOr<std::unique_ptr<JamRecorder>> JamRecorder::start(JamHost& host,
   std::error_code error;
   std::filesystem::create_directories(options.directory, error);
   if (error) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create the recording directory '", options.directory, "': ", error.message(),
-        "; pass a writable directory"));
+    return absl::FailedPreconditionError(absl::StrCat("cannot create the recording directory '",
+                                                      options.directory, "': ", error.message(),
+                                                      "; pass a writable directory"));
   }
   const std::filesystem::path dir(options.directory);
-  std::unique_ptr<JamRecorder> recorder(new JamRecorder(
-      {.midi = (dir / "jam.mid").string(), .mix = (dir / "mix.wav").string(),
-       .input = (dir / "input.wav").string()}));
+  std::unique_ptr<JamRecorder> recorder(new JamRecorder({.midi = (dir / "jam.mid").string(),
+                                                         .mix = (dir / "mix.wav").string(),
+                                                         .input = (dir / "input.wav").string()}));
   recorder->writer_ = std::make_unique<Writer>(host, state, options);
   if (absl::Status s = recorder->writer_->open(recorder->paths_); !s.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat(s.message(), "; pass a writable recording directory"));
   }
-  recorder->thread_ = std::thread([r = recorder.get(), interval = options.commit_interval_s] {
-    r->run_every(interval);
-  });
+  recorder->thread_ = std::thread(
+      [r = recorder.get(), interval = options.commit_interval_s] { r->run_every(interval); });
   return recorder;
 }
 

@@ -31,8 +31,8 @@ namespace jamd {
 
 // Also what `jamd serve` passes per jam.
 struct RecordingOptions {
-  std::string directory;     // created if missing (with parents)
-  bool record_input = true;  // input.wav, when the jam has audio inputs
+  std::string directory;           // created if missing (with parents)
+  bool record_input = true;        // input.wav, when the jam has audio inputs
   double commit_interval_s = 1.0;  // the most a crash can lose, beyond what was not yet tapped
   // Subscriber queues, in seconds of material: how long a stalled disk may stall the recorder
   // before it loses its own oldest blocks.

@@ -66,15 +66,14 @@ realtime::MidiFile midi_file_of(const MidiTake& take) {
   file.ticks_per_quarter = kConductorTicksPerQuarter;
   realtime::MidiTrack tempo_track;
   tempo_track.events.push_back(meta(0, realtime::kMetaTrackName, name_bytes("jamd")));
-  tempo_track.events.push_back(meta(
-      0, realtime::kMetaTimeSignature,
-      {static_cast<uint8_t>(take.beats_per_bar), 2 /* quarter */, 24, 8}));
+  tempo_track.events.push_back(
+      meta(0, realtime::kMetaTimeSignature,
+           {static_cast<uint8_t>(take.beats_per_bar), 2 /* quarter */, 24, 8}));
   for (const TakeTempo& t : take.tempos) {
     const auto us = static_cast<uint32_t>(std::lround(60'000'000.0 / std::max(1.0, t.tempo_bpm)));
-    tempo_track.events.push_back(
-        meta(static_cast<uint64_t>(std::max<int64_t>(0, t.tick)), realtime::kMetaTempo,
-             {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8),
-              static_cast<uint8_t>(us)}));
+    tempo_track.events.push_back(meta(
+        static_cast<uint64_t>(std::max<int64_t>(0, t.tick)), realtime::kMetaTempo,
+        {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8), static_cast<uint8_t>(us)}));
   }
   sort_track(tempo_track);
   file.tracks.push_back(std::move(tempo_track));
@@ -86,19 +85,18 @@ realtime::MidiFile midi_file_of(const MidiTake& take) {
     realtime::MidiTrack& track = tracks[1 + p];
     track.events.push_back(meta(0, realtime::kMetaTrackName, name_bytes(kPartNames[p])));
     if (static_cast<int>(p) != kPartDrums) {
-      track.events.push_back(channel_event(
-          0, static_cast<uint8_t>(0xC0 | kPartChannel[p]),
-          {static_cast<uint8_t>(std::clamp(take.gm_programs[p], 0, 127))}));
+      track.events.push_back(
+          channel_event(0, static_cast<uint8_t>(0xC0 | kPartChannel[p]),
+                        {static_cast<uint8_t>(std::clamp(take.gm_programs[p], 0, 127))}));
     }
   }
   const int64_t bar_ticks = int64_t{take.beats_per_bar} * kConductorTicksPerQuarter;
   for (const TappedNote& n : take.notes) {
     if (n.part >= kNumParts || n.pitch < 0 || n.pitch > 127) continue;
     const int channel = n.part < 0 ? kHumanChannel : kPartChannel[static_cast<size_t>(n.part)];
-    const int64_t tick = std::max<int64_t>(
-        0, n.bar * bar_ticks + std::llround(n.beat * kConductorTicksPerQuarter));
-    const double ticks_per_frame = tempo_at(take.tempos, tick) / 60.0 *
-                                   kConductorTicksPerQuarter /
+    const int64_t tick =
+        std::max<int64_t>(0, n.bar * bar_ticks + std::llround(n.beat * kConductorTicksPerQuarter));
+    const double ticks_per_frame = tempo_at(take.tempos, tick) / 60.0 * kConductorTicksPerQuarter /
                                    std::max<uint32_t>(1, n.sample_rate_hz);
     const int64_t duration = std::max<int64_t>(
         1, std::llround(static_cast<double>(n.duration_frames) * ticks_per_frame));

@@ -5,7 +5,8 @@
 //
 //   MidiTake take{.beats_per_bar = 4, .tempos = {{0, 100.0}}};
 //   take.notes.push_back(tapped_note);
-//   absl::Status s = replace_file_atomically("jam.mid", realtime::serialize_midi(midi_file_of(take)));
+//   absl::Status s = replace_file_atomically("jam.mid",
+//   realtime::serialize_midi(midi_file_of(take)));
 //
 // Thread safety: plain values and free functions.
 #pragma once

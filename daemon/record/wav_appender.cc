@@ -32,8 +32,8 @@ void put_u16(uint8_t* p, uint16_t v) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WavAppender>> WavAppender::create(const std::string& path,
-                                                                  uint32_t sample_rate_hz,
-                                                                  uint16_t n_channels) {
+                                                                 uint32_t sample_rate_hz,
+                                                                 uint16_t n_channels) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     return absl::FailedPreconditionError(
@@ -48,9 +48,9 @@ absl::StatusOr<std::unique_ptr<WavAppender>> WavAppender::create(const std::stri
   put_u16(h + 20, 1);   // PCM
   put_u16(h + 22, n_channels);
   put_u32(h + 24, sample_rate_hz);
-  put_u32(h + 28, sample_rate_hz * n_channels * 2u);  // bytes per second
+  put_u32(h + 28, sample_rate_hz * n_channels * 2u);       // bytes per second
   put_u16(h + 32, static_cast<uint16_t>(n_channels * 2));  // bytes per frame
-  put_u16(h + 34, 16);  // bits per sample
+  put_u16(h + 34, 16);                                     // bits per sample
   std::memcpy(h + 36, "data", 4);
   put_u32(h + kDataSizeOffset, 0);
   if (absl::Status s = wav->write_all(h, sizeof h); !s.ok()) return s;
@@ -106,7 +106,8 @@ absl::Status WavAppender::commit() {
   put_u32(size, static_cast<uint32_t>(data_bytes));
   uint8_t riff[4];
   put_u32(riff, static_cast<uint32_t>(data_bytes + kHeaderBytes - 8));
-  if (::pwrite(fd_, size, 4, kDataSizeOffset) != 4 || ::pwrite(fd_, riff, 4, kRiffSizeOffset) != 4) {
+  if (::pwrite(fd_, size, 4, kDataSizeOffset) != 4 ||
+      ::pwrite(fd_, riff, 4, kRiffSizeOffset) != 4) {
     return absl::DataLossError(absl::StrCat("writing '", path_, "': ", std::strerror(errno)));
   }
   committed_frames_ = frames_;

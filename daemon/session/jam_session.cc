@@ -58,9 +58,9 @@ absl::StatusOr<JamSession::Member*> JamSession::find_member(const std::string& p
   for (Member& m : members_) {
     if (m.who.participant_id == participant_id) return &m;
   }
-  return absl::NotFoundError(
-      absl::StrCat("participant '", participant_id, "' is not in jam ", jam_id_,
-                   " (left or removed); join again with a join token"));
+  return absl::NotFoundError(absl::StrCat("participant '", participant_id, "' is not in jam ",
+                                          jam_id_,
+                                          " (left or removed); join again with a join token"));
 }
 
 absl::StatusOr<Participant> JamSession::join(Role role, std::string display_name) {
@@ -74,9 +74,8 @@ absl::StatusOr<Participant> JamSession::join(Role role, std::string display_name
     absl::MutexLock lock(&mu_);
     if (ended_) return absl::NotFoundError(absl::StrCat("jam ", jam_id_, " has ended"));
     if (members_.size() >= limits_.max_participants_per_jam) {
-      return absl::ResourceExhaustedError(absl::StrCat("jam ", jam_id_, " is full (",
-                                                       limits_.max_participants_per_jam,
-                                                       " participants)"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "jam ", jam_id_, " is full (", limits_.max_participants_per_jam, " participants)"));
     }
     who.participant_id = absl::StrCat("p", next_participant_++);
     who.display_name = display_name.empty() ? who.participant_id : std::move(display_name);
@@ -124,15 +123,16 @@ absl::StatusOr<SteerResult> JamSession::steer(const std::string& participant_id,
     if (!m.ok()) return m.status();
     Member& member = **m;
     if (!may_steer(member.who.role)) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "participant ", participant_id, " is a listener: listeners cannot steer; join with "
-          "the player token to steer"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("participant ", participant_id,
+                       " is a listener: listeners cannot steer; join with "
+                       "the player token to steer"));
     }
     if (member.who.role != Role::kHost) {
       for (const std::string& leaf : *leaves) {
         if (std::find(locked_paths_.begin(), locked_paths_.end(), leaf) != locked_paths_.end()) {
-          return absl::PermissionDeniedError(
-              absl::StrCat("field '", leaf, "' is locked by the host; only the host may change it"));
+          return absl::PermissionDeniedError(absl::StrCat(
+              "field '", leaf, "' is locked by the host; only the host may change it"));
         }
       }
     }
@@ -194,9 +194,10 @@ absl::StatusOr<std::vector<std::string>> JamSession::set_locks(
 std::vector<std::shared_ptr<EventQueue>> JamSession::drop_member(const std::string& participant_id,
                                                                  EventKind kind,
                                                                  const Participant* by) {
-  members_.erase(std::remove_if(members_.begin(), members_.end(),
-                                [&](const Member& m) { return m.who.participant_id == participant_id; }),
-                 members_.end());
+  members_.erase(
+      std::remove_if(members_.begin(), members_.end(),
+                     [&](const Member& m) { return m.who.participant_id == participant_id; }),
+      members_.end());
   std::vector<MoodPrompt> mood = merged_mood();
   const bool mood_changed = mood.size() != state_.mood.size() ||
                             !std::equal(mood.begin(), mood.end(), state_.mood.begin(),
@@ -245,7 +246,8 @@ absl::Status JamSession::remove(const std::string& host_id, const std::string& t
                                                       ": only the host may remove participants"));
     }
     if (host_id == target_id) {
-      return absl::InvalidArgumentError("the host cannot remove themselves; use LeaveJam or EndJam");
+      return absl::InvalidArgumentError(
+          "the host cannot remove themselves; use LeaveJam or EndJam");
     }
     const Participant by = (*host)->who;
     if (absl::StatusOr<Member*> target = find_member(target_id); !target.ok()) {
@@ -355,8 +357,8 @@ absl::StatusOr<Participant> JamSession::participant(const std::string& participa
   for (const Member& m : members_) {
     if (m.who.participant_id == participant_id) return m.who;
   }
-  return absl::NotFoundError(absl::StrCat("participant '", participant_id, "' is not in jam ",
-                                          jam_id_));
+  return absl::NotFoundError(
+      absl::StrCat("participant '", participant_id, "' is not in jam ", jam_id_));
 }
 
 JamState JamSession::state() const {

@@ -41,7 +41,9 @@ absl::Status unknown_token() {
 
 }  // namespace
 
-std::string random_token(const char* prefix) { return absl::StrCat(prefix, random_hex(kTokenBytes)); }
+std::string random_token(const char* prefix) {
+  return absl::StrCat(prefix, random_hex(kTokenBytes));
+}
 
 SessionRegistry::SessionRegistry(SessionLimits limits, JamStateSink* sink)
     : limits_(limits), sink_(sink) {}

@@ -6,7 +6,8 @@
 //   FanOut<SharedOpusPacket> audio;
 //   std::shared_ptr<TapQueue<SharedOpusPacket>> q = audio.subscribe(50, [&] { wake(); });
 //   audio.publish(packet);   // the streamer thread
-//   audio.close();           // the jam ended: every queue closes, later subscribers get closed ones
+//   audio.close();           // the jam ended: every queue closes, later subscribers get closed
+//   ones
 //
 // Thread safety: every method may be called from any thread; one short absl::Mutex section
 // (never held while pushing, so on_ready callbacks run without it).

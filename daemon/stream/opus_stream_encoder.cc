@@ -23,9 +23,8 @@ absl::StatusOr<std::unique_ptr<OpusStreamEncoder>> OpusStreamEncoder::create(
     int32_t input_rate_hz, const OpusStreamOptions& options) {
   const double frames = options.frame_ms * kOpusSampleRateHz / 1000.0;
   const int32_t frames_per_packet = static_cast<int32_t>(frames);
-  if (frames != frames_per_packet ||
-      (frames_per_packet != 120 && frames_per_packet != 240 && frames_per_packet != 480 &&
-       frames_per_packet != 960)) {
+  if (frames != frames_per_packet || (frames_per_packet != 120 && frames_per_packet != 240 &&
+                                      frames_per_packet != 480 && frames_per_packet != 960)) {
     return absl::InvalidArgumentError(
         absl::StrCat("Opus frames are 2.5, 5, 10 or 20 ms, not ", options.frame_ms, " ms"));
   }
@@ -82,7 +81,8 @@ void OpusStreamEncoder::encode(const MixBlock& block,
       if (resampler_ == nullptr) {
         append(silence.data(), gap, emit);
       } else {
-        MixBlock fill{.first_frame = next_input_frame_, .sample_rate_hz = block.sample_rate_hz,
+        MixBlock fill{.first_frame = next_input_frame_,
+                      .sample_rate_hz = block.sample_rate_hz,
                       .interleaved = silence};
         next_input_frame_ = fill.first_frame;  // keeps the recursion on the contiguous path
         encode(fill, emit);
@@ -97,7 +97,8 @@ void OpusStreamEncoder::encode(const MixBlock& block,
     append(block.interleaved.data(), n_frames, emit);
     return;
   }
-  resampled_.resize(static_cast<size_t>(static_cast<double>(n_frames) * ratio + 64) * kOpusChannels);
+  resampled_.resize(static_cast<size_t>(static_cast<double>(n_frames) * ratio + 64) *
+                    kOpusChannels);
   SRC_DATA data{};
   data.data_in = block.interleaved.data();
   data.input_frames = static_cast<long>(n_frames);

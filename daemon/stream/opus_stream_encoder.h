@@ -13,13 +13,13 @@
 // Thread safety: one thread at a time (the jam's streamer thread).
 #pragma once
 
+#include <opus.h>
+#include <samplerate.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
-
-#include <opus.h>
-#include <samplerate.h>
 
 #include "absl/status/statusor.h"
 #include "daemon/host/jam_host.h"
@@ -48,8 +48,8 @@ struct OpusStreamOptions {
 
 class OpusStreamEncoder {
  public:
-  static absl::StatusOr<std::unique_ptr<OpusStreamEncoder>> create(int32_t input_rate_hz,
-                                                                    const OpusStreamOptions& options);
+  static absl::StatusOr<std::unique_ptr<OpusStreamEncoder>> create(
+      int32_t input_rate_hz, const OpusStreamOptions& options);
 
   // Appends the block and emits every whole packet it completes.
   void encode(const MixBlock& block, const std::function<void(OpusPacket&&)>& emit);
@@ -70,11 +70,11 @@ class OpusStreamEncoder {
   const int32_t frames_per_packet_;
   std::unique_ptr<OpusEncoder, OpusEncoderDeleter> encoder_;
   std::unique_ptr<SRC_STATE, SrcStateDeleter> resampler_;  // null at 48 kHz
-  std::vector<float> pending_;     // 48 kHz interleaved, < one packet
-  std::vector<float> resampled_;   // scratch
-  std::vector<unsigned char> out_; // scratch: one encoded packet
+  std::vector<float> pending_;                             // 48 kHz interleaved, < one packet
+  std::vector<float> resampled_;                           // scratch
+  std::vector<unsigned char> out_;                         // scratch: one encoded packet
   bool started_ = false;
-  uint64_t next_input_frame_ = 0;  // host clock: where the next block should start
+  uint64_t next_input_frame_ = 0;     // host clock: where the next block should start
   uint64_t pending_start_frame_ = 0;  // 48 kHz clock: pending_'s first frame
   uint64_t next_sequence_ = 0;
   uint64_t gap_frames_filled_ = 0;

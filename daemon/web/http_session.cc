@@ -2,14 +2,13 @@
 // here logs per request): a careless link could carry a token in its query string.
 #include "daemon/web/http_session.h"
 
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "absl/strings/match.h"
 #include "daemon/web/static_files.h"
@@ -92,7 +91,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return send_text(req, http::status::method_not_allowed, "only GET and HEAD\n");
     }
     std::optional<std::filesystem::path> file;
-    if (context_->static_root) file = resolve_static_path(*context_->static_root, std_view(req.target()));
+    if (context_->static_root)
+      file = resolve_static_path(*context_->static_root, std_view(req.target()));
     beast::error_code ec;
     http::file_body::value_type body;
     if (file) body.open(file->c_str(), beast::file_mode::scan, ec);
@@ -106,8 +106,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       res.keep_alive(req.keep_alive());
       return send(std::move(res));
     }
-    http::response<http::file_body> res{std::piecewise_construct,
-                                        std::make_tuple(std::move(body)),
+    http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
                                         std::make_tuple(http::status::ok, req.version())};
     set_security_headers(res);
     res.set(http::field::content_type, beast_view(mime_type(*file)));

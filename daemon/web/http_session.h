@@ -7,10 +7,9 @@
 // Thread safety: a session's work runs on its socket's strand.
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string_view>
-
-#include <boost/asio/ip/tcp.hpp>
 
 #include "daemon/web/web_context.h"
 

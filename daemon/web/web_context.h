@@ -41,7 +41,7 @@ class WakeGate {
 struct WebContext {
   WebServerOptions options;
   SessionRegistry* jams = nullptr;
-  JamMedia* media = nullptr;                        // may be null: no audio, no notes
+  JamMedia* media = nullptr;                         // may be null: no audio, no notes
   std::optional<std::filesystem::path> static_root;  // canonical; nullopt: no page
   WakeGate gate;
   std::atomic<size_t> n_websockets{0};

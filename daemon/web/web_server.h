@@ -35,11 +35,11 @@ namespace jamd::web {
 
 struct WebServerOptions {
   std::string listen_address = "127.0.0.1:8080";  // HOST:PORT; port 0: pick a free one
-  std::string static_dir;                          // the built client (index.html); may be empty
-  size_t max_message_bytes = 65536;                // largest WebSocket message a client may send
-  double client_messages_per_s = 50;               // steady rate of client messages (token bucket)
-  double client_messages_burst = 100;              // messages allowed at once before the rate
-  size_t max_connections = 512;                    // further upgrades are refused with 503
+  std::string static_dir;                         // the built client (index.html); may be empty
+  size_t max_message_bytes = 65536;               // largest WebSocket message a client may send
+  double client_messages_per_s = 50;              // steady rate of client messages (token bucket)
+  double client_messages_burst = 100;             // messages allowed at once before the rate
+  size_t max_connections = 512;                   // further upgrades are refused with 503
 };
 
 class WebServer {

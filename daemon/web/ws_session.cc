@@ -4,15 +4,14 @@
 #include "daemon/web/ws_session.h"
 
 #include <atomic>
-#include <deque>
-#include <string>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
@@ -103,24 +102,34 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void handle(const jam::v1::WebClientMessage& message) {
     const uint32_t id = message.request_id();
     switch (message.request_case()) {
-      case jam::v1::WebClientMessage::kJoin: return join(id, message.join());
-      case jam::v1::WebClientMessage::kSteer: return steer(id, message.steer());
-      case jam::v1::WebClientMessage::kLock: return lock(id, message.lock());
-      case jam::v1::WebClientMessage::kWatch: return watch(id);
-      case jam::v1::WebClientMessage::kListenAudio: return listen_audio(id);
-      case jam::v1::WebClientMessage::kListenNotes: return listen_notes(id);
-      case jam::v1::WebClientMessage::kLeave: return leave(id);
-      case jam::v1::WebClientMessage::kRemove: return remove(id, message.remove());
-      case jam::v1::WebClientMessage::kEnd: return end(id);
-      case jam::v1::WebClientMessage::REQUEST_NOT_SET: break;
+      case jam::v1::WebClientMessage::kJoin:
+        return join(id, message.join());
+      case jam::v1::WebClientMessage::kSteer:
+        return steer(id, message.steer());
+      case jam::v1::WebClientMessage::kLock:
+        return lock(id, message.lock());
+      case jam::v1::WebClientMessage::kWatch:
+        return watch(id);
+      case jam::v1::WebClientMessage::kListenAudio:
+        return listen_audio(id);
+      case jam::v1::WebClientMessage::kListenNotes:
+        return listen_notes(id);
+      case jam::v1::WebClientMessage::kLeave:
+        return leave(id);
+      case jam::v1::WebClientMessage::kRemove:
+        return remove(id, message.remove());
+      case jam::v1::WebClientMessage::kEnd:
+        return end(id);
+      case jam::v1::WebClientMessage::REQUEST_NOT_SET:
+        break;
     }
     reply_error(id, absl::InvalidArgumentError("empty request: set one field of the oneof"));
   }
 
   void join(uint32_t id, const jam::v1::JoinJamRequest& request) {
     if (!participant_token_.empty()) {
-      return reply_error(id, absl::FailedPreconditionError(
-                                 "this connection already joined a jam: leave first"));
+      return reply_error(
+          id, absl::FailedPreconditionError("this connection already joined a jam: leave first"));
     }
     absl::StatusOr<Joined> joined =
         context_->jams->join(request.join_token(), request.display_name());

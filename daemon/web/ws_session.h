@@ -10,11 +10,10 @@
 // the context's WakeGate from any thread.
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <memory>
 
 #include "daemon/web/web_context.h"
 

@@ -30,8 +30,9 @@ constexpr int32_t kPrefillChunkTokens = 256;
 // JAMD_CUDA_TRACE=1 prints each phase to stderr (for hangs on a device under investigation).
 void trace(const char* what, int64_t a = 0, int64_t b = 0) {
   static const bool on = std::getenv("JAMD_CUDA_TRACE") != nullptr;
-  if (on) std::fprintf(stderr, "[jamd cuda] %s %lld %lld\n", what, static_cast<long long>(a),
-                       static_cast<long long>(b));
+  if (on)
+    std::fprintf(stderr, "[jamd cuda] %s %lld %lld\n", what, static_cast<long long>(a),
+                 static_cast<long long>(b));
 }
 
 // Host copies of logits at least this large are split over several threads: one core copies
@@ -113,27 +114,27 @@ class CudaBackend final : public Backend {
 
   std::vector<bool> open_;
   std::vector<int64_t> positions_;
-  std::vector<StreamId> free_;          // free slots, lowest last
-  std::vector<uint32_t> seen_stamp_;    // duplicate check in decode()
+  std::vector<StreamId> free_;        // free slots, lowest last
+  std::vector<uint32_t> seen_stamp_;  // duplicate check in decode()
   uint32_t stamp_ = 0;
   CudaStepTiming timing_;
 
   int32_t* host_stream() const { return static_cast<int32_t*>(pinned_meta_.get()); }
   int32_t* host_token() const { return host_stream() + max_rows_; }
-  int64_t* host_position() const {
-    return reinterpret_cast<int64_t*>(host_token() + max_rows_);
-  }
+  int64_t* host_position() const { return reinterpret_cast<int64_t*>(host_token() + max_rows_); }
 };
 
 absl::Status CudaBackend::init(const std::string& device_description) {
   if (options_.max_streams <= 0 || options_.rollback_tokens < 0) {
-    return absl::InvalidArgumentError("CUDA backend: max_streams must be > 0, rollback_tokens >= 0");
+    return absl::InvalidArgumentError(
+        "CUDA backend: max_streams must be > 0, rollback_tokens >= 0");
   }
   const int n_rep = config_.n_heads / config_.n_kv_heads;
   if (config_.head_dim() % 8 != 0 || config_.head_dim() > 256 || n_rep > 8) {
     return absl::UnimplementedError(absl::StrCat(
         "CUDA backend supports head_dim a multiple of 8 up to 256 and at most 8 query heads per "
-        "kv head; this model has head_dim ", config_.head_dim(), " and ", n_rep));
+        "kv head; this model has head_dim ",
+        config_.head_dim(), " and ", n_rep));
   }
   JAMD_CUDA_TRY(cudaSetDevice(options_.device_index));
   cudaStream_t s = nullptr;
@@ -159,13 +160,14 @@ absl::Status CudaBackend::init(const std::string& device_description) {
   if (!model.ok()) return model.status();
   model_ = std::move(*model);
   trace("init: device model ready");
-  if (absl::Status st = cuda::allocate_pinned(static_cast<size_t>(max_rows_) * 16, "row metadata",
-                                              &pinned_meta_);
+  if (absl::Status st =
+          cuda::allocate_pinned(static_cast<size_t>(max_rows_) * 16, "row metadata", &pinned_meta_);
       !st.ok()) {
     return st;
   }
-  if (absl::Status st = cuda::allocate_pinned(
-          static_cast<size_t>(max_rows_) * config_.n_vocab * sizeof(float), "logits", &pinned_logits_);
+  if (absl::Status st =
+          cuda::allocate_pinned(static_cast<size_t>(max_rows_) * config_.n_vocab * sizeof(float),
+                                "logits", &pinned_logits_);
       !st.ok()) {
     return st;
   }
@@ -215,7 +217,8 @@ int64_t CudaBackend::stream_position(StreamId stream) const {
 }
 
 absl::Status CudaBackend::truncate(StreamId stream, int64_t position) {
-  if (!is_open(stream)) return absl::InvalidArgumentError(absl::StrCat("stream ", stream, " is not open"));
+  if (!is_open(stream))
+    return absl::InvalidArgumentError(absl::StrCat("stream ", stream, " is not open"));
   const int64_t now = positions_[static_cast<size_t>(stream)];
   if (position < 0 || position > now) {
     return absl::InvalidArgumentError(
@@ -251,9 +254,11 @@ absl::Status CudaBackend::upload_meta(int32_t n) {
 
 absl::Status CudaBackend::prefill(StreamId stream, std::span<const int32_t> tokens,
                                   std::span<float> last_logits) {
-  if (!is_open(stream)) return absl::InvalidArgumentError(absl::StrCat("stream ", stream, " is not open"));
+  if (!is_open(stream))
+    return absl::InvalidArgumentError(absl::StrCat("stream ", stream, " is not open"));
   const bool want_logits = !last_logits.empty();
-  if (want_logits && (tokens.empty() || last_logits.size() < static_cast<size_t>(config_.n_vocab))) {
+  if (want_logits &&
+      (tokens.empty() || last_logits.size() < static_cast<size_t>(config_.n_vocab))) {
     return absl::InvalidArgumentError("prefill: logits need at least one token and n_vocab floats");
   }
   for (int32_t t : tokens) {
@@ -261,8 +266,8 @@ absl::Status CudaBackend::prefill(StreamId stream, std::span<const int32_t> toke
   }
   int64_t& pos = positions_[static_cast<size_t>(stream)];
   for (size_t begin = 0; begin < tokens.size(); begin += static_cast<size_t>(prefill_chunk_)) {
-    const int32_t n = static_cast<int32_t>(
-        std::min(tokens.size() - begin, static_cast<size_t>(prefill_chunk_)));
+    const int32_t n =
+        static_cast<int32_t>(std::min(tokens.size() - begin, static_cast<size_t>(prefill_chunk_)));
     const bool last = begin + static_cast<size_t>(n) == tokens.size();
     for (int32_t i = 0; i < n; ++i) {
       host_stream()[i] = stream;
@@ -319,8 +324,7 @@ absl::Status CudaBackend::decode(std::span<const DecodeStep> steps, std::span<fl
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::span<const float>> CudaBackend::decode_view(
-    std::span<const DecodeStep> steps) {
+absl::StatusOr<std::span<const float>> CudaBackend::decode_view(std::span<const DecodeStep> steps) {
   const int32_t n = static_cast<int32_t>(steps.size());
   if (n == 0) return std::span<const float>();
   ++stamp_;
@@ -393,8 +397,8 @@ absl::StatusOr<std::string> probe_cuda_device(int device_index) {
   if (e != cudaSuccess) {
     cudaGetLastError();
     return absl::UnavailableError(absl::StrCat("a test kernel failed on ", prop.name, " (sm_",
-                                               prop.major, prop.minor, "): ",
-                                               cudaGetErrorString(e)));
+                                               prop.major, prop.minor,
+                                               "): ", cudaGetErrorString(e)));
   }
   return absl::StrFormat("%s, sm_%d%d, %d GiB", prop.name, prop.major, prop.minor,
                          static_cast<int>(prop.totalGlobalMem >> 30));

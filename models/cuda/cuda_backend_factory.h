@@ -27,9 +27,9 @@ absl::StatusOr<std::unique_ptr<Backend>> make_cuda_backend(
 
 // Where the last decode() of a CUDA backend spent its time (CUDA events, milliseconds).
 struct CudaStepTiming {
-  int32_t rows = 0;              // decode rows after padding to the graph's batch bucket
-  double device_step_ms = 0;     // the decode graph on the device
-  double logits_copy_ms = 0;     // device-to-host copy of the logits
+  int32_t rows = 0;           // decode rows after padding to the graph's batch bucket
+  double device_step_ms = 0;  // the decode graph on the device
+  double logits_copy_ms = 0;  // device-to-host copy of the logits
 };
 // INVALID_ARGUMENT when `backend` is not a CUDA backend.
 absl::StatusOr<CudaStepTiming> cuda_last_step_timing(const Backend& backend);

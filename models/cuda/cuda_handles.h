@@ -45,15 +45,14 @@ using PinnedMemory = std::unique_ptr<void, PinnedMemoryDeleter>;
 
 inline absl::Status cuda_status(cudaError_t error, const char* what) {
   if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorName(error), " (",
-                                          cudaGetErrorString(error), ")"));
+  return absl::InternalError(
+      absl::StrCat(what, ": ", cudaGetErrorName(error), " (", cudaGetErrorString(error), ")"));
 }
 
 inline absl::Status cublas_status(cublasStatus_t status, const char* what) {
   if (status == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
-  return absl::InternalError(
-      absl::StrCat(what, ": cuBLAS ", cublasGetStatusName(status), " (",
-                   cublasGetStatusString(status), ")"));
+  return absl::InternalError(absl::StrCat(what, ": cuBLAS ", cublasGetStatusName(status), " (",
+                                          cublasGetStatusString(status), ")"));
 }
 
 // Device memory of `bytes`; RESOURCE_EXHAUSTED names what did not fit.
@@ -81,16 +80,14 @@ inline absl::Status allocate_pinned(size_t bytes, const char* what, PinnedMemory
 
 }  // namespace jamd::models::cuda
 
-#define JAMD_CUDA_TRY(expr)                                                   \
-  do {                                                                        \
-    if (absl::Status jamd_s_ = ::jamd::models::cuda::cuda_status((expr), #expr); \
-        !jamd_s_.ok())                                                        \
-      return jamd_s_;                                                         \
+#define JAMD_CUDA_TRY(expr)                                                                     \
+  do {                                                                                          \
+    if (absl::Status jamd_s_ = ::jamd::models::cuda::cuda_status((expr), #expr); !jamd_s_.ok()) \
+      return jamd_s_;                                                                           \
   } while (0)
 
-#define JAMD_CUBLAS_TRY(expr)                                                     \
-  do {                                                                            \
-    if (absl::Status jamd_s_ = ::jamd::models::cuda::cublas_status((expr), #expr); \
-        !jamd_s_.ok())                                                            \
-      return jamd_s_;                                                             \
+#define JAMD_CUBLAS_TRY(expr)                                                                     \
+  do {                                                                                            \
+    if (absl::Status jamd_s_ = ::jamd::models::cuda::cublas_status((expr), #expr); !jamd_s_.ok()) \
+      return jamd_s_;                                                                             \
   } while (0)

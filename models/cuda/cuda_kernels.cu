@@ -1,11 +1,11 @@
 // The CUDA backend's own kernels: embedding gather, RMSNorm, rotary + KV append, windowed
 // attention over the per-stream KV rings, SwiGLU and weight conversion (see cuda_kernels.h).
-#include "models/cuda/cuda_kernels.h"
-
 #include <cuda_fp16.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "models/cuda/cuda_kernels.h"
 
 namespace jamd::models::cuda {
 namespace {
@@ -17,9 +17,13 @@ constexpr int kNormRowsPerBlock = 8;  // one warp per row
 template <typename T>
 __device__ __forceinline__ T from_float(float v);
 template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
 template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
 
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
@@ -128,8 +132,8 @@ struct AttentionSmem {
     AttentionSmem m;
     m.q = rep * s.head_dim;
     m.inv_sum = 8;
-    m.scratch = rep * s.window > n_groups * rep * s.head_dim ? rep * s.window
-                                                             : n_groups * rep * s.head_dim;
+    m.scratch =
+        rep * s.window > n_groups * rep * s.head_dim ? rep * s.window : n_groups * rep * s.head_dim;
     return m;
   }
   __host__ __device__ int total() const { return q + inv_sum + scratch; }
@@ -308,8 +312,8 @@ cudaError_t launch_attention(const float* qkv, RowMeta meta, int rows, const Att
 }
 
 template <typename T>
-cudaError_t launch_embed(const T* embedding, const int32_t* token, int rows, int d_model,
-                         float* x, cudaStream_t stream) {
+cudaError_t launch_embed(const T* embedding, const int32_t* token, int rows, int d_model, float* x,
+                         cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   embed_kernel<T><<<rows, 128, 0, stream>>>(embedding, token, d_model, x);
   return cudaGetLastError();
@@ -333,13 +337,13 @@ cudaError_t launch_rope_append(float* qkv, RowMeta meta, int rows, const Attenti
 }
 
 template <typename T>
-cudaError_t launch_silu_mul(const float* gate_up, int rows, int d_ff, T* out,
-                            cudaStream_t stream) {
+cudaError_t launch_silu_mul(const float* gate_up, int rows, int d_ff, T* out, cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(rows) * d_ff;
   if (total == 0) return cudaSuccess;
   const int threads = 256;
-  silu_mul_kernel<T><<<static_cast<unsigned>((total + threads - 1) / threads), threads, 0,
-                       stream>>>(gate_up, total, d_ff, out);
+  silu_mul_kernel<T>
+      <<<static_cast<unsigned>((total + threads - 1) / threads), threads, 0, stream>>>(
+          gate_up, total, d_ff, out);
   return cudaGetLastError();
 }
 
@@ -347,8 +351,8 @@ template <typename T>
 cudaError_t launch_convert(const float* in, int64_t n, T* out, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   const int threads = 256;
-  convert_kernel<T><<<static_cast<unsigned>((n + threads - 1) / threads), threads, 0, stream>>>(
-      in, n, out);
+  convert_kernel<T>
+      <<<static_cast<unsigned>((n + threads - 1) / threads), threads, 0, stream>>>(in, n, out);
   return cudaGetLastError();
 }
 
@@ -357,17 +361,16 @@ cudaError_t launch_probe_kernel(int* device_flag, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-#define JAMD_INSTANTIATE(T)                                                                     \
-  template cudaError_t launch_embed<T>(const T*, const int32_t*, int, int, float*,             \
-                                       cudaStream_t);                                          \
-  template cudaError_t launch_rmsnorm<T>(const float*, const float*, int, int, float, T*,      \
-                                         cudaStream_t);                                        \
-  template cudaError_t launch_rope_append<T>(float*, RowMeta, int, const AttentionShape&, T*,  \
-                                             T*, cudaStream_t);                                \
-  template cudaError_t launch_attention<T>(const float*, RowMeta, int, const AttentionShape&,  \
-                                           const T*, const T*, T*, cudaStream_t);              \
-  template cudaError_t prepare_attention<T>(const AttentionShape&);                            \
-  template cudaError_t launch_silu_mul<T>(const float*, int, int, T*, cudaStream_t);           \
+#define JAMD_INSTANTIATE(T)                                                                       \
+  template cudaError_t launch_embed<T>(const T*, const int32_t*, int, int, float*, cudaStream_t); \
+  template cudaError_t launch_rmsnorm<T>(const float*, const float*, int, int, float, T*,         \
+                                         cudaStream_t);                                           \
+  template cudaError_t launch_rope_append<T>(float*, RowMeta, int, const AttentionShape&, T*, T*, \
+                                             cudaStream_t);                                       \
+  template cudaError_t launch_attention<T>(const float*, RowMeta, int, const AttentionShape&,     \
+                                           const T*, const T*, T*, cudaStream_t);                 \
+  template cudaError_t prepare_attention<T>(const AttentionShape&);                               \
+  template cudaError_t launch_silu_mul<T>(const float*, int, int, T*, cudaStream_t);              \
   template cudaError_t launch_convert<T>(const float*, int64_t, T*, cudaStream_t);
 
 JAMD_INSTANTIATE(float)

@@ -39,8 +39,8 @@ inline int64_t ring_elements(const AttentionShape& s) {
 
 // x[row] = float(embedding[token[row]]).
 template <typename T>
-cudaError_t launch_embed(const T* embedding, const int32_t* token, int rows, int d_model,
-                         float* x, cudaStream_t stream);
+cudaError_t launch_embed(const T* embedding, const int32_t* token, int rows, int d_model, float* x,
+                         cudaStream_t stream);
 
 // out[row] = T(x[row] / rms(x[row]) * gain), rows of d floats (x row stride = d).
 template <typename T>
@@ -67,8 +67,7 @@ cudaError_t prepare_attention(const AttentionShape& shape);
 
 // gate_up: [rows, 2 d_ff] (gate then up); out[row] = T(silu(gate) * up).
 template <typename T>
-cudaError_t launch_silu_mul(const float* gate_up, int rows, int d_ff, T* out,
-                            cudaStream_t stream);
+cudaError_t launch_silu_mul(const float* gate_up, int rows, int d_ff, T* out, cudaStream_t stream);
 
 // out[i] = T(in[i]) for weight upload.
 template <typename T>

@@ -35,8 +35,9 @@ absl::StatusOr<std::unique_ptr<DeviceModel>> DeviceModel::create(const WeightFil
   m->stream_ = stream;
   m->cublas_ = cublas;
   const ModelConfig& c = m->config_;
-  m->attention_ = AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim(), c.attention_window,
-                                 shape.ring_slots, static_cast<double>(c.rope_theta)};
+  m->attention_ =
+      AttentionShape{c.n_heads,          c.n_kv_heads,     c.head_dim(),
+                     c.attention_window, shape.ring_slots, static_cast<double>(c.rope_theta)};
   const cudaError_t prep = m->reduced_ ? prepare_attention<__half>(m->attention_)
                                        : prepare_attention<float>(m->attention_);
   if (prep != cudaSuccess) {
@@ -213,7 +214,8 @@ absl::Status DeviceModel::forward(int rows, int logits_row_begin, int logits_row
         launch_attention<T>(qkv, meta, rows, attention_, k_cache, v_cache, as<T>(attn_), stream_));
     if (absl::Status s = gemm(l.wo.get(), d, d, attn_.get(), rows, x, 1.0f); !s.ok()) return s;
     JAMD_CUDA_TRY(launch_rmsnorm<T>(x, as<float>(l.ffn_norm), rows, d, eps, normed, stream_));
-    if (absl::Status s = gemm(l.w_gate_up.get(), 2 * ff, d, normed, rows, as<float>(gate_up_), 0.0f);
+    if (absl::Status s =
+            gemm(l.w_gate_up.get(), 2 * ff, d, normed, rows, as<float>(gate_up_), 0.0f);
         !s.ok()) {
       return s;
     }

@@ -25,9 +25,9 @@
 namespace jamd::models::cuda {
 
 struct DeviceModelShape {
-  int32_t max_rows = 0;        // rows one forward pass may carry
-  int32_t stream_slots = 0;    // KV rings held (open streams + the padding slot)
-  int32_t ring_slots = 0;      // positions per ring: attention_window + rollback_tokens
+  int32_t max_rows = 0;      // rows one forward pass may carry
+  int32_t stream_slots = 0;  // KV rings held (open streams + the padding slot)
+  int32_t ring_slots = 0;    // positions per ring: attention_window + rollback_tokens
 };
 
 class DeviceModel {
@@ -62,7 +62,7 @@ class DeviceModel {
   absl::Status upload_tensor(const float* host, int64_t elements, void* device, float* staging);
 
   struct Layer {
-    DeviceMemory attn_norm, ffn_norm;  // float gains
+    DeviceMemory attn_norm, ffn_norm;          // float gains
     DeviceMemory wqkv, wo, w_gate_up, w_down;  // storage type
   };
 
@@ -71,7 +71,7 @@ class DeviceModel {
   AttentionShape attention_;
   bool reduced_ = false;
   int element_bytes_ = 4;
-  cudaStream_t stream_ = nullptr;  // not owned
+  cudaStream_t stream_ = nullptr;    // not owned
   cublasHandle_t cublas_ = nullptr;  // not owned
   int64_t weight_bytes_ = 0;
 

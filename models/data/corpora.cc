@@ -45,16 +45,19 @@ std::optional<int> pitch_class_of(absl::string_view name) {
   if (name.empty() || !kNatural.count(name[0])) return std::nullopt;
   int pc = kNatural.at(name[0]);
   for (char c : name.substr(1)) {
-    if (c == '#') ++pc;
-    else if (c == 'b') --pc;
-    else return std::nullopt;
+    if (c == '#')
+      ++pc;
+    else if (c == 'b')
+      --pc;
+    else
+      return std::nullopt;
   }
   return (pc % 12 + 12) % 12;
 }
 
 // The key ("Gb:maj", "A:min") in force at each bar's downbeat, from key_audio.txt.
-absl::Status set_pop909_keys(const std::string& dir, const realtime::MidiFile& midi,
-                             int64_t shift, Score* score) {
+absl::Status set_pop909_keys(const std::string& dir, const realtime::MidiFile& midi, int64_t shift,
+                             Score* score) {
   absl::StatusOr<std::vector<std::vector<std::string>>> rows =
       read_rows(dir + "/key_audio.txt", " \t");
   if (!rows.ok()) return rows.status();
@@ -103,7 +106,8 @@ absl::StatusOr<Downbeats> pop909_downbeats(const std::string& dir, const realtim
   Downbeats out;
   std::map<int64_t, int> quarters_seen;
   for (size_t i = 1; i < ticks.size(); ++i) {
-    const int64_t q = (ticks[i] - ticks[i - 1] + midi.ticks_per_quarter / 2) / midi.ticks_per_quarter;
+    const int64_t q =
+        (ticks[i] - ticks[i - 1] + midi.ticks_per_quarter / 2) / midi.ticks_per_quarter;
     ++quarters_seen[q];
   }
   int best = 0;
@@ -135,12 +139,15 @@ absl::StatusOr<ChordSpan> parse_harte_chord(absl::string_view label) {
   quality = quality.substr(0, quality.find('/'));  // inversion
   quality = quality.substr(0, quality.find('('));  // added or omitted tones
   static const std::map<std::string, ChordQuality, std::less<>> kQualities = {
-      {"maj", ChordQuality::kMaj},   {"min", ChordQuality::kMin},   {"7", ChordQuality::kDom7},
-      {"min7", ChordQuality::kMin7}, {"maj7", ChordQuality::kMaj7}, {"dim", ChordQuality::kDim},
-      {"dim7", ChordQuality::kDim},  {"hdim7", ChordQuality::kMin7}, {"aug", ChordQuality::kMaj},
-      {"sus2", ChordQuality::kMaj},  {"sus4", ChordQuality::kMaj},  {"maj6", ChordQuality::kMaj},
-      {"min6", ChordQuality::kMin},  {"9", ChordQuality::kDom7},    {"maj9", ChordQuality::kMaj7},
-      {"min9", ChordQuality::kMin7}, {"11", ChordQuality::kDom7},   {"13", ChordQuality::kDom7},
+      {"maj", ChordQuality::kMaj},     {"min", ChordQuality::kMin},
+      {"7", ChordQuality::kDom7},      {"min7", ChordQuality::kMin7},
+      {"maj7", ChordQuality::kMaj7},   {"dim", ChordQuality::kDim},
+      {"dim7", ChordQuality::kDim},    {"hdim7", ChordQuality::kMin7},
+      {"aug", ChordQuality::kMaj},     {"sus2", ChordQuality::kMaj},
+      {"sus4", ChordQuality::kMaj},    {"maj6", ChordQuality::kMaj},
+      {"min6", ChordQuality::kMin},    {"9", ChordQuality::kDom7},
+      {"maj9", ChordQuality::kMaj7},   {"min9", ChordQuality::kMin7},
+      {"11", ChordQuality::kDom7},     {"13", ChordQuality::kDom7},
       {"minmaj7", ChordQuality::kMin}, {"", ChordQuality::kMaj}};
   auto it = kQualities.find(quality);
   span.quality = it == kQualities.end() ? ChordQuality::kMaj : it->second;
@@ -243,8 +250,8 @@ absl::StatusOr<Score> load_nottingham_tune(const std::string& path) {
   split_piano_bass(&*score);
   Score accompaniment = *score;
   std::erase_if(accompaniment.notes, [](const Note& n) { return n.role == Role::kLead; });
-  score->chords = estimate_chords(accompaniment.notes.empty() ? *score : accompaniment,
-                                  score->ticks_per_beat);
+  score->chords =
+      estimate_chords(accompaniment.notes.empty() ? *score : accompaniment, score->ticks_per_beat);
   int key = key_signature(*midi);
   if (key == kAnyClass) key = estimate_key(score->notes);
   for (BarInfo& bar : score->bars) {
@@ -257,15 +264,20 @@ absl::StatusOr<Score> load_nottingham_tune(const std::string& path) {
 
 int groove_to_gm_drum(int pitch) {
   switch (pitch) {
-    case 22: return 42;  // hi-hat closed (edge) -> closed hi-hat
-    case 26: return 46;  // hi-hat open (edge) -> open hi-hat
-    case 58: return 43;  // floor tom rim -> high floor tom
-    default: return pitch;
+    case 22:
+      return 42;  // hi-hat closed (edge) -> closed hi-hat
+    case 26:
+      return 46;  // hi-hat open (edge) -> open hi-hat
+    case 58:
+      return 43;  // floor tom rim -> high floor tom
+    default:
+      return pitch;
   }
 }
 
 absl::StatusOr<std::vector<GrooveEntry>> read_groove_index(const std::string& path) {
-  absl::StatusOr<std::vector<std::vector<std::string>>> rows = read_rows(path, ",", /*keep_empty=*/true);
+  absl::StatusOr<std::vector<std::vector<std::string>>> rows =
+      read_rows(path, ",", /*keep_empty=*/true);
   if (!rows.ok()) return rows.status();
   std::vector<GrooveEntry> entries;
   for (size_t i = 1; i < rows->size(); ++i) {

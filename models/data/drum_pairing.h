@@ -55,11 +55,11 @@ class DrumPool {
 struct DrumPairing {
   bool paired = false;
   double song_tempo_bpm = 0.0;
-  double tolerance = 0.0;             // the tolerance that found candidates
-  int candidates = 0;                 // performances within it
-  int64_t drum_bars = 0;              // song bars that got drums
-  std::vector<std::string> sources;   // performances used, in order
-  std::string style;                  // the first performance's style, now every bar's style
+  double tolerance = 0.0;            // the tolerance that found candidates
+  int candidates = 0;                // performances within it
+  int64_t drum_bars = 0;             // song bars that got drums
+  std::vector<std::string> sources;  // performances used, in order
+  std::string style;                 // the first performance's style, now every bar's style
 };
 
 // Adds drums to `song` (which must have none): candidates are the pool's performances of the same

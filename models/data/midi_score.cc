@@ -128,9 +128,8 @@ int64_t collect_notes(const MidiFile& midi, const MidiImport& import, std::vecto
       if (n.start_ticks >= 0) notes->push_back(n);
     }
   }
-  std::stable_sort(notes->begin(), notes->end(), [](const Note& a, const Note& b) {
-    return a.start_ticks < b.start_ticks;
-  });
+  std::stable_sort(notes->begin(), notes->end(),
+                   [](const Note& a, const Note& b) { return a.start_ticks < b.start_ticks; });
   return last_onset;
 }
 
@@ -154,9 +153,9 @@ absl::StatusOr<Score> midi_to_score(const MidiFile& midi, const MidiImport& impo
     }
     const int64_t length = bar_length_ticks(metre, midi.ticks_per_quarter);
     if (length <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "time signature ", metre.numerator, "/", metre.denominator, " gives empty bars at ",
-          midi.ticks_per_quarter, " ticks per quarter"));
+      return absl::InvalidArgumentError(absl::StrCat("time signature ", metre.numerator, "/",
+                                                     metre.denominator, " gives empty bars at ",
+                                                     midi.ticks_per_quarter, " ticks per quarter"));
     }
     score.bars.push_back(BarInfo{metre, tempo_at(tempos, tick - import.shift_ticks), {}});
     tick += length;

@@ -1,11 +1,11 @@
 // jamd-prepare: the staged corpora (../shared/data) -> train/validation/test token files, the
 // vocabulary's names and a metadata JSON. Usage: jamd-prepare --help; format: docs/vocabulary.md.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <algorithm>
 #include <map>
 #include <optional>
 #include <span>
@@ -27,7 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kUsage = R"(jamd-prepare: turn the staged corpora into token files for training.
+constexpr const char* kUsage =
+    R"(jamd-prepare: turn the staged corpora into token files for training.
 
   jamd-prepare --data=../shared/data --work=build/data --out=build/tokens [options]
 
@@ -90,16 +91,22 @@ bool parse_args(int argc, char** argv, Options* o) {
       if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
       return std::nullopt;
     };
-    if (auto v = value("--data")) o->data_dir = *v;
-    else if (auto w = value("--work")) o->work_dir = *w;
-    else if (auto out = value("--out")) o->out_dir = *out;
-    else if (auto t = value("--transpose"); t && absl::SimpleAtoi(*t, &o->transpose)) {}
-    else if (auto l = value("--limit"); l && absl::SimpleAtoi(*l, &o->limit)) {}
-    else if (auto p = value("--plain-share"); p && absl::SimpleAtoi(*p, &o->plain_share)) {}
-    else if (auto ps = value("--pair-seed"); ps && absl::SimpleAtoi(*ps, &o->pair_seed)) {}
-    else if (a == "--drums=pair" || a == "--drums=none") o->pair_drums = a == "--drums=pair";
-    else if (a == "--include-nottingham") o->include_nottingham = true;
-    else if (a == "--human=auto" || a == "--human=none") o->human = a == "--human=auto";
+    if (auto v = value("--data"))
+      o->data_dir = *v;
+    else if (auto w = value("--work"))
+      o->work_dir = *w;
+    else if (auto out = value("--out"))
+      o->out_dir = *out;
+    else if (auto t = value("--transpose"); t && absl::SimpleAtoi(*t, &o->transpose)) {
+    } else if (auto l = value("--limit"); l && absl::SimpleAtoi(*l, &o->limit)) {
+    } else if (auto p = value("--plain-share"); p && absl::SimpleAtoi(*p, &o->plain_share)) {
+    } else if (auto ps = value("--pair-seed"); ps && absl::SimpleAtoi(*ps, &o->pair_seed)) {
+    } else if (a == "--drums=pair" || a == "--drums=none")
+      o->pair_drums = a == "--drums=pair";
+    else if (a == "--include-nottingham")
+      o->include_nottingham = true;
+    else if (a == "--human=auto" || a == "--human=none")
+      o->human = a == "--human=auto";
     else {
       std::cerr << "unknown or malformed argument '" << a << "'\n\n" << kUsage;
       return false;
@@ -132,7 +139,8 @@ std::optional<Role> human_part_of(const std::string& song_key) {
 bool unpack(const fs::path& tarball, const fs::path& work, const fs::path& marker) {
   if (fs::exists(work / marker)) return true;
   fs::create_directories(work);
-  const std::string cmd = absl::StrCat("tar -xzf '", tarball.string(), "' -C '", work.string(), "'");
+  const std::string cmd =
+      absl::StrCat("tar -xzf '", tarball.string(), "' -C '", work.string(), "'");
   std::cerr << "unpacking " << tarball << " into " << work << "\n";
   return std::system(cmd.c_str()) == 0 && fs::exists(work / marker);
 }
@@ -156,8 +164,11 @@ std::string pairing_line(const std::string& id, const std::string& split, const 
   std::string sources;
   for (const std::string& s : p.sources) absl::StrAppend(&sources, sources.empty() ? "" : ";", s);
   return absl::StrFormat("%s\t%s\t%s\t%.1f\t%.2f\t%d\t%d\t%s\t%s\n", id, split,
-                         plain ? "plain" : p.paired ? "paired" : "unpaired", p.song_tempo_bpm,
-                         p.tolerance, p.candidates, p.drum_bars, p.style, sources);
+                         plain      ? "plain"
+                         : p.paired ? "paired"
+                                    : "unpaired",
+                         p.song_tempo_bpm, p.tolerance, p.candidates, p.drum_bars, p.style,
+                         sources);
 }
 
 void prepare_pop909(const Options& o, const DrumPool& drums, std::map<std::string, Split>* splits,
@@ -223,7 +234,8 @@ void prepare_groove(const Options& o, std::map<std::string, Split>* splits, Corp
     if (o.limit >= 0 && count->songs + count->failed >= o.limit) break;
     absl::StatusOr<Score> beat = load_groove_performance(dir.string(), e);
     if (!beat.ok() || !add_song(*beat, &(*splits)[e.split], count, e.midi_filename)) {
-      if (!beat.ok()) std::cerr << "skipping " << e.midi_filename << ": " << beat.status().message() << "\n";
+      if (!beat.ok())
+        std::cerr << "skipping " << e.midi_filename << ": " << beat.status().message() << "\n";
       ++count->failed;
       continue;
     }
@@ -238,7 +250,8 @@ void prepare_nottingham(const Options& o, std::map<std::string, Split>* splits,
                         CorpusCount* count) {
   std::vector<fs::path> tunes;
   for (const auto& entry : fs::directory_iterator(fs::path(o.work_dir) / "MIDI")) {
-    if (entry.is_regular_file() && entry.path().extension() == ".mid") tunes.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".mid")
+      tunes.push_back(entry.path());
   }
   std::sort(tunes.begin(), tunes.end());
   for (const fs::path& path : tunes) {
@@ -352,17 +365,16 @@ int run(const Options& o) {
       "  \"licences\": {\"pop909\": \"MIT\", \"groove\": \"CC BY 4.0 (attribution: Groove MIDI "
       "Dataset, Google LLC / Magenta)\"%s}\n}\n",
       kTokenFileVersion, v.size(), v.hash(), written->second, o.transpose, pairing_json,
-      written->first,
-      corpus_json(pop), corpus_json(groove),
+      written->first, corpus_json(pop), corpus_json(groove),
       o.include_nottingham ? absl::StrCat(", \"nottingham\": ", corpus_json(nottingham)) : "",
-      o.include_nottingham ? ", \"nottingham\": \"GPL-3.0 (copyleft: see its PROVENANCE.md)\"" : "");
+      o.include_nottingham ? ", \"nottingham\": \"GPL-3.0 (copyleft: see its PROVENANCE.md)\""
+                           : "");
   std::cout << "POP909: " << pop.songs << " songs (" << pop.failed << " skipped";
   if (o.pair_drums) {
     std::cout << "; drums paired " << pop.paired << ", plain " << pop.plain << ", unpaired "
               << pop.unpaired;
   }
-  std::cout << "); Groove: "
-            << groove.songs << " performances (" << groove.failed << " skipped)";
+  std::cout << "); Groove: " << groove.songs << " performances (" << groove.failed << " skipped)";
   if (o.include_nottingham) {
     std::cout << "; Nottingham: " << nottingham.songs << " tunes (" << nottingham.failed
               << " skipped)";

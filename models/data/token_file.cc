@@ -11,7 +11,8 @@ namespace {
 
 template <typename T>
 void put(std::string* out, T value) {
-  for (size_t i = 0; i < sizeof(T); ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
 }
 
 template <typename T>
@@ -36,7 +37,9 @@ absl::Status write_token_file(const std::string& path, const std::vector<uint16_
   for (uint16_t t : tokens) put<uint16_t>(&bytes, t);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path, "; check the folder and free space"));
+  if (!out)
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path, "; check the folder and free space"));
   return absl::OkStatus();
 }
 
@@ -66,8 +69,8 @@ absl::StatusOr<TokenFile> read_token_file(const std::string& path) {
         path, " was written with another vocabulary; run jamd-prepare again with this build"));
   }
   if (bytes.size() != kTokenFileHeaderBytes + 2 * n_tokens) {
-    return absl::DataLossError(absl::StrCat(path, " should hold ", n_tokens,
-                                            " tokens but its size does not match; it is truncated"));
+    return absl::DataLossError(absl::StrCat(
+        path, " should hold ", n_tokens, " tokens but its size does not match; it is truncated"));
   }
   file.tokens.resize(n_tokens);
   for (uint64_t i = 0; i < n_tokens; ++i) {

@@ -40,9 +40,9 @@ absl::StatusOr<BackendChoice> create_backend(BackendKind kind,
     auto cuda = make_cuda_backend(weights, options);
     if (cuda.ok()) return BackendChoice{std::move(*cuda), absl::StrCat("cuda: ", *device)};
     if (kind == BackendKind::kCuda) return cuda.status();
-    return choose_cpu(std::move(weights), options,
-                      absl::StrCat("the CUDA backend failed to start (", cuda.status().message(),
-                                   ")"));
+    return choose_cpu(
+        std::move(weights), options,
+        absl::StrCat("the CUDA backend failed to start (", cuda.status().message(), ")"));
   }
   if (kind == BackendKind::kCuda) return device.status();
   return choose_cpu(std::move(weights), options,

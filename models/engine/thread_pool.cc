@@ -78,8 +78,7 @@ void ThreadPool::parallel_for(int64_t n, absl::FunctionRef<void(int64_t, int64_t
   job_n_ = n;
   done_parts_.store(0, std::memory_order_relaxed);
   const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
-  claim_.store((uint64_t{generation} << 32) | (uint64_t(n_parts) << 16),
-               std::memory_order_release);
+  claim_.store((uint64_t{generation} << 32) | (uint64_t(n_parts) << 16), std::memory_order_release);
   generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
   run_parts(generation);

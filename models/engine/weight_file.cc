@@ -220,8 +220,8 @@ absl::Status WeightFile::parse() {
   tok_embedding_ = at(t++);
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (LayerWeights& l : layers_) {
-    for (const float** p : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate,
-                            &l.w_up, &l.w_down}) {
+    for (const float** p :
+         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down}) {
       *p = at(t++);
     }
   }
@@ -245,8 +245,8 @@ absl::StatusOr<std::vector<std::byte>> build_weight_file(
   int64_t offset = kWeightFileHeaderBytes;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (static_cast<int64_t>(tensors[i].size()) != sizes[i]) {
-      return absl::InvalidArgumentError(absl::StrCat("tensor ", i, " has ", tensors[i].size(),
-                                                     " floats, expected ", sizes[i]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor ", i, " has ", tensors[i].size(), " floats, expected ", sizes[i]));
     }
     offset = align_up(offset, kTensorAlignmentBytes);
     std::memcpy(out.data() + offset, tensors[i].data(), tensors[i].size() * sizeof(float));
@@ -259,8 +259,8 @@ absl::StatusOr<std::vector<std::byte>> build_weight_file(
   return out;
 }
 
-absl::StatusOr<std::vector<std::byte>> random_weight_file(const ModelConfig& config,
-                                                          uint64_t seed, uint64_t vocab_hash) {
+absl::StatusOr<std::vector<std::byte>> random_weight_file(const ModelConfig& config, uint64_t seed,
+                                                          uint64_t vocab_hash) {
   if (absl::Status s = check_config(config); !s.ok()) return s;
   std::mt19937_64 rng(seed);
   const std::vector<int64_t> sizes = tensor_sizes(config);

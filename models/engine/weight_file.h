@@ -86,9 +86,9 @@ std::vector<int64_t> tensor_sizes(const ModelConfig& config);
 
 // Builds a complete file image from tensors given in file order. Used by tests, benchmarks and
 // the random-model tool; the trainer's exporter writes the same bytes from Python.
-absl::StatusOr<std::vector<std::byte>> build_weight_file(const ModelConfig& config,
-                                                         uint64_t vocab_hash, uint64_t data_hash,
-                                                         std::span<const std::vector<float>> tensors);
+absl::StatusOr<std::vector<std::byte>> build_weight_file(
+    const ModelConfig& config, uint64_t vocab_hash, uint64_t data_hash,
+    std::span<const std::vector<float>> tensors);
 
 // A model with seeded random weights (scaled like a freshly initialised network), for parity
 // tests and benchmarks of sizes no trained model has.

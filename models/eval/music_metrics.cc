@@ -98,7 +98,8 @@ SegmentMetrics segment_metrics(const Score& score, int first_bar, int n_bars) {
     for (int key = 0; key < kNumKeys; ++key) {
       const uint16_t scale = key_scale_mask(key);
       double inside = 0;
-      for (int pc = 0; pc < 12; ++pc) inside += ((scale >> pc) & 1u) ? pc_count[static_cast<size_t>(pc)] : 0;
+      for (int pc = 0; pc < 12; ++pc)
+        inside += ((scale >> pc) & 1u) ? pc_count[static_cast<size_t>(pc)] : 0;
       best = std::max(best, inside / n_pitched);
     }
     m.scale_consistency = best;

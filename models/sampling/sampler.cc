@@ -42,9 +42,9 @@ Sampler::Sampler(int32_t n_vocab) : n_vocab_(n_vocab) {
   probs_.reserve(static_cast<size_t>(n_vocab));
 }
 
-absl::StatusOr<int32_t> Sampler::sample(std::span<const float> logits,
-                                        const SamplingParams& params, const TokenMask* mask,
-                                        std::span<const float> bias, SampleRng& rng) {
+absl::StatusOr<int32_t> Sampler::sample(std::span<const float> logits, const SamplingParams& params,
+                                        const TokenMask* mask, std::span<const float> bias,
+                                        SampleRng& rng) {
   const auto n = static_cast<size_t>(n_vocab_);
   if (logits.size() != n) {
     return absl::InvalidArgumentError(
@@ -61,7 +61,8 @@ absl::StatusOr<int32_t> Sampler::sample(std::span<const float> logits,
   candidates_.clear();
   for (int32_t t = 0; t < n_vocab_; ++t) {
     if (mask != nullptr && !mask->test(t)) continue;
-    const float score = logits[static_cast<size_t>(t)] + (bias.empty() ? 0.0f : bias[static_cast<size_t>(t)]);
+    const float score =
+        logits[static_cast<size_t>(t)] + (bias.empty() ? 0.0f : bias[static_cast<size_t>(t)]);
     // NaN and -inf scores can never be drawn.
     if (!(score > -std::numeric_limits<float>::infinity())) continue;
     candidates_.emplace_back(score, t);

@@ -71,8 +71,8 @@ void compute_controls(Score* score) {
   for (size_t i = 0; i < score->chords.size(); ++i) {
     const ChordSpan& c = score->chords[i];
     if (c.root_pitch_class < 0) continue;
-    const int64_t end = i + 1 < score->chords.size() ? score->chords[i + 1].start_ticks
-                                                     : starts.back();
+    const int64_t end =
+        i + 1 < score->chords.size() ? score->chords[i + 1].start_ticks : starts.back();
     for (size_t b = 0; b < n_bars; ++b) {
       const int64_t overlap = std::min(end, starts[b + 1]) - std::max(c.start_ticks, starts[b]);
       if (overlap <= 0) continue;
@@ -84,7 +84,8 @@ void compute_controls(Score* score) {
     BarInfo& bar = score->bars[b];
     const double beats = 4.0 * bar.time_signature.numerator / bar.time_signature.denominator;
     for (int r = 0; r < kNumBandRoles; ++r) {
-      bar.controls.density_class[r] = density_class_of(static_cast<int>(onsets[b][r].size()), beats);
+      bar.controls.density_class[r] =
+          density_class_of(static_cast<int>(onsets[b][r].size()), beats);
     }
     const auto [sum, count] = velocity[b];
     bar.controls.energy_class = energy_class_of(count > 0 ? sum / count : 0.0, count);

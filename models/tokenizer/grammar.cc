@@ -47,9 +47,9 @@ std::vector<ForcedChord> canonical_chords(std::vector<ForcedChord> chords) {
 }
 
 int chord_value(const ForcedChord& c) {
-  return c.root_pitch_class < 0 ? -1
-                                : c.root_pitch_class * kNumChordQualities +
-                                      static_cast<int>(c.quality);
+  return c.root_pitch_class < 0
+             ? -1
+             : c.root_pitch_class * kNumChordQualities + static_cast<int>(c.quality);
 }
 
 }  // namespace
@@ -107,8 +107,12 @@ void Grammar::header_ranges(auto&& f) const {
     forced_or_all(kind, forced, control_offset(forced, n_classes));
   };
   switch (phase_) {
-    case Phase::kMeter: forced_or_all(TokenKind::kMeter, c.meter, c.meter); return;
-    case Phase::kTempo: forced_or_all(TokenKind::kTempo, c.tempo_class, c.tempo_class); return;
+    case Phase::kMeter:
+      forced_or_all(TokenKind::kMeter, c.meter, c.meter);
+      return;
+    case Phase::kTempo:
+      forced_or_all(TokenKind::kTempo, c.tempo_class, c.tempo_class);
+      return;
     case Phase::kDensity: {
       int forced = c.density_class[density_role_];
       // A disabled part plays nothing, so its density is "empty" unless the caller says more.
@@ -120,11 +124,20 @@ void Grammar::header_ranges(auto&& f) const {
       }
       return;
     }
-    case Phase::kEnergy: control(TokenKind::kEnergy, c.energy_class, kNumEnergyClasses); return;
-    case Phase::kValence: control(TokenKind::kValence, c.valence_class, kNumValenceClasses); return;
-    case Phase::kStyle: control(TokenKind::kStyle, c.style, kNumStyles); return;
-    case Phase::kKey: control(TokenKind::kKey, c.key, kNumKeys); return;
-    default: assert(false && "not a header phase");
+    case Phase::kEnergy:
+      control(TokenKind::kEnergy, c.energy_class, kNumEnergyClasses);
+      return;
+    case Phase::kValence:
+      control(TokenKind::kValence, c.valence_class, kNumValenceClasses);
+      return;
+    case Phase::kStyle:
+      control(TokenKind::kStyle, c.style, kNumStyles);
+      return;
+    case Phase::kKey:
+      control(TokenKind::kKey, c.key, kNumKeys);
+      return;
+    default:
+      assert(false && "not a header phase");
   }
 }
 
@@ -175,19 +188,28 @@ void Grammar::for_each_allowed_range(F&& f) const {
     case Phase::kEnergy:
     case Phase::kValence:
     case Phase::kStyle:
-    case Phase::kKey: header_ranges(f); return;
+    case Phase::kKey:
+      header_ranges(f);
+      return;
     case Phase::kFirstChord:
     case Phase::kChordBlock:
-    case Phase::kChordAfterPosition: chord_ranges(f); return;
-    case Phase::kPartBody: part_body_ranges(f); return;
-    case Phase::kPitch: f(vocab_.pitch(last_pitch_ + 1), 127 - last_pitch_); return;
+    case Phase::kChordAfterPosition:
+      chord_ranges(f);
+      return;
+    case Phase::kPartBody:
+      part_body_ranges(f);
+      return;
+    case Phase::kPitch:
+      f(vocab_.pitch(last_pitch_ + 1), 127 - last_pitch_);
+      return;
     case Phase::kVelocity:
       f(vocab_.first_of(TokenKind::kVelocity), kNumVelocityClasses);
       return;
     case Phase::kDuration:
       f(vocab_.first_of(TokenKind::kDuration), kNumDurationClasses);
       return;
-    case Phase::kEnded: return;
+    case Phase::kEnded:
+      return;
   }
 }
 
@@ -199,9 +221,8 @@ void Grammar::allowed(TokenMask* mask) const {
 
 bool Grammar::allows(TokenId id) const {
   bool found = false;
-  for_each_allowed_range([&](TokenId first, int count) {
-    found = found || (id >= first && id < first + count);
-  });
+  for_each_allowed_range(
+      [&](TokenId first, int count) { found = found || (id >= first && id < first + count); });
   return found;
 }
 
@@ -227,8 +248,12 @@ absl::Status Grammar::advance(TokenId id) {
 
 void Grammar::apply(const TokenInfo& info, TokenId id) {
   switch (info.kind) {
-    case TokenKind::kStart: phase_ = Phase::kBeforeBar; return;
-    case TokenKind::kEnd: phase_ = Phase::kEnded; return;
+    case TokenKind::kStart:
+      phase_ = Phase::kBeforeBar;
+      return;
+    case TokenKind::kEnd:
+      phase_ = Phase::kEnded;
+      return;
     case TokenKind::kBar:
       ++bars_started_;
       phase_ = Phase::kMeter;
@@ -246,9 +271,15 @@ void Grammar::apply(const TokenInfo& info, TokenId id) {
     case TokenKind::kDensity:
       if (++density_role_ == kNumBandRoles) phase_ = Phase::kEnergy;
       return;
-    case TokenKind::kEnergy: phase_ = Phase::kValence; return;
-    case TokenKind::kValence: phase_ = Phase::kStyle; return;
-    case TokenKind::kStyle: phase_ = Phase::kKey; return;
+    case TokenKind::kEnergy:
+      phase_ = Phase::kValence;
+      return;
+    case TokenKind::kValence:
+      phase_ = Phase::kStyle;
+      return;
+    case TokenKind::kStyle:
+      phase_ = Phase::kKey;
+      return;
     case TokenKind::kKey:
       chord_count_ = 0;
       last_chord_value_ = -2;
@@ -283,8 +314,11 @@ void Grammar::apply(const TokenInfo& info, TokenId id) {
     case TokenKind::kVelocity:
       phase_ = part_ == static_cast<int>(Role::kDrums) ? Phase::kPartBody : Phase::kDuration;
       return;
-    case TokenKind::kDuration: phase_ = Phase::kPartBody; return;
-    case TokenKind::kPad: break;
+    case TokenKind::kDuration:
+      phase_ = Phase::kPartBody;
+      return;
+    case TokenKind::kPad:
+      break;
   }
   assert(false && "the grammar never allows Pad");
   (void)id;

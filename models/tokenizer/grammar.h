@@ -49,7 +49,7 @@ class TokenMask {
 inline constexpr int kFree = -2;
 
 struct ForcedChord {
-  int position_grid = 0;  // the first forced chord must sit at 0
+  int position_grid = 0;      // the first forced chord must sit at 0
   int root_pitch_class = -1;  // -1: no chord
   ChordQuality quality = ChordQuality::kMaj;
 };
@@ -69,8 +69,23 @@ struct GrammarConstraints {
 class Grammar {
  public:
   enum class Phase : uint8_t {
-    kSongStart, kBeforeBar, kMeter, kTempo, kDensity, kEnergy, kValence, kStyle, kKey,
-    kFirstChord, kChordBlock, kChordAfterPosition, kPartBody, kPitch, kVelocity, kDuration, kEnded,
+    kSongStart,
+    kBeforeBar,
+    kMeter,
+    kTempo,
+    kDensity,
+    kEnergy,
+    kValence,
+    kStyle,
+    kKey,
+    kFirstChord,
+    kChordBlock,
+    kChordAfterPosition,
+    kPartBody,
+    kPitch,
+    kVelocity,
+    kDuration,
+    kEnded,
   };
 
   explicit Grammar(GrammarConstraints constraints = {});
@@ -108,12 +123,12 @@ class Grammar {
   int bars_started_ = 0;
   int bar_grid_ = 0;
   int density_role_ = 0;
-  int chord_count_ = 0;         // chords in this bar so far
-  int last_chord_value_ = -2;   // TokenInfo::value of the bar's last chord
+  int chord_count_ = 0;        // chords in this bar so far
+  int last_chord_value_ = -2;  // TokenInfo::value of the bar's last chord
   int last_chord_position_ = 0;
   int part_ = -1;
-  int position_ = -1;           // last position in the open part, -1 before the first
-  int last_pitch_ = -1;         // last pitch at that position
+  int position_ = -1;    // last position in the open part, -1 before the first
+  int last_pitch_ = -1;  // last pitch at that position
 };
 
 }  // namespace jamd::models

@@ -17,12 +17,12 @@ constexpr std::array<double, 12> kMinorProfile = {6.33, 2.68, 3.52, 5.38, 2.60, 
 
 // Chord tones above the root, per ChordQuality (a triad's fourth entry repeats its fifth).
 constexpr std::array<std::array<int, 4>, kNumChordQualities> kChordIntervals = {{
-    {0, 4, 7, 7},    // maj
-    {0, 3, 7, 7},    // min
-    {0, 4, 7, 10},   // 7
-    {0, 3, 7, 10},   // min7
-    {0, 4, 7, 11},   // maj7
-    {0, 3, 6, 6},    // dim
+    {0, 4, 7, 7},   // maj
+    {0, 3, 7, 7},   // min
+    {0, 4, 7, 10},  // 7
+    {0, 3, 7, 10},  // min7
+    {0, 4, 7, 11},  // maj7
+    {0, 3, 6, 6},   // dim
 }};
 // Weight lost for sounding pitch classes outside the chord, relative to those inside.
 constexpr double kOutsidePenalty = 0.6;
@@ -54,7 +54,8 @@ double correlation(const std::array<double, 12>& a, const std::array<double, 12>
 int bass_pitch_class(std::span<const Note> notes, int64_t begin, int64_t end) {
   int lowest = 128;
   for (const Note& n : notes) {
-    if (n.role == Role::kDrums || n.start_ticks >= end || n.start_ticks + n.duration_ticks <= begin) {
+    if (n.role == Role::kDrums || n.start_ticks >= end ||
+        n.start_ticks + n.duration_ticks <= begin) {
       continue;
     }
     lowest = std::min(lowest, n.pitch);

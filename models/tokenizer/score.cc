@@ -9,24 +9,36 @@ namespace jamd::models {
 
 const char* role_name(Role role) {
   switch (role) {
-    case Role::kDrums: return "drums";
-    case Role::kBass: return "bass";
-    case Role::kKeys: return "keys";
-    case Role::kPad: return "pad";
-    case Role::kLead: return "lead";
-    case Role::kHuman: return "human";
+    case Role::kDrums:
+      return "drums";
+    case Role::kBass:
+      return "bass";
+    case Role::kKeys:
+      return "keys";
+    case Role::kPad:
+      return "pad";
+    case Role::kLead:
+      return "lead";
+    case Role::kHuman:
+      return "human";
   }
   return "?";
 }
 
 const char* chord_quality_name(ChordQuality quality) {
   switch (quality) {
-    case ChordQuality::kMaj: return "maj";
-    case ChordQuality::kMin: return "min";
-    case ChordQuality::kDom7: return "7";
-    case ChordQuality::kMin7: return "min7";
-    case ChordQuality::kMaj7: return "maj7";
-    case ChordQuality::kDim: return "dim";
+    case ChordQuality::kMaj:
+      return "maj";
+    case ChordQuality::kMin:
+      return "min";
+    case ChordQuality::kDom7:
+      return "7";
+    case ChordQuality::kMin7:
+      return "min7";
+    case ChordQuality::kMaj7:
+      return "maj7";
+    case ChordQuality::kDim:
+      return "dim";
   }
   return "?";
 }

@@ -32,11 +32,12 @@ absl::Status check_class(int value, int n_classes, const char* what, size_t bar)
 absl::Status check_bar(const BarInfo& bar, size_t index) {
   if (meter_index(bar.time_signature) < 0) {
     std::vector<std::string> names;
-    for (const TimeSignature& m : kMeters) names.push_back(absl::StrCat(m.numerator, "/", m.denominator));
+    for (const TimeSignature& m : kMeters)
+      names.push_back(absl::StrCat(m.numerator, "/", m.denominator));
     return absl::InvalidArgumentError(absl::StrCat(
         "bar ", index, " has metre ", bar.time_signature.numerator, "/",
-        bar.time_signature.denominator, ", which the vocabulary lacks; supported metres: ",
-        absl::StrJoin(names, ", ")));
+        bar.time_signature.denominator,
+        ", which the vocabulary lacks; supported metres: ", absl::StrJoin(names, ", ")));
   }
   const BarControls& c = bar.controls;
   for (int r = 0; r < kNumBandRoles; ++r) {
@@ -44,10 +45,10 @@ absl::Status check_bar(const BarInfo& bar, size_t index) {
       return s;
     }
   }
-  for (auto [value, n, what] : {std::tuple{c.energy_class, kNumEnergyClasses, "energy"},
-                                std::tuple{c.valence_class, kNumValenceClasses, "valence"},
-                                std::tuple{c.style, kNumStyles, "style"},
-                                std::tuple{c.key, kNumKeys, "key"}}) {
+  for (auto [value, n, what] :
+       {std::tuple{c.energy_class, kNumEnergyClasses, "energy"},
+        std::tuple{c.valence_class, kNumValenceClasses, "valence"},
+        std::tuple{c.style, kNumStyles, "style"}, std::tuple{c.key, kNumKeys, "key"}}) {
     if (auto s = check_class(value, n, what, index); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -84,14 +85,13 @@ absl::Status quantize_notes(const Score& score, const std::vector<int64_t>& star
     Note q = n;
     q.start_ticks = ticks_to_grid(n.start_ticks, score.ticks_per_beat);
     if (q.start_ticks < 0 || q.start_ticks >= starts.back()) {
-      return absl::OutOfRangeError(absl::StrCat(
-          "note at tick ", n.start_ticks, " lies outside the ", score.bars.size(),
-          " bars of the score; add bars to cover every note"));
+      return absl::OutOfRangeError(
+          absl::StrCat("note at tick ", n.start_ticks, " lies outside the ", score.bars.size(),
+                       " bars of the score; add bars to cover every note"));
     }
     const int64_t end = ticks_to_grid(n.start_ticks + n.duration_ticks, score.ticks_per_beat);
-    q.duration_ticks = n.role == Role::kDrums
-                           ? kDrumDurationGrid
-                           : kDurationGrid[duration_class(end - q.start_ticks)];
+    q.duration_ticks = n.role == Role::kDrums ? kDrumDurationGrid
+                                              : kDurationGrid[duration_class(end - q.start_ticks)];
     q.velocity = velocity_class_value(velocity_class(n.velocity));
     const size_t bar = static_cast<size_t>(
         std::upper_bound(starts.begin(), starts.end(), q.start_ticks) - starts.begin() - 1);
@@ -265,9 +265,8 @@ absl::StatusOr<std::vector<TokenId>> encode_part_block(std::span<const Note> not
   // Keep what lies between this part's marker and the next one.
   const Vocabulary& v = Vocabulary::get();
   auto first = std::find(tokens.begin(), tokens.end(), v.part(role)) + 1;
-  auto last = std::find_if(first, tokens.end(), [&](TokenId t) {
-    return v.info(t).kind == TokenKind::kPart;
-  });
+  auto last = std::find_if(first, tokens.end(),
+                           [&](TokenId t) { return v.info(t).kind == TokenKind::kPart; });
   return std::vector<TokenId>(first, last);
 }
 
@@ -287,22 +286,38 @@ class ScoreBuilder {
     if (score_.bars.empty()) return;  // Start: nothing to write
     BarInfo& bar = score_.bars.back();
     switch (t.kind) {
-      case TokenKind::kMeter: bar.time_signature = kMeters[t.value]; break;
-      case TokenKind::kTempo: bar.tempo_bpm = tempo_class_bpm(t.value); break;
-      case TokenKind::kDensity: bar.controls.density_class[t.role] = t.value; break;
-      case TokenKind::kEnergy: bar.controls.energy_class = t.value; break;
-      case TokenKind::kValence: bar.controls.valence_class = t.value; break;
-      case TokenKind::kStyle: bar.controls.style = t.value; break;
+      case TokenKind::kMeter:
+        bar.time_signature = kMeters[t.value];
+        break;
+      case TokenKind::kTempo:
+        bar.tempo_bpm = tempo_class_bpm(t.value);
+        break;
+      case TokenKind::kDensity:
+        bar.controls.density_class[t.role] = t.value;
+        break;
+      case TokenKind::kEnergy:
+        bar.controls.energy_class = t.value;
+        break;
+      case TokenKind::kValence:
+        bar.controls.valence_class = t.value;
+        break;
+      case TokenKind::kStyle:
+        bar.controls.style = t.value;
+        break;
       case TokenKind::kKey:
         bar.controls.key = t.value;
         position_ = 0;  // the bar's first chord sits on the downbeat
         break;
-      case TokenKind::kChord: add_chord(t.value); break;
+      case TokenKind::kChord:
+        add_chord(t.value);
+        break;
       case TokenKind::kPart:
         position_ = 0;
         note_.role = static_cast<Role>(t.role);
         break;
-      case TokenKind::kPosition: position_ = t.value; break;
+      case TokenKind::kPosition:
+        position_ = t.value;
+        break;
       case TokenKind::kPitch:
         note_.start_ticks = bar_start_ + position_;
         note_.pitch = t.value;
@@ -311,8 +326,11 @@ class ScoreBuilder {
         note_.velocity = velocity_class_value(t.value);
         if (note_.role == Role::kDrums) add_note(kDrumDurationGrid);
         break;
-      case TokenKind::kDuration: add_note(kDurationGrid[t.value]); break;
-      default: break;
+      case TokenKind::kDuration:
+        add_note(kDurationGrid[t.value]);
+        break;
+      default:
+        break;
     }
   }
 

@@ -103,10 +103,12 @@ Vocabulary::Vocabulary() {
   add(TokenKind::kEnd, "End", -1, 0);
   add(TokenKind::kBar, "Bar", -1, 0);
   for (size_t i = 0; i < kMeters.size(); ++i) {
-    add(TokenKind::kMeter, absl::StrCat("Meter_", kMeters[i].numerator, "/", kMeters[i].denominator),
-        -1, static_cast<int>(i));
+    add(TokenKind::kMeter,
+        absl::StrCat("Meter_", kMeters[i].numerator, "/", kMeters[i].denominator), -1,
+        static_cast<int>(i));
   }
-  for (int c = 0; c < kNumTempoClasses; ++c) add(TokenKind::kTempo, absl::StrCat("Tempo_", c), -1, c);
+  for (int c = 0; c < kNumTempoClasses; ++c)
+    add(TokenKind::kTempo, absl::StrCat("Tempo_", c), -1, c);
   for (int r = 0; r < kNumBandRoles; ++r) {
     const char* role = role_name(static_cast<Role>(r));
     for (int c = 0; c < kNumDensityClasses; ++c) {
@@ -114,13 +116,15 @@ Vocabulary::Vocabulary() {
     }
     add(TokenKind::kDensity, absl::StrCat("Density_", role, "_any"), r, kAnyClass);
   }
-  for (int c = 0; c < kNumEnergyClasses; ++c) add(TokenKind::kEnergy, absl::StrCat("Energy_", c), -1, c);
+  for (int c = 0; c < kNumEnergyClasses; ++c)
+    add(TokenKind::kEnergy, absl::StrCat("Energy_", c), -1, c);
   add(TokenKind::kEnergy, "Energy_any", -1, kAnyClass);
   for (int c = 0; c < kNumValenceClasses; ++c) {
     add(TokenKind::kValence, absl::StrCat("Valence_", c), -1, c);
   }
   add(TokenKind::kValence, "Valence_any", -1, kAnyClass);
-  for (int s = 0; s < kNumStyles; ++s) add(TokenKind::kStyle, absl::StrCat("Style_", kStyleNames[s]), -1, s);
+  for (int s = 0; s < kNumStyles; ++s)
+    add(TokenKind::kStyle, absl::StrCat("Style_", kStyleNames[s]), -1, s);
   add(TokenKind::kStyle, "Style_any", -1, kAnyClass);
   for (int k = 0; k < kNumKeys; ++k) add(TokenKind::kKey, absl::StrCat("Key_", key_name(k)), -1, k);
   add(TokenKind::kKey, "Key_any", -1, kAnyClass);
@@ -163,8 +167,8 @@ const TokenInfo& Vocabulary::info(TokenId id) const {
 absl::StatusOr<TokenId> Vocabulary::find(absl::string_view name) const {
   auto it = by_name_.find(std::string(name));
   if (it == by_name_.end()) {
-    return absl::NotFoundError(absl::StrCat("no token named '", name,
-                                            "' in the vocabulary (names: docs/vocabulary.md)"));
+    return absl::NotFoundError(
+        absl::StrCat("no token named '", name, "' in the vocabulary (names: docs/vocabulary.md)"));
   }
   return it->second;
 }
@@ -178,8 +182,8 @@ TokenId Vocabulary::meter(int index) const { return in_range(TokenKind::kMeter, 
 TokenId Vocabulary::tempo(int cls) const { return in_range(TokenKind::kTempo, cls); }
 TokenId Vocabulary::density(int band_role, int cls) const {
   assert(band_role >= 0 && band_role < kNumBandRoles);
-  return in_range(TokenKind::kDensity, band_role * (kNumDensityClasses + 1) +
-                                           control_offset(cls, kNumDensityClasses));
+  return in_range(TokenKind::kDensity,
+                  band_role * (kNumDensityClasses + 1) + control_offset(cls, kNumDensityClasses));
 }
 TokenId Vocabulary::energy(int cls) const {
   return in_range(TokenKind::kEnergy, control_offset(cls, kNumEnergyClasses));
@@ -190,7 +194,9 @@ TokenId Vocabulary::valence(int cls) const {
 TokenId Vocabulary::style(int s) const {
   return in_range(TokenKind::kStyle, control_offset(s, kNumStyles));
 }
-TokenId Vocabulary::key(int k) const { return in_range(TokenKind::kKey, control_offset(k, kNumKeys)); }
+TokenId Vocabulary::key(int k) const {
+  return in_range(TokenKind::kKey, control_offset(k, kNumKeys));
+}
 TokenId Vocabulary::chord(int root, ChordQuality quality) const {
   assert(root >= 0 && root < 12);
   return in_range(TokenKind::kChord, root * kNumChordQualities + static_cast<int>(quality));

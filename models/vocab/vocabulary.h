@@ -29,10 +29,20 @@ inline constexpr int kGridPerBeat = 12;
 inline constexpr int kMaxBarGrid = 96;
 
 // Metres a bar may have; anything else is refused by the encoder with the list.
-inline constexpr std::array<TimeSignature, 14> kMeters = {{{2, 4}, {3, 4}, {4, 4}, {5, 4},
-                                                           {6, 4}, {7, 4}, {2, 2}, {3, 2},
-                                                           {3, 8}, {5, 8}, {6, 8}, {7, 8},
-                                                           {9, 8}, {12, 8}}};
+inline constexpr std::array<TimeSignature, 14> kMeters = {{{2, 4},
+                                                           {3, 4},
+                                                           {4, 4},
+                                                           {5, 4},
+                                                           {6, 4},
+                                                           {7, 4},
+                                                           {2, 2},
+                                                           {3, 2},
+                                                           {3, 8},
+                                                           {5, 8},
+                                                           {6, 8},
+                                                           {7, 8},
+                                                           {9, 8},
+                                                           {12, 8}}};
 // Index into kMeters, or -1.
 int meter_index(const TimeSignature& time_signature);
 
@@ -62,16 +72,31 @@ inline constexpr int kNumEnergyClasses = 5;
 inline constexpr int kNumValenceClasses = 3;
 inline constexpr int kNumKeys = 24;  // tonic + 12 * minor
 inline constexpr std::array<const char*, 21> kStyleNames = {
-    "rock",   "funk",    "jazz",      "latin", "hiphop",   "soul",      "afrocuban",
-    "punk",   "neworleans", "country", "pop",  "reggae",   "gospel",    "afrobeat",
-    "dance",  "blues",   "highlife",  "middleeastern", "folk", "classical", "other"};
+    "rock",  "funk",       "jazz",     "latin",         "hiphop", "soul",      "afrocuban",
+    "punk",  "neworleans", "country",  "pop",           "reggae", "gospel",    "afrobeat",
+    "dance", "blues",      "highlife", "middleeastern", "folk",   "classical", "other"};
 inline constexpr int kNumStyles = static_cast<int>(kStyleNames.size());
 int style_index(absl::string_view name);  // -1 when unknown
 std::string key_name(int key);            // "C_maj", "A_min"
 
 enum class TokenKind : uint8_t {
-  kPad, kStart, kEnd, kBar, kMeter, kTempo, kDensity, kEnergy, kValence, kStyle, kKey,
-  kChord, kPart, kPosition, kPitch, kVelocity, kDuration,
+  kPad,
+  kStart,
+  kEnd,
+  kBar,
+  kMeter,
+  kTempo,
+  kDensity,
+  kEnergy,
+  kValence,
+  kStyle,
+  kKey,
+  kChord,
+  kPart,
+  kPosition,
+  kPitch,
+  kVelocity,
+  kDuration,
 };
 inline constexpr int kNumTokenKinds = 17;
 

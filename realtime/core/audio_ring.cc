@@ -20,8 +20,7 @@ size_t AudioRing::free_frames_for_writer() const {
   return capacity_frames_ - static_cast<size_t>(write - read);
 }
 
-size_t AudioRing::write_planar(std::span<const std::span<const float>> channels,
-                               size_t n_frames) {
+size_t AudioRing::write_planar(std::span<const std::span<const float>> channels, size_t n_frames) {
   assert(channels.size() == n_channels_);
   const size_t n_write = std::min(n_frames, free_frames_for_writer());
   const uint64_t write = write_frame_.load(std::memory_order_relaxed);

@@ -7,11 +7,11 @@
 // Thread safety: the deleters are stateless; the handles they free are owned by one thread.
 #pragma once
 
-#include <memory>
-
 #include <fluidsynth.h>
 #include <jack/jack.h>
 #include <sndfile.h>
+
+#include <memory>
 
 namespace jamd::realtime {
 

@@ -149,15 +149,13 @@ void Scheduler::push_event(int64_t tick, const MidiMessage& message) {
     return;
   }
   heap_.push_back({tick, next_seq_++, message});  // within the reserved capacity: no allocation
-  std::push_heap(heap_.begin(), heap_.end(), [](const Event& a, const Event& b) {
-    return later(a, b);
-  });
+  std::push_heap(heap_.begin(), heap_.end(),
+                 [](const Event& a, const Event& b) { return later(a, b); });
 }
 
 void Scheduler::pop_event() {
-  std::pop_heap(heap_.begin(), heap_.end(), [](const Event& a, const Event& b) {
-    return later(a, b);
-  });
+  std::pop_heap(heap_.begin(), heap_.end(),
+                [](const Event& a, const Event& b) { return later(a, b); });
   heap_.pop_back();
 }
 

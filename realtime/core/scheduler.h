@@ -43,7 +43,7 @@ struct SchedulerOptions {
   int ticks_per_quarter = 480;
   double tempo_bpm = 120.0;
   TimeSignature time_signature{};
-  size_t max_events = 8192;         // the bounded event store (events not yet played)
+  size_t max_events = 8192;          // the bounded event store (events not yet played)
   size_t command_queue_size = 4096;  // posts in flight between producer and RT thread
 };
 
@@ -65,29 +65,29 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Producer side: each returns false (and counts it) when the queue is full.
-  bool schedule(int64_t tick, const MidiMessage& message);  // thread: producer
-  bool note_on(int64_t tick, int channel, int key, int velocity);  // thread: producer
-  bool note_off(int64_t tick, int channel, int key);  // thread: producer
-  bool program_change(int64_t tick, int channel, int program);  // thread: producer
+  bool schedule(int64_t tick, const MidiMessage& message);                    // thread: producer
+  bool note_on(int64_t tick, int channel, int key, int velocity);             // thread: producer
+  bool note_off(int64_t tick, int channel, int key);                          // thread: producer
+  bool program_change(int64_t tick, int channel, int program);                // thread: producer
   bool control_change(int64_t tick, int channel, int controller, int value);  // thread: producer
   // Tempo from exactly `tick` on (a file's tempo map). Late changes land on the next beat.
   bool change_tempo(int64_t tick, double tempo_bpm);  // thread: producer
   // The live rule: from the first beat boundary at or after max(tick, the playhead).
-  bool change_tempo_at_next_beat(int64_t tick, double tempo_bpm);  // thread: producer
+  bool change_tempo_at_next_beat(int64_t tick, double tempo_bpm);          // thread: producer
   bool change_time_signature(int64_t tick, TimeSignature time_signature);  // thread: producer
   // Instant controls, applied at offset 0 of the next period.
   bool send_now(const MidiMessage& message);  // thread: producer (volume, mute, program)
   bool all_notes_off();  // thread: producer — releases every sounding note, keeps the schedule
-  bool stop();  // thread: producer — drops every scheduled event and silences at once
+  bool stop();           // thread: producer — drops every scheduled event and silences at once
   // The RT thread's stop (see the header): call before begin_period; idempotent.
-  void hold(bool held);  // thread: rt
+  void hold(bool held);                // thread: rt
   bool held() const { return held_; }  // thread: rt
 
   // RT side.
   void begin_period(uint64_t first_frame, uint32_t n_frames);  // thread: rt
   // The next event due in this period, in frame order, with message.frame its offset.
   bool next_event(MidiMessage& message);  // thread: rt
-  void end_period();  // thread: rt
+  void end_period();                      // thread: rt
 
   const SchedulerCounters& counters() const { return counters_; }  // thread: any
   uint64_t playhead_frame() const { return playhead_frame_.load(std::memory_order_acquire); }

@@ -20,8 +20,8 @@ bool to_song_event(const MidiEvent& e, SongEvent& out) {
   out.tick = static_cast<int64_t>(e.tick);
   if (e.is_meta()) {
     if (e.meta_type == kMetaTempo && e.data.size() == 3) {
-      const uint32_t us_per_quarter = (uint32_t{e.data[0]} << 16) | (uint32_t{e.data[1]} << 8) |
-                                      e.data[2];
+      const uint32_t us_per_quarter =
+          (uint32_t{e.data[0]} << 16) | (uint32_t{e.data[1]} << 8) | e.data[2];
       if (us_per_quarter == 0) return false;
       out.kind = SongEvent::Kind::kTempo;
       out.tempo_bpm = 60'000'000.0 / us_per_quarter;

@@ -25,8 +25,8 @@ struct SongEvent {
   enum class Kind : uint8_t { kMidi, kTempo, kTimeSignature };
   Kind kind = Kind::kMidi;
   int64_t tick = 0;
-  MidiMessage message{};        // kMidi
-  double tempo_bpm = 0.0;       // kTempo
+  MidiMessage message{};           // kMidi
+  double tempo_bpm = 0.0;          // kTempo
   TimeSignature time_signature{};  // kTimeSignature
 };
 

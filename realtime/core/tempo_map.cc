@@ -70,8 +70,8 @@ bool TempoMap::set_tempo(int64_t tick, double tempo_bpm) {
 
 int64_t TempoMap::set_tempo_at_next_beat(int64_t not_before_tick, double tempo_bpm) {
   const int64_t last_start = tempo_[n_tempo_ - 1].start_tick;
-  int64_t boundary = next_beat_boundary(not_before_tick < last_start ? last_start
-                                                                     : not_before_tick);
+  int64_t boundary =
+      next_beat_boundary(not_before_tick < last_start ? last_start : not_before_tick);
   return set_tempo(boundary, tempo_bpm) ? boundary : -1;
 }
 
@@ -97,16 +97,15 @@ bool TempoMap::set_time_signature(int64_t tick, TimeSignature time_signature) {
 
 int64_t TempoMap::frame_at(int64_t tick) const {
   const TempoSegment& s = tempo_segment_at_tick(tick);
-  return s.start_frame +
-         static_cast<int64_t>(std::llround(static_cast<double>(tick - s.start_tick) *
-                                           s.frames_per_tick));
+  return s.start_frame + static_cast<int64_t>(std::llround(
+                             static_cast<double>(tick - s.start_tick) * s.frames_per_tick));
 }
 
 int64_t TempoMap::tick_at(int64_t frame) const {
   const TempoSegment& s = tempo_segment_at_frame(frame);
-  int64_t tick = s.start_tick + static_cast<int64_t>(std::floor(
-                                    static_cast<double>(frame - s.start_frame) /
-                                    s.frames_per_tick));
+  int64_t tick = s.start_tick +
+                 static_cast<int64_t>(
+                     std::floor(static_cast<double>(frame - s.start_frame) / s.frames_per_tick));
   // The division may be off by one against frame_at()'s rounding: settle it exactly.
   while (frame_at(tick + 1) <= frame) ++tick;
   while (frame_at(tick) > frame) --tick;

@@ -38,9 +38,9 @@ class MidiOut {
 // valid only during process().
 struct ProcessBlock {
   uint32_t n_frames = 0;
-  uint64_t first_frame = 0;             // sample clock: frames since the I/O started
-  std::span<const float> audio_in[2];   // in_1, in_2
-  std::span<float> audio_out[2];        // out_L, out_R (the callback writes every frame)
+  uint64_t first_frame = 0;              // sample clock: frames since the I/O started
+  std::span<const float> audio_in[2];    // in_1, in_2
+  std::span<float> audio_out[2];         // out_L, out_R (the callback writes every frame)
   std::span<const MidiMessage> midi_in;  // in frame order
   MidiOut* midi_out = nullptr;
 };

@@ -20,7 +20,7 @@ namespace jamd::realtime {
 // Collects one period's MIDI out in a preallocated array; cleared at each period's start.
 class VirtualIo::PeriodMidiOut : public MidiOut {
  public:
-  void clear() { n_ = 0; }  // thread: rt
+  void clear() { n_ = 0; }                           // thread: rt
   bool write(const MidiMessage& message) override {  // thread: rt
     if (n_ == kVirtualMidiOutPerPeriod) return false;
     messages_[n_++] = message;
@@ -52,9 +52,8 @@ absl::Status VirtualIo::start(ProcessCallback* callback) {
   if (options_.rt_priority > 0) {
     sched_param param{};
     param.sched_priority = options_.rt_priority;
-    got_rt_priority_.store(
-        pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &param) == 0,
-        std::memory_order_release);
+    got_rt_priority_.store(pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &param) == 0,
+                           std::memory_order_release);
   }
   return absl::OkStatus();
 }
@@ -67,8 +66,8 @@ void VirtualIo::stop() {
 void VirtualIo::run(ProcessCallback* callback) {
   using Clock = std::chrono::steady_clock;
   const uint32_t n = options_.period_frames;
-  const auto period = std::chrono::nanoseconds(
-      static_cast<int64_t>(1e9 * n / options_.sample_rate_hz));
+  const auto period =
+      std::chrono::nanoseconds(static_cast<int64_t>(1e9 * n / options_.sample_rate_hz));
   auto deadline = Clock::now();
   ProcessBlock block;
   block.n_frames = n;
@@ -129,16 +128,16 @@ absl::StatusOr<SndFilePtr> open_wav(const OfflineRenderOptions& options) {
   // open(2) first: its errno says plainly why a path is unwritable.
   const int fd = ::open(options.wav_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot write '", options.wav_path, "': ", std::strerror(errno),
-        "; choose a writable path (an existing folder) for the WAV file"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write '", options.wav_path, "': ", std::strerror(errno),
+                     "; choose a writable path (an existing folder) for the WAV file"));
   }
   ::close(fd);
   SndFilePtr file(sf_open(options.wav_path.c_str(), SFM_WRITE, &info));
   if (!file) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot write '", options.wav_path, "' as WAV: ", sf_strerror(nullptr),
-        "; choose a writable path for the WAV file"));
+    return absl::PermissionDeniedError(absl::StrCat("cannot write '", options.wav_path,
+                                                    "' as WAV: ", sf_strerror(nullptr),
+                                                    "; choose a writable path for the WAV file"));
   }
   // Clip instead of wrapping around when a loud passage exceeds full scale.
   sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
@@ -151,8 +150,8 @@ absl::StatusOr<OfflineRenderStats> render_offline(
     const OfflineRenderOptions& options, ProcessCallback& callback,
     const std::function<void(uint64_t first_frame)>& before_period) {
   if (options.period_frames == 0 || options.period_frames > kWavChunkFrames) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "period of ", options.period_frames, " frames: use 1..", kWavChunkFrames));
+    return absl::InvalidArgumentError(
+        absl::StrCat("period of ", options.period_frames, " frames: use 1..", kWavChunkFrames));
   }
   absl::StatusOr<SndFilePtr> file = open_wav(options);
   if (!file.ok()) return file.status();
@@ -174,13 +173,14 @@ absl::StatusOr<OfflineRenderStats> render_offline(
     block.first_frame = first;
     block.n_frames = period;
     callback.process(block);
-    const auto keep = static_cast<uint32_t>(std::min<uint64_t>(period, options.total_frames - first));
+    const auto keep =
+        static_cast<uint32_t>(std::min<uint64_t>(period, options.total_frames - first));
     for (uint32_t i = 0; i < keep; ++i) {
       if (chunk_frames == kWavChunkFrames) {
         if (sf_writef_float(file->get(), chunk.data(), chunk_frames) !=
             static_cast<sf_count_t>(chunk_frames)) {
-          return absl::DataLossError(absl::StrCat("writing '", options.wav_path, "' failed: ",
-                                                  sf_strerror(file->get()),
+          return absl::DataLossError(absl::StrCat("writing '", options.wav_path,
+                                                  "' failed: ", sf_strerror(file->get()),
                                                   " (is the disk full?)"));
         }
         chunk_frames = 0;

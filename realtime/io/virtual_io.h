@@ -48,7 +48,7 @@ class VirtualIo : public AudioIo {
   ~VirtualIo() override;
 
   absl::Status start(ProcessCallback* callback) override;  // thread: control
-  void stop() override;  // thread: control
+  void stop() override;                                    // thread: control
   uint32_t sample_rate_hz() const override { return options_.sample_rate_hz; }
   uint32_t max_period_frames() const override { return options_.period_frames; }
   const IoCounters& counters() const override { return counters_; }

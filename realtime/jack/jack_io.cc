@@ -58,14 +58,14 @@ absl::Status open_error(const JackOptions& options, jack_status_t status) {
   const std::string server = effective_server_name(options.server_name);
   if ((status & JackNameNotUnique) != 0 ||
       ((status & JackServerFailed) == 0 && client_name_in_use(options))) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "JACK client name '", options.client_name, "' is taken on server '", server,
-        "': stop the other jamd or pass --client-name"));
+    return absl::AlreadyExistsError(absl::StrCat("JACK client name '", options.client_name,
+                                                 "' is taken on server '", server,
+                                                 "': stop the other jamd or pass --client-name"));
   }
   if ((status & (JackServerFailed | JackServerError)) != 0) {
-    const std::string example = server == "default" ? std::string("jackd -d dummy -r 48000 -p 64")
-                                                    : absl::StrCat("jackd -n ", server,
-                                                                   " -d dummy -r 48000 -p 64");
+    const std::string example = server == "default"
+                                    ? std::string("jackd -d dummy -r 48000 -p 64")
+                                    : absl::StrCat("jackd -n ", server, " -d dummy -r 48000 -p 64");
     return absl::UnavailableError(absl::StrCat("no JACK server running (named '", server,
                                                "'): start one, e.g. `", example, "`"));
   }
@@ -75,14 +75,12 @@ absl::Status open_error(const JackOptions& options, jack_status_t status) {
         "' speaks another protocol version than libjack: restart it from the installed jackd"));
   }
   if ((status & JackShmFailure) != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot attach JACK's shared memory for server '", server,
-        "': run jamd as the same user as jackd"));
+    return absl::UnavailableError(absl::StrCat("cannot attach JACK's shared memory for server '",
+                                               server, "': run jamd as the same user as jackd"));
   }
-  return absl::InternalError(absl::StrCat("the JACK server '", server, "' refused client '",
-                                          options.client_name, "' (jack_status_t 0x",
-                                          absl::Hex(static_cast<unsigned>(status)),
-                                          "): see the jackd log"));
+  return absl::InternalError(absl::StrCat(
+      "the JACK server '", server, "' refused client '", options.client_name, "' (jack_status_t 0x",
+      absl::Hex(static_cast<unsigned>(status)), "): see the jackd log"));
 }
 
 // The period's MIDI out: clears nothing itself (the process callback clears the port buffer),
@@ -129,9 +127,8 @@ class JackIoImpl final : public JackClient {
       : options_(options),
         client_(std::move(client)),
         sample_rate_hz_(jack_get_sample_rate(client_.get())),
-        max_period_frames_(share.max_period_frames != 0
-                               ? share.max_period_frames
-                               : jack_get_buffer_size(client_.get())),
+        max_period_frames_(share.max_period_frames != 0 ? share.max_period_frames
+                                                        : jack_get_buffer_size(client_.get())),
         period_frames_(jack_get_buffer_size(client_.get())),
         counters_(share.counters != nullptr ? share.counters : &own_counters_),
         midi_in_block_(std::make_unique<MidiMessage[]>(kJackMidiInMessagesPerPeriod)),
@@ -155,9 +152,7 @@ class JackIoImpl final : public JackClient {
   uint32_t max_period_frames() const override { return max_period_frames_; }
   const IoCounters& counters() const override { return *counters_; }
   bool connected() const override { return connected_.load(std::memory_order_acquire); }
-  uint32_t period_frames() const override {
-    return period_frames_.load(std::memory_order_relaxed);
-  }
+  uint32_t period_frames() const override { return period_frames_.load(std::memory_order_relaxed); }
   float dsp_load_percent() const override {
     return connected() ? jack_cpu_load(client_.get()) : 0.0f;
   }
@@ -187,8 +182,8 @@ class JackIoImpl final : public JackClient {
   int process(jack_nframes_t n_frames);
   size_t read_midi_in(void* buffer, uint32_t n_frames);
   absl::Status auto_connect();
-  absl::Status connect_first(const char* type, unsigned long flags, size_t index,
-                             jack_port_t* ours, bool ours_is_input);
+  absl::Status connect_first(const char* type, unsigned long flags, size_t index, jack_port_t* ours,
+                             bool ours_is_input);
 
   const JackOptions options_;
   JackClientPtr client_;
@@ -206,7 +201,7 @@ class JackIoImpl final : public JackClient {
   IoCounters own_counters_;
   IoCounters* counters_;  // own_counters_, or those a ResilientJackIo keeps across clients
   std::unique_ptr<MidiMessage[]> midi_in_block_;  // this period's MIDI in, for the callback
-  SpscRing<TimedMidiMessage> ring_;  // MIDI in: rt produces, one consumer thread pops
+  SpscRing<TimedMidiMessage> ring_;               // MIDI in: rt produces, one consumer thread pops
   JackMidiOut midi_out_writer_;
 };
 
@@ -221,12 +216,14 @@ absl::Status JackIoImpl::register_ports_and_callbacks() {
   };
   for (int i = 0; i < 2; ++i) {
     if (auto s = reg(kJackAudioInPorts[i], JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, &audio_in_[i]);
-        !s.ok()) return s;
+        !s.ok())
+      return s;
   }
   for (int i = 0; i < 2; ++i) {
-    if (auto s = reg(kJackAudioOutPorts[i], JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput,
-                     &audio_out_[i]);
-        !s.ok()) return s;
+    if (auto s =
+            reg(kJackAudioOutPorts[i], JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, &audio_out_[i]);
+        !s.ok())
+      return s;
   }
   if (auto s = reg(kJackMidiInPort, JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, &midi_in_); !s.ok()) {
     return s;
@@ -312,10 +309,12 @@ absl::Status JackIoImpl::auto_connect() {
 std::vector<std::pair<std::string, std::string>> JackIoImpl::connections() const {
   std::vector<std::pair<std::string, std::string>> result;
   if (!connected()) return result;
-  const std::pair<const char*, jack_port_t*> ports[] = {
-      {kJackAudioInPorts[0], audio_in_[0]},   {kJackAudioInPorts[1], audio_in_[1]},
-      {kJackAudioOutPorts[0], audio_out_[0]}, {kJackAudioOutPorts[1], audio_out_[1]},
-      {kJackMidiInPort, midi_in_},            {kJackMidiOutPort, midi_out_}};
+  const std::pair<const char*, jack_port_t*> ports[] = {{kJackAudioInPorts[0], audio_in_[0]},
+                                                        {kJackAudioInPorts[1], audio_in_[1]},
+                                                        {kJackAudioOutPorts[0], audio_out_[0]},
+                                                        {kJackAudioOutPorts[1], audio_out_[1]},
+                                                        {kJackMidiInPort, midi_in_},
+                                                        {kJackMidiOutPort, midi_out_}};
   for (const auto& [name, port] : ports) {
     JackPortList peers(jack_port_get_all_connections(client_.get(), port));
     for (size_t i = 0; peers != nullptr && peers[i] != nullptr; ++i) {
@@ -388,8 +387,8 @@ int JackIoImpl::process(jack_nframes_t n_frames) {
       block.audio_in[i] = std::span<const float>(in[i] + offset, n);
       block.audio_out[i] = std::span<float>(out[i] + offset, n);
     }
-    block.midi_in = std::span<const MidiMessage>(midi_in_block_.get() + midi_first,
-                                                 midi_next - midi_first);
+    block.midi_in =
+        std::span<const MidiMessage>(midi_in_block_.get() + midi_first, midi_next - midi_first);
     midi_out_writer_.begin_slice(midi_out_buffer, offset, n);
     block.midi_out = &midi_out_writer_;
     callback_->process(block);
@@ -406,9 +405,9 @@ absl::StatusOr<std::unique_ptr<JackClient>> open_jack_client(const JackOptions& 
   if (options.client_name.empty() ||
       options.client_name.size() > static_cast<size_t>(max_name_chars) ||
       options.client_name.find(':') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "JACK client name '", options.client_name, "' is not usable: give 1 to ", max_name_chars,
-        " characters without ':' to --client-name"));
+    return absl::InvalidArgumentError(absl::StrCat("JACK client name '", options.client_name,
+                                                   "' is not usable: give 1 to ", max_name_chars,
+                                                   " characters without ':' to --client-name"));
   }
   jack_set_error_function(&ignore_jack_message);
   jack_set_info_function(&ignore_jack_message);

@@ -29,7 +29,7 @@ namespace jamd::realtime {
 struct BandCounters {
   std::atomic<uint64_t> periods{0};
   std::atomic<uint64_t> midi_out_written{0};
-  std::atomic<uint64_t> midi_out_dropped{0};  // the backend's MIDI out buffer was full
+  std::atomic<uint64_t> midi_out_dropped{0};    // the backend's MIDI out buffer was full
   std::atomic<uint64_t> tap_overrun_frames{0};  // frames the tap ring had no room for
 };
 

@@ -47,8 +47,8 @@ Chorus::Chorus(const ChorusSettings& settings, uint32_t sample_rate_hz) {
 
 float Chorus::delay_frames_at(uint32_t phase) const {
   const uint32_t index = phase >> (32 - kSineBits);
-  const float fraction =
-      static_cast<float>(phase & ((1u << (32 - kSineBits)) - 1)) * (1.0f / (1u << (32 - kSineBits)));
+  const float fraction = static_cast<float>(phase & ((1u << (32 - kSineBits)) - 1)) *
+                         (1.0f / (1u << (32 - kSineBits)));
   const float sine = sine_[index] + (sine_[index + 1] - sine_[index]) * fraction;
   return centre_frames_ + depth_frames_ * sine;
 }

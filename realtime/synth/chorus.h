@@ -17,10 +17,10 @@ namespace jamd::realtime {
 
 struct ChorusSettings {
   bool enabled = true;
-  int voices = 3;          // 1..8 delayed copies, their sweeps spread evenly over the cycle
-  double level = 0.3;      // 0..1: the copies' total gain; 0 leaves the mix bit for bit
-  double rate_hz = 0.3;    // 0.01..5: how fast each delay sweeps
-  double depth_ms = 2.5;   // 0..10: how far each delay swings either side of its centre
+  int voices = 3;         // 1..8 delayed copies, their sweeps spread evenly over the cycle
+  double level = 0.3;     // 0..1: the copies' total gain; 0 leaves the mix bit for bit
+  double rate_hz = 0.3;   // 0.01..5: how fast each delay sweeps
+  double depth_ms = 2.5;  // 0..10: how far each delay swings either side of its centre
 };
 
 class Chorus {

@@ -31,7 +31,8 @@ absl::StatusOr<SongRenderResult> render_song_to_wav(const Song& song,
   result.song_end_frame = feeder.end_frame();
   const auto tail_frames = static_cast<int64_t>(std::llround(options.tail_seconds * rate_hz));
   absl::StatusOr<OfflineRenderStats> stats = render_offline(
-      {.wav_path = options.wav_path, .sample_rate_hz = rate_hz,
+      {.wav_path = options.wav_path,
+       .sample_rate_hz = rate_hz,
        .period_frames = options.period_frames,
        .total_frames = static_cast<uint64_t>(result.song_end_frame + tail_frames)},
       band, [&](uint64_t first) { feeder.feed(sched, static_cast<int64_t>(first) + horizon); });

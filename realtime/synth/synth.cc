@@ -53,8 +53,8 @@ void remove_effect_send_modulators(fluid_synth_t* synth) {
   for (const auto& [cc, send] : {std::pair{91, GEN_REVERBSEND}, std::pair{93, GEN_CHORUSSEND}}) {
     fluid_mod_t* mod = new_fluid_mod();
     if (mod == nullptr) return;
-    fluid_mod_set_source1(mod, cc,
-                          FLUID_MOD_CC | FLUID_MOD_LINEAR | FLUID_MOD_UNIPOLAR | FLUID_MOD_POSITIVE);
+    fluid_mod_set_source1(
+        mod, cc, FLUID_MOD_CC | FLUID_MOD_LINEAR | FLUID_MOD_UNIPOLAR | FLUID_MOD_POSITIVE);
     fluid_mod_set_source2(mod, 0, 0);
     fluid_mod_set_dest(mod, send);
     fluid_synth_remove_default_mod(synth, mod);  // FLUID_FAILED if absent: nothing to spare
@@ -113,9 +113,9 @@ absl::StatusOr<std::string> resolve_soundfont(std::string_view name) {
   }
   std::string path(name);
   if (!is_readable_file(path)) {
-    return absl::NotFoundError(absl::StrCat(
-        "SoundFont '", path,
-        "' not found: pass an existing .sf2 file, 'default' (TimGM6mb) or 'fluidr3'"));
+    return absl::NotFoundError(
+        absl::StrCat("SoundFont '", path,
+                     "' not found: pass an existing .sf2 file, 'default' (TimGM6mb) or 'fluidr3'"));
   }
   if (!has_soundfont_header(path)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -130,8 +130,8 @@ absl::StatusOr<std::unique_ptr<Synth>> Synth::create(const SynthOptions& options
   absl::StatusOr<std::string> path = resolve_soundfont(options.soundfont);
   if (!path.ok()) return path.status();
   if (options.sample_rate_hz < 8000 || options.sample_rate_hz > 96000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sample rate ", options.sample_rate_hz, " Hz is outside FluidSynth's 8000..96000 Hz"));
+    return absl::InvalidArgumentError(absl::StrCat("sample rate ", options.sample_rate_hz,
+                                                   " Hz is outside FluidSynth's 8000..96000 Hz"));
   }
   std::unique_ptr<Synth> synth(new Synth());
   synth->soundfont_path_ = *path;
@@ -144,11 +144,10 @@ absl::StatusOr<std::unique_ptr<Synth>> Synth::create(const SynthOptions& options
     return absl::InternalError(absl::StrCat("FluidSynth could not start: ", g_last_fluid_error));
   }
   g_last_fluid_error[0] = '\0';
-  if (fluid_synth_sfload(synth->synth_.get(), path->c_str(), /*reset_presets=*/1) ==
-      FLUID_FAILED) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SoundFont '", *path, "' could not be loaded (is it a valid .sf2 file?)",
-        g_last_fluid_error[0] != '\0' ? ": " : "", g_last_fluid_error));
+  if (fluid_synth_sfload(synth->synth_.get(), path->c_str(), /*reset_presets=*/1) == FLUID_FAILED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SoundFont '", *path, "' could not be loaded (is it a valid .sf2 file?)",
+                     g_last_fluid_error[0] != '\0' ? ": " : "", g_last_fluid_error));
   }
   for (int ch = 0; ch < 16; ++ch) {
     fluid_synth_set_channel_type(synth->synth_.get(), ch,

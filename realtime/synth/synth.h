@@ -51,7 +51,7 @@ struct SynthOptions {
   // (at 256 they took ~40 %), and 8 dense parts (~120 voices) barely reach it
   // (docs/PERFORMANCE.md). GM sound modules offer 64 to 128.
   int polyphony = 128;
-  float gain = 0.4f;     // master gain; 0.4 keeps a dense five-part band below clipping
+  float gain = 0.4f;  // master gain; 0.4 keeps a dense five-part band below clipping
   Interpolation interpolation = Interpolation::kLinear;
   // The band's own effects, applied to the mix by Band (FluidSynth's are always off: they
   // allocate on the RT thread in Debian's OpenMP build).

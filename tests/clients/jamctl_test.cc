@@ -1,14 +1,12 @@
 // jamctl, the real binary, against a real loopback server: the create/join/steer/watch flow,
 // --json, and the messages for a missing daemon, a wrong token and a forbidden role.
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <string>
-
 #include <sndfile.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "tests/daemon/api/music_loopback.h"
@@ -53,8 +51,8 @@ TEST(Jamctl, CreateJoinSteerAndWatchThroughTheBinary) {
   ASSERT_EQ(joined.exit_code, 0) << joined.output;
   EXPECT_NE(joined.output.find("as player"), std::string::npos) << joined.output;
   const std::string token = field_after(joined.output, "your token: ");
-  const Ran steered =
-      jamctl(s + "steer --token " + token + " tempo_bpm=120 key_tonic=D scale=minor 'mood=dark:2,funky'");
+  const Ran steered = jamctl(s + "steer --token " + token +
+                             " tempo_bpm=120 key_tonic=D scale=minor 'mood=dark:2,funky'");
   ASSERT_EQ(steered.exit_code, 0) << steered.output;
   EXPECT_NE(steered.output.find("120.0 BPM"), std::string::npos) << steered.output;
   EXPECT_NE(steered.output.find("D minor"), std::string::npos) << steered.output;
@@ -93,8 +91,8 @@ TEST(Jamctl, ForbiddenRoleSaysSo) {
   Loopback server;
   auto stub = server.stub();
   const jam::v1::JoinJamResponse l = join(*stub, create(*stub).listener_token(), "lia");
-  const Ran r = jamctl("--server " + server.address() + " steer --token " +
-                       l.participant_token() + " tempo_bpm=100");
+  const Ran r = jamctl("--server " + server.address() + " steer --token " + l.participant_token() +
+                       " tempo_bpm=100");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("your role does not allow this"), std::string::npos) << r.output;
 }

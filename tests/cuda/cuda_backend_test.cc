@@ -135,8 +135,8 @@ void check_parity(const std::shared_ptr<const WeightFile>& weights, Backend& gpu
     ASSERT_TRUE(gpu.decode(g_steps, g_out).ok());
     ASSERT_TRUE(ref.decode(r_steps, r_out).ok());
     for (size_t k = 0; k < order.size(); ++k) {
-      const double e = relative_error(std::span(g_out).subspan(k * v, v),
-                                      std::span(r_out).subspan(k * v, v));
+      const double e =
+          relative_error(std::span(g_out).subspan(k * v, v), std::span(r_out).subspan(k * v, v));
       worst = std::max(worst, e);
       EXPECT_LE(e, tolerance) << "round " << round << ", stream " << order[k];
     }

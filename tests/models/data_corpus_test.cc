@@ -3,11 +3,11 @@
 // The tarballs in ../shared/data are unpacked into a temporary folder at test time.
 #include <algorithm>
 #include <cstdio>
-#include <tuple>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <tuple>
 
 #include "gtest/gtest.h"
 #include "models/data/corpora.h"
@@ -46,9 +46,10 @@ class CorpusTest : public testing::Test {
     const std::string untar_groove = "tar -xzf '" + groove.string() + "' -C '" + dir_ +
                                      "' groove/info.csv groove/drummer1/eval_session "
                                      "groove/drummer1/session1";
-    const std::string untar_folk = "tar -xzf '" + (data / "nottingham/nottingham-midi.tar.gz").string() +
-                                   "' -C '" + dir_ + "' MIDI/jigs1.mid MIDI/jigs2.mid "
-                                   "MIDI/waltzes1.mid MIDI/reelsa-c1.mid MIDI/hpps1.mid";
+    const std::string untar_folk =
+        "tar -xzf '" + (data / "nottingham/nottingham-midi.tar.gz").string() + "' -C '" + dir_ +
+        "' MIDI/jigs1.mid MIDI/jigs2.mid "
+        "MIDI/waltzes1.mid MIDI/reelsa-c1.mid MIDI/hpps1.mid";
     if (std::system(untar_pop.c_str()) != 0 || std::system(untar_groove.c_str()) != 0 ||
         std::system(untar_folk.c_str()) != 0) {
       missing_ = "could not unpack the corpora with tar into " + dir_;
@@ -161,9 +162,9 @@ TEST_F(CorpusTest, EstimatedHarmonyAgreesWithPop909Annotations) {
   const double root_share = static_cast<double>(root_agree) / beats;
   const double chord_share = static_cast<double>(chord_agree) / beats;
   std::cout << "estimated chords on " << beats << " annotated beats: root " << root_share
-            << ", root and family " << chord_share << "; keys " << keys_agree << " of "
-            << kPopSongs << "\n";
-  EXPECT_GT(chord_share, 0.75);  // 0.87 when written
+            << ", root and family " << chord_share << "; keys " << keys_agree << " of " << kPopSongs
+            << "\n";
+  EXPECT_GT(chord_share, 0.75);              // 0.87 when written
   EXPECT_GE(keys_agree, kPopSongs * 2 / 3);  // 10 of 12 when written
 }
 
@@ -201,8 +202,8 @@ TEST_F(CorpusTest, GroovePerformancesRoundTripWithTheirStyle) {
     n_bars += beat->bars.size();
   }
   EXPECT_EQ(n_files, kGrooveFiles);
-  std::cout << "Groove: " << n_files << " files, " << n_bars << " bars, " << n_tokens
-            << " tokens, " << static_cast<double>(n_tokens) / n_bars << " tokens per bar\n";
+  std::cout << "Groove: " << n_files << " files, " << n_bars << " bars, " << n_tokens << " tokens, "
+            << static_cast<double>(n_tokens) / n_bars << " tokens per bar\n";
 }
 
 // jamd-prepare's drum pairing on real songs and real drummers: every bar where a paired song

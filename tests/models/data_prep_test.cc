@@ -32,7 +32,8 @@ TEST(Transpose, MovesPitchesChordsAndKeyButNotDrums) {
   Score s;
   s.bars.resize(1);
   s.bars[0].controls.key = 21;  // A minor
-  s.notes = {{0, 480, 60, 90, Role::kKeys}, {0, 480, 36, 90, Role::kDrums},
+  s.notes = {{0, 480, 60, 90, Role::kKeys},
+             {0, 480, 36, 90, Role::kDrums},
              {0, 480, 126, 90, Role::kLead}};
   s.chords = {{0, 11, ChordQuality::kMin}};
   const Score t = transpose(s, 3);
@@ -47,7 +48,7 @@ TEST(PianoSplit, LowestSoundingNoteBecomesBass) {
   Score s;
   s.ticks_per_beat = 480;
   s.bars.resize(1);
-  s.notes = {{0, 1920, 36, 90, Role::kKeys},   // held bass
+  s.notes = {{0, 1920, 36, 90, Role::kKeys},  // held bass
              {0, 480, 64, 90, Role::kKeys},
              {480, 480, 43, 90, Role::kKeys},  // above the held C2: keys
              {960, 480, 72, 90, Role::kLead}};

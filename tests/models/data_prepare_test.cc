@@ -25,15 +25,16 @@ TEST(JamdPrepare, WritesDecodableSplitsOfThisVocabulary) {
   char pattern[] = "/tmp/jamd_prepare_XXXXXX";
   const fs::path dir = mkdtemp(pattern);
   const std::string cmd = absl::StrCat(JAMD_PREPARE_PATH, " --data='", data.string(), "' --work='",
-                                       (dir / "work").string(), "' --out='",
-                                       (dir / "out").string(), "' --limit=30 --transpose=1");
+                                       (dir / "work").string(), "' --out='", (dir / "out").string(),
+                                       "' --limit=30 --transpose=1");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 
   const Vocabulary& v = Vocabulary::get();
   int songs = 0;
   int human_notes = 0;
   for (const char* split : {"train", "validation", "test"}) {
-    absl::StatusOr<TokenFile> file = read_token_file((dir / "out" / absl::StrCat(split, ".tok")).string());
+    absl::StatusOr<TokenFile> file =
+        read_token_file((dir / "out" / absl::StrCat(split, ".tok")).string());
     ASSERT_TRUE(file.ok()) << file.status();
     size_t begin = 0;
     uint32_t sequences = 0;

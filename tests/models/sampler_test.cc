@@ -16,7 +16,8 @@ constexpr int32_t kVocab = 50;
 
 std::vector<float> wavy_logits() {
   std::vector<float> l(kVocab);
-  for (int i = 0; i < kVocab; ++i) l[static_cast<size_t>(i)] = 2.0f * std::sin(0.7f * static_cast<float>(i));
+  for (int i = 0; i < kVocab; ++i)
+    l[static_cast<size_t>(i)] = 2.0f * std::sin(0.7f * static_cast<float>(i));
   return l;
 }
 
@@ -64,7 +65,7 @@ TEST(Sampler, MaskedTokensAreNeverDrawn) {
 TEST(Sampler, IntersectedMasksAllowOnlyCommonTokens) {
   TokenMask grammar(kVocab), part(kVocab);
   grammar.set_range(10, 10);  // 10..19
-  part.set_range(15, 15);  // 15..29
+  part.set_range(15, 15);     // 15..29
   grammar.intersect(part);
   EXPECT_EQ(grammar.count(), 5);
   const auto tokens = draw(2, SamplingParams{.temperature = 5.0f}, 500, &grammar);
@@ -87,7 +88,8 @@ TEST(Sampler, TopKKeepsTheKMostLikely) {
   auto logits = wavy_logits();
   std::vector<int32_t> order(kVocab);
   for (int i = 0; i < kVocab; ++i) order[static_cast<size_t>(i)] = i;
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   const std::set<int32_t> best4(order.begin(), order.begin() + 4);
   const auto tokens = draw(5, SamplingParams{.temperature = 10.0f, .top_k = 4}, 2000);
   const std::set<int32_t> seen(tokens.begin(), tokens.end());

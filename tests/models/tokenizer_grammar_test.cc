@@ -1,10 +1,9 @@
 // The grammar: random walks under its mask always decode; disabled parts stay empty; forced
 // controls and chords come out as forced; it accepts what the encoder writes.
-#include "models/tokenizer/grammar.h"
-
 #include <random>
 
 #include "gtest/gtest.h"
+#include "models/tokenizer/grammar.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace jamd::models {

@@ -1,7 +1,6 @@
 // Key and chord estimation on small hand-made examples.
-#include "models/tokenizer/harmony.h"
-
 #include "gtest/gtest.h"
+#include "models/tokenizer/harmony.h"
 #include "models/vocab/vocabulary.h"
 
 namespace jamd::models {
@@ -52,7 +51,7 @@ TEST(Harmony, ScalesGiveTheirKeys) {
 TEST(Harmony, ChordSpansFollowTheWindowsAndMerge) {
   Score s;
   s.ticks_per_beat = kBeat;
-  s.bars.resize(2);  // 4/4
+  s.bars.resize(2);          // 4/4
   for (int b : {0, 2, 4}) {  // C major for three halves, then G major
     for (int p : {48, 64, 67}) s.notes.push_back(note(b, 2, p));
   }

@@ -27,8 +27,16 @@ Score two_bar_song() {
       {.start_ticks = 5, .duration_ticks = 960, .pitch = 45, .velocity = 80, .role = Role::kBass},
       {.start_ticks = 160, .duration_ticks = 300, .pitch = 64, .velocity = 70, .role = Role::kKeys},
       {.start_ticks = 160, .duration_ticks = 300, .pitch = 60, .velocity = 71, .role = Role::kKeys},
-      {.start_ticks = 1900, .duration_ticks = 2000, .pitch = 72, .velocity = 90, .role = Role::kLead},
-      {.start_ticks = 2400, .duration_ticks = 240, .pitch = 67, .velocity = 50, .role = Role::kHuman},
+      {.start_ticks = 1900,
+       .duration_ticks = 2000,
+       .pitch = 72,
+       .velocity = 90,
+       .role = Role::kLead},
+      {.start_ticks = 2400,
+       .duration_ticks = 240,
+       .pitch = 67,
+       .velocity = 50,
+       .role = Role::kHuman},
   };
   s.chords = {{.start_ticks = 0, .root_pitch_class = 9, .quality = ChordQuality::kMin},
               {.start_ticks = 1440, .root_pitch_class = 2, .quality = ChordQuality::kMin7},
@@ -84,8 +92,9 @@ TEST(Tokenizer, ChordSoundingAtTheBarLineIsRepeatedAndMergedBack) {
 
 TEST(Tokenizer, DuplicateNotesMergeKeepingTheLongest) {
   Score s = two_bar_song();
-  s.notes = {{.start_ticks = 0, .duration_ticks = 120, .pitch = 60, .velocity = 60, .role = Role::kKeys},
-             {.start_ticks = 10, .duration_ticks = 480, .pitch = 60, .velocity = 90, .role = Role::kKeys}};
+  s.notes = {
+      {.start_ticks = 0, .duration_ticks = 120, .pitch = 60, .velocity = 60, .role = Role::kKeys},
+      {.start_ticks = 10, .duration_ticks = 480, .pitch = 60, .velocity = 90, .role = Role::kKeys}};
   absl::StatusOr<Score> q = quantize(s);
   ASSERT_TRUE(q.ok());
   ASSERT_EQ(q->notes.size(), 1u);
@@ -103,7 +112,11 @@ TEST(Tokenizer, UnsupportedMetreIsRefusedWithTheList) {
 
 TEST(Tokenizer, NoteAfterTheLastBarIsRefused) {
   Score s = two_bar_song();
-  s.notes.push_back({.start_ticks = 480 * 7, .duration_ticks = 10, .pitch = 60, .velocity = 60, .role = Role::kKeys});
+  s.notes.push_back({.start_ticks = 480 * 7,
+                     .duration_ticks = 10,
+                     .pitch = 60,
+                     .velocity = 60,
+                     .role = Role::kKeys});
   EXPECT_EQ(encode(s).status().code(), absl::StatusCode::kOutOfRange);
 }
 
@@ -135,9 +148,15 @@ TEST(Tokenizer, HumanBlockAppendsAfterTheBandAndDecodes) {
                             std::find(song->rbegin(), song->rend(), v.part(Role::kHuman)).base());
   // What the musician played in bar 2 (3/4, starting at tick 1920), on their own clock.
   const std::vector<Note> heard = {
-      {.start_ticks = 1920 + 240, .duration_ticks = 480, .pitch = 62, .velocity = 64,
+      {.start_ticks = 1920 + 240,
+       .duration_ticks = 480,
+       .pitch = 62,
+       .velocity = 64,
        .role = Role::kLead},
-      {.start_ticks = 1920 + 1440, .duration_ticks = 100, .pitch = 70, .velocity = 64,
+      {.start_ticks = 1920 + 1440,
+       .duration_ticks = 100,
+       .pitch = 70,
+       .velocity = 64,
        .role = Role::kLead}};  // the next bar's downbeat: not in this block
   absl::StatusOr<std::vector<TokenId>> block =
       encode_part_block(heard, 480, 1920, {3, 4}, Role::kHuman);

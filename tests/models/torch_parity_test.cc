@@ -2,7 +2,6 @@
 // tokens: max |logit difference| <= 1e-4 at every position, past several attention windows.
 // The reference comes from models/train/parity_reference.py, run at test time.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -67,9 +66,8 @@ class TorchParity : public ::testing::TestWithParam<std::string> {
       dir_ = found->second;
       return;
     }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("jamd_parity_" + std::to_string(::getpid()) + "_" +
-            std::to_string(references().size()));
+    dir_ = std::filesystem::temp_directory_path() / ("jamd_parity_" + std::to_string(::getpid()) +
+                                                     "_" + std::to_string(references().size()));
     std::filesystem::create_directories(dir_);
     const std::string cmd = std::string(JAMD_PYTHON) + " " + JAMD_PARITY_SCRIPT + " --out " +
                             dir_.string() + " " + extra_args + " 2>&1";
@@ -134,13 +132,14 @@ TEST_P(TorchParity, CpuLogitsMatchPyTorchAtEveryPosition) {
   EXPECT_LE(worst_chunked, kMaxLogitDiff);
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, TorchParity,
-                         ::testing::Values("--seed 7 --d-model 128",  // head_dim 32, the bundled model's
-                                           "--seed 8 --tied --n-kv-heads 4",
-                                           "--seed 9 --n-heads 8 --n-kv-heads 1 --d-model 64 "
-                                           "--attention-window 40 --n-tokens 200",
-                                           // The bundled, trained model: real weights.
-                                           "--model " JAMD_BUNDLED_MODEL " --n-tokens 600"));
+INSTANTIATE_TEST_SUITE_P(
+    Configs, TorchParity,
+    ::testing::Values("--seed 7 --d-model 128",  // head_dim 32, the bundled model's
+                      "--seed 8 --tied --n-kv-heads 4",
+                      "--seed 9 --n-heads 8 --n-kv-heads 1 --d-model 64 "
+                      "--attention-window 40 --n-tokens 200",
+                      // The bundled, trained model: real weights.
+                      "--model " JAMD_BUNDLED_MODEL " --n-tokens 600"));
 
 }  // namespace
 }  // namespace jamd::models

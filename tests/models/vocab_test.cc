@@ -1,6 +1,4 @@
 // The vocabulary: stable names and ids, lookup, class scales and the hash the model file stores.
-#include "models/vocab/vocabulary.h"
-
 #include <set>
 #include <span>
 #include <string>
@@ -8,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "models/engine/weight_file.h"
+#include "models/vocab/vocabulary.h"
 
 namespace jamd::models {
 namespace {

@@ -2,11 +2,11 @@
 // real directory tree with a symlink that points outside it.
 #include "daemon/web/static_files.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "daemon/web/http_session.h"
 
@@ -19,7 +19,8 @@ class StaticFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     base_ = fs::path(::testing::TempDir()) /
-            ("jamd_static_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+            ("jamd_static_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(base_);
     fs::create_directories(base_ / "root" / "assets");
     write(base_ / "root" / "index.html", "<!doctype html>");
@@ -44,9 +45,9 @@ TEST_F(StaticFilesTest, ServesIndexAndAssetsInsideTheRoot) {
 TEST_F(StaticFilesTest, RefusesEveryWayOutOfTheRoot) {
   for (const char* target :
        {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2fsecret.txt",
-        "/..%2fsecret.txt", "/assets%2f..%2f..%2fsecret.txt", "/..\\secret.txt", "/%5c..%5csecret.txt",
-        "/escape.txt", "//etc/passwd", "/./index.html", "/assets/", "/assets", "/%00index.html",
-        "/%zz", "http://example.com/index.html", "index.html", ""}) {
+        "/..%2fsecret.txt", "/assets%2f..%2f..%2fsecret.txt", "/..\\secret.txt",
+        "/%5c..%5csecret.txt", "/escape.txt", "//etc/passwd", "/./index.html", "/assets/",
+        "/assets", "/%00index.html", "/%zz", "http://example.com/index.html", "index.html", ""}) {
     EXPECT_EQ(resolve_static_path(root_, target), std::nullopt) << target;
   }
 }

@@ -16,7 +16,8 @@ namespace jamd::api::testing {
 
 inline SessionLimits test_limits() {
   SessionLimits limits;
-  limits.steer_burst = 10'000;  // concurrency tests steer in bursts; the rate limit has its own test
+  limits.steer_burst =
+      10'000;  // concurrency tests steer in bursts; the rate limit has its own test
   return limits;
 }
 

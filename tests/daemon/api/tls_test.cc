@@ -30,8 +30,7 @@ class Tls : public ::testing::Test {
     const std::string cmd =
         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
         " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-        (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() +
-        " > /dev/null 2>&1";
+        (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " > /dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
   void TearDown() override {
@@ -49,7 +48,8 @@ TEST_F(Tls, TrustingClientWorksAndPlaintextClientIsRefused) {
 
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = read_all(dir_ / "cert.pem");
-  auto secure = jam::v1::Jam::NewStub(grpc::CreateChannel(server.address(), grpc::SslCredentials(ssl)));
+  auto secure =
+      jam::v1::Jam::NewStub(grpc::CreateChannel(server.address(), grpc::SslCredentials(ssl)));
   grpc::ClientContext ok_ctx;
   jam::v1::CreateJamResponse created;
   grpc::Status st = secure->CreateJam(&ok_ctx, jam::v1::CreateJamRequest{}, &created);

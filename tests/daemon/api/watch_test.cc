@@ -78,8 +78,9 @@ TEST(Watch, TwoPlayersSteeringAtOnceConvergeForEveryWatcher) {
       jam::v1::SteerRequest req;
       req.set_participant_token(token);
       *req.mutable_state() = s;
-      for (const char* p : tempo_and_bass ? std::vector<const char*>{"tempo_bpm", "parts.bass", "mood"}
-                                          : std::vector<const char*>{"energy", "tempo_bpm", "mood"}) {
+      for (const char* p : tempo_and_bass
+                               ? std::vector<const char*>{"tempo_bpm", "parts.bass", "mood"}
+                               : std::vector<const char*>{"energy", "tempo_bpm", "mood"}) {
         req.mutable_update_mask()->add_paths(p);
       }
       grpc::Status st = own->Steer(&ctx, req, &res);
@@ -100,7 +101,8 @@ TEST(Watch, TwoPlayersSteeringAtOnceConvergeForEveryWatcher) {
   const jam::v1::JamEvent& final_lia = w_lia.events.back();
   EXPECT_EQ(final_host.sequence(), last_sequence.load());
   EXPECT_TRUE(MessageDifferencer::Equals(final_host.state(), final_lia.state()))
-      << final_host.state().DebugString() << "\nvs\n" << final_lia.state().DebugString();
+      << final_host.state().DebugString() << "\nvs\n"
+      << final_lia.state().DebugString();
   // A newcomer's snapshot agrees too.
   Watcher late(*stub, ana.participant_token());
   ASSERT_TRUE(late.read_one());

@@ -1,14 +1,13 @@
 // The Conductor on its own thread against a real-time virtual clock: the band is generated and
 // played while the clock runs, a steering change posted from another thread takes effect, and
 // stop() returns with the record intact.
-#include "daemon/conductor/conductor.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
 #include <thread>
 
+#include "daemon/conductor/conductor.h"
 #include "realtime/io/virtual_io.h"
 #include "realtime/synth/band.h"
 #include "realtime/synth/synth.h"
@@ -31,8 +30,10 @@ void wait_for_playhead(const realtime::Scheduler& scheduler, double seconds) {
 TEST(ConductorLiveTest, ThreadPlaysTheBandAndFollowsSteering) {
   auto synth = realtime::Synth::create({.sample_rate_hz = kRate});
   ASSERT_TRUE(synth.ok()) << synth.status();
-  realtime::Scheduler scheduler({.sample_rate_hz = kRate, .ticks_per_quarter = 480,
-                                 .tempo_bpm = kTempoBpm, .max_events = 65536});
+  realtime::Scheduler scheduler({.sample_rate_hz = kRate,
+                                 .ticks_per_quarter = 480,
+                                 .tempo_bpm = kTempoBpm,
+                                 .max_events = 65536});
   realtime::Band band(scheduler, **synth);
   auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
   ASSERT_TRUE(conductor.ok()) << conductor.status();
@@ -67,8 +68,8 @@ TEST(ConductorLiveTest, ThreadPlaysTheBandAndFollowsSteering) {
   // Drums stop within the commit horizon; two bars of slack for a conductor thread
   // starved by a loaded machine. They played before.
   const int64_t bar_ticks = 4 * 480;
-  const int64_t change_bar = change_frame * static_cast<int64_t>(kTempoBpm) * 480 / 60 / kRate /
-                             bar_ticks;
+  const int64_t change_bar =
+      change_frame * static_cast<int64_t>(kTempoBpm) * 480 / 60 / kRate / bar_ticks;
   int drums_before = 0, drums_late = 0, bass_after = 0;
   for (const TimedNote& n : record->band_notes) {
     if (n.tick < change_bar * bar_ticks) drums_before += n.part == kPartDrums;

@@ -36,14 +36,14 @@ std::string write_take(const std::string& name, int bars,
   std::vector<Note> notes;
   for (int bar = 0; bar < bars; ++bar) notes_for(bar, notes);
   for (const Note& n : notes) {
-    track.events.push_back({static_cast<uint64_t>(n.tick), 0x90, 0, {static_cast<uint8_t>(n.pitch), 90}});
+    track.events.push_back(
+        {static_cast<uint64_t>(n.tick), 0x90, 0, {static_cast<uint8_t>(n.pitch), 90}});
     track.events.push_back(
         {static_cast<uint64_t>(n.tick + n.length), 0x80, 0, {static_cast<uint8_t>(n.pitch), 0}});
   }
-  std::stable_sort(track.events.begin(), track.events.end(),
-                   [](const realtime::MidiEvent& a, const realtime::MidiEvent& b) {
-                     return a.tick < b.tick;
-                   });
+  std::stable_sort(
+      track.events.begin(), track.events.end(),
+      [](const realtime::MidiEvent& a, const realtime::MidiEvent& b) { return a.tick < b.tick; });
   track.end_tick = static_cast<uint64_t>(bars * kBar);
   midi.tracks.push_back(std::move(track));
   const std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
@@ -128,8 +128,10 @@ TEST(ModesTest, CallAndResponseLeadAnswersInTheMusiciansRests) {
       lead_share_in_rests(render(options(take, JamMode::kCallAndResponse)), plays, &n_response);
   const double control =
       lead_share_in_rests(render(options(take, JamMode::kAccompany)), plays, &n_control);
-  std::printf("  [call and response] lead onsets in the musician's rests: %.2f of %d (accompany: "
-              "%.2f of %d)\n", response, n_response, control, n_control);
+  std::printf(
+      "  [call and response] lead onsets in the musician's rests: %.2f of %d (accompany: "
+      "%.2f of %d)\n",
+      response, n_response, control, n_control);
   ASSERT_GT(n_response, 4);
   EXPECT_GE(response, 0.8);
   EXPECT_GT(response, control);
@@ -139,7 +141,8 @@ TEST(ModesTest, AccompanyLeavesTheRegisterAndThinsOutUnderDensePlaying) {
   // Running sixteenths between E4 and C5 (64-72), four a beat, every bar.
   const std::string take = write_take("dense.mid", 8, [](int bar, std::vector<Note>& out) {
     const int scale[] = {64, 65, 67, 69, 71, 72, 71, 69, 67, 65};
-    for (int i = 0; i < 16; ++i) out.push_back({int64_t{bar} * kBar + i * kTpq / 4, kTpq / 4, scale[(bar * 16 + i) % 10]});
+    for (int i = 0; i < 16; ++i)
+      out.push_back({int64_t{bar} * kBar + i * kTpq / 4, kTpq / 4, scale[(bar * 16 + i) % 10]});
   });
   OfflineJamOptions o = options(take, JamMode::kAccompany);
   o.state.parts[kPartPad].enabled = true;
@@ -161,10 +164,11 @@ TEST(ModesTest, AccompanyLeavesTheRegisterAndThinsOutUnderDensePlaying) {
   int upper[2], in_register[2], off_beat[2];
   count(room, &upper[0], &in_register[0], &off_beat[0]);
   count(no_room, &upper[1], &in_register[1], &off_beat[1]);
-  std::printf("  [room] keys/pad/lead from bar 1: %d notes, %d in the musician's register, %d off "
-              "the beat (without room: %d, %d, %d); %lld left out\n",
-              upper[0], in_register[0], off_beat[0], upper[1], in_register[1], off_beat[1],
-              static_cast<long long>(room.record.notes_left_out));
+  std::printf(
+      "  [room] keys/pad/lead from bar 1: %d notes, %d in the musician's register, %d off "
+      "the beat (without room: %d, %d, %d); %lld left out\n",
+      upper[0], in_register[0], off_beat[0], upper[1], in_register[1], off_beat[1],
+      static_cast<long long>(room.record.notes_left_out));
   ASSERT_GT(upper[1], 8) << "the control must play upper parts for the comparison to mean anything";
   EXPECT_GT(in_register[1], 0);
   // A few notes get through at the edges (committed before the musician's notes were heard).

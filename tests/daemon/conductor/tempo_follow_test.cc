@@ -23,9 +23,11 @@ constexpr uint32_t kRate = 48000;
 
 void add_tempo(realtime::MidiTrack& track, uint64_t tick, double bpm) {
   const auto us = static_cast<uint32_t>(60'000'000.0 / bpm + 0.5);
-  track.events.push_back({tick, 0xFF, realtime::kMetaTempo,
-                          {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8),
-                           static_cast<uint8_t>(us)}});
+  track.events.push_back(
+      {tick,
+       0xFF,
+       realtime::kMetaTempo,
+       {static_cast<uint8_t>(us >> 16), static_cast<uint8_t>(us >> 8), static_cast<uint8_t>(us)}});
 }
 
 // C F G C triads on every beat for `bars` bars; the tempo goes from `from_bpm` to `to_bpm`
@@ -85,7 +87,8 @@ std::vector<double> beat_errors_ms(const OfflineJamResult& r, const std::string&
   EXPECT_TRUE(song.ok());
   const realtime::TempoMap musician = song->tempo_map(kRate);
   std::vector<int64_t> beats;
-  for (int64_t t = 0; t <= r.bars * 4 * kTpq + 8 * kTpq; t += kTpq) beats.push_back(musician.frame_at(t));
+  for (int64_t t = 0; t <= r.bars * 4 * kTpq + 8 * kTpq; t += kTpq)
+    beats.push_back(musician.frame_at(t));
   const realtime::TempoMap band = jam_map(r);
   std::vector<double> errors;
   for (const TimedNote& n : r.record.band_notes) {
@@ -94,7 +97,8 @@ std::vector<double> beat_errors_ms(const OfflineJamResult& r, const std::string&
     const auto it = std::lower_bound(beats.begin(), beats.end(), f);
     int64_t best = INT64_MAX;
     if (it != beats.end()) best = *it - f;
-    if (it != beats.begin() && std::abs(*std::prev(it) - f) < std::abs(best)) best = *std::prev(it) - f;
+    if (it != beats.begin() && std::abs(*std::prev(it) - f) < std::abs(best))
+      best = *std::prev(it) - f;
     errors.push_back(1000.0 * static_cast<double>(std::abs(best)) / kRate);
   }
   return errors;
@@ -102,13 +106,12 @@ std::vector<double> beat_errors_ms(const OfflineJamResult& r, const std::string&
 
 double share_within(const std::vector<double>& errors, double ms) {
   if (errors.empty()) return 0.0;
-  return static_cast<double>(std::count_if(errors.begin(), errors.end(),
-                                           [ms](double e) { return e <= ms; })) /
+  return static_cast<double>(
+             std::count_if(errors.begin(), errors.end(), [ms](double e) { return e <= ms; })) /
          static_cast<double>(errors.size());
 }
 
-void expect_on_the_musicians_beats(const std::string& what, const std::string& take,
-                                   int from_bar) {
+void expect_on_the_musicians_beats(const std::string& what, const std::string& take, int from_bar) {
   OfflineJamOptions o = options(take);
   o.follow_tempo = true;
   absl::StatusOr<OfflineJamResult> r = render_jam(o);
@@ -116,10 +119,11 @@ void expect_on_the_musicians_beats(const std::string& what, const std::string& t
   const std::vector<double> errors = beat_errors_ms(*r, take, from_bar);
   const double last_bpm =
       r->record.tempo_changes.empty() ? r->tempo_bpm : r->record.tempo_changes.back().second;
-  std::printf("  [%s] %zu band onsets on beats from bar %d: %.2f within 30 ms of the musician's "
-              "beats; %zu tempo changes, last %.1f BPM\n",
-              what.c_str(), errors.size(), from_bar, share_within(errors, 30.0),
-              r->record.tempo_changes.size(), last_bpm);
+  std::printf(
+      "  [%s] %zu band onsets on beats from bar %d: %.2f within 30 ms of the musician's "
+      "beats; %zu tempo changes, last %.1f BPM\n",
+      what.c_str(), errors.size(), from_bar, share_within(errors, 30.0),
+      r->record.tempo_changes.size(), last_bpm);
   ASSERT_GT(errors.size(), 8u);
   std::vector<double> sorted = errors;
   std::sort(sorted.begin(), sorted.end());

@@ -47,8 +47,8 @@ TEST(JamdJamTest, PlaysOnJackPrintsBarsAndRecords) {
   const CommandResult r = jam({"--jack", "--server", (*server)->name(), "--tempo", "240",
                                "--seconds", "4", "--record", dir});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* port : {"jamd:in_1", "jamd:in_2", "jamd:midi_in", "jamd:out_L", "jamd:out_R",
-                           "jamd:midi_out"}) {
+  for (const char* port :
+       {"jamd:in_1", "jamd:in_2", "jamd:midi_in", "jamd:out_L", "jamd:out_R", "jamd:midi_out"}) {
     EXPECT_NE(r.output.find(port), std::string::npos) << port << "\n" << r.output;
   }
   EXPECT_GE(count_lines_starting(r.output, "bar "), 2) << r.output;

@@ -47,8 +47,8 @@ TEST(JamSession, PartGroupPathSetsEveryFieldOfThePart) {
   JamSession jam("j", JamState{}, SessionLimits{}, nullptr);
   const Participant p = *jam.join(Role::kPlayer, "");
   JamState values;
-  values.parts[kPartBass] = PartState{.enabled = false, .muted = true, .gm_program = 38,
-                                      .volume = 0.3f, .density_class = 4};
+  values.parts[kPartBass] = PartState{
+      .enabled = false, .muted = true, .gm_program = 38, .volume = 0.3f, .density_class = 4};
   ASSERT_TRUE(jam.steer(p.participant_id, values, {"parts.bass"}).ok());
   EXPECT_EQ(jam.state().parts[kPartBass].gm_program, 38);
   EXPECT_TRUE(jam.state().parts[kPartBass].muted);

@@ -67,8 +67,7 @@ TEST(MoodLexicon, DocsListEveryWord) {
   for (const std::string& word : mood_words()) {
     const bool listed = doc.str().find("| " + word + " |") != std::string::npos ||
                         doc.str().find("`" + word + "`") != std::string::npos;
-    EXPECT_TRUE(listed)
-        << word << " is not documented in docs/mood-lexicon.md";
+    EXPECT_TRUE(listed) << word << " is not documented in docs/mood-lexicon.md";
   }
 }
 

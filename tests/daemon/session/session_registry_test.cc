@@ -12,8 +12,8 @@ TEST(SessionRegistry, TokensDifferPerRoleAndPerJam) {
   SessionRegistry jams;
   const CreatedJam a = *jams.create_jam(0);
   const CreatedJam b = *jams.create_jam(0);
-  const std::set<std::string> tokens = {a.host_token,   a.player_token, a.listener_token,
-                                        b.host_token,   b.player_token, b.listener_token};
+  const std::set<std::string> tokens = {a.host_token, a.player_token, a.listener_token,
+                                        b.host_token, b.player_token, b.listener_token};
   EXPECT_EQ(tokens.size(), 6u);
   EXPECT_NE(a.jam_id, b.jam_id);
   EXPECT_GE(a.host_token.size(), 32u);  // 128 bits in hex, plus a prefix

@@ -1,6 +1,7 @@
 // `jamd generate` end to end on the bundled model: the MIDI file's tracks, channels and metas,
 // byte-identical output for a seed, and clear errors for bad keys, parts, chords, models, paths.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -9,8 +10,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "realtime/midi/midi_file.h"
 
@@ -42,9 +41,9 @@ std::vector<char> read_bytes(const std::string& path) {
 
 TEST(GenerateCommand, WritesOneTrackPerPartWithDrumsOnChannel10) {
   const std::string out = temp_path("trio.mid");
-  const Result r = generate({"--bars", "4", "--tempo", "100", "--key", "C:maj", "--parts",
-                             "drums,bass,keys", "--chords", "C:maj G:maj", "--seed", "2", "--out",
-                             out.c_str()});
+  const Result r =
+      generate({"--bars", "4", "--tempo", "100", "--key", "C:maj", "--parts", "drums,bass,keys",
+                "--chords", "C:maj G:maj", "--seed", "2", "--out", out.c_str()});
   ASSERT_EQ(r.exit_status, 0) << r.stderr_text;
   absl::StatusOr<realtime::MidiFile> midi = realtime::read_midi_file(out);
   ASSERT_TRUE(midi.ok()) << midi.status();
@@ -83,11 +82,14 @@ TEST(GenerateCommand, WritesOneTrackPerPartWithDrumsOnChannel10) {
 TEST(GenerateCommand, SameSeedSameBytes) {
   const std::string a = temp_path("a.mid"), b = temp_path("b.mid"), c = temp_path("c.mid");
   for (const std::string* out : {&a, &b}) {
-    ASSERT_EQ(generate({"--bars", "3", "--seed", "11", "--parts", "bass,keys", "--out",
-                        out->c_str()}).exit_status, 0);
+    ASSERT_EQ(
+        generate({"--bars", "3", "--seed", "11", "--parts", "bass,keys", "--out", out->c_str()})
+            .exit_status,
+        0);
   }
   ASSERT_EQ(generate({"--bars", "3", "--seed", "12", "--parts", "bass,keys", "--out", c.c_str()})
-                .exit_status, 0);
+                .exit_status,
+            0);
   EXPECT_EQ(read_bytes(a), read_bytes(b));
   EXPECT_NE(read_bytes(a), read_bytes(c));
   for (const std::string* p : {&a, &b, &c}) std::remove(p->c_str());
@@ -115,7 +117,8 @@ TEST(GenerateCommand, ModelOfAnotherVocabularyIsRefused) {
   ASSERT_GT(bytes.size(), 256u);
   bytes[64] ^= 0x5A;
   const std::string model = temp_path("other.jamd");
-  std::ofstream(model, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(model, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   const std::string out = temp_path("never.mid");
   const Result r = generate({"--model", model.c_str(), "--bars", "1", "--out", out.c_str()});
   EXPECT_EQ(r.exit_status, 1);

@@ -38,7 +38,7 @@ TEST(MusicMetrics, IdenticalBarsHavePerfectGrooveAndNoEmptyBeats) {
 
 TEST(MusicMetrics, EmptyBeatsAndGrooveDistanceCount) {
   Score s = bars_of_4_4(2);
-  add(s, 0, 36, Role::kDrums);        // bar 0: onset at grid 0 only
+  add(s, 0, 36, Role::kDrums);             // bar 0: onset at grid 0 only
   add(s, 4 * kTpb + 6, 36, Role::kDrums);  // bar 1: onset at grid 6 only
   const SegmentMetrics m = segment_metrics(s, 0, 2);
   EXPECT_DOUBLE_EQ(m.empty_beat_rate, 6.0 / 8.0);

@@ -71,8 +71,10 @@ bool stress_audio_ring(uint64_t n_frames) {
 bool stress_scheduler(int n_notes) {
   // 480 ticks per quarter at 120 BPM and 48 kHz: 50 frames per tick. One note per 2 ticks.
   // The store holds every note, so the only way to lose one would be the queue itself.
-  Scheduler sched({.sample_rate_hz = 48000, .ticks_per_quarter = 480,
-                   .max_events = static_cast<size_t>(n_notes), .command_queue_size = 64});
+  Scheduler sched({.sample_rate_hz = 48000,
+                   .ticks_per_quarter = 480,
+                   .max_events = static_cast<size_t>(n_notes),
+                   .command_queue_size = 64});
   std::thread producer([&] {
     for (int i = 0; i < n_notes;) {
       if (sched.free_command_slots() > 0 && sched.note_on(2 * i, i % 16, i % 128, 100)) {

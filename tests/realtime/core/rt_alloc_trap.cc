@@ -92,8 +92,7 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
 
 namespace jamd::realtime {
 
-RtSection::RtSection(Mode mode)
-    : allocations_at_start_(t_allocations), frees_at_start_(t_frees) {
+RtSection::RtSection(Mode mode) : allocations_at_start_(t_allocations), frees_at_start_(t_frees) {
   t_state = mode == Mode::kTrap ? State::kTrap : State::kCount;
 }
 

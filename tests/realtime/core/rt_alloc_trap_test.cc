@@ -3,6 +3,8 @@
 // which aborts the test on any malloc/free (see rt_alloc_trap.h). FluidSynth's own reverb and
 // chorus stay off: Debian builds FluidSynth with OpenMP, and those run in a parallel region whose
 // one-thread team libgomp allocates and frees on every render call (docs/realtime.md).
+#include "tests/realtime/core/rt_alloc_trap.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -13,7 +15,6 @@
 #include "realtime/core/spsc_ring.h"
 #include "realtime/synth/band.h"
 #include "realtime/synth/synth.h"
-#include "tests/realtime/core/rt_alloc_trap.h"
 
 namespace jamd::realtime {
 namespace {

@@ -74,8 +74,8 @@ TEST(Scheduler, KeepsProducerOrderAtOneTick) {
 
 TEST(Scheduler, LateEventPlaysAtOnceAndIsCounted) {
   Scheduler sched(options());
-  run(sched, 0, 48000, 256);           // the playhead passes beat 2
-  sched.note_on(kTpq, 0, 62, 100);     // beat 1: already gone
+  run(sched, 0, 48000, 256);        // the playhead passes beat 2
+  sched.note_on(kTpq, 0, 62, 100);  // beat 1: already gone
   const std::vector<Played> played = run(sched, 48128, 48128 + 256, 256);
   ASSERT_EQ(played.size(), 1u);
   EXPECT_EQ(played[0].frame, 48128u);  // offset 0 of the next period
@@ -145,7 +145,7 @@ TEST(Scheduler, AllNotesOffActsAtTheNextPeriodAndKeepsTheSchedule) {
 
 TEST(Scheduler, InstantControlComesFirstInTheNextPeriod) {
   Scheduler sched(options());
-  run(sched, 0, 24000, 256);  // the playhead is at beat 1
+  run(sched, 0, 24000, 256);            // the playhead is at beat 1
   sched.note_on(kTpq + 3, 2, 60, 100);  // due early in the next period (frame 24150)
   MidiMessage mute;
   mute.size = 3;

@@ -34,7 +34,8 @@ class ScriptedBand : public ProcessCallback {
   void process(const ProcessBlock& block) override {
     for (auto& out : block.audio_out) std::fill(out.begin(), out.end(), 0.0f);
     if (fire_armed_.load(std::memory_order_acquire) && fire_offset_ < block.n_frames) {
-      block.midi_out->write(MidiMessage{.frame = fire_offset_, .size = 3, .bytes = {0x90, 60, 100}});
+      block.midi_out->write(
+          MidiMessage{.frame = fire_offset_, .size = 3, .bytes = {0x90, 60, 100}});
       block.audio_out[0][fire_offset_] = 1.0f;
       block.audio_out[1][fire_offset_] = 1.0f;
       fire_armed_.store(false, std::memory_order_release);
@@ -197,8 +198,8 @@ TEST_F(JackIoTest, MidiOutAndAudioOutLeaveAtTheScheduledFrame) {
   band_.fire_at(kOffset);
   uint64_t impulse_frame = 0;
   uint32_t impulse_offset = 0;
-  ASSERT_TRUE(wait_until([&] { return probe.impulse_seen(&impulse_frame, &impulse_offset); },
-                         kWaitMs));
+  ASSERT_TRUE(
+      wait_until([&] { return probe.impulse_seen(&impulse_frame, &impulse_offset); }, kWaitMs));
   let_cycles_pass(probe);  // later periods must not repeat the note: the buffer is cleared
 
   const auto seen = probe.midi_seen();
@@ -332,8 +333,7 @@ TEST_F(JackIoTest, SysexInIsDroppedAndCounted) {
   let_cycles_pass(probe);
 
   probe.send_once(5, {0xF0, 0x7E, 0xF7});
-  ASSERT_TRUE(
-      wait_until([&] { return io->counters().midi_in_dropped.load() == 1; }, kWaitMs));
+  ASSERT_TRUE(wait_until([&] { return io->counters().midi_in_dropped.load() == 1; }, kWaitMs));
   let_cycles_pass(probe);
   EXPECT_FALSE(band_.midi_heard_.load());
   TimedMidiMessage ring[4];
@@ -387,8 +387,8 @@ TEST_F(JackIoTest, WithoutReconnectServerShutdownMarksTheClientDisconnected) {
 // The server goes away and comes back under the same name (as `jackd` killed or crashed and
 // started again): the same JackIo carries on with the same callback, its sample clock continued,
 // its connections restored, MIDI in on the continued clock.
-void expect_survives_restart(std::unique_ptr<JackServer>& server, ScriptedBand& band,
-                             JackIo& io, bool crash) {
+void expect_survives_restart(std::unique_ptr<JackServer>& server, ScriptedBand& band, JackIo& io,
+                             bool crash) {
   ASSERT_TRUE(io.start(&band).ok());
   {
     Probe probe(server->name());

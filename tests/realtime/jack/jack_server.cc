@@ -134,16 +134,16 @@ absl::StatusOr<std::unique_ptr<JackServer>> JackServer::start_named(uint32_t per
   const std::string log_path = absl::StrCat("/tmp/", name, ".log");
   const std::string period = absl::StrCat(period_frames);
   const std::string rate = absl::StrCat(kTestSampleRateHz);
-  const char* argv[] = {jackd.c_str(), "-n", name.c_str(), "-d", "dummy", "-r", rate.c_str(),
-                        "-p", period.c_str(), nullptr};
+  const char* argv[] = {jackd.c_str(), "-n",         name.c_str(), "-d",           "dummy",
+                        "-r",          rate.c_str(), "-p",         period.c_str(), nullptr};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, jackd.c_str(), &actions, nullptr,
-                             const_cast<char* const*>(argv), environ);
+  const int rc =
+      posix_spawn(&pid, jackd.c_str(), &actions, nullptr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     return absl::InternalError(absl::StrCat("cannot run ", jackd, ": ", std::strerror(rc)));

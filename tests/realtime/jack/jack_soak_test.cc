@@ -117,7 +117,8 @@ class DenseBandFeeder {
       if (step % 8 == 4) note(t, kTicksPerSixteenth, kGmDrumChannel, 38, 100);
       if (step % 2 == 0) note(t, kTicksPerSixteenth * 2 - 10, 0, root - 12 + (step % 4), 96);
       if (step % 4 == 0) {
-        for (int interval : {12, 16, 19, 24}) note(t, kTicksPerQuarter - 20, 1, root + interval, 80);
+        for (int interval : {12, 16, 19, 24})
+          note(t, kTicksPerQuarter - 20, 1, root + interval, 80);
       }
       note(t, kTicksPerSixteenth - 10, 2, root + 24 + (step * 5) % 12, 90);
     }
@@ -148,11 +149,12 @@ void print_callback_times(std::vector<uint32_t> ns, int seconds) {
   const double median_us = percentile(ns, 0.5) / 1e3;
   const double p99_us = percentile(ns, 0.99) / 1e3;
   const double max_us = ns.back() / 1e3;
-  std::printf("jack soak: %d s at %u frames / %u Hz (period %.1f us), %zu periods timed\n"
-              "callback us: median %.1f (%.1f%% of period)  p99 %.1f (%.1f%%)  max %.1f (%.1f%%)\n",
-              seconds, kPeriodFrames, testing::kTestSampleRateHz, period_us, ns.size(), median_us,
-              100 * median_us / period_us, p99_us, 100 * p99_us / period_us, max_us,
-              100 * max_us / period_us);
+  std::printf(
+      "jack soak: %d s at %u frames / %u Hz (period %.1f us), %zu periods timed\n"
+      "callback us: median %.1f (%.1f%% of period)  p99 %.1f (%.1f%%)  max %.1f (%.1f%%)\n",
+      seconds, kPeriodFrames, testing::kTestSampleRateHz, period_us, ns.size(), median_us,
+      100 * median_us / period_us, p99_us, 100 * p99_us / period_us, max_us,
+      100 * max_us / period_us);
   ::testing::Test::RecordProperty("callback_median_us", static_cast<int>(median_us));
   ::testing::Test::RecordProperty("callback_p99_us", static_cast<int>(p99_us));
   ::testing::Test::RecordProperty("callback_max_us", static_cast<int>(max_us));
@@ -239,12 +241,13 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
   ASSERT_FALSE(w.callback_ns.empty());
   print_callback_times(w.callback_ns, seconds);
   const SchedulerCounters& played = real.scheduler.counters();
-  std::printf("%s%llu notes played, JACK DSP load max %.1f%%, xruns %llu (server reports: jamd "
-              "late %d of which %d not started, dummy driver late %d)\n",
-              control_run ? "CONTROL RUN (silent callback): " : "",
-              static_cast<unsigned long long>(played.events_played.load() / 2),
-              w.dsp_load_max_percent, static_cast<unsigned long long>(w.xruns),
-              w.reports.client_late, w.reports.client_not_started, w.reports.driver_late);
+  std::printf(
+      "%s%llu notes played, JACK DSP load max %.1f%%, xruns %llu (server reports: jamd "
+      "late %d of which %d not started, dummy driver late %d)\n",
+      control_run ? "CONTROL RUN (silent callback): " : "",
+      static_cast<unsigned long long>(played.events_played.load() / 2), w.dsp_load_max_percent,
+      static_cast<unsigned long long>(w.xruns), w.reports.client_late, w.reports.client_not_started,
+      w.reports.driver_late);
   ::testing::Test::RecordProperty("xruns", static_cast<int>(w.xruns));
 
   EXPECT_TRUE((*io)->connected()) << "the JACK server went away during the soak";
@@ -266,8 +269,9 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
   if (w.reports.machine_caused() > 0 && std::getenv("JAMD_SOAK_STRICT") == nullptr) {
     GTEST_SKIP() << "the machine itself broke " << w.reports.machine_caused()
                  << " periods (dummy driver's clock late " << w.reports.driver_late
-                 << ", jamd's RT thread not scheduled in its period " << w.reports.client_not_started
-                 << "; load average " << testing::load_average() << "), so this run cannot judge jamd; "
+                 << ", jamd's RT thread not scheduled in its period "
+                 << w.reports.client_not_started << "; load average " << testing::load_average()
+                 << "), so this run cannot judge jamd; "
                  << "rerun on a quiet machine, or set JAMD_SOAK_STRICT=1 to fail instead";
   }
   EXPECT_EQ(w.xruns, 0u) << "jamd's callback missed JACK's deadline " << w.reports.client_late

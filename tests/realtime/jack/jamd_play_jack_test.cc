@@ -18,9 +18,9 @@ constexpr int kRunTimeoutSeconds = 60;  // bounds a hang; a 3 s play takes about
 std::string demo_path() { return std::string(JAMD_SOURCE_DIR) + "/daemon/data/demo.mid"; }
 
 testing::CommandResult play(const std::string& server_name) {
-  return testing::run_command({JAMD_BINARY, "play", demo_path(), "--jack", "--server-name",
-                               server_name, "--seconds", "3"},
-                              kRunTimeoutSeconds);
+  return testing::run_command(
+      {JAMD_BINARY, "play", demo_path(), "--jack", "--server-name", server_name, "--seconds", "3"},
+      kRunTimeoutSeconds);
 }
 
 bool is_one_line(const std::string& output) {
@@ -48,7 +48,8 @@ TEST(JamdPlayJackTest, PlaysTheDemoForThreeSecondsWithoutXruns) {
   if (reports.machine_caused() > 0 && std::getenv("JAMD_SOAK_STRICT") == nullptr) {
     GTEST_SKIP() << "the machine itself broke " << reports.machine_caused()
                  << " periods (load average " << testing::load_average()
-                 << "), so the 0-xrun check cannot judge jamd here; output:\n" << r.output;
+                 << "), so the 0-xrun check cannot judge jamd here; output:\n"
+                 << r.output;
   }
   EXPECT_EQ(xruns, 0) << r.output;
 }

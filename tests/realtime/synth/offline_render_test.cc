@@ -2,7 +2,6 @@
 // frames (onsets found in the rendered audio), across a tempo change, whatever the period size,
 // and the file has the expected length.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,7 +23,8 @@ constexpr int64_t kNoteLengthTicks = 24;
 
 // Computed here by hand, independently of TempoMap.
 int64_t expected_frame(int64_t tick) {
-  return tick < kTempoChangeTick ? tick * 50 : kTempoChangeTick * 50 + (tick - kTempoChangeTick) * 100;
+  return tick < kTempoChangeTick ? tick * 50
+                                 : kTempoChangeTick * 50 + (tick - kTempoChangeTick) * 100;
 }
 
 MidiEvent channel_event(int64_t tick, uint8_t status, uint8_t d1, uint8_t d2) {
@@ -32,9 +32,12 @@ MidiEvent channel_event(int64_t tick, uint8_t status, uint8_t d1, uint8_t d2) {
 }
 
 MidiEvent tempo_event(int64_t tick, uint32_t us_per_quarter) {
-  return {.tick = static_cast<uint64_t>(tick), .status = 0xFF, .meta_type = kMetaTempo,
-          .data = {static_cast<uint8_t>(us_per_quarter >> 16),
-                   static_cast<uint8_t>(us_per_quarter >> 8), static_cast<uint8_t>(us_per_quarter)}};
+  return {
+      .tick = static_cast<uint64_t>(tick),
+      .status = 0xFF,
+      .meta_type = kMetaTempo,
+      .data = {static_cast<uint8_t>(us_per_quarter >> 16),
+               static_cast<uint8_t>(us_per_quarter >> 8), static_cast<uint8_t>(us_per_quarter)}};
 }
 
 // Short wood-block hits (GM drums, channel 10) and staccato piano notes, well apart.
@@ -57,7 +60,8 @@ MidiFile test_song() {
   return file;
 }
 
-WavData render(const MidiFile& file, uint32_t period_frames, bool effects, const std::string& name) {
+WavData render(const MidiFile& file, uint32_t period_frames, bool effects,
+               const std::string& name) {
   absl::StatusOr<Song> song = song_from_midi(file);
   EXPECT_TRUE(song.ok()) << song.status();
   if (!song.ok()) return {};

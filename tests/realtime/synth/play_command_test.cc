@@ -2,7 +2,6 @@
 // speed is printed; bad input (missing or corrupt MIDI file, missing SoundFont, unwritable
 // output, no JACK server) gets one line on stderr and a non-zero exit, never a crash or a hang.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,8 +90,7 @@ TEST(PlayCommand, RendersTheDemoToAWavOfTheSongsLengthAndPrintsTheSpeed) {
 }
 
 TEST(PlayCommand, MissingMidiFile) {
-  expect_one_line_error(play("/no/such/song.mid --out " + temp_path("x.wav")),
-                        "/no/such/song.mid");
+  expect_one_line_error(play("/no/such/song.mid --out " + temp_path("x.wav")), "/no/such/song.mid");
 }
 
 TEST(PlayCommand, CorruptMidiFile) {
@@ -102,9 +100,8 @@ TEST(PlayCommand, CorruptMidiFile) {
 }
 
 TEST(PlayCommand, MissingSoundFont) {
-  expect_one_line_error(
-      play("--soundfont /no/such/font.sf2 --out " + temp_path("x.wav")),
-      "/no/such/font.sf2");
+  expect_one_line_error(play("--soundfont /no/such/font.sf2 --out " + temp_path("x.wav")),
+                        "/no/such/font.sf2");
 }
 
 TEST(PlayCommand, UnwritableOutputPath) {

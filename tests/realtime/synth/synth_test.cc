@@ -3,7 +3,6 @@
 #include "realtime/synth/synth.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -33,7 +32,8 @@ float peak_of_render(Synth& synth, uint32_t n_frames) {
   std::vector<float> left(n_frames), right(n_frames);
   synth.render(left.data(), right.data(), n_frames);
   float peak = 0;
-  for (uint32_t i = 0; i < n_frames; ++i) peak = std::max({peak, std::fabs(left[i]), std::fabs(right[i])});
+  for (uint32_t i = 0; i < n_frames; ++i)
+    peak = std::max({peak, std::fabs(left[i]), std::fabs(right[i])});
   return peak;
 }
 
@@ -111,9 +111,9 @@ TEST(Band, MidiOutCarriesEachEventAtItsExactOffset) {
   std::unique_ptr<Synth> synth = make_synth();
   ASSERT_NE(synth, nullptr);
   Scheduler sched({.sample_rate_hz = 48000, .ticks_per_quarter = 480});  // 50 frames a tick
-  sched.note_on(3, 0, 60, 100);   // frame 150
-  sched.note_off(5, 0, 60);       // frame 250
-  sched.note_on(5, 9, 38, 100);   // frame 250, after the note off
+  sched.note_on(3, 0, 60, 100);                                          // frame 150
+  sched.note_off(5, 0, 60);                                              // frame 250
+  sched.note_on(5, 9, 38, 100);  // frame 250, after the note off
   Band band(sched, *synth);
   RecordingMidiOut out;
   std::vector<float> left(256), right(256);

@@ -52,7 +52,9 @@ TEST(VirtualIo, FastClockRunsTheBandOverAContiguousSampleClock) {
   Band band(sched, **synth);
   ClockCheck check(band);
   int next_beat = 0;
-  auto io = make_virtual_io({.sample_rate_hz = 48000, .period_frames = 128, .real_time = false,
+  auto io = make_virtual_io({.sample_rate_hz = 48000,
+                             .period_frames = 128,
+                             .real_time = false,
                              .rt_priority = 0,
                              .before_period = [&](uint64_t first_frame) {
                                // A note a beat, posted a beat ahead (24000 frames a beat).
@@ -78,8 +80,11 @@ TEST(VirtualIo, StopMeansNoMoreCallbacks) {
   Scheduler sched({});
   Band band(sched, **synth);
   ClockCheck check(band);
-  auto io = make_virtual_io({.sample_rate_hz = 48000, .period_frames = 64, .real_time = true,
-                             .rt_priority = 0, .before_period = nullptr});
+  auto io = make_virtual_io({.sample_rate_hz = 48000,
+                             .period_frames = 64,
+                             .real_time = true,
+                             .rt_priority = 0,
+                             .before_period = nullptr});
   ASSERT_TRUE(io->start(&check).ok());
   EXPECT_FALSE(io->start(&check).ok());  // already running
   EXPECT_TRUE(wait_for([&] { return check.calls() >= 10; }));
@@ -95,13 +100,17 @@ TEST(VirtualIo, RealTimeClockDoesNotRunAhead) {
   ASSERT_TRUE(synth.ok()) << synth.status();
   Scheduler sched({});
   Band band(sched, **synth);
-  auto io = make_virtual_io({.sample_rate_hz = 48000, .period_frames = 256, .real_time = true,
-                             .rt_priority = 10, .before_period = nullptr});
+  auto io = make_virtual_io({.sample_rate_hz = 48000,
+                             .period_frames = 256,
+                             .real_time = true,
+                             .rt_priority = 10,
+                             .before_period = nullptr});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(io->start(&band).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   io->stop();
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Paced: never more audio than the wall time it ran plus one period (an unpaced clock makes
   // tens of seconds of audio in that time).
   EXPECT_LE(io->frames_processed(), static_cast<uint64_t>(wall_s * 48000) + 256);
