@@ -216,7 +216,6 @@ JamHostStats LiveJamHost::stats() const {
       callback_->counters().controls_applied_frame.load(std::memory_order_relaxed);
   const int64_t bar_ticks = int64_t{initial_.beats_per_bar} * kConductorTicksPerQuarter;
   s.bar = scheduler_->playhead_tick() / bar_ticks;
-  s.audio_connected = jack_ == nullptr || jack_->connected();
   const ListenerPicture picture = listener_->picture();
   s.heard_chord = picture.chord;
   s.musician_playing = picture.musician_playing;

@@ -88,7 +88,6 @@ struct JamHostStats {
   uint64_t late_frames_max = 0;      // the latest a late event was
   uint64_t instant_controls_applied = 0;  // post_state snapshots the RT thread applied
   uint64_t instant_controls_frame = 0;    // the jam frame (period start) of the last one
-  bool audio_connected = true;  // false once the JACK server has gone away (the jam is dead)
   // JACK servers lost and rejoined (realtime/jack reconnects by itself: the jam pauses while the
   // server is away, server_losses > reconnects, and goes on where it was once it is back).
   uint64_t jack_server_losses = 0;
