@@ -6,49 +6,19 @@
 
 #include <algorithm>
 
+#include "models/engine/cpu_attention_scores_avx512.h"
 #include "models/engine/cpu_kernels.h"
 
 namespace jamd::models::cpu {
 namespace {
 
-#define JAMD_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define JAMD_AVX512 JAMD_AVX512_TARGET
 
-// kHeads query heads against each key block. Even and odd dimensions go to separate
-// accumulators: 2 * kHeads independent sums hide the FMA latency.
-template <int kHeads>
-JAMD_AVX512 void scores_heads(const float* q, int64_t head_dim, const float* k_blocks,
-                              int64_t n_blocks, float scale, float* out, int64_t out_stride) {
-  static_assert(kKeyBlock == 16, "one zmm vector per key block");
-  const __m512 vscale = _mm512_set1_ps(scale);
-  const int64_t even_dims = head_dim & ~int64_t{1};
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const float* kb = k_blocks + b * head_dim * kKeyBlock;
-    __m512 even[kHeads], odd[kHeads];
-#pragma GCC unroll 4
-    for (int h = 0; h < kHeads; ++h) even[h] = odd[h] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < even_dims; i += 2) {
-      const __m512 k0 = _mm512_loadu_ps(kb + i * kKeyBlock);
-      const __m512 k1 = _mm512_loadu_ps(kb + (i + 1) * kKeyBlock);
-#pragma GCC unroll 4
-      for (int h = 0; h < kHeads; ++h) {
-        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i]), k0, even[h]);
-        odd[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i + 1]), k1, odd[h]);
-      }
-    }
-    if (even_dims < head_dim) {
-      const __m512 k0 = _mm512_loadu_ps(kb + even_dims * kKeyBlock);
-#pragma GCC unroll 4
-      for (int h = 0; h < kHeads; ++h) {
-        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + even_dims]), k0, even[h]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int h = 0; h < kHeads; ++h) {
-      _mm512_storeu_ps(out + h * out_stride + b * kKeyBlock,
-                       _mm512_mul_ps(_mm512_add_ps(even[h], odd[h]), vscale));
-    }
-  }
-}
+// The float32 KV cache: a key block is loaded as it is.
+struct FloatKeys {
+  using Key = float;
+  JAMD_AVX512 static __m512 load16(const float* k) { return _mm512_loadu_ps(k); }
+};
 
 // kHeads query heads over the value rows; kChunks = head_dim / 16 is known at compile time so
 // the kHeads * kChunks accumulators stay in registers.
@@ -183,23 +153,7 @@ void matmul_packed_avx512(const float* x, int64_t n_rows, int64_t in, const floa
 
 void attention_scores_avx512(const float* q, int n_q, int64_t head_dim, const float* k_blocks,
                              int64_t n_blocks, float scale, float* out, int64_t out_stride) {
-  int h = 0;
-  for (; h + 4 <= n_q; h += 4) {
-    scores_heads<4>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale, out + h * out_stride,
-                    out_stride);
-  }
-  const float* qh = q + h * head_dim;
-  float* oh = out + h * out_stride;
-  switch (n_q - h) {
-    case 3:
-      return scores_heads<3>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
-    case 2:
-      return scores_heads<2>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
-    case 1:
-      return scores_heads<1>(qh, head_dim, k_blocks, n_blocks, scale, oh, out_stride);
-    default:
-      return;
-  }
+  avx512::attention_scores<FloatKeys>(q, n_q, head_dim, k_blocks, n_blocks, scale, out, out_stride);
 }
 
 bool attention_mix_avx512(const float* p, int64_t p_stride, int n_q, const float* v, int64_t n_keys,

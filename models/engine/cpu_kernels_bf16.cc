@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "models/engine/cpu_attention_scores_avx512.h"
 #include "models/engine/cpu_kernels.h"
 
 namespace jamd::models::cpu {
@@ -125,8 +126,9 @@ JAMD_BF16 void matmul_packed_bf16_impl(const uint16_t* x, int64_t n_rows, int64_
   }
 }
 
-// 16 bfloat16 values widened to float32: the top half of each float's bits, exactly.
-JAMD_BF16 inline __m512 load16_bf16(const uint16_t* p) {
+// 16 bfloat16 values widened to float32: the top half of each float's bits, exactly. AVX512F
+// alone, so that it inlines into the shared scores kernel (cpu_attention_scores_avx512.h).
+JAMD_AVX512_TARGET inline __m512 load16_bf16(const uint16_t* p) {
   // The zero-masking forms: the unmasked ones start from an undefined vector, which GCC 12
   // reports as maybe-uninitialized.
   const __mmask16 all = 0xffff;
@@ -135,40 +137,11 @@ JAMD_BF16 inline __m512 load16_bf16(const uint16_t* p) {
   return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, wide, 16));
 }
 
-// As the AVX-512 float32 kernel (cpu_kernels_avx512.cc), on bfloat16 key blocks: half the bytes
-// per key, which is what 32 streams' attention waits for.
-template <int kHeads>
-JAMD_BF16 void scores_heads_bf16(const float* q, int64_t head_dim, const uint16_t* k_blocks,
-                                 int64_t n_blocks, float scale, float* out, int64_t out_stride) {
-  const __m512 vscale = _mm512_set1_ps(scale);
-  const int64_t even_dims = head_dim & ~int64_t{1};
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint16_t* kb = k_blocks + b * head_dim * kKeyBlock;
-    __m512 even[kHeads], odd[kHeads];
-#pragma GCC unroll 4
-    for (int h = 0; h < kHeads; ++h) even[h] = odd[h] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < even_dims; i += 2) {
-      const __m512 k0 = load16_bf16(kb + i * kKeyBlock), k1 = load16_bf16(kb + (i + 1) * kKeyBlock);
-#pragma GCC unroll 4
-      for (int h = 0; h < kHeads; ++h) {
-        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i]), k0, even[h]);
-        odd[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + i + 1]), k1, odd[h]);
-      }
-    }
-    if (even_dims < head_dim) {
-      const __m512 k0 = load16_bf16(kb + even_dims * kKeyBlock);
-#pragma GCC unroll 4
-      for (int h = 0; h < kHeads; ++h) {
-        even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * head_dim + even_dims]), k0, even[h]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int h = 0; h < kHeads; ++h) {
-      _mm512_storeu_ps(out + h * out_stride + b * kKeyBlock,
-                       _mm512_mul_ps(_mm512_add_ps(even[h], odd[h]), vscale));
-    }
-  }
-}
+// The bfloat16 KV cache: half the bytes per key, which is what 32 streams' attention waits for.
+struct Bf16Keys {
+  using Key = uint16_t;
+  JAMD_AVX512_TARGET static __m512 load16(const uint16_t* k) { return load16_bf16(k); }
+};
 
 // One query head over bfloat16 value rows, head_dim a multiple of 16.
 JAMD_BF16 void mix_head_bf16(const float* p, const uint16_t* v, int64_t n_keys, int64_t head_dim,
@@ -281,15 +254,7 @@ namespace jamd::models::cpu {
 
 void attention_scores_bf16(const float* q, int n_q, int64_t head_dim, const uint16_t* k_blocks,
                            int64_t n_blocks, float scale, float* out, int64_t out_stride) {
-  int h = 0;
-  for (; h + 4 <= n_q; h += 4) {
-    scores_heads_bf16<4>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale,
-                         out + h * out_stride, out_stride);
-  }
-  for (; h < n_q; ++h) {
-    scores_heads_bf16<1>(q + h * head_dim, head_dim, k_blocks, n_blocks, scale,
-                         out + h * out_stride, out_stride);
-  }
+  avx512::attention_scores<Bf16Keys>(q, n_q, head_dim, k_blocks, n_blocks, scale, out, out_stride);
 }
 
 void attention_mix_bf16(const float* p, int64_t p_stride, int n_q, const uint16_t* v,
