@@ -60,4 +60,10 @@ void CommittedNotes::drop_before(int64_t bar) {
   by_bar_.erase(by_bar_.begin(), by_bar_.lower_bound(bar));
 }
 
+void CommittedNotes::drop_from(int64_t tick) {
+  for (auto& [bar, notes] : by_bar_) {
+    std::erase_if(notes, [&](const TimedNote& n) { return n.tick >= tick; });
+  }
+}
+
 }  // namespace jamd

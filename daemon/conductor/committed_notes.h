@@ -30,6 +30,7 @@ class CommittedNotes {
   std::optional<models::CommittedBar> committed_bar(int64_t bar, int64_t posted_until_tick,
                                                     const JamTimeline& timeline) const;
   void drop_before(int64_t bar);
+  void drop_from(int64_t tick);  // notes a stop kept from sounding
 
  private:
   std::map<int64_t, std::vector<TimedNote>> by_bar_;

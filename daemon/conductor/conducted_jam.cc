@@ -126,14 +126,17 @@ void ConductedJam::request_regeneration(const char* cause, int64_t event_frame) 
 void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
   const int64_t now_tick = timeline_.tick_at(now_frame);
   if (!state.playing) {
-    if (!stopped_) timeline_.stop();
+    if (!stopped_) {
+      timeline_.stop();
+      forget_posted_from(now_tick);
+    }
     stopped_ = true;
     state_ = state;
     return;
   }
-  if (stopped_) {  // resume: nothing before the commit horizon is replayed
+  if (stopped_) {  // resume: the plan plays on from the playhead, however short the stop was
     stopped_ = false;
-    posted_until_tick_ = std::max(posted_until_tick_, now_tick);
+    posted_until_tick_ = now_tick;
     timeline_.send_mix(state);
   }
   if (!same_mix(state, state_)) {
@@ -155,6 +158,14 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
     chords_free_bar_ = -1;
     request_regeneration("steering", now_frame);
   }
+}
+
+void ConductedJam::forget_posted_from(int64_t tick) {
+  // The stop dropped every scheduled note from here on: they never sounded, and a resume posts
+  // them again from its playhead.
+  posted_until_tick_ = std::min(posted_until_tick_, tick);
+  posted_.drop_from(tick);
+  std::erase_if(record_.band_notes, [&](const TimedNote& n) { return n.tick >= tick; });
 }
 
 bool ConductedJam::accompanying(int64_t now_tick) const {

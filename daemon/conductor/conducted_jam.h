@@ -131,6 +131,8 @@ class ConductedJam {
   // Tells the generator what already sounds of the bars it is about to generate (again).
   void commit_posted_notes();
   void request_regeneration(const char* cause, int64_t event_frame);
+  // A stop at `tick`: what was posted from there on is unposted (the scheduler dropped it).
+  void forget_posted_from(int64_t tick);
 
   // A reaction waits for the first posted note of a plan at least as new as `serial`.
   struct PendingReaction {
