@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/jamctl/jack_player.h"
 #include "clients/jamctl/output.h"
 #include "clients/jamctl/steer_args.h"
 #include "clients/jamctl/wav_recorder.h"
@@ -33,6 +34,10 @@ constexpr const char* kUsage =
     "  watch [--count N]               the state, then every change and who made it\n"
     "  listen --out FILE [--seconds N] record the jam's audio (Opus, decoded) to a 16-bit 48 kHz\n"
     "                                  stereo WAV: N seconds (default 10), or until the jam ends\n"
+    "  listen --jack [--connect] [--seconds N] [--client-name NAME] [--jack-server NAME]\n"
+    "         [--buffer-packets N]     play the jam through JACK on NAME:out_L/out_R (default\n"
+    "                                  jamctl), --connect: to the system playback ports; until\n"
+    "                                  the jam ends, N seconds, or Ctrl-C; prints underruns\n"
     "  listen [--count N]              the jam's Opus packets, one line each\n"
     "  notes [--count N]               the heard and generated notes, one line each (also\n"
     "                                  listen --notes)\n"
@@ -58,6 +63,9 @@ struct Options {
   bool notes = false;
   std::string out;
   double seconds = 10;
+  bool seconds_given = false;
+  bool jack = false;
+  JackListenOptions jack_options;
   double tempo_bpm = 0;
   int count = -1;
   int timeout_s = 5;
@@ -207,7 +215,55 @@ int record(jam::v1::Jam::Stub& stub, const Options& o) {
   return 0;
 }
 
+int play_jack(jam::v1::Jam::Stub& stub, const Options& o) {
+  JackListenOptions options = o.jack_options;
+  options.seconds = o.seconds_given ? o.seconds : 0;
+  const JackListening l = listen_jack(stub, o.token, options);
+  if (!l.jack_error.empty()) {
+    std::fprintf(stderr, "jamctl: %s\n", l.jack_error.c_str());
+    return 1;
+  }
+  if (!l.status.ok()) return call_failed(l.status, o);
+  const double seconds_played =
+      l.sample_rate_hz > 0 ? static_cast<double>(l.frames_played) / l.sample_rate_hz : 0.0;
+  char line[640];
+  if (o.json) {
+    std::snprintf(line, sizeof line,
+                  "{\"client\":\"%s\",\"seconds\":%.3f,\"sampleRateHz\":%u,\"packets\":%llu,"
+                  "\"packetsLost\":%llu,\"packetsDropped\":%llu,\"underruns\":%llu,"
+                  "\"underrunFrames\":%llu,\"xruns\":%llu,\"peak\":%.4f,\"jamEnded\":%s,"
+                  "\"interrupted\":%s}",
+                  options.client_name.c_str(), seconds_played, l.sample_rate_hz,
+                  static_cast<unsigned long long>(l.packets),
+                  static_cast<unsigned long long>(l.packets_lost),
+                  static_cast<unsigned long long>(l.packets_dropped),
+                  static_cast<unsigned long long>(l.underruns),
+                  static_cast<unsigned long long>(l.underrun_frames),
+                  static_cast<unsigned long long>(l.xruns), l.peak, l.ended ? "true" : "false",
+                  l.interrupted ? "true" : "false");
+  } else {
+    std::snprintf(line, sizeof line,
+                  "played %.1f s on JACK client '%s' at %u Hz (%llu packets, %llu lost and "
+                  "concealed, %llu skipped for latency; %llu underruns, %llu frames of silence; "
+                  "%llu xruns; peak %.2f)%s",
+                  seconds_played, options.client_name.c_str(), l.sample_rate_hz,
+                  static_cast<unsigned long long>(l.packets),
+                  static_cast<unsigned long long>(l.packets_lost),
+                  static_cast<unsigned long long>(l.packets_dropped),
+                  static_cast<unsigned long long>(l.underruns),
+                  static_cast<unsigned long long>(l.underrun_frames),
+                  static_cast<unsigned long long>(l.xruns), l.peak,
+                  l.ended ? "; the jam ended" : (l.interrupted ? "; stopped" : ""));
+  }
+  std::printf("%s\n", line);
+  return 0;
+}
+
 int listen(jam::v1::Jam::Stub& stub, const Options& o) {
+  if (o.jack && !o.notes) {
+    if (!o.out.empty()) return usage_error("listen takes --out FILE or --jack, not both");
+    return play_jack(stub, o);
+  }
   if (!o.out.empty() && !o.notes) return record(stub, o);
   grpc::ClientContext ctx;  // no deadline: a stream lasts as long as the jam
   if (o.notes) {
@@ -287,6 +343,20 @@ std::string parse(int argc, char** argv, Options* o) {
     } else if (a == "--seconds" && has_value) {
       o->seconds = std::atof(argv[++i]);
       if (!(o->seconds > 0)) return "--seconds needs a positive number";
+      o->seconds_given = true;
+    } else if (a == "--jack") {
+      o->jack = true;
+    } else if (a == "--connect") {
+      o->jack_options.auto_connect = true;
+    } else if (a == "--client-name" && has_value) {
+      o->jack_options.client_name = argv[++i];
+    } else if (a == "--jack-server" && has_value) {
+      o->jack_options.server_name = argv[++i];
+    } else if (a == "--buffer-packets" && has_value) {
+      o->jack_options.buffer_packets = std::atoi(argv[++i]);
+      if (o->jack_options.buffer_packets < 1 || o->jack_options.buffer_packets > 50) {
+        return "--buffer-packets needs 1..50 (10 ms packets)";
+      }
     } else if (a == "--server" && has_value) {
       o->server = argv[++i];
     } else if (a == "--token" && has_value) {
