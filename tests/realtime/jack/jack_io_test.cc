@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -110,8 +111,22 @@ class JackIoTest : public ::testing::Test {
     ASSERT_TRUE(wait_until([&] { return probe.cycles() >= target; }, kWaitMs));
   }
 
+  // jamd running `callback` (io_), an active probe (probe_) and one connection between them
+  // that already carries data. The callback must outlive io_ (band_ does).
+  void start_connected(ProcessCallback* callback, const char* from, const char* to) {
+    io_ = open_jamd();
+    ASSERT_NE(io_, nullptr);
+    ASSERT_TRUE(io_->start(callback).ok());
+    probe_ = std::make_unique<Probe>(server_->name());
+    probe_->activate();
+    ASSERT_EQ(probe_->connect(from, to), 0) << from << " -> " << to;
+    let_cycles_pass(*probe_);
+  }
+
   std::unique_ptr<JackServer> server_;  // declared first: destroyed after every client
   ScriptedBand band_;
+  std::unique_ptr<JackIo> io_;  // of start_connected
+  std::unique_ptr<Probe> probe_;
 };
 
 std::set<std::string> ports_of(jack_client_t* client, const std::string& prefix) {
@@ -185,24 +200,19 @@ TEST_F(JackIoTest, WithoutAutoConnectNothingIsConnected) {
 }
 
 TEST_F(JackIoTest, MidiOutAndAudioOutLeaveAtTheScheduledFrame) {
-  auto io = open_jamd();
-  ASSERT_NE(io, nullptr);
-  ASSERT_TRUE(io->start(&band_).ok());
-  Probe probe(server_->name());
-  probe.activate();
-  ASSERT_EQ(probe.connect("jamd:midi_out", "probe:midi_in"), 0);
-  ASSERT_EQ(probe.connect("jamd:out_L", "probe:in"), 0);
-  let_cycles_pass(probe);
+  ASSERT_NO_FATAL_FAILURE(start_connected(&band_, "jamd:midi_out", "probe:midi_in"));
+  ASSERT_EQ(probe_->connect("jamd:out_L", "probe:in"), 0);
+  let_cycles_pass(*probe_);
 
   constexpr uint32_t kOffset = 17;
   band_.fire_at(kOffset);
   uint64_t impulse_frame = 0;
   uint32_t impulse_offset = 0;
   ASSERT_TRUE(
-      wait_until([&] { return probe.impulse_seen(&impulse_frame, &impulse_offset); }, kWaitMs));
-  let_cycles_pass(probe);  // later periods must not repeat the note: the buffer is cleared
+      wait_until([&] { return probe_->impulse_seen(&impulse_frame, &impulse_offset); }, kWaitMs));
+  let_cycles_pass(*probe_);  // later periods must not repeat the note: the buffer is cleared
 
-  const auto seen = probe.midi_seen();
+  const auto seen = probe_->midi_seen();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].offset_frames, kOffset);
   EXPECT_EQ(seen[0].size, 3);
@@ -211,8 +221,8 @@ TEST_F(JackIoTest, MidiOutAndAudioOutLeaveAtTheScheduledFrame) {
   EXPECT_EQ(seen[0].bytes[2], 100);
   EXPECT_EQ(impulse_offset, kOffset);
   EXPECT_EQ(impulse_frame, seen[0].jack_frame);  // same cycle, same sample
-  EXPECT_EQ(io->counters().midi_out_dropped.load(), 0u);
-  io->stop();
+  EXPECT_EQ(io_->counters().midi_out_dropped.load(), 0u);
+  io_->stop();
 }
 
 TEST_F(JackIoTest, ScheduledNotesOfTheBandLeaveAtTheirSampleFrames) {
@@ -259,7 +269,7 @@ class OutOfOrderWriter : public ProcessCallback {
 };
 
 TEST_F(JackIoTest, MidiOutWrittenOutOfOrderIsDelayedNotLost) {
-  OutOfOrderWriter writer;
+  OutOfOrderWriter writer;  // outlives io, which calls it
   auto io = open_jamd();
   ASSERT_NE(io, nullptr);
   ASSERT_TRUE(io->start(&writer).ok());
@@ -280,16 +290,10 @@ TEST_F(JackIoTest, MidiOutWrittenOutOfOrderIsDelayedNotLost) {
 }
 
 TEST_F(JackIoTest, MidiInArrivesAtItsFrameInTheCallbackAndTheRing) {
-  auto io = open_jamd();
-  ASSERT_NE(io, nullptr);
-  ASSERT_TRUE(io->start(&band_).ok());
-  Probe probe(server_->name());
-  probe.activate();
-  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
-  let_cycles_pass(probe);
+  ASSERT_NO_FATAL_FAILURE(start_connected(&band_, "probe:midi_out", "jamd:midi_in"));
 
   constexpr uint32_t kOffset = 23;
-  probe.send_once(kOffset, {0x91, 64, 90});
+  probe_->send_once(kOffset, {0x91, 64, 90});
   ASSERT_TRUE(wait_until([&] { return band_.midi_heard_.load(); }, kWaitMs));
   EXPECT_EQ(band_.heard_.frame, kOffset);
   EXPECT_EQ(band_.heard_.size, 3);
@@ -299,46 +303,34 @@ TEST_F(JackIoTest, MidiInArrivesAtItsFrameInTheCallbackAndTheRing) {
 
   TimedMidiMessage ring[8];
   size_t n = 0;
-  ASSERT_TRUE(wait_until([&] { return (n = io->pop_midi_in(ring)) > 0; }, kWaitMs));
+  ASSERT_TRUE(wait_until([&] { return (n = io_->pop_midi_in(ring)) > 0; }, kWaitMs));
   ASSERT_EQ(n, 1u);
   EXPECT_EQ(ring[0].frame, band_.heard_absolute_frame_);
   EXPECT_EQ(ring[0].frame % kPeriodFrames, kOffset);
   EXPECT_EQ(ring[0].message.bytes[0], 0x91);
-  io->stop();
+  io_->stop();
 }
 
 TEST_F(JackIoTest, AudioInArrivesAtItsFrame) {
-  auto io = open_jamd();
-  ASSERT_NE(io, nullptr);
-  ASSERT_TRUE(io->start(&band_).ok());
-  Probe probe(server_->name());
-  probe.activate();
-  ASSERT_EQ(probe.connect("probe:out", "jamd:in_1"), 0);
-  let_cycles_pass(probe);
+  ASSERT_NO_FATAL_FAILURE(start_connected(&band_, "probe:out", "jamd:in_1"));
 
   constexpr uint32_t kOffset = 41;
-  probe.send_once(kOffset, {0x80, 0, 0});
+  probe_->send_once(kOffset, {0x80, 0, 0});
   ASSERT_TRUE(wait_until([&] { return band_.audio_heard_.load(); }, kWaitMs));
   EXPECT_EQ(band_.audio_heard_offset_, kOffset);
-  io->stop();
+  io_->stop();
 }
 
 TEST_F(JackIoTest, SysexInIsDroppedAndCounted) {
-  auto io = open_jamd();
-  ASSERT_NE(io, nullptr);
-  ASSERT_TRUE(io->start(&band_).ok());
-  Probe probe(server_->name());
-  probe.activate();
-  ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
-  let_cycles_pass(probe);
+  ASSERT_NO_FATAL_FAILURE(start_connected(&band_, "probe:midi_out", "jamd:midi_in"));
 
-  probe.send_once(5, {0xF0, 0x7E, 0xF7});
-  ASSERT_TRUE(wait_until([&] { return io->counters().midi_in_dropped.load() == 1; }, kWaitMs));
-  let_cycles_pass(probe);
+  probe_->send_once(5, {0xF0, 0x7E, 0xF7});
+  ASSERT_TRUE(wait_until([&] { return io_->counters().midi_in_dropped.load() == 1; }, kWaitMs));
+  let_cycles_pass(*probe_);
   EXPECT_FALSE(band_.midi_heard_.load());
   TimedMidiMessage ring[4];
-  EXPECT_EQ(io->pop_midi_in(ring), 0u);
-  io->stop();
+  EXPECT_EQ(io_->pop_midi_in(ring), 0u);
+  io_->stop();
 }
 
 TEST_F(JackIoTest, ALargerJackPeriodIsSlicedToTheMaxPeriod) {
