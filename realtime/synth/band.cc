@@ -1,5 +1,5 @@
 // Band: one period of the band on the RT thread: scheduler → synth (split at event offsets) →
-// chorus → reverb → audio out, MIDI out and the tap ring.
+// chorus → reverb → master (gain, limiter) → audio out, MIDI out and the tap ring.
 #include "realtime/synth/band.h"
 
 #include <cassert>
@@ -12,12 +12,13 @@ constexpr uint8_t kCcAllSoundOff = 120;  // MIDI 1.0 channel mode message
 
 }  // namespace
 
-Band::Band(Scheduler& scheduler, Synth& synth, AudioRing* tap)
+Band::Band(Scheduler& scheduler, Synth& synth, AudioRing* tap, const MasterSettings& master)
     : scheduler_(scheduler),
       synth_(synth),
       tap_(tap),
       chorus_(synth.options().chorus, synth.sample_rate_hz()),
-      reverb_(synth.options().reverb, synth.sample_rate_hz()) {}
+      reverb_(synth.options().reverb, synth.sample_rate_hz()),
+      master_(master, synth.sample_rate_hz()) {}
 
 void Band::process(const ProcessBlock& block) {
   const uint32_t n = block.n_frames;
@@ -51,10 +52,13 @@ void Band::process(const ProcessBlock& block) {
   if (all_sound_off) {
     chorus_.clear();
     reverb_.clear();
+    master_.clear();
   }
   // In series, as on a mixing desk's insert chain: the room hears the chorused band.
   chorus_.process(left, right, n);
   reverb_.process(left, right, n);
+  // Last, so the outputs and the tap (listeners, recordings) carry the same level.
+  master_.process(left, right, n);
 
   if (tap_ != nullptr) {
     const std::span<const float> channels[2] = {{left, n}, {right, n}};

@@ -1,8 +1,9 @@
 // Band: the ProcessCallback that plays the band, used by every backend (JACK, virtual clock,
 // offline render). Each period it takes the scheduler's due events, renders the synth up to each
 // event's frame, applies it, writes it to MIDI out, adds the chorus and reverb (the synth's
-// options().chorus / .reverb) to the mix, and copies the mix to an optional tap ring. All sound
-// off (CC 120, what Scheduler::stop() sends) clears the effects' tails too.
+// options().chorus / .reverb) to the mix, then the master stage (make-up gain and a peak limiter,
+// master_limiter.h), and copies the mix to an optional tap ring. All sound off (CC 120, what
+// Scheduler::stop() sends) clears the effects' tails too.
 //
 //   Scheduler scheduler({.sample_rate_hz = 48000});
 //   auto synth = Synth::create({.sample_rate_hz = 48000});
@@ -21,6 +22,7 @@
 #include "realtime/core/scheduler.h"
 #include "realtime/io/audio_io.h"
 #include "realtime/synth/chorus.h"
+#include "realtime/synth/master_limiter.h"
 #include "realtime/synth/reverb.h"
 #include "realtime/synth/synth.h"
 
@@ -35,7 +37,8 @@ struct BandCounters {
 
 class Band : public ProcessCallback {
  public:
-  Band(Scheduler& scheduler, Synth& synth, AudioRing* tap = nullptr);  // thread: control
+  Band(Scheduler& scheduler, Synth& synth, AudioRing* tap = nullptr,
+       const MasterSettings& master = {});  // thread: control
 
   void process(const ProcessBlock& block) override;  // thread: rt
 
@@ -47,6 +50,7 @@ class Band : public ProcessCallback {
   AudioRing* tap_;
   Chorus chorus_;
   Reverb reverb_;
+  MasterLimiter master_;
   BandCounters counters_;
 };
 
