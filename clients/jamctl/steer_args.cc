@@ -160,7 +160,7 @@ std::string steer_paths_help() {
   return "  tempo_bpm=30..300  beats_per_bar=2..7  key_tonic=C..B|0..11|auto  scale=major|minor\n"
          "  mood=WORDS[:WEIGHT],...  density=0..1|auto  energy=0..1|auto  brightness=0..1|auto\n"
          "  mode=accompany|continue|call_and_response|auto  temperature=0.1..2  seed=N\n"
-         "  playing=true|false  master_volume=0..1\n"
+         "  playing=true|false  master_volume=0..1  monitor_volume=0..1\n"
          "  parts.PART.enabled|muted=true|false  parts.PART.gm_program=0..127\n"
          "  parts.PART.volume=0..1  parts.PART.density_class=0..5|auto\n"
          "  (PART: drums bass keys pad lead)\n";

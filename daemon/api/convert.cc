@@ -125,6 +125,7 @@ void to_proto(const JamState& in, jam::v1::JamState* out) {
   out->set_seed(in.seed);
   out->set_playing(in.playing);
   out->set_master_volume(in.master_volume);
+  out->set_monitor_volume(in.monitor_volume);
 }
 
 void to_proto(const Participant& in, jam::v1::Participant* out) {
@@ -197,6 +198,7 @@ absl::Status from_proto(const jam::v1::JamState& in, const std::vector<std::stri
   out->seed = in.seed();
   out->playing = in.playing();
   out->master_volume = in.master_volume();
+  out->monitor_volume = in.monitor_volume();
   return absl::OkStatus();
 }
 

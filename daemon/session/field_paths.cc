@@ -141,6 +141,11 @@ std::vector<Field> build_fields() {
       [](const std::string& p, const JamState& s) {
         return in_range(p, s.master_volume, 0.0f, 1.0f);
       }));
+  f.push_back(make_field(
+      "monitor_volume", [](auto& s) -> auto& { return s.monitor_volume; },
+      [](const std::string& p, const JamState& s) {
+        return in_range(p, s.monitor_volume, 0.0f, 1.0f);
+      }));
   return f;
 }
 

@@ -20,6 +20,10 @@ export const GLOBAL_FIELDS = [
   { path: 'brightness', key: 'brightness', label: 'Brightness', kind: 'auto-range', min: 0, max: 1, step: 0.05 },
   { path: 'temperature', key: 'temperature', label: 'Temperature', kind: 'range', min: 0.1, max: 2, step: 0.05 },
   { path: 'master_volume', key: 'masterVolume', label: 'Volume', kind: 'range', min: 0, max: 1, step: 0.05 },
+  {
+    path: 'monitor_volume', key: 'monitorVolume', label: 'Monitor volume', kind: 'range',
+    min: 0, max: 1, step: 0.05,
+  },
 ];
 
 export const PART_NAMES = ['drums', 'bass', 'keys', 'pad', 'lead'];

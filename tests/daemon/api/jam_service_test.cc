@@ -114,6 +114,23 @@ TEST(JamService, OutOfRangeIsInvalidArgumentNamingFieldAndRange) {
   EXPECT_NE(st.error_message().find("30..300"), std::string::npos) << st.error_message();
 }
 
+TEST(JamService, MonitorVolumeTravelsBothWaysAndIsRangeChecked) {
+  Loopback server;
+  auto stub = server.stub();
+  const jam::v1::JoinJamResponse p = join(*stub, create(*stub).player_token(), "p");
+  EXPECT_FLOAT_EQ(p.state().monitor_volume(), 0.8f) << "the default, JamState's";
+  jam::v1::JamState values;
+  values.set_monitor_volume(0.3f);
+  jam::v1::SteerResponse res;
+  ASSERT_TRUE(steer(*stub, p.participant_token(), values, "monitor_volume", &res).ok());
+  EXPECT_FLOAT_EQ(res.state().monitor_volume(), 0.3f);
+  EXPECT_FLOAT_EQ(res.state().master_volume(), 0.8f) << "not named, so unchanged";
+  values.set_monitor_volume(-0.5f);
+  const grpc::Status st = steer(*stub, p.participant_token(), values, "monitor_volume");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("monitor_volume"), std::string::npos) << st.error_message();
+}
+
 TEST(JamService, MalformedUpdatesAreInvalidArgument) {
   Loopback server;
   auto stub = server.stub();

@@ -75,6 +75,23 @@ TEST(JamSession, OutOfRangeNamesFieldAndRange) {
   EXPECT_NE(st.message().find("0..127"), std::string::npos) << st;
 }
 
+TEST(JamSession, MonitorVolumeIsSteerableWithinItsRange) {
+  JamSession jam("j", JamState{}, SessionLimits{}, nullptr);
+  const Participant p = *jam.join(Role::kPlayer, "");
+  JamState values;
+  values.monitor_volume = 0.25f;
+  values.master_volume = 0.1f;  // not named: must not change
+  ASSERT_TRUE(jam.steer(p.participant_id, values, {"monitor_volume"}).ok());
+  EXPECT_EQ(jam.state().monitor_volume, 0.25f);
+  EXPECT_EQ(jam.state().master_volume, JamState{}.master_volume);
+  values.monitor_volume = 1.5f;
+  const absl::Status st = jam.steer(p.participant_id, values, {"monitor_volume"}).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("monitor_volume"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("0..1"), std::string::npos) << st;
+  EXPECT_EQ(jam.state().monitor_volume, 0.25f);
+}
+
 TEST(JamSession, UnknownPathIsInvalidArgument) {
   JamSession jam("j", JamState{}, SessionLimits{}, nullptr);
   const Participant p = *jam.join(Role::kPlayer, "");
