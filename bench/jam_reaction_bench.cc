@@ -14,8 +14,11 @@
 // Offline part: the same musician through render_jam() (virtual clock as fast as possible, so
 // generation takes no time), at the default commit horizon and at one beat, for comparison.
 //
-//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 60] [--seed 1]
+//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 30] [--seed 1]
 //                      [--precision bf16|fp32] [--midi-chord-beats 0.25] [--model models/band.jamd]
+//                      [--offline-only] [--explain]
+// --explain lists every missed chord change with the bass (b) and keys (k) notes in its two
+// beats (grid step, pitch class; '*': a tone of the new chord that the old one lacks).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -49,12 +52,14 @@ constexpr int kBeatsPerChord = 2;
 struct Options {
   double seconds = 60.0;
   double tempo_bpm = 120.0;
-  double commit_ms = 60.0;
+  double commit_ms = Horizons{}.commit_horizon_ms;
   uint64_t seed = 1;
   bool bf16 = true;  // the live default (ConductorOptions::precision)
   // The musician's chord decision, as render_jam() sets it for MIDI.
   double midi_chord_beats = OfflineJamOptions{}.midi_chord_decision_beats;
   std::string model = JAMD_SOURCE_DIR "/models/band.jamd";
+  bool live = true;      // false: the offline part only (quick, deterministic)
+  bool explain = false;  // list the missed chord changes and the band's notes in them
 };
 
 struct Triad {
@@ -98,6 +103,45 @@ std::vector<double> chord_latencies_beats(const std::vector<TimedNote>& band,
     out.push_back(first < 0 ? INFINITY : static_cast<double>(first - begin) / kTpq);
   }
   return out;
+}
+
+// Why a change was missed: the bass and keys notes in its window (grid offset, part, pitch
+// class), '*' on those of the new chord's fresh tones.
+void explain_misses(const JamRecord& record, const std::vector<Triad>& chords, double tempo_bpm,
+                    const char* what) {
+  const std::vector<TimedNote>& band = record.band_notes;
+  const double ticks_per_frame = tempo_bpm / 60.0 * kTpq / kRate;
+  static const char* kNames[] = {"C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"};
+  for (size_t i = 1; i < chords.size(); ++i) {
+    const int64_t begin = static_cast<int64_t>(i) * kBeatsPerChord * kTpq;
+    const int64_t end = begin + kBeatsPerChord * kTpq;
+    const uint16_t fresh = chords[i].mask() & static_cast<uint16_t>(~chords[i - 1].mask());
+    std::string line;
+    bool hit = false;
+    for (const TimedNote& n : band) {
+      if ((n.part != kPartBass && n.part != kPartKeys) || n.tick < begin || n.tick >= end) continue;
+      const bool f = fresh >> (n.pitch % 12) & 1;
+      hit = hit || f;
+      line += " " + std::to_string((n.tick - begin) / 40) + (n.part == kPartBass ? "b" : "k") +
+              kNames[n.pitch % 12] + (f ? "*" : "");
+    }
+    if (hit) continue;
+    for (const Reaction& r : record.reactions) {
+      const auto tick = static_cast<int64_t>(static_cast<double>(r.event_frame) * ticks_per_frame);
+      if (tick < begin - kTpq || tick >= end) continue;
+      line +=
+          " [" + r.cause + " at " + std::to_string((tick - begin) / 40) + ", sounds at " +
+          std::to_string(
+              (static_cast<int64_t>(static_cast<double>(r.sound_frame) * ticks_per_frame) - begin) /
+              40) +
+          "]";
+    }
+    std::printf("%s miss: change %zu (bar %lld beat %lld) %s%s -> %s%s:%s\n", what, i,
+                static_cast<long long>(begin / (4 * kTpq)),
+                static_cast<long long>(begin % (4 * kTpq) / kTpq), kNames[chords[i - 1].root],
+                chords[i - 1].minor ? "m" : "", kNames[chords[i].root], chords[i].minor ? "m" : "",
+                line.c_str());
+  }
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -236,7 +280,7 @@ int run(const Options& o) {
   // Steering: the band alone (continue mode: drums play), density and energy flipped.
   JamState alone = bench_state(o);
   alone.mode = JamMode::kContinue;
-  absl::StatusOr<LiveResult> steered = run_live(o, alone, {}, true);
+  absl::StatusOr<LiveResult> steered = o.live ? run_live(o, alone, {}, true) : LiveResult{};
   if (!steered.ok()) return std::fprintf(stderr, "%s\n", steered.status().ToString().c_str()), 1;
   std::vector<double> steer_ms, apply_ms;
   size_t k = 0;
@@ -247,7 +291,8 @@ int run(const Options& o) {
     apply_ms.push_back(1000.0 * static_cast<double>(r.event_frame - posted) / kRate);
   }
   // Chords: the musician, accompanied.
-  absl::StatusOr<LiveResult> accompanied = run_live(o, bench_state(o), timeline, false);
+  absl::StatusOr<LiveResult> accompanied =
+      o.live ? run_live(o, bench_state(o), timeline, false) : LiveResult{};
   if (!accompanied.ok()) {
     return std::fprintf(stderr, "%s\n", accompanied.status().ToString().c_str()), 1;
   }
@@ -258,6 +303,7 @@ int run(const Options& o) {
   for (const Reaction& r : accompanied->record.reactions) {
     if (r.cause == "chord") chord_reaction_ms.push_back(r.ms);
   }
+  if (o.explain && o.live) explain_misses(accompanied->record, chords, o.tempo_bpm, "live");
 
   // Offline, same musician, at this horizon and at one beat.
   const std::string path =
@@ -277,6 +323,7 @@ int run(const Options& o) {
     for (double beats : chord_latencies_beats(r->record.band_notes, chords, 1)) {
       chord_offline_ms[i].push_back(beats * beat_ms);
     }
+    if (o.explain && i == 0) explain_misses(r->record, chords, o.tempo_bpm, "offline");
   }
 
   std::printf(
@@ -292,8 +339,10 @@ int run(const Options& o) {
   print_row("  conductor's chord reactions (heard -> note)", chord_reaction_ms, beat_ms);
   print_row("chord change -> band on it (offline, horizon)", chord_offline_ms[0], beat_ms);
   print_row("chord change -> band on it (offline, 1 beat)", chord_offline_ms[1], beat_ms);
-  print_generation("live, steering", *steered, o);
-  print_generation("live, chords", *accompanied, o);
+  if (o.live) {
+    print_generation("live, steering", *steered, o);
+    print_generation("live, chords", *accompanied, o);
+  }
   std::printf("offline render %.1fx / %.1fx real time\n", offline_speed[0], offline_speed[1]);
   return 0;
 }
@@ -317,13 +366,17 @@ int main(int argc, char** argv) {
       o.model = v, ++i;
     else if (a == "--precision" && (std::string_view(v) == "bf16" || std::string_view(v) == "fp32"))
       o.bf16 = std::string_view(v) == "bf16", ++i;
+    else if (a == "--offline-only")
+      o.live = false;
+    else if (a == "--explain")
+      o.explain = true;
     else if (a == "--midi-chord-beats")
       o.midi_chord_beats = std::atof(v), ++i;
     else {
       std::fprintf(stderr,
                    "usage: jam_reaction_bench [--seconds S] [--tempo BPM] [--commit-ms MS] "
                    "[--seed N] [--model PATH] [--precision bf16|fp32] "
-                   "[--midi-chord-beats B]\n");
+                   "[--midi-chord-beats B] [--offline-only] [--explain]\n");
       return 2;
     }
   }

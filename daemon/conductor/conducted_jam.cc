@@ -23,6 +23,10 @@ constexpr int64_t kTicksPerGrid = kConductorTicksPerQuarter / models::kGridPerBe
 // first, and how many recent bars must all repeat one loop earlier to trust it.
 constexpr int kLoopBars[] = {1, 2, 4, 8};
 constexpr int64_t kLoopEvidenceBars = 8;
+// A part answering a change (steering, a heard chord) plays its first new note within this many
+// grid steps of the commit point: a 16th (kGridPerBeat / 4), the next subdivision, as a drummer
+// or a keyboard player reacts; any three steps of the grid hold a 16th.
+constexpr int kAnswerGrid = models::kGridPerBeat / 4;
 
 bool same_controls(const models::BandControls& a, const models::BandControls& b) {
   return models::tempo_class(a.tempo_bpm) == models::tempo_class(b.tempo_bpm) &&
@@ -71,6 +75,14 @@ std::optional<ForcedChord> forced_chord(const realtime::Chord& chord, int positi
   return ForcedChord{position_grid, chord.root_pc, q};
 }
 
+// The chord's tones as 12 bits, C first; 0 for "no chord".
+uint16_t chord_tones(const realtime::Chord& chord) {
+  const std::optional<ForcedChord> c = forced_chord(chord, 0);
+  if (!c) return 0;
+  return models::chord_tone_mask(c->root_pitch_class * models::kNumChordQualities +
+                                 static_cast<int>(c->quality));
+}
+
 }  // namespace
 
 ConductedJam::ConductedJam(JamId id, const JamState& state,
@@ -117,8 +129,11 @@ models::BandControls ConductedJam::controls_for(const JamState& state) const {
   return c;
 }
 
-void ConductedJam::request_regeneration(const char* cause, int64_t event_frame) {
+void ConductedJam::request_regeneration(const char* cause, int64_t event_frame,
+                                        unsigned answering_parts, uint16_t answer_pitch_classes) {
   needs_regeneration_ = true;
+  pending_answering_parts_ |= answering_parts;
+  pending_answer_pitch_classes_ = answer_pitch_classes;
   pending_reactions_.push_back(
       PendingReaction{Reaction{cause, event_frame, 0, 0.0}, plan_serial_ + 1});
 }
@@ -156,7 +171,7 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
     generator_->set_controls(controls);
     keep_drums_bar_ = -1;  // the steering may change the drums
     chords_free_bar_ = -1;
-    request_regeneration("steering", now_frame);
+    request_regeneration("steering", now_frame, first_playing_part());
   }
 }
 
@@ -166,6 +181,23 @@ void ConductedJam::forget_posted_from(int64_t tick) {
   posted_until_tick_ = std::min(posted_until_tick_, tick);
   posted_.drop_from(tick);
   std::erase_if(record_.band_notes, [&](const TimedNote& n) { return n.tick >= tick; });
+}
+
+unsigned ConductedJam::playing_parts(std::initializer_list<int> parts) const {
+  const models::BandControls& c = generator_->controls();
+  unsigned bits = 0;
+  for (const int p : parts) {
+    const auto i = static_cast<size_t>(p);
+    if (c.part_enabled[i] && c.density_class[i] != 0) bits |= 1u << p;
+  }
+  return bits;
+}
+
+unsigned ConductedJam::first_playing_part() const {
+  for (int p = 0; p < models::kNumBandRoles; ++p) {
+    if (const unsigned bit = playing_parts({p})) return bit;
+  }
+  return 0;
 }
 
 bool ConductedJam::accompanying(int64_t now_tick) const {
@@ -214,12 +246,17 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       if (event.chord.quality == realtime::ChordQuality::kNone) break;
       const auto before = heard_changes_.upper_bound(beat_tick);
       if (before != heard_changes_.begin() && std::prev(before)->second == event.chord) break;
+      // The tones that tell the new chord from the one heard before it.
+      const uint16_t previous_tones =
+          before == heard_changes_.begin() ? uint16_t{0} : chord_tones(std::prev(before)->second);
+      const auto fresh_tones = static_cast<uint16_t>(chord_tones(event.chord) & ~previous_tones);
       heard_changes_[beat_tick] = event.chord;
       const auto position =
           static_cast<int>((beat_tick - timeline_.bar_start_tick(bar)) / kTicksPerGrid);
       if (accompanying(timeline_.tick_at(now_frame)) && follow_heard_chord(bar, position)) {
         if (!needs_regeneration_) keep_drums_bar_ = bar;
-        request_regeneration("chord", event.frame);
+        request_regeneration("chord", event.frame, playing_parts({kPartBass, kPartKeys}),
+                             fresh_tones);
       }
       break;
     }
@@ -400,6 +437,14 @@ void ConductedJam::commit_posted_notes() {
         posted_.committed_bar(bar, posted_until_tick_, timeline_);
     if (!committed) continue;
     if (bar == chords_free_bar_) committed->chords_resume_grid = 0;
+    if (bar == answering_bar_) {
+      for (int p = 0; p < models::kNumBandRoles; ++p) {
+        models::CommittedPart& part = committed->parts[static_cast<size_t>(p)];
+        if ((answering_parts_ >> p & 1u) == 0) continue;
+        part.react_before_grid = part.resume_grid + kAnswerGrid;
+        part.answer_pitch_classes = answer_pitch_classes_;
+      }
+    }
     if (bar == keep_drums_bar_) {
       due_.clear();
       plan_.notes_in(timeline_.bar_start_tick(bar), timeline_.bar_start_tick(bar + 1), timeline_,
@@ -454,6 +499,9 @@ absl::Status ConductedJam::plan_generation(int64_t now_tick, bool* needs_generat
 }
 
 absl::Status ConductedJam::rollback() {
+  answering_parts_ = std::exchange(pending_answering_parts_, 0u);
+  answer_pitch_classes_ = std::exchange(pending_answer_pitch_classes_, uint16_t{0});
+  answering_bar_ = timeline_.bar_of(posted_until_tick_);
   ++plan_serial_;
   plan_.begin_generation(settled_bar_);
   generation_started_ = true;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,10 +37,11 @@ using JamId = uint64_t;
 
 struct Horizons {
   // Planned notes closer than this to the playhead are posted to the scheduler and frozen; < 0:
-  // one beat at the jam's tempo. 60 ms: the conductor keeps posting the older plan while a
+  // one beat at the jam's tempo. 30 ms: the conductor keeps posting the older plan while a
   // regeneration runs (in chunks of a few ms), so the horizon only has to cover a chunk, the
-  // conductor's wake-up and an audio period on a loaded machine (docs/conductor.md, measured).
-  double commit_horizon_ms = 60.0;
+  // conductor's wake-up and an audio period (5.3 ms); 30 ms had no more late notes than 60 ms,
+  // quiet or loaded, and is half of the steering reaction (docs/conductor.md, measured).
+  double commit_horizon_ms = 30.0;
   double planning_horizon_beats = 4.0;  // the band is generated this far past the playhead
 };
 
@@ -130,7 +132,14 @@ class ConductedJam {
   absl::Status plan_generation(int64_t now_tick, bool* needs_generation);
   // Tells the generator what already sounds of the bars it is about to generate (again).
   void commit_posted_notes();
-  void request_regeneration(const char* cause, int64_t event_frame);
+  // `answering_parts` (bits by part) answer the change on the next subdivision after the commit
+  // point (CommittedPart::react_before_grid).
+  // `answer_pitch_classes`: the tones those answers lean to (a new chord's own tones).
+  void request_regeneration(const char* cause, int64_t event_frame, unsigned answering_parts = 0,
+                            uint16_t answer_pitch_classes = 0);
+  // The first part in the model's order that plays under the current controls, as a bit.
+  unsigned first_playing_part() const;
+  unsigned playing_parts(std::initializer_list<int> parts) const;
   // A stop at `tick`: what was posted from there on is unposted (the scheduler dropped it).
   void forget_posted_from(int64_t tick);
 
@@ -166,6 +175,12 @@ class ConductedJam {
   // A bar generated again after the musician's previous bar was heard may choose its chords
   // again (informed, they are a better guess than the speculative version's); -1: none.
   int64_t chords_free_bar_ = -1;
+  // The parts that answer the change a regeneration is for, and the bar of its commit point.
+  unsigned pending_answering_parts_ = 0;  // asked for, until the rollback
+  uint16_t pending_answer_pitch_classes_ = 0;
+  unsigned answering_parts_ = 0;
+  uint16_t answer_pitch_classes_ = 0;
+  int64_t answering_bar_ = -1;
   std::vector<PlannedNote> due_;   // scratch for post_due
   int64_t posted_until_tick_ = 0;  // onsets before it are posted (frozen)
   // The musician.

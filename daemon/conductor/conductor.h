@@ -50,10 +50,12 @@ struct ConductorOptions {
   // The generator's pitch bias. Bass and keys in bars whose chords the musician gave (heard or
   // predicted) lean harder on their chord tones than the model's own harmony does
   // (docs/conductor.md, measured).
+  // The notes that answer a heard chord lean to the tones that tell it from the chord before.
   models::PitchBias pitch_bias{.out_of_key = -0.5f,
                                .non_chord_tone = -0.75f,
                                .non_chord_tone_pad_lead = 0.0f,
-                               .forced_non_chord_tone = -2.5f};
+                               .forced_non_chord_tone = -2.5f,
+                               .answer_tone = 1.5f};
   // How long the live thread sleeps between rounds when nothing is posted.
   double idle_wait_ms = 2.0;
 };

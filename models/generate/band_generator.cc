@@ -246,12 +246,16 @@ void BandGenerator::fill_bias(std::span<const float> logits, const TokenMask& ma
                          ? options_.bias.forced_non_chord_tone
                          : options_.bias.non_chord_tone;
   }
+  const uint16_t answer = bar_.answer_position >= 0 && bar_.answer_position == bar_.position_in_part
+                              ? bar_.answer_pitch_classes
+                              : uint16_t{0};
   bool any = false;
   for (int p = 0; p < 128; ++p) {
     const int pc = p % 12;
     float b = 0.0f;
     if (((scale >> pc) & 1u) == 0) b += options_.bias.out_of_key;
     if (((tones >> pc) & 1u) == 0) b += non_chord_tone;
+    if (((answer >> pc) & 1u) != 0) b += options_.bias.answer_tone;
     bias[static_cast<size_t>(first_pitch + p)] = b;
     any = any || b != 0.0f;
   }
@@ -294,6 +298,17 @@ void BandGenerator::allowed_next(TokenMask& mask, TokenMask& scratch) const {
       }
       mask.intersect(scratch);
     }
+  }
+  if (phase == Grammar::Phase::kPartBody && bar_.react_before_grid > 0) {
+    // The part answers a change: its next note starts in [resume, react_before) when the bar
+    // leaves room for it (else the grammar's choice stands).
+    const TokenId first_position = vocab_.position(0);
+    const int from = std::min(bar_.resume_grid, kMaxBarGrid);
+    const int until = std::min(bar_.react_before_grid, kMaxBarGrid);
+    scratch.clear();
+    if (until > from) scratch.set_range(first_position + from, until - from);
+    scratch.intersect(mask);
+    if (scratch.count() > 0) mask = scratch;
   }
   if (phase == Grammar::Phase::kPartBody && !tokens_.empty() &&
       vocab_.info(tokens_.back()).kind == TokenKind::kPart &&
@@ -348,6 +363,9 @@ void BandGenerator::open_block(int block_part) {
   forced_.clear();
   forced_next_ = 0;
   bar_.resume_grid = 0;
+  bar_.react_before_grid = 0;
+  bar_.answer_pitch_classes = 0;
+  bar_.answer_position = -1;
   const auto committed = committed_bars_.find(bars_generated_);
   if (committed == committed_bars_.end()) return;
   const CommittedBar& bar = committed->second;
@@ -368,6 +386,8 @@ void BandGenerator::open_block(int block_part) {
   }
   forced_ = part.notes;
   bar_.resume_grid = part.resume_grid;
+  bar_.react_before_grid = part.react_before_grid > part.resume_grid ? part.react_before_grid : 0;
+  bar_.answer_pitch_classes = bar_.react_before_grid > 0 ? part.answer_pitch_classes : 0;
 }
 
 void BandGenerator::push_forced(GenerationBatch& batch) {
@@ -440,6 +460,10 @@ absl::Status BandGenerator::push(TokenId token) {
         bar_.chord_position = info.value;
       } else {
         bar_.position_in_part = info.value;
+        if (bar_.react_before_grid > 0 && info.value >= bar_.resume_grid) {  // the answer
+          bar_.react_before_grid = 0;
+          bar_.answer_position = info.value;
+        }
       }
       break;
     case TokenKind::kPart:

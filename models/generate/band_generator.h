@@ -77,15 +77,26 @@ struct PitchBias {
   // musician's, heard or predicted), where following them matters more than the model's own
   // colour; 0: the same.
   float forced_non_chord_tone = 0.0f;
+  // Added to the tones that tell a change, on the notes that answer it
+  // (CommittedPart::answer_pitch_classes).
+  float answer_tone = 0.0f;
 };
 
 // What already sounds of a bar that is generated again (a steering change or a heard chord in
 // the middle of it). A part's block starts with `notes` (tokens of encode_part_block, without the
 // part marker), fed to the model without sampling, and the model samples notes only at positions
 // >= `resume_grid` (the commit point in the bar's grid; the bar's length keeps the whole block).
+// `react_before_grid` (> resume_grid) makes the part answer the change at once: its first new
+// note must start before that position (the next subdivision after the commit point, as a
+// player reacts), its pitches and velocity still the model's under the new controls; 0: free.
+// `answer_pitch_classes` (12 bits, C first) are the tones that tell the change (a new chord's
+// tones the previous chord lacks): the pitches of that first note lean to them by
+// PitchBias::answer_tone.
 struct CommittedPart {
   std::vector<TokenId> notes;
   int resume_grid = 0;
+  int react_before_grid = 0;
+  uint16_t answer_pitch_classes = 0;
 };
 struct CommittedBar {
   // The chord block keeps the previous version's chords before it (unless force_chords() plans
@@ -191,8 +202,11 @@ class BandGenerator {
     std::array<int16_t, kMaxBarGrid> chord_by_grid{};  // chord value sounding at each position
     int key = kAnyClass;
     int position_in_part = 0;
-    int chord_position = 0;  // of the chord block's last Pos
-    int resume_grid = 0;     // the open block samples positions from here (CommittedBar)
+    int chord_position = 0;     // of the chord block's last Pos
+    int resume_grid = 0;        // the open block samples positions from here (CommittedBar)
+    int react_before_grid = 0;  // its first new note starts before this (0: free, or placed)
+    uint16_t answer_pitch_classes = 0;  // for the notes that answer (CommittedPart)
+    int answer_position = -1;           // the position they start at, once placed
     bool chords_forced = false;
   };
   // What a rollback restores.

@@ -322,6 +322,83 @@ TEST(BandGenerator, CommittedBarContinuesFromItsCommitPoint) {
   EXPECT_TRUE(decode(g->tokens()).ok());
 }
 
+// The first drum note at or after `grid` in band bar `bar` (-1: none).
+int first_drum_position_from(const BandGenerator& g, int64_t bar, int grid) {
+  for (const Note& n : decoded(bar_tokens(g, bar)).notes) {
+    if (n.role == Role::kDrums && n.start_ticks >= grid) return static_cast<int>(n.start_ticks);
+  }
+  return -1;
+}
+
+// A sparse band regenerated from an off-beat commit point: with react_before_grid the drums'
+// first new note falls within a 16th of it, seed after seed; without it, not always.
+TEST(BandGenerator, AnsweringPartPlaysOnTheNextSubdivision) {
+  constexpr int kResume = 2 * kGridPerBeat + 1;
+  constexpr int kAnswerBefore = kResume + kGridPerBeat / 4;
+  BandControls sparse = c_major_trio();
+  sparse.density_class = {1, 1, 1, kFree, kFree};
+  auto backend = cpu_backend();
+  int free_outside = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    for (const bool answer : {false, true}) {
+      auto g = make(*backend, seed, sparse);
+      run(*g, 1, *backend);
+      g->commit();
+      run(*g, 2, *backend);
+      ASSERT_TRUE(g->rollback().ok());
+      CommittedBar committed;
+      committed.chords_resume_grid = kResume;
+      committed.parts[0] = {{}, kResume, answer ? kAnswerBefore : 0};
+      g->set_committed(1, committed);
+      run(*g, 2, *backend);
+      const int first = first_drum_position_from(*g, 1, kResume);
+      if (answer) {
+        EXPECT_GE(first, kResume) << "seed " << seed;
+        EXPECT_LT(first, kAnswerBefore) << "seed " << seed;
+      } else {
+        free_outside += first < kResume || first >= kAnswerBefore;
+      }
+    }
+  }
+  EXPECT_GT(free_outside, 0) << "the sparse drums always play within a 16th anyway: no test";
+}
+
+// The notes that answer a change lean to the tones given (here with a bias no model outweighs).
+TEST(BandGenerator, AnswerNotesLeanToTheTonesThatTellTheChange) {
+  constexpr int kResume = 2 * kGridPerBeat + 1;
+  constexpr uint16_t kAnswer = (1u << 9);  // A
+  auto backend = cpu_backend();
+  BandGeneratorOptions options;
+  options.seed = 4;
+  options.bias.answer_tone = 20.0f;
+  auto g = BandGenerator::create(*backend, options);
+  ASSERT_TRUE(g.ok()) << g.status();
+  (*g)->set_controls(c_major_trio());
+  run(**g, 1, *backend);
+  (*g)->commit();
+  ASSERT_TRUE((*g)->rollback().ok());
+  CommittedBar committed;
+  committed.chords_resume_grid = kResume;
+  committed.parts[1] = {{}, kResume, kResume + 3, kAnswer};
+  committed.parts[2] = {{}, kResume, kResume + 3, kAnswer};
+  (*g)->set_committed(1, committed);
+  run(**g, 2, *backend);
+  int answered = 0;
+  for (const Role role : {Role::kBass, Role::kKeys}) {
+    int first = -1;
+    for (const Note& n : decoded(bar_tokens(**g, 1)).notes) {
+      if (n.role != role || n.start_ticks < kResume) continue;
+      if (first < 0) first = static_cast<int>(n.start_ticks);
+      if (n.start_ticks != first) break;
+      EXPECT_EQ(n.pitch % 12, 9) << "an answer note off the given tones";
+      ++answered;
+    }
+    EXPECT_GE(first, kResume);
+    EXPECT_LT(first, kResume + 3);
+  }
+  EXPECT_GE(answered, 2);
+}
+
 TEST(BandGenerator, CommitAfterABarKeepsTheNextBar) {
   auto backend = cpu_backend();
   auto g = make(*backend, 13, c_major_trio());
