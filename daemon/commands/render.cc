@@ -47,7 +47,7 @@ constexpr const char* kUsage =
     "  --key K          C:maj, A:min, ... (default: the model chooses)\n"
     "  --tempo BPM      without --input (default 120); with it the file's tempo is used\n"
     "  --commit-ms MS   the commit horizon: notes this close to the playhead are frozen (default "
-    "60)\n"
+    "30)\n"
     "  --model PATH     model file (default: the bundled models/band.jamd)\n"
     "  --soundfont SF   'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
     "  --backend B      auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n"
