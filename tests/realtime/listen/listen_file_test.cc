@@ -49,9 +49,14 @@ int count(const ListenResult& r, HeardKind kind) {
   return n;
 }
 
-TEST_F(ListenFile, ReadsPcm16Pcm24AndFloatWavs) {
-  const Take take = make_take(
+// The take written as WAV files, rendered once for the cases that need one.
+const Take& six_bars_at_48k() {
+  return testing::shared_take(
       {.style = Style::kBlock, .tempo_bpm = 110, .bars = 6, .sample_rate_hz = 48000, .seed = 1});
+}
+
+TEST_F(ListenFile, ReadsPcm16Pcm24AndFloatWavs) {
+  const Take& take = six_bars_at_48k();
   for (int format : {SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_FLOAT}) {
     absl::StatusOr<ListenResult> r = listen_file(write_wav("take.wav", take, format), {});
     ASSERT_TRUE(r.ok()) << r.status();
@@ -129,8 +134,7 @@ TEST_F(ListenFile, MissingAndEmptyFilesAreClearErrors) {
 }
 
 TEST_F(ListenFile, TruncatedWavIsAnalysedWithAWarning) {
-  const Take take = make_take({.style = Style::kBlock, .tempo_bpm = 120, .bars = 6, .seed = 1});
-  const std::string wav = write_wav("take.wav", take, SF_FORMAT_PCM_16);
+  const std::string wav = write_wav("take.wav", six_bars_at_48k(), SF_FORMAT_PCM_16);
   std::filesystem::resize_file(wav, std::filesystem::file_size(wav) / 2);
   absl::StatusOr<ListenResult> r = listen_file(wav, {});
   ASSERT_TRUE(r.ok()) << r.status();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "realtime/core/tempo_map.h"
@@ -284,6 +285,15 @@ Take make_take(const TakeSpec& spec, bool render_audio) {
     append_noise(take.audio, spec.noise_dbfs, spec.seed);
   }
   return take;
+}
+
+const Take& shared_take(const TakeSpec& spec) {
+  static std::vector<std::unique_ptr<Take>> rendered;
+  for (const auto& take : rendered) {
+    if (take->spec == spec) return *take;
+  }
+  rendered.push_back(std::make_unique<Take>(make_take(spec)));
+  return *rendered.back();
 }
 
 std::vector<double> heard_beats_s(const ListenResult& r) {

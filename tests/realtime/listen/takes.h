@@ -38,6 +38,8 @@ struct TakeSpec {
   uint32_t sample_rate_hz = 44100;
   int channels = 2;
   uint32_t seed = 1;
+
+  bool operator==(const TakeSpec&) const = default;
 };
 
 struct Take {
@@ -56,6 +58,9 @@ struct Take {
 
 // Writes the MIDI; renders the audio too unless render is false.
 Take make_take(const TakeSpec& spec, bool render = true);
+// make_take(spec), rendered once per process and kept, for cases that listen to the same take
+// (copy it to change the audio). Not thread-safe: for the test's main thread.
+const Take& shared_take(const TakeSpec& spec);
 
 // Scores.
 std::vector<double> heard_beats_s(const ListenResult& r);
