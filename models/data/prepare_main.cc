@@ -1,8 +1,10 @@
 // jamd-prepare: the staged corpora (../shared/data) -> train/validation/test token files, the
 // vocabulary's names and a metadata JSON. Usage: jamd-prepare --help; format: docs/vocabulary.md.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -136,13 +138,32 @@ std::optional<Role> human_part_of(const std::string& song_key) {
   return h < 2 ? std::optional(Role::kLead) : h == 2 ? std::optional(Role::kKeys) : std::nullopt;
 }
 
+// Unpacks with tar, reading what tar says: its warnings (a timestamp in the future, a header
+// keyword of another tar, an owner a container cannot set) become one line instead of one per
+// file; when it fails, its message is printed in full.
 bool unpack(const fs::path& tarball, const fs::path& work, const fs::path& marker) {
   if (fs::exists(work / marker)) return true;
   fs::create_directories(work);
-  const std::string cmd =
-      absl::StrCat("tar -xzf '", tarball.string(), "' -C '", work.string(), "'");
   std::cerr << "unpacking " << tarball << " into " << work << "\n";
-  return std::system(cmd.c_str()) == 0 && fs::exists(work / marker);
+  const std::string cmd = absl::StrCat("tar --no-same-owner -xzf '", tarball.string(), "' -C '",
+                                       work.string(), "' 2>&1");
+  FILE* tar = popen(cmd.c_str(), "r");
+  if (tar == nullptr) {
+    std::cerr << "cannot run tar: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  std::string said;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, tar)) > 0;) said.append(buffer, n);
+  const bool unpacked = pclose(tar) == 0 && fs::exists(work / marker);
+  if (!unpacked) {
+    std::cerr << said;
+  } else if (!said.empty()) {
+    const auto lines = std::count(said.begin(), said.end(), '\n');
+    std::cerr << "  tar warned " << lines << (lines == 1 ? " time" : " times")
+              << "; the first: " << said.substr(0, said.find('\n')) << "\n";
+  }
+  return unpacked;
 }
 
 bool add_song(const Score& score, Split* split, CorpusCount* count, const std::string& what) {
