@@ -64,6 +64,7 @@ void VirtualIo::stop() {
 }
 
 void VirtualIo::run(ProcessCallback* callback) {
+  pthread_setname_np(pthread_self(), "virtual-clock");  // names for top, perf and benchmarks
   using Clock = std::chrono::steady_clock;
   const uint32_t n = options_.period_frames;
   const auto period =
