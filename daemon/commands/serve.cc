@@ -1,5 +1,6 @@
 // `jamd serve`: the daemon. One Conductor (the model, every jam's generation, batched), a
-// JamHost and Opus streamer per jam on the real-time virtual clock (HostedJams), the session
+// JamHost per jam on the real-time virtual clock, all paced by one SharedClock thread and tapped
+// and Opus-encoded by one SharedWorker thread (HostedJams), the session
 // layer, and the jam.v1 gRPC API (health, reflection, optional TLS); optionally the web client's
 // HTTP/WebSocket server beside it. Runs until SIGINT or SIGTERM, then stops in reverse order.
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "daemon/api/api_server.h"
 #include "daemon/conductor/conductor.h"
 #include "daemon/host/jam_host.h"
+#include "daemon/host/thread_priority.h"
 #include "daemon/session/session_registry.h"
 #include "daemon/stream/hosted_jams.h"
 #include "daemon/web/web_server.h"
@@ -171,6 +173,8 @@ int run_serve(std::span<const char* const> args) {
 
   // The music: one conductor for every jam, and a host and streamer per jam.
   std::unique_ptr<Conductor> conductor;
+  std::unique_ptr<SharedClock> clock;    // every jam's periods, on one SCHED_FIFO thread
+  std::unique_ptr<SharedWorker> worker;  // every jam's tap and Opus encoding, on one thread
   std::unique_ptr<HostedJams> hosted;
   if (!s.sessions_only) {
     if (absl::StatusOr<std::string> sf = realtime::resolve_soundfont(s.host.soundfont); !sf.ok()) {
@@ -187,8 +191,17 @@ int run_serve(std::span<const char* const> args) {
       return 1;
     }
     conductor = *std::move(created);
-    conductor->start();
+    // Priorities (thread_priority.h): the synths, then generation, then encoding, then gRPC.
+    start_at_nice(kConductorNice, [&conductor] { conductor->start(); });
     s.api.backend = conductor->backend_description();
+    clock =
+        std::make_unique<SharedClock>(SharedClockOptions{.sample_rate_hz = s.host.sample_rate_hz,
+                                                         .period_frames = s.host.period_frames,
+                                                         .rt_priority = kSharedClockRtPriority});
+    worker = std::make_unique<SharedWorker>(SharedWorkerOptions{.nice = kSharedWorkerNice});
+    s.host.shared_clock = clock.get();
+    s.host.shared_worker = worker.get();
+    s.hosted.shared_worker = worker.get();
     hosted = std::make_unique<HostedJams>(
         [&conductor, options = s.host](JamId id, const JamState& initial) {
           return JamHost::start(id, initial, *conductor, options);

@@ -27,6 +27,8 @@
 #include "absl/status/statusor.h"
 #include "daemon/conductor/conductor.h"
 #include "daemon/host/monitor.h"
+#include "daemon/host/shared_clock.h"
+#include "daemon/host/shared_worker.h"
 #include "daemon/host/tap_queue.h"
 #include "daemon/jam/jam_state.h"
 
@@ -43,6 +45,13 @@ struct JamHostOptions {
   bool jack_autoconnect = false;    // connect out_L/out_R to system:playback_1/2, in_1 to capture
   uint32_t sample_rate_hz = 48000;  // virtual clock only; JACK's rate replaces it
   uint32_t period_frames = 256;     // virtual clock only
+  // Virtual clock: play on this process-wide clock (one pacing thread for every jam; its rate
+  // and period replace the two above) instead of a clock thread of the jam's own. Must outlive
+  // the host. `jamd serve` shares one among its jams.
+  SharedClock* shared_clock = nullptr;
+  // Drain the tap and run the listener on this process-wide worker instead of two threads of
+  // the jam's own. Must outlive the host.
+  SharedWorker* shared_worker = nullptr;
   std::string soundfont = "default";
   // Reverb and chorus. Off, the mix is the dry band: a mute is silence at once, without a tail
   // (the tests measure it so).

@@ -2,6 +2,8 @@
 // listeners' subscriptions to their fan-outs.
 #include "daemon/stream/hosted_jams.h"
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <utility>
 
@@ -77,6 +79,7 @@ absl::StatusOr<std::shared_ptr<TapQueue<TappedNote>>> HostedJams::subscribe_note
 }
 
 void HostedJams::run() {
+  pthread_setname_np(pthread_self(), "jam-control");
   std::vector<Task> tasks;
   for (;;) {
     {
@@ -118,7 +121,7 @@ void HostedJams::start_jam(Jam& jam, const JamState& state) {
     streamer = JamStreamer::start((*host)->subscribe_mix(options_.mix_queue_blocks, {}),
                                   (*host)->subscribe_notes(options_.notes_queue_notes, {}),
                                   static_cast<int32_t>((*host)->sample_rate_hz()), jam.audio,
-                                  jam.notes, options_.opus);
+                                  jam.notes, options_.opus, options_.shared_worker);
     if (!streamer.ok()) (*host)->stop();
   }
   const absl::Status st = host.ok() ? streamer.status() : host.status();

@@ -51,6 +51,9 @@ struct HostedJamsOptions {
   // Records every jam into record_directory/<jam id>/ (JamRecorder: jam.mid, mix.wav) while it
   // plays; empty: no recording.
   std::string record_directory;
+  // Encode on this shared worker (one pass for every jam, after the hosts' taps: JamStreamer)
+  // instead of a streamer thread per jam. Must outlive HostedJams.
+  SharedWorker* shared_worker = nullptr;
 };
 
 // One jam as HostedJams runs it, for status and benchmarks.

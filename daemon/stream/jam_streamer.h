@@ -13,7 +13,8 @@
 //   ...
 //   streamer->stop();   // also in the destructor; the fan-outs stay open (their owner closes them)
 //
-// Thread safety: start/stop from one control thread; stats() from any thread.
+// Thread safety: start/stop from one control thread; stats() from any thread. With a
+// SharedWorker, "the streamer thread" below is that worker's.
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/host/jam_host.h"
+#include "daemon/host/shared_worker.h"
 #include "daemon/host/tap_queue.h"
 #include "daemon/stream/fan_out.h"
 #include "daemon/stream/jam_media.h"
@@ -40,11 +42,14 @@ struct StreamerStats {
 
 class JamStreamer {
  public:
-  // Starts the thread. Errors: the encoder's (an unusable sample rate or frame size).
+  // Starts the thread, or with `worker` joins that shared worker's passes instead (started after
+  // its host, it encodes in the same pass the blocks the host's tap cut). Errors: the encoder's
+  // (an unusable sample rate or frame size).
   static absl::StatusOr<std::unique_ptr<JamStreamer>> start(
       std::shared_ptr<TapQueue<MixBlock>> mix, std::shared_ptr<TapQueue<TappedNote>> notes,
       int32_t mix_rate_hz, std::shared_ptr<FanOut<SharedOpusPacket>> audio_out,
-      std::shared_ptr<FanOut<TappedNote>> notes_out, const OpusStreamOptions& options);
+      std::shared_ptr<FanOut<TappedNote>> notes_out, const OpusStreamOptions& options,
+      SharedWorker* worker = nullptr);
   ~JamStreamer();
   JamStreamer(const JamStreamer&) = delete;
   JamStreamer& operator=(const JamStreamer&) = delete;
@@ -59,6 +64,9 @@ class JamStreamer {
               std::shared_ptr<FanOut<SharedOpusPacket>> audio_out,
               std::shared_ptr<FanOut<TappedNote>> notes_out);
   void run();  // thread: streamer
+  // Encodes and publishes what is queued, waiting up to `wait` for a first block; false once the
+  // host has stopped and everything was published. thread: streamer (or the shared worker)
+  bool pump(absl::Duration wait);
 
   std::shared_ptr<TapQueue<MixBlock>> mix_;
   std::shared_ptr<TapQueue<TappedNote>> notes_;
@@ -71,6 +79,8 @@ class JamStreamer {
   std::atomic<uint64_t> notes_published_{0};
   std::atomic<double> encode_ms_max_{0};
   std::thread thread_;
+  SharedWorker* worker_ = nullptr;  // instead of thread_, when given
+  SharedWorker::Id worker_id_ = 0;
 };
 
 }  // namespace jamd

@@ -1,0 +1,124 @@
+// SharedClock and SharedWorker: the threads `jamd serve` shares among its jams. Every seat of the
+// clock plays contiguous periods on its own sample clock, and a stopped seat's callback never
+// runs again; a worker runs every piece of work each pass, a removed one never again, and adding
+// work while the passes run long (a busy machine) does not starve.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "daemon/host/shared_clock.h"
+#include "daemon/host/shared_worker.h"
+#include "daemon/host/thread_priority.h"
+
+namespace jamd {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Counts periods and checks that each starts where the previous one ended.
+class CountingCallback final : public realtime::ProcessCallback {
+ public:
+  void process(const realtime::ProcessBlock& block) override {
+    if (block.first_frame != next_frame_) gaps_.fetch_add(1);
+    next_frame_ = block.first_frame + block.n_frames;
+    for (int c = 0; c < 2; ++c)
+      std::fill(block.audio_out[c].begin(), block.audio_out[c].end(), 0.f);
+    periods_.fetch_add(1);
+  }
+  uint64_t periods() const { return periods_.load(); }
+  uint64_t gaps() const { return gaps_.load(); }
+
+ private:
+  uint64_t next_frame_ = 0;
+  std::atomic<uint64_t> periods_{0};
+  std::atomic<uint64_t> gaps_{0};
+};
+
+void wait_for(const std::function<bool()>& done) {
+  while (!done()) std::this_thread::sleep_for(1ms);
+}
+
+TEST(SharedClock, EverySeatPlaysContiguousPeriodsUntilStopped) {
+  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64});
+  auto a = clock.open_seat();
+  auto b = clock.open_seat();
+  CountingCallback ca, cb;
+  ASSERT_TRUE(a->start(&ca).ok());
+  ASSERT_TRUE(b->start(&cb).ok());
+  wait_for([&] { return ca.periods() >= 20 && cb.periods() >= 20; });
+  a->stop();
+  const uint64_t a_stopped_at = ca.periods();
+  wait_for([&] { return cb.periods() >= 40; });  // the clock goes on for b
+  b->stop();
+  EXPECT_EQ(ca.periods(), a_stopped_at);
+  EXPECT_EQ(ca.gaps(), 0u);
+  EXPECT_EQ(cb.gaps(), 0u);
+  EXPECT_EQ(a->counters().periods.load(), ca.periods());
+  EXPECT_EQ(a->max_period_frames(), 64u);
+}
+
+TEST(SharedClock, AStoppedSeatCanStartAgainAndAFreedSlotIsReused) {
+  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64});
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::unique_ptr<realtime::AudioIo>> seats;
+    std::vector<CountingCallback> callbacks(8);
+    for (auto& c : callbacks) {
+      seats.push_back(clock.open_seat());
+      ASSERT_TRUE(seats.back()->start(&c).ok());
+    }
+    wait_for([&] { return callbacks.back().periods() >= 3; });
+    for (auto& s : seats) s->stop();
+  }
+}
+
+TEST(SharedWorker, RunsEveryWorkEachPassAndARemovedOneNeverAgain) {
+  SharedWorker worker({.wake_ms = 1});
+  std::atomic<int> a{0}, b{0};
+  const SharedWorker::Id ia = worker.add([&] { a.fetch_add(1); });
+  const SharedWorker::Id ib = worker.add([&] { b.fetch_add(1); });
+  wait_for([&] { return a.load() >= 5 && b.load() >= 5; });
+  worker.remove(ia);
+  const int a_removed_at = a.load();
+  wait_for([&] { return b.load() >= a_removed_at + 10; });
+  EXPECT_EQ(a.load(), a_removed_at);
+  worker.remove(ib);
+}
+
+// A pass longer than the wake-up (a loaded machine) must not lock add() and remove() out.
+TEST(SharedWorker, AddAndRemoveGetInWhilePassesRunLong) {
+  SharedWorker worker({.wake_ms = 1});
+  const SharedWorker::Id slow = worker.add([] { std::this_thread::sleep_for(3ms); });
+  for (int i = 0; i < 20; ++i) {
+    std::atomic<int> runs{0};
+    const SharedWorker::Id id = worker.add([&] { runs.fetch_add(1); });
+    wait_for([&] { return runs.load() >= 1; });
+    worker.remove(id);
+  }
+  worker.remove(slow);
+}
+
+TEST(ThreadPriority, ThreadsStartedAtANiceValueInheritIt) {
+  // Raising priority needs CAP_SYS_NICE; lowering it never does.
+  int seen = 0;
+  ASSERT_TRUE(start_at_nice(5, [&] {
+    std::thread child([&] {
+      errno = 0;
+      seen = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+    });
+    child.join();
+  }));
+  EXPECT_EQ(seen, 5);
+}
+
+}  // namespace
+}  // namespace jamd
