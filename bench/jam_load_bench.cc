@@ -7,12 +7,18 @@
 //   steer   100 participants steering one jam: Steer round trip p50/p99
 //   listen  256 listeners on one jam: Opus delivery latency (encode -> client), dropped packets
 //   jams    32 jams at once, each with a listener and a player steering once a second
-// and for each the jams' RT health (xruns, late events, mix frames lost).
+// and for each the jams' RT health (xruns, late events, mix frames lost), and where the daemon's
+// CPU went during the measured seconds: per thread name (conductor, virtual-clock = FluidSynth
+// and the band per jam, jam-opus, jam-tap, jam-listen, gRPC's threads), from the kernel's
+// per-thread scheduler statistics, with the time each group waited for a core and its wake-ups.
 // Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
+//                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
 // CPU lists are sched_setaffinity's, e.g. 0 or 0,1 (like taskset -c).
 #include <grpcpp/create_channel.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,9 +39,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/thread_cpu.h"
 #include "daemon/api/api_server.h"
 #include "daemon/conductor/conductor.h"
 #include "daemon/host/jam_host.h"
+#include "daemon/host/thread_priority.h"
 #include "daemon/stream/hosted_jams.h"
 #include "jam/v1/jam.grpc.pb.h"
 
@@ -77,22 +85,61 @@ std::vector<std::shared_ptr<grpc::Channel>> open_channels(int port, size_t n) {
   return channels;
 }
 
+// Names the threads started since `before` (the conductor's own thread is unnamed).
+void name_new_threads(const jamd::bench::ThreadCpuSnapshot& before, const char* name) {
+  for (const auto& [tid, t] : jamd::bench::ThreadCpuSnapshot::take().threads) {
+    if (!before.threads.contains(tid))
+      std::ofstream(absl::StrCat("/proc/self/task/", tid, "/comm")) << name;
+  }
+}
+
+// How the daemon runs its jams: as jamd serve does (one pacing thread and one worker for every
+// jam), or each jam on threads of its own (the clock, tap, listener and streamer: the reference).
+struct DaemonOptions {
+  bool shared_threads = true;
+  bool synth_effects = true;
+  double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
+};
+
 // A jamd with music on 127.0.0.1, as jamd serve builds it.
 struct Daemon {
   std::unique_ptr<jamd::Conductor> conductor;
+  std::unique_ptr<jamd::SharedClock> clock;
+  std::unique_ptr<jamd::SharedWorker> worker;
   std::unique_ptr<HostedJams> hosted;
   std::unique_ptr<jamd::SessionRegistry> jams;
   std::unique_ptr<jamd::api::ApiServer> server;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
 
-  Daemon() {
+  explicit Daemon(const DaemonOptions& options) {
     jamd::ConductorOptions co{.model_path = JAMD_SOURCE_DIR "/models/band.jamd"};
     co.max_jams = 64;
+    co.horizons.commit_horizon_ms = options.commit_horizon_ms;
     conductor = *jamd::Conductor::create(co);
-    conductor->start();
-    hosted = std::make_unique<HostedJams>([this](jamd::JamId id, const jamd::JamState& s) {
-      return jamd::JamHost::start(id, s, *conductor, {});
-    });
+    const jamd::bench::ThreadCpuSnapshot before = jamd::bench::ThreadCpuSnapshot::take();
+    if (options.shared_threads) {  // and the priorities jamd serve gives them
+      jamd::start_at_nice(jamd::kConductorNice, [this] { conductor->start(); });
+    } else {
+      conductor->start();
+    }
+    name_new_threads(before, "conductor");
+    jamd::JamHostOptions host;
+    host.synth_effects = options.synth_effects;
+    jamd::HostedJamsOptions hosted_options;
+    if (options.shared_threads) {
+      clock = std::make_unique<jamd::SharedClock>(
+          jamd::SharedClockOptions{.rt_priority = jamd::kSharedClockRtPriority});
+      worker = std::make_unique<jamd::SharedWorker>(
+          jamd::SharedWorkerOptions{.nice = jamd::kSharedWorkerNice});
+      host.shared_clock = clock.get();
+      host.shared_worker = worker.get();
+      hosted_options.shared_worker = worker.get();
+    }
+    hosted = std::make_unique<HostedJams>(
+        [this, host](jamd::JamId id, const jamd::JamState& s) {
+          return jamd::JamHost::start(id, s, *conductor, host);
+        },
+        hosted_options);
     jamd::SessionLimits limits;
     limits.max_participants_per_jam = 512;
     limits.max_watchers_per_jam = 512;
@@ -139,6 +186,7 @@ struct ClientResult {
   size_t n_packets = 0;
   double delivery_p50_ms = 0, delivery_p99_ms = 0;
   uint64_t packets_dropped = 0;
+  double process_cpu_s = 0;  // the client process's CPU, warm-up included (0: threads)
 
   std::string to_line() const {
     return absl::StrCat(n_steers, " ", steer_p50_ms, " ", steer_p99_ms, " ", n_packets, " ",
@@ -235,6 +283,7 @@ ClientResult run_clients(int port, const std::vector<ClientSpec>& specs, double 
   std::vector<std::thread> threads;
   for (size_t i = 0; i < specs.size(); ++i) {
     threads.emplace_back([&, i] {
+      pthread_setname_np(pthread_self(), "client");
       auto stub = jam::v1::Jam::NewStub(channels[i % channels.size()]);
       const ClientSpec& c = specs[i];
       if (c.listens) {
@@ -282,6 +331,7 @@ std::vector<ClientSpec> read_specs(const std::string& path) {
 }
 
 struct Options {
+  DaemonOptions daemon;
   double seconds = 10;
   bool clients_in_process = false;
   std::string daemon_cpus, client_cpus;
@@ -297,6 +347,8 @@ ClientResult run_clients_apart(const Options& o, int port, const std::vector<Cli
   std::string cmd = absl::StrCat("exec /proc/", getpid(), "/exe --clients-only ", path, " --port ",
                                  port, " --seconds ", o.seconds);
   if (!o.client_cpus.empty()) absl::StrAppend(&cmd, " --client-cpus ", o.client_cpus);
+  rusage before{};
+  getrusage(RUSAGE_CHILDREN, &before);
   FILE* child = popen(cmd.c_str(), "r");
   if (child == nullptr) std::abort();
   std::string line;
@@ -307,25 +359,87 @@ ClientResult run_clients_apart(const Options& o, int port, const std::vector<Cli
     std::exit(1);
   }
   std::remove(path);
-  return ClientResult::from_line(line);
+  rusage after{};
+  getrusage(RUSAGE_CHILDREN, &after);
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  ClientResult r = ClientResult::from_line(line);
+  r.process_cpu_s = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) -
+                    seconds(before.ru_stime);
+  return r;
+}
+
+struct RtHealth {
+  uint64_t xruns = 0, late_events = 0;
+  uint64_t late_frames_max = 0;  // the latest event of any jam, whole run
+};
+RtHealth rt_health(const HostedJams& hosted) {
+  RtHealth h;
+  for (const jamd::HostedJamStats& j : hosted.stats()) {
+    h.xruns += j.host.xruns;
+    h.late_events += j.host.late_events;
+    h.late_frames_max = std::max(h.late_frames_max, j.host.late_frames_max);
+  }
+  return h;
 }
 
 struct Result {
   std::string scenario;
   ClientResult clients;
   uint64_t xruns = 0, late_events = 0, mix_frames_lost = 0;
+  size_t n_jams = 0;
+  double seconds = 0;                            // measured
+  RtHealth measured;                             // xruns and late events in the measured seconds
+  std::vector<jamd::bench::ThreadGroupCpu> cpu;  // the daemon's threads over `seconds`
+};
+
+// Takes the daemon's thread CPU snapshots at the end of the warm-up and of the run, beside the
+// clients, so that the breakdown covers the measured seconds only.
+class CpuWindow {
+ public:
+  CpuWindow(double seconds, const HostedJams& hosted)
+      : thread_([this, seconds, &hosted] {
+          const auto warm = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(kWarmUpSeconds));
+          std::this_thread::sleep_until(warm);
+          before_ = jamd::bench::ThreadCpuSnapshot::take();
+          health_before_ = rt_health(hosted);
+          std::this_thread::sleep_until(warm + std::chrono::duration_cast<Clock::duration>(
+                                                   std::chrono::duration<double>(seconds)));
+          after_ = jamd::bench::ThreadCpuSnapshot::take();
+          health_after_ = rt_health(hosted);
+        }) {}
+  // xruns and late events in the measured seconds (after finish()).
+  RtHealth measured() const {
+    return {health_after_.xruns - health_before_.xruns,
+            health_after_.late_events - health_before_.late_events, health_after_.late_frames_max};
+  }
+  std::vector<jamd::bench::ThreadGroupCpu> finish() {
+    thread_.join();
+    return jamd::bench::cpu_by_group(before_, after_);
+  }
+
+ private:
+  jamd::bench::ThreadCpuSnapshot before_, after_;
+  RtHealth health_before_, health_after_;
+  std::thread thread_;
 };
 
 Result run_scenario(const Options& o, const char* name,
                     const std::function<std::vector<ClientSpec>(Daemon&)>& make_clients) {
-  Daemon d;
+  Daemon d(o.daemon);
   const std::vector<ClientSpec> specs = make_clients(d);
+  d.hosted->wait_idle();  // every jam plays before the clients start
   Result r;
   r.scenario = name;
+  r.seconds = o.seconds;
+  CpuWindow window(o.seconds, *d.hosted);
   r.clients = o.clients_in_process ? run_clients(d.server->port(), specs, o.seconds)
                                    : run_clients_apart(o, d.server->port(), specs);
+  r.cpu = window.finish();
+  r.measured = window.measured();
   // RT health over the whole run (warm-up included).
   for (const jamd::HostedJamStats& j : d.hosted->stats()) {
+    ++r.n_jams;
     r.xruns += j.host.xruns;
     r.late_events += j.host.late_events;
     r.mix_frames_lost += j.host.mix_frames_lost;
@@ -363,6 +477,37 @@ Result run_jams(const Options& o) {
     }
     return specs;
   });
+}
+
+// Where the daemon's CPU went in one scenario: per thread name, the share of one core, the
+// milliseconds per jam-second, the time spent runnable but waiting for a core, the wake-ups.
+void print_cpu(const Result& r, std::string& tsv) {
+  double total = 0;
+  for (const auto& g : r.cpu) total += g.cpu_s;
+  const double jam_seconds = std::max<double>(1, static_cast<double>(r.n_jams)) * r.seconds;
+  std::printf(
+      "\n%s: in the measured %.0f s %llu xruns, %llu late events (the latest by %.1f ms, whole "
+      "run); the daemon's CPU (2 cores = 200 %%):\n",
+      r.scenario.c_str(), r.seconds, static_cast<unsigned long long>(r.measured.xruns),
+      static_cast<unsigned long long>(r.measured.late_events),
+      static_cast<double>(r.measured.late_frames_max) / 48.0);
+  std::printf("  %-18s %7s %8s %12s %11s %10s\n", "threads", "n", "% core", "ms/jam-s", "waited %",
+              "runs/s");
+  for (const auto& g : r.cpu) {
+    if (g.cpu_s < 0.001 * r.seconds) continue;  // under 0.1 % of a core
+    std::printf("  %-18s %7d %7.1f%% %12.2f %10.1f%% %10.0f\n", g.name.c_str(), g.n_threads,
+                100 * g.cpu_s / r.seconds, 1000 * g.cpu_s / jam_seconds, 100 * g.wait_s / r.seconds,
+                static_cast<double>(g.runs) / r.seconds);
+    absl::StrAppend(&tsv, "cpu\t", r.scenario, "\t", g.name, "\t", g.n_threads, "\t",
+                    g.cpu_s / r.seconds, "\t", g.wait_s / r.seconds, "\t",
+                    static_cast<double>(g.runs) / r.seconds, "\n");
+  }
+  std::printf("  %-18s %7s %7.1f%% %12.2f\n", "daemon total", "", 100 * total / r.seconds,
+              1000 * total / jam_seconds);
+  if (r.clients.process_cpu_s > 0) {
+    std::printf("  %-18s %7s %7.1f%%   (its whole run, warm-up included)\n", "client process", "",
+                100 * r.clients.process_cpu_s / (r.seconds + kWarmUpSeconds));
+  }
 }
 
 // The child: --clients-only FILE --port P --seconds S [--client-cpus LIST]
@@ -404,12 +549,22 @@ int main(int argc, char** argv) {
       o.daemon_cpus = argv[i + 1];
     else if (a == "--client-cpus")
       o.client_cpus = argv[i + 1];
+    else if (a == "--threads")
+      o.daemon.shared_threads = std::string(argv[i + 1]) != "per-jam";
+    else if (a == "--commit-ms")
+      o.daemon.commit_horizon_ms = std::atof(argv[i + 1]);
+    else if (a == "--effects")
+      o.daemon.synth_effects = std::string(argv[i + 1]) != "off";
   }
   pin_to(o.daemon_cpus);  // before any of the daemon's threads start
   std::vector<Result> results;
   if (only.empty() || only == "steer") results.push_back(run_steer(o));
   if (only.empty() || only == "listen") results.push_back(run_listen(o));
   if (only.empty() || only == "jams") results.push_back(run_jams(o));
+  std::printf("jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
+              o.daemon.shared_threads ? "shared (one pacing thread, one worker)"
+                                      : "per jam (clock, tap, listener, streamer)",
+              o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms);
   std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
               o.clients_in_process ? "threads of the daemon's process" : "a process of their own",
               o.daemon_cpus.empty() ? "any" : o.daemon_cpus.c_str(),
@@ -433,6 +588,10 @@ int main(int argc, char** argv) {
                     c.packets_dropped, "\t", r.xruns, "\t", r.late_events, "\t", r.mix_frames_lost,
                     "\n");
   }
+  for (const Result& r : results) print_cpu(r, tsv);
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) == 3)
+    std::printf("\nload average %.2f %.2f %.2f\n", load[0], load[1], load[2]);
   if (!out_path.empty()) std::ofstream(out_path) << tsv;
   return 0;
 }
