@@ -16,7 +16,7 @@
 //
 //   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 30] [--seed 1]
 //                      [--precision bf16|fp32] [--midi-chord-beats 0.25] [--model models/band.jamd]
-//                      [--offline-only] [--explain]
+//                      [--answer-tone 3] [--offline-only] [--explain]
 // --explain lists every missed chord change with the bass (b) and keys (k) notes in its two
 // beats (grid step, pitch class; '*': a tone of the new chord that the old one lacks).
 #include <algorithm>
@@ -58,6 +58,7 @@ struct Options {
   // The musician's chord decision, as render_jam() sets it for MIDI.
   double midi_chord_beats = OfflineJamOptions{}.midi_chord_decision_beats;
   std::string model = JAMD_SOURCE_DIR "/models/band.jamd";
+  float answer_tone = ConductorOptions{}.pitch_bias.answer_tone;
   bool live = true;      // false: the offline part only (quick, deterministic)
   bool explain = false;  // list the missed chord changes and the band's notes in them
 };
@@ -89,9 +90,11 @@ realtime::MidiFile random_chord_musician(double tempo_bpm, int n_changes, uint64
 
 // Chord -> band latencies in beats (a miss: +infinity), from the band's notes in ticks.
 std::vector<double> chord_latencies_beats(const std::vector<TimedNote>& band,
-                                          const std::vector<Triad>& chords, int first_change) {
+                                          const std::vector<Triad>& chords, int first_change,
+                                          size_t n_changes) {
   std::vector<double> out;
-  for (size_t i = static_cast<size_t>(std::max(1, first_change)); i < chords.size(); ++i) {
+  for (size_t i = static_cast<size_t>(std::max(1, first_change));
+       i < std::min(n_changes, chords.size()); ++i) {
     const int64_t begin = static_cast<int64_t>(i) * kBeatsPerChord * kTpq;
     const int64_t end = begin + kBeatsPerChord * kTpq;
     const uint16_t fresh = chords[i].mask() & static_cast<uint16_t>(~chords[i - 1].mask());
@@ -107,12 +110,12 @@ std::vector<double> chord_latencies_beats(const std::vector<TimedNote>& band,
 
 // Why a change was missed: the bass and keys notes in its window (grid offset, part, pitch
 // class), '*' on those of the new chord's fresh tones.
-void explain_misses(const JamRecord& record, const std::vector<Triad>& chords, double tempo_bpm,
-                    const char* what) {
+void explain_misses(const JamRecord& record, const std::vector<Triad>& chords, size_t n_changes,
+                    double tempo_bpm, const char* what) {
   const std::vector<TimedNote>& band = record.band_notes;
   const double ticks_per_frame = tempo_bpm / 60.0 * kTpq / kRate;
   static const char* kNames[] = {"C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"};
-  for (size_t i = 1; i < chords.size(); ++i) {
+  for (size_t i = 1; i < std::min(n_changes, chords.size()); ++i) {
     const int64_t begin = static_cast<int64_t>(i) * kBeatsPerChord * kTpq;
     const int64_t end = begin + kBeatsPerChord * kTpq;
     const uint16_t fresh = chords[i].mask() & static_cast<uint16_t>(~chords[i - 1].mask());
@@ -192,6 +195,7 @@ absl::StatusOr<LiveResult> run_live(const Options& o, const JamState& state,
   ConductorOptions conductor_options{.model_path = o.model};
   conductor_options.precision = o.bf16 ? models::Precision::kReduced : models::Precision::kFloat32;
   conductor_options.horizons.commit_horizon_ms = o.commit_ms;
+  conductor_options.pitch_bias.answer_tone = o.answer_tone;
   auto conductor = Conductor::create(conductor_options);
   if (!conductor.ok()) return conductor.status();
   (*conductor)->add_jam(1, state, scheduler, {.sample_rate_hz = kRate, .tempo_bpm = o.tempo_bpm});
@@ -297,13 +301,17 @@ int run(const Options& o) {
     return std::fprintf(stderr, "%s\n", accompanied.status().ToString().c_str()), 1;
   }
   std::vector<double> chord_live_ms, chord_reaction_ms;
-  for (double beats : chord_latencies_beats(accompanied->record.band_notes, chords, 1)) {
+  // Live, the changes whose two beats end before the run does (the take is longer).
+  const auto live_changes = static_cast<size_t>(o.seconds * 1000.0 / beat_ms / kBeatsPerChord);
+  for (double beats :
+       chord_latencies_beats(accompanied->record.band_notes, chords, 1, live_changes)) {
     chord_live_ms.push_back(beats * beat_ms);
   }
   for (const Reaction& r : accompanied->record.reactions) {
     if (r.cause == "chord") chord_reaction_ms.push_back(r.ms);
   }
-  if (o.explain && o.live) explain_misses(accompanied->record, chords, o.tempo_bpm, "live");
+  if (o.explain && o.live)
+    explain_misses(accompanied->record, chords, live_changes, o.tempo_bpm, "live");
 
   // Offline, same musician, at this horizon and at one beat.
   const std::string path =
@@ -320,10 +328,11 @@ int run(const Options& o) {
     absl::StatusOr<OfflineJamResult> r = render_jam(offline);
     if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     offline_speed[i] = r->render.speed_x_real_time;
-    for (double beats : chord_latencies_beats(r->record.band_notes, chords, 1)) {
+    for (double beats : chord_latencies_beats(r->record.band_notes, chords, 1, chords.size())) {
       chord_offline_ms[i].push_back(beats * beat_ms);
     }
-    if (o.explain && i == 0) explain_misses(r->record, chords, o.tempo_bpm, "offline");
+    if (o.explain && i == 0)
+      explain_misses(r->record, chords, chords.size(), o.tempo_bpm, "offline");
   }
 
   std::printf(
@@ -366,6 +375,8 @@ int main(int argc, char** argv) {
       o.model = v, ++i;
     else if (a == "--precision" && (std::string_view(v) == "bf16" || std::string_view(v) == "fp32"))
       o.bf16 = std::string_view(v) == "bf16", ++i;
+    else if (a == "--answer-tone")
+      o.answer_tone = static_cast<float>(std::atof(v)), ++i;
     else if (a == "--offline-only")
       o.live = false;
     else if (a == "--explain")
@@ -376,7 +387,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: jam_reaction_bench [--seconds S] [--tempo BPM] [--commit-ms MS] "
                    "[--seed N] [--model PATH] [--precision bf16|fp32] "
-                   "[--midi-chord-beats B] [--offline-only] [--explain]\n");
+                   "[--midi-chord-beats B] [--answer-tone NATS] [--offline-only] [--explain]\n");
       return 2;
     }
   }

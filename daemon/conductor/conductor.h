@@ -55,7 +55,7 @@ struct ConductorOptions {
                                .non_chord_tone = -0.75f,
                                .non_chord_tone_pad_lead = 0.0f,
                                .forced_non_chord_tone = -2.5f,
-                               .answer_tone = 1.5f};
+                               .answer_tone = 3.0f};
   // How long the live thread sleeps between rounds when nothing is posted.
   double idle_wait_ms = 2.0;
 };
