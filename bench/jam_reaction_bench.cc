@@ -12,7 +12,9 @@
 //                      or keys note with a pitch class of the new chord that the old one lacks
 //                      (misses: none before the next change).
 // Offline part: the same musician through render_jam() (virtual clock as fast as possible, so
-// generation takes no time), at the default commit horizon and at one beat, for comparison.
+// generation takes no time), at the default commit horizon and at one beat, for comparison, and
+// the take rendered by the synth to a WAV and heard through the listener's audio path (its tempo
+// and first beat found by the listener; target: the band on the new chord within 1.5 beats).
 //
 //   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 30] [--seed 1]
 //                      [--precision bf16|fp32] [--midi-chord-beats 0.25] [--model models/band.jamd]
@@ -34,11 +36,13 @@
 
 #include "daemon/conductor/conductor.h"
 #include "daemon/conductor/offline_jam.h"
+#include "realtime/core/song.h"
 #include "realtime/io/virtual_io.h"
 #include "realtime/listen/listen_file.h"
 #include "realtime/listen/listener.h"
 #include "realtime/midi/midi_file.h"
 #include "realtime/synth/band.h"
+#include "realtime/synth/song_render.h"
 #include "realtime/synth/synth.h"
 #include "tests/daemon/conductor/chord_take.h"
 
@@ -317,14 +321,22 @@ int run(const Options& o) {
   const std::string path =
       (std::filesystem::temp_directory_path() / "jam_reaction_bench_musician.mid").string();
   if (!realtime::write_midi_file(path, midi).ok()) return 1;
-  std::vector<double> chord_offline_ms[2];
-  double offline_speed[2] = {0, 0};
-  for (int i = 0; i < 2; ++i) {
+  // The same take as audio (rendered by the synth, heard through the listener's audio path).
+  const std::string wav_path =
+      (std::filesystem::temp_directory_path() / "jam_reaction_bench_musician.wav").string();
+  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(midi);
+  if (!song.ok() ||
+      !realtime::render_song_to_wav(*song, {.wav_path = wav_path, .tail_seconds = 0.0}).ok()) {
+    return std::fprintf(stderr, "could not render the take to %s\n", wav_path.c_str()), 1;
+  }
+  std::vector<double> chord_offline_ms[3];
+  double offline_speed[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
     OfflineJamOptions offline;
-    offline.input_path = path;
+    offline.input_path = i == 2 ? wav_path : path;
     offline.model_path = o.model;
     offline.state = bench_state(o);
-    offline.horizons.commit_horizon_ms = i == 0 ? o.commit_ms : -1.0;
+    offline.horizons.commit_horizon_ms = i == 1 ? -1.0 : o.commit_ms;
     absl::StatusOr<OfflineJamResult> r = render_jam(offline);
     if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     offline_speed[i] = r->render.speed_x_real_time;
@@ -348,11 +360,13 @@ int run(const Options& o) {
   print_row("  conductor's chord reactions (heard -> note)", chord_reaction_ms, beat_ms);
   print_row("chord change -> band on it (offline, horizon)", chord_offline_ms[0], beat_ms);
   print_row("chord change -> band on it (offline, 1 beat)", chord_offline_ms[1], beat_ms);
+  print_row("chord change -> band on it (offline, audio in)", chord_offline_ms[2], beat_ms);
   if (o.live) {
     print_generation("live, steering", *steered, o);
     print_generation("live, chords", *accompanied, o);
   }
-  std::printf("offline render %.1fx / %.1fx real time\n", offline_speed[0], offline_speed[1]);
+  std::printf("offline render %.1fx / %.1fx / %.1fx real time\n", offline_speed[0],
+              offline_speed[1], offline_speed[2]);
   return 0;
 }
 
