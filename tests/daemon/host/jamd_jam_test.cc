@@ -4,6 +4,7 @@
 // directory) is one line on stderr and a non-zero exit.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -57,6 +58,18 @@ TEST(JamdJamTest, PlaysOnJackPrintsBarsAndRecords) {
   auto midi = realtime::read_midi_file(dir + "/jam.mid");
   EXPECT_TRUE(midi.ok()) << midi.status();
   std::filesystem::remove_all(dir);
+}
+
+// Without --server the jam joins $JACK_DEFAULT_SERVER, and says so by that name.
+TEST(JamdJamTest, NamesTheServerFromTheEnvironment) {
+  auto server = JackServer::start(256);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string name = (*server)->name();
+  ASSERT_EQ(::setenv("JACK_DEFAULT_SERVER", name.c_str(), 1), 0);
+  const CommandResult r = jam({"--jack", "--seconds", "1"});
+  ::unsetenv("JACK_DEFAULT_SERVER");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("on JACK server '" + name + "'"), std::string::npos) << r.output;
 }
 
 TEST(JamdJamTest, ErrorsAreOneLineAndNonZero) {
