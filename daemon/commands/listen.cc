@@ -20,7 +20,9 @@ constexpr const char* kUsage =
     "                  Standard MIDI File; told apart by content\n"
     "  --json          print everything as JSON (default: a short summary)\n"
     "  --real-time     pace the input like a live performance (default: as fast as possible)\n"
-    "  --decide-at B   decide each beat's chord B beats into it, 0 < B <= 1 (default 0.75)\n";
+    "  --decide-at B   decide each beat's chord B beats into it, 0 < B <= 1 (default 0.75);\n"
+    "                  from MIDI a full chord (three pitch classes or more) is decided at 0.25\n"
+    "                  beat by default, or at B if earlier\n";
 
 void print_summary(const realtime::ListenResult& r) {
   int beats = 0, chords = 0, notes = 0;
