@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,21 +34,57 @@ JamState quiet_band() {
   return state;
 }
 
-TEST(JamHostJackTest, PortsAndHeardNotes) {
-  auto server = JackServer::start(256);
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
-  ASSERT_TRUE(conductor.ok()) << conductor.status();
-  (*conductor)->start();
-  JamHostOptions options;
-  options.clock = JamHostOptions::Clock::kJack;
-  options.jack_server_name = (*server)->name();
-  auto host = JamHost::start(1, quiet_band(), **conductor, options);
+// Every test has the bundled model's conductor; those that play start a dummy server and run
+// the conductor (start_server), and their jams are hosted on that server (start_host).
+class JamHostJackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
+    ASSERT_TRUE(conductor.ok()) << conductor.status();
+    conductor_ = std::move(*conductor);
+    options_.clock = JamHostOptions::Clock::kJack;
+  }
+
+  void start_server() {
+    auto server = JackServer::start(256);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    options_.jack_server_name = server_->name();
+    conductor_->start();
+  }
+
+  absl::StatusOr<std::unique_ptr<JamHost>> start_host(JamId id, const JamState& state) {
+    return JamHost::start(id, state, *conductor_, options_);
+  }
+
+  // The notes played into jamd:midi_in as the tap hands them back, waiting for the first.
+  static std::vector<TappedNote> wait_for_heard_notes(TapQueue<TappedNote>& notes) {
+    std::vector<TappedNote> heard;
+    wait_until(
+        [&] {
+          while (auto n = notes.pop()) {
+            if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
+          }
+          return !heard.empty();
+        },
+        kWaitMs);
+    return heard;
+  }
+
+  // Declared first, destroyed last: the conductor and the jams leave the server before it stops.
+  std::unique_ptr<JackServer> server_;
+  std::unique_ptr<Conductor> conductor_;
+  JamHostOptions options_;
+};
+
+TEST_F(JamHostJackTest, PortsAndHeardNotes) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto host = start_host(1, quiet_band());
   ASSERT_TRUE(host.ok()) << host.status();
   EXPECT_EQ((*host)->sample_rate_hz(), realtime::testing::kTestSampleRateHz);
   auto notes = (*host)->subscribe_notes(4096, nullptr);
 
-  Probe probe((*server)->name());
+  Probe probe(server_->name());
   probe.activate();
   for (const char* port : {"in_1", "in_2", "out_L", "out_R", "midi_in", "midi_out"}) {
     EXPECT_NE(jack_port_by_name(probe.client(), (std::string("jamd:") + port).c_str()), nullptr)
@@ -61,45 +98,30 @@ TEST(JamHostJackTest, PortsAndHeardNotes) {
   ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > on_at + 12000; }, kWaitMs));
   probe.send_once(10, {0x80, 64, 0});
 
-  std::vector<TappedNote> heard;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        while (auto n = notes->pop()) {
-          if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
-        }
-        return !heard.empty();
-      },
-      kWaitMs))
-      << "no heard note came back";
+  const std::vector<TappedNote> heard = wait_for_heard_notes(*notes);
+  ASSERT_FALSE(heard.empty()) << "no heard note came back";
   EXPECT_EQ(heard[0].pitch, 64);
   EXPECT_EQ(heard[0].velocity, 100);
   EXPECT_EQ(heard[0].part, -1);
   EXPECT_GT(heard[0].duration_frames, 0u);
 
   // A second jam under the same client name is refused with the name in the message.
-  auto twin = JamHost::start(2, quiet_band(), **conductor, options);
+  auto twin = start_host(2, quiet_band());
   ASSERT_FALSE(twin.ok());
   EXPECT_EQ(twin.status().code(), absl::StatusCode::kFailedPrecondition) << twin.status();
   EXPECT_NE(twin.status().message().find("jamd"), std::string::npos) << twin.status();
   (*host)->stop();
 }
 
-TEST(JamHostJackTest, MonitorPlaysMidiInIntoTheMix) {
-  auto server = JackServer::start(256);
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
-  ASSERT_TRUE(conductor.ok()) << conductor.status();
-  (*conductor)->start();
+TEST_F(JamHostJackTest, MonitorPlaysMidiInIntoTheMix) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
   JamState state = quiet_band();
   for (PartState& part : state.parts) part.muted = true;  // only the musician sounds
-  JamHostOptions options;
-  options.clock = JamHostOptions::Clock::kJack;
-  options.jack_server_name = (*server)->name();
-  auto host = JamHost::start(1, state, **conductor, options);
+  auto host = start_host(1, state);
   ASSERT_TRUE(host.ok()) << host.status();
   auto notes = (*host)->subscribe_notes(4096, nullptr);
   auto mix = (*host)->subscribe_mix(100000, nullptr);
-  Probe probe((*server)->name());
+  Probe probe(server_->name());
   probe.activate();
   ASSERT_EQ(probe.connect("probe:midi_out", "jamd:midi_in"), 0);
   ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > 9600; }, kWaitMs));
@@ -107,16 +129,8 @@ TEST(JamHostJackTest, MonitorPlaysMidiInIntoTheMix) {
   const uint64_t on_at = (*host)->stats().frames_played;
   ASSERT_TRUE(wait_until([&] { return (*host)->stats().frames_played > on_at + 9600; }, kWaitMs));
   probe.send_once(0, {0x80, 60, 0});
-  std::vector<TappedNote> heard;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        while (auto n = notes->pop()) {
-          if (n->source == TappedNote::Source::kHeard) heard.push_back(*n);
-        }
-        return !heard.empty();
-      },
-      kWaitMs))
-      << "no heard note came back";
+  const std::vector<TappedNote> heard = wait_for_heard_notes(*notes);
+  ASSERT_FALSE(heard.empty()) << "no heard note came back";
   (*host)->stop();
 
   // The heard note's onset is the frame the musician played it at on the jam's clock (the
@@ -147,16 +161,12 @@ TEST(JamHostJackTest, MonitorPlaysMidiInIntoTheMix) {
   EXPECT_LT(first_loud - onset, 128u);
 }
 
-TEST(JamHostJackTest, NoServerIsAClearError) {
-  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
-  ASSERT_TRUE(conductor.ok()) << conductor.status();
-  JamHostOptions options;
-  options.clock = JamHostOptions::Clock::kJack;
-  options.jack_server_name = realtime::testing::unique_server_name("jam_host_none");
-  auto host = JamHost::start(1, quiet_band(), **conductor, options);
+TEST_F(JamHostJackTest, NoServerIsAClearError) {
+  options_.jack_server_name = realtime::testing::unique_server_name("jam_host_none");
+  auto host = start_host(1, quiet_band());
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.status().code(), absl::StatusCode::kFailedPrecondition) << host.status();
-  EXPECT_NE(host.status().message().find(options.jack_server_name), std::string::npos)
+  EXPECT_NE(host.status().message().find(options_.jack_server_name), std::string::npos)
       << host.status();
 }
 
