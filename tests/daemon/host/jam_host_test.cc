@@ -179,5 +179,40 @@ TEST(JamHostTest, StopWithoutAnyoneListeningAndABadSoundFont) {
   EXPECT_TRUE(notes->finished() || notes->pop().has_value());
 }
 
+// jamd serve's layout: two jams on one SharedClock and one SharedWorker both play contiguous,
+// non-silent mix blocks and their notes; stopping one leaves the other playing.
+TEST(JamHostTest, JamsShareOneClockAndOneWorker) {
+  std::unique_ptr<Conductor> conductor = start_conductor();
+  ASSERT_NE(conductor, nullptr);
+  SharedClock clock(SharedClockOptions{});
+  SharedWorker worker;
+  JamHostOptions options;
+  options.shared_clock = &clock;
+  options.shared_worker = &worker;
+  auto a = JamHost::start(11, band_alone_state(5), *conductor, options);
+  auto b = JamHost::start(12, band_alone_state(6), *conductor, options);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto mix_b = (*b)->subscribe_mix(100000, nullptr);
+  auto notes_b = (*b)->subscribe_notes(100000, nullptr);
+  wait_for_frames(**a, 48000);
+  (*a)->stop();
+  const uint64_t a_frames = (*a)->stats().frames_played;
+  wait_for_frames(**b, 2 * 48000);
+  EXPECT_EQ((*a)->stats().frames_played, a_frames);  // stopped: its seat is gone
+  (*b)->stop();
+  uint64_t next = 0;
+  float loudest = 0;
+  while (std::optional<MixBlock> block = mix_b->pop()) {
+    EXPECT_EQ(block->first_frame, next);
+    next = block->first_frame + block->interleaved.size() / 2;
+    loudest = std::max(loudest, peak(*block));
+  }
+  EXPECT_GE(next, 2u * 48000);
+  EXPECT_GT(loudest, 0.01f);
+  EXPECT_TRUE(notes_b->pop().has_value());
+  EXPECT_TRUE(conductor->status().ok()) << conductor->status();
+}
+
 }  // namespace
 }  // namespace jamd
