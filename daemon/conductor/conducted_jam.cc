@@ -27,6 +27,8 @@ constexpr int64_t kLoopEvidenceBars = 8;
 // grid steps of the commit point: a 16th (kGridPerBeat / 4), the next subdivision, as a drummer
 // or a keyboard player reacts; any three steps of the grid hold a 16th.
 constexpr int kAnswerGrid = models::kGridPerBeat / 4;
+// The listener's key guesses below this confidence do not move the band's key.
+constexpr float kHeardKeyConfidence = 0.5f;
 
 bool same_controls(const models::BandControls& a, const models::BandControls& b) {
   return models::tempo_class(a.tempo_bpm) == models::tempo_class(b.tempo_bpm) &&
@@ -107,8 +109,13 @@ models::BandControls ConductedJam::controls_for(const JamState& state) const {
   models::BandControls c = generator_->controls();
   c.tempo_bpm = state.tempo_bpm;
   c.meter = models::TimeSignature{state.beats_per_bar, 4};
-  c.key = state.key_tonic < 0 ? models::kFree
-                              : state.key_tonic + (state.scale == Scale::kMinor ? 12 : 0);
+  if (state.key_tonic >= 0) {
+    c.key = state.key_tonic + (state.scale == Scale::kMinor ? 12 : 0);
+  } else if (heard_key_.tonic_pc >= 0) {  // nobody set a key: play in the musician's
+    c.key = heard_key_.tonic_pc + (heard_key_.minor ? 12 : 0);
+  } else {
+    c.key = models::kFree;
+  }
   for (int p = 0; p < kNumParts; ++p) {
     const PartState& part = state.parts[static_cast<size_t>(p)];
     c.part_enabled[static_cast<size_t>(p)] = part.enabled;
@@ -260,6 +267,16 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       }
       break;
     }
+    case realtime::HeardKind::kKey: {
+      if (event.confidence < kHeardKeyConfidence || event.key == heard_key_) break;
+      heard_key_ = event.key;
+      const models::BandControls controls = controls_for(state_);
+      if (same_controls(controls, generator_->controls())) break;  // a key was set by hand
+      generator_->set_controls(controls);
+      chords_free_bar_ = -1;
+      request_regeneration("key", event.frame);
+      break;
+    }
     default:
       break;
   }
@@ -294,6 +311,18 @@ std::optional<ForcedChord> ConductedJam::generated_chord_at(int64_t bar, int pos
     if (c.position_grid <= position_grid) at = c;
   }
   return at;
+}
+
+bool ConductedJam::generated_holds(int64_t bar, int position_grid, const ForcedChord& chord) const {
+  const std::vector<ForcedChord>* chords = plan_.chords(bar);
+  if (chords == nullptr) return false;
+  const auto same = [&](const ForcedChord& c) {
+    return c.root_pitch_class == chord.root_pitch_class && c.quality == chord.quality;
+  };
+  const std::optional<ForcedChord> at = generated_chord_at(bar, position_grid);
+  return at && same(*at) && std::all_of(chords->begin(), chords->end(), [&](const ForcedChord& c) {
+           return c.position_grid <= position_grid || same(c);
+         });
 }
 
 bool ConductedJam::same_chords(const std::vector<ForcedChord>& a,
@@ -347,12 +376,10 @@ bool ConductedJam::follow_heard_chord(int64_t bar, int position_grid) {
     if (c.position_grid <= position_grid) heard = &c;
   }
   // The model may have guessed the chord from what it heard before: then nothing changes, and
-  // the bar stays as sampled (so replaying it at the bar line gives the same tokens).
-  const std::optional<ForcedChord> planned = generated_chord_at(bar, position_grid);
-  if (planned && planned->root_pitch_class == heard->root_pitch_class &&
-      planned->quality == heard->quality) {
-    return false;
-  }
+  // the bar stays as sampled (so replaying it at the bar line gives the same tokens). A guess
+  // that moves on to another chord later in the bar is not kept: the heard chord holds until
+  // the musician is heard changing it.
+  if (generated_holds(bar, position_grid, *heard)) return false;
   generator_->force_chords(bar, plan);
   chord_plan_[bar] = std::move(plan);
   // A bar being generated may be past its chord block already.

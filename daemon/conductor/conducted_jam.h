@@ -123,6 +123,8 @@ class ConductedJam {
   absl::Status rollback();
   // The chord the generated bar holds at a grid position (nullopt: not generated).
   std::optional<models::ForcedChord> generated_chord_at(int64_t bar, int position_grid) const;
+  // Whether the generated bar plays `chord` at a grid position and keeps it to the bar's end.
+  bool generated_holds(int64_t bar, int position_grid, const models::ForcedChord& chord) const;
   // After a chord was heard at (bar, position): when the band planned another chord there,
   // forces the bar's heard chords; true when a generated bar must be regenerated.
   bool follow_heard_chord(int64_t bar, int position_grid);
@@ -188,6 +190,9 @@ class ConductedJam {
   std::map<int64_t, std::vector<TimedNote>> human_by_bar_;  // finished notes not yet appended
   int64_t last_human_tick_ = -1;
   std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
+  // The musician's key as the listener last named it with confidence; the band's key while
+  // nobody set one (tonic -1: none heard yet).
+  realtime::Key heard_key_;
   std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;  // forced, by bar
   std::vector<PendingReaction> pending_reactions_;
   JamRecord record_;
