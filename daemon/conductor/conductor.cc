@@ -1,6 +1,7 @@
 // Conductor: the command queue, the jams, the batched generation round and the live thread.
 #include "daemon/conductor/conductor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <utility>
@@ -15,6 +16,9 @@ namespace {
 // Tokens per round of prepare/generate/post: a chunk is a few ms on the CPU, so the live loop
 // posts due notes and applies new commands between chunks while it regenerates.
 constexpr int kStepsPerChunk = 8;
+// Live, a chunk of many jams' steps is cut to about this long (measured per step), so that notes
+// are posted well inside the commit horizon (30 ms) however many jams share the batch.
+constexpr double kLiveChunkBudgetMs = 8.0;
 // Rounds per service(): a bar is ~100-250 tokens; settling a heard bar replays one bar and plans
 // the next, and a jam that fell behind catches up a few bars. Offline a service() must finish
 // all of it (generation takes no virtual time).
@@ -122,10 +126,18 @@ absl::Status Conductor::generate_due() {
     generators.clear();
     tokens_before.clear();
     frame_before.clear();
+    auto posted_at = std::chrono::steady_clock::now();
     for (auto& [id, jam] : jams_) {
       bool needs = false;
       const auto now = static_cast<int64_t>(schedulers_[id]->playhead_frame());
       if (absl::Status s = jam->prepare(now, &needs); !s.ok()) return s;
+      // Live, many jams settling their bars at once (a prefill each) take a while: the others'
+      // notes keep flowing meanwhile.
+      if (thread_.joinable() && std::chrono::steady_clock::now() - posted_at >
+                                    std::chrono::duration<double, std::milli>(kLiveChunkBudgetMs)) {
+        post_all_due(nullptr);
+        posted_at = std::chrono::steady_clock::now();
+      }
       if (!needs) continue;
       working.push_back(jam.get());
       generators.push_back(&jam->generator());
@@ -134,13 +146,22 @@ absl::Status Conductor::generate_due() {
     }
     if (working.empty()) return absl::OkStatus();
     const auto t0 = std::chrono::steady_clock::now();
-    for (int step = 0; step < kStepsPerChunk; ++step) {
+    const int steps =
+        thread_.joinable() && step_ms_ > 0.0
+            ? std::clamp(static_cast<int>(kLiveChunkBudgetMs / step_ms_), 1, kStepsPerChunk)
+            : kStepsPerChunk;
+    int stepped_total = 0;
+    for (int step = 0; step < steps; ++step, ++stepped_total) {
       absl::StatusOr<int> stepped = models::generate_step(generators, batch_);
       if (!stepped.ok()) return stepped.status();
       if (*stepped == 0) break;
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (stepped_total > 0) {  // a running mean of one batched step's wall time
+      const double per_step = ms / stepped_total;
+      step_ms_ = step_ms_ > 0.0 ? 0.8 * step_ms_ + 0.2 * per_step : per_step;
+    }
     for (size_t i = 0; i < working.size(); ++i) {
       const int64_t tokens = working[i]->generator().tokens_generated() - tokens_before[i];
       if (absl::Status s = working[i]->after_generation(tokens, ms); !s.ok()) return s;
@@ -149,12 +170,26 @@ absl::Status Conductor::generate_due() {
       const auto now = static_cast<int64_t>(schedulers_[working[i]->id()]->playhead_frame());
       if (now != frame_before[i]) working[i]->post_due(now);
     }
-    if (thread_.joinable()) {  // live: a posted change is applied before the next chunk
+    if (thread_.joinable()) {
+      // Live: the jams that were not generating keep playing too (their notes would otherwise
+      // wait for every round to end, and arrive late when many jams share the thread) ...
+      post_all_due(&working);
+      // ... and a posted change is applied before the next chunk.
       absl::MutexLock lock(&mutex_);
       if (!queue_.empty()) return absl::OkStatus();
     }
   }
   return absl::OkStatus();
+}
+
+void Conductor::post_all_due(const std::vector<ConductedJam*>* except) {
+  for (auto& [id, jam] : jams_) {
+    if (except != nullptr &&
+        std::find(except->begin(), except->end(), jam.get()) != except->end()) {
+      continue;
+    }
+    jam->post_due(static_cast<int64_t>(schedulers_[id]->playhead_frame()));
+  }
 }
 
 absl::Status Conductor::service() {
@@ -174,8 +209,7 @@ absl::Status Conductor::service() {
     removals_applied_ += removals;
   }
   if (absl::Status s = generate_due(); !s.ok() && first_error.ok()) first_error = s;
-  for (auto& [id, jam] : jams_)
-    jam->post_due(static_cast<int64_t>(schedulers_[id]->playhead_frame()));
+  post_all_due(nullptr);
   return first_error;
 }
 

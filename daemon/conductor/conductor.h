@@ -108,12 +108,15 @@ class Conductor {
   void post(Command command);
   absl::Status apply(Command& command);
   absl::Status generate_due();
+  // Posts every jam's notes that entered its commit horizon (but the jams in `except`).
+  void post_all_due(const std::vector<ConductedJam*>* except);
   void run();
 
   ConductorOptions options_;
   models::BackendChoice engine_;
   std::string backend_description_;
   models::GenerationBatch batch_;
+  double step_ms_ = 0.0;  // live: a batched step's wall time, running mean (sizes the chunks)
   std::map<JamId, std::unique_ptr<ConductedJam>> jams_;  // thread: conductor
   std::map<JamId, realtime::Scheduler*> schedulers_;     // thread: conductor
   std::vector<Command> drained_;                         // thread: conductor
