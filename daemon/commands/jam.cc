@@ -18,6 +18,7 @@
 #include "daemon/conductor/conductor.h"
 #include "daemon/host/jam_host.h"
 #include "daemon/record/jam_recorder.h"
+#include "realtime/jack/jack_io.h"
 #include "realtime/listen/heard_event.h"
 
 namespace jamd {
@@ -152,14 +153,6 @@ std::string mode_now(const JamState& state, const JamHostStats& stats) {
   return "?";
 }
 
-// The server the jam connects to, by JackIo's rule: --server, else $JACK_DEFAULT_SERVER, else
-// "default" (what libjack itself picks).
-std::string jack_server_in_effect(const std::string& requested) {
-  if (!requested.empty()) return requested;
-  const char* env = std::getenv("JACK_DEFAULT_SERVER");
-  return env != nullptr && env[0] != '\0' ? std::string(env) : std::string("default");
-}
-
 void print_ports(const JamArgs& r) {
   if (r.host.clock != JamHostOptions::Clock::kJack) {
     std::printf(
@@ -169,7 +162,7 @@ void print_ports(const JamArgs& r) {
   }
   const std::string& c = r.host.jack_client_name;
   std::printf("jamd jam: on JACK server '%s' as '%s'\n",
-              jack_server_in_effect(r.host.jack_server_name).c_str(), c.c_str());
+              realtime::jack_server_in_effect(r.host.jack_server_name).c_str(), c.c_str());
   std::printf("  you:  %s:in_1 %s:in_2 (audio)  %s:midi_in (MIDI)\n", c.c_str(), c.c_str(),
               c.c_str());
   std::printf("  band: %s:out_L %s:out_R (audio)  %s:midi_out (MIDI)\n", c.c_str(), c.c_str(),

@@ -33,12 +33,6 @@ struct JackPortListFree {
 };
 using JackPortList = std::unique_ptr<const char*[], JackPortListFree>;
 
-std::string effective_server_name(const std::string& requested) {
-  if (!requested.empty()) return requested;
-  const char* env = std::getenv("JACK_DEFAULT_SERVER");
-  return (env != nullptr && env[0] != '\0') ? std::string(env) : std::string("default");
-}
-
 // JACK2 reports a taken exact name as a bare JackServerError, without JackNameNotUnique; ask the
 // server directly whether a client of that name exists.
 bool client_name_in_use(const JackOptions& options) {
@@ -55,7 +49,7 @@ bool client_name_in_use(const JackOptions& options) {
 }
 
 absl::Status open_error(const JackOptions& options, jack_status_t status) {
-  const std::string server = effective_server_name(options.server_name);
+  const std::string server = jack_server_in_effect(options.server_name);
   if ((status & JackNameNotUnique) != 0 ||
       ((status & JackServerFailed) == 0 && client_name_in_use(options))) {
     return absl::AlreadyExistsError(absl::StrCat("JACK client name '", options.client_name,
@@ -398,6 +392,12 @@ int JackIoImpl::process(jack_nframes_t n_frames) {
 }
 
 }  // namespace
+
+std::string jack_server_in_effect(const std::string& requested) {
+  if (!requested.empty()) return requested;
+  const char* env = std::getenv("JACK_DEFAULT_SERVER");
+  return (env != nullptr && env[0] != '\0') ? std::string(env) : std::string("default");
+}
 
 absl::StatusOr<std::unique_ptr<JackClient>> open_jack_client(const JackOptions& options,
                                                              const JackClientShare& share) {

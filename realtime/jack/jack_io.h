@@ -104,4 +104,8 @@ class JackIo : public AudioIo {
 // thread: control
 absl::StatusOr<std::unique_ptr<JackIo>> make_jack_io(const JackOptions& options);
 
+// The server a client of `requested` (JackOptions::server_name) joins: itself, else
+// $JACK_DEFAULT_SERVER, else "default" (libjack's own rule), for messages that name it.
+std::string jack_server_in_effect(const std::string& requested);
+
 }  // namespace jamd::realtime
