@@ -163,6 +163,7 @@ JackListening listen_jack(jam::v1::Jam::Stub& stub, const std::string& participa
   jack.client_name = options.client_name;
   jack.server_name = options.server_name;
   jack.auto_connect = options.auto_connect;
+  jack.inputs_and_midi = false;  // a player: out_L/out_R only
   absl::StatusOr<std::unique_ptr<jamd::realtime::JackIo>> io = jamd::realtime::make_jack_io(jack);
   if (!io.ok()) {
     l.jack_error = std::string(io.status().message());

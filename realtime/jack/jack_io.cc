@@ -83,7 +83,8 @@ class JackMidiOut final : public MidiOut {
  public:
   explicit JackMidiOut(IoCounters* counters) : counters_(counters) {}
 
-  // thread: rt. The next writes land in [offset_frames, offset_frames + n_frames) of buffer.
+  // thread: rt. The next writes land in [offset_frames, offset_frames + n_frames) of buffer
+  // (none: no midi_out port, every write is dropped).
   void begin_slice(void* buffer, uint32_t offset_frames, uint32_t n_frames) {
     buffer_ = buffer;
     offset_frames_ = offset_frames;
@@ -92,7 +93,7 @@ class JackMidiOut final : public MidiOut {
   }
 
   bool write(const MidiMessage& message) override {  // thread: rt
-    if (message.size == 0 || message.size > 3 || message.frame >= n_frames_) {
+    if (buffer_ == nullptr || message.size == 0 || message.size > 3 || message.frame >= n_frames_) {
       counters_->midi_out_dropped.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
@@ -126,6 +127,7 @@ class JackIoImpl final : public JackClient {
         period_frames_(jack_get_buffer_size(client_.get())),
         counters_(share.counters != nullptr ? share.counters : &own_counters_),
         midi_in_block_(std::make_unique<MidiMessage[]>(kJackMidiInMessagesPerPeriod)),
+        silence_(std::make_unique<float[]>(max_period_frames_)),
         ring_(options.midi_in_ring_capacity_messages),
         midi_out_writer_(counters_) {}
 
@@ -195,7 +197,8 @@ class JackIoImpl final : public JackClient {
   IoCounters own_counters_;
   IoCounters* counters_;  // own_counters_, or those a ResilientJackIo keeps across clients
   std::unique_ptr<MidiMessage[]> midi_in_block_;  // this period's MIDI in, for the callback
-  SpscRing<TimedMidiMessage> ring_;               // MIDI in: rt produces, one consumer thread pops
+  std::unique_ptr<float[]> silence_;  // max_period_frames_ zeros: the audio in without in ports
+  SpscRing<TimedMidiMessage> ring_;   // MIDI in: rt produces, one consumer thread pops
   JackMidiOut midi_out_writer_;
 };
 
@@ -208,7 +211,7 @@ absl::Status JackIoImpl::register_ports_and_callbacks() {
     return absl::InternalError(absl::StrCat("JACK refused to register port '", options_.client_name,
                                             ":", name, "': see the jackd log"));
   };
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 2 && options_.inputs_and_midi; ++i) {
     if (auto s = reg(kJackAudioInPorts[i], JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, &audio_in_[i]);
         !s.ok())
       return s;
@@ -219,12 +222,12 @@ absl::Status JackIoImpl::register_ports_and_callbacks() {
         !s.ok())
       return s;
   }
-  if (auto s = reg(kJackMidiInPort, JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, &midi_in_); !s.ok()) {
-    return s;
-  }
-  if (auto s = reg(kJackMidiOutPort, JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, &midi_out_);
-      !s.ok()) {
-    return s;
+  if (options_.inputs_and_midi) {
+    if (auto s = reg(kJackMidiInPort, JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, &midi_in_); !s.ok())
+      return s;
+    if (auto s = reg(kJackMidiOutPort, JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, &midi_out_);
+        !s.ok())
+      return s;
   }
   if (jack_set_process_callback(c, &JackIoImpl::on_process, this) != 0 ||
       jack_set_xrun_callback(c, &JackIoImpl::on_xrun, this) != 0 ||
@@ -288,10 +291,13 @@ absl::Status JackIoImpl::auto_connect() {
   constexpr unsigned long kCapture = JackPortIsPhysical | JackPortIsOutput;
   constexpr unsigned long kPlayback = JackPortIsPhysical | JackPortIsInput;
   for (size_t i = 0; i < 2; ++i) {
-    if (auto s = connect_first(JACK_DEFAULT_AUDIO_TYPE, kCapture, i, audio_in_[i], true); !s.ok())
-      return s;
     if (auto s = connect_first(JACK_DEFAULT_AUDIO_TYPE, kPlayback, i, audio_out_[i], false);
         !s.ok())
+      return s;
+  }
+  if (!options_.inputs_and_midi) return absl::OkStatus();
+  for (size_t i = 0; i < 2; ++i) {
+    if (auto s = connect_first(JACK_DEFAULT_AUDIO_TYPE, kCapture, i, audio_in_[i], true); !s.ok())
       return s;
   }
   if (auto s = connect_first(JACK_DEFAULT_MIDI_TYPE, kCapture, 0, midi_in_, true); !s.ok()) {
@@ -310,6 +316,7 @@ std::vector<std::pair<std::string, std::string>> JackIoImpl::connections() const
                                                         {kJackMidiInPort, midi_in_},
                                                         {kJackMidiOutPort, midi_out_}};
   for (const auto& [name, port] : ports) {
+    if (port == nullptr) continue;  // not registered (inputs_and_midi off)
     JackPortList peers(jack_port_get_all_connections(client_.get(), port));
     for (size_t i = 0; peers != nullptr && peers[i] != nullptr; ++i) {
       result.emplace_back(name, peers[i]);
@@ -358,12 +365,18 @@ int JackIoImpl::process(jack_nframes_t n_frames) {
   const float* in[2];
   float* out[2];
   for (int i = 0; i < 2; ++i) {
-    in[i] = static_cast<const float*>(jack_port_get_buffer(audio_in_[i], n_frames));
+    in[i] = audio_in_[i] != nullptr
+                ? static_cast<const float*>(jack_port_get_buffer(audio_in_[i], n_frames))
+                : nullptr;
     out[i] = static_cast<float*>(jack_port_get_buffer(audio_out_[i], n_frames));
   }
-  void* midi_out_buffer = jack_port_get_buffer(midi_out_, n_frames);
-  jack_midi_clear_buffer(midi_out_buffer);
-  const size_t n_midi_in = read_midi_in(jack_port_get_buffer(midi_in_, n_frames), n_frames);
+  void* midi_out_buffer = nullptr;
+  size_t n_midi_in = 0;
+  if (midi_out_ != nullptr) {
+    midi_out_buffer = jack_port_get_buffer(midi_out_, n_frames);
+    jack_midi_clear_buffer(midi_out_buffer);
+    n_midi_in = read_midi_in(jack_port_get_buffer(midi_in_, n_frames), n_frames);
+  }
 
   // Slices of at most max_period_frames_, so a period that grew after start() still fits what
   // the callback preallocated. Usually one slice.
@@ -378,7 +391,8 @@ int JackIoImpl::process(jack_nframes_t n_frames) {
     block.n_frames = n;
     block.first_frame = frames_done_ + offset;
     for (int i = 0; i < 2; ++i) {
-      block.audio_in[i] = std::span<const float>(in[i] + offset, n);
+      block.audio_in[i] = in[i] != nullptr ? std::span<const float>(in[i] + offset, n)
+                                           : std::span<const float>(silence_.get(), n);
       block.audio_out[i] = std::span<float>(out[i] + offset, n);
     }
     block.midi_in =

@@ -46,6 +46,10 @@ struct JackOptions {
   // Connect in_1/in_2 to system:capture_1/2, out_L/out_R to system:playback_1/2, and the MIDI
   // ports to the first physical MIDI ports, where those exist.
   bool auto_connect = false;
+  // Register in_1/in_2, midi_in and midi_out. Off: only out_L/out_R (a player such as jamctl
+  // listen --jack, which hears nothing and sends no MIDI); the callback then reads silence and
+  // no MIDI in, and its MIDI out writes are dropped and counted.
+  bool inputs_and_midi = true;
   // MIDI in messages the ring (a realtime/core SpscRing) holds for the consumer before it drops
   // (and counts) new ones.
   size_t midi_in_ring_capacity_messages = 4096;

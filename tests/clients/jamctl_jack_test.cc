@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -151,6 +152,13 @@ TEST(JamctlJack, PlaysTheJamOnItsPortsAndStopsCleanlyOnCtrlC) {
       kWaitMs))
       << "no " << out_l << " connected to system:playback_1; jamctl said:\n"
       << jamctl.output();
+  // A player hears nothing and sends no MIDI: out_L and out_R are its only ports.
+  const char** ports = jack_get_ports(recorder.client(), (kClient + ":").c_str(), nullptr, 0);
+  std::vector<std::string> names;
+  for (size_t i = 0; ports != nullptr && ports[i] != nullptr; ++i) names.emplace_back(ports[i]);
+  jack_free(ports);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{out_l, out_r}));
   ASSERT_EQ(jack_connect(recorder.client(), out_l.c_str(), "recorder:in_L"), 0);
   ASSERT_EQ(jack_connect(recorder.client(), out_r.c_str(), "recorder:in_R"), 0);
   EXPECT_TRUE(
