@@ -58,6 +58,7 @@ struct HeardEvent {
   float confidence = 0.0f;    // 0..1
   float tempo_bpm = 0.0f;     // kBeat
   int64_t beat_index = 0;     // kBeat, kChord: beats counted from the first since the last lock
+                              // (kChord: -1 for a MIDI chord struck before any pulse is known)
   int pitch = -1;             // kNoteOn / kNoteOff: MIDI key
   int velocity = 0;           // kNoteOn
   Chord chord;                // kChord

@@ -17,7 +17,10 @@ constexpr int kChromaLagHops = 6;
 // MIDI notes of the chord before may still be held in the beat's first hop (a beat estimate a
 // few ms early): the beat's MIDI chroma starts one hop (11.6 ms) in.
 constexpr int kMidiLagHops = 1;
-constexpr int kFullChordPitchClasses = 3;   // struck together: a chord, not a line
+constexpr int kFullChordPitchClasses = 3;  // struck together: a chord, not a line
+// Before the pulse is known, a MIDI chord is the notes struck within this many hops (23 ms) of
+// its first note-on: a hand's spread, not an arpeggio's next note.
+constexpr int kStrikeHops = 2;
 constexpr size_t kHistoryHops = 1024;       // 11.9 s of hop records
 constexpr double kClockTimeoutS = 0.5;      // MIDI clock this quiet has stopped
 constexpr int kClocksPerBeat = 24;          // MIDI beat clock: 24 per quarter note
@@ -212,6 +215,10 @@ void Listener::apply_midi(const TimedMidiMessage& m, HopRecord& record) {
         0.5f + 0.5f * static_cast<float>(velocity) / 127.0f;
     record.midi_sounding = true;
     last_midi_note_hop_ = hops_;
+    if (strike_hop_ < 0 && !pulse_known()) {
+      strike_hop_ = hops_;
+      strike_frame_ = static_cast<int64_t>(m.frame);
+    }
   } else if (count > 0) {
     --count;
     bool still_held = false;
@@ -262,6 +269,7 @@ void Listener::process_hop(const AudioHop* hop) {
   tracker_.push(strength, harmonic_change(h));
   emit_beats(h);
   decide_chords(h, /*flush=*/false);
+  decide_struck_chord(h);
   update_key(record, h);
   ++hops_;
 }
@@ -403,6 +411,31 @@ void Listener::decide_chords(int64_t h, bool flush) {
     chord_ = g.chord;
     pending_chords_.pop_front();
   }
+}
+
+// Until the beat tracker has locked (about a bar in) there is no beat to hang a chord on, but a
+// full MIDI chord struck at once names itself: it is heard at the strike, so a musician's first
+// changes count. An arpeggio's single notes name nothing here; they wait for the pulse.
+void Listener::decide_struck_chord(int64_t h) {
+  if (strike_hop_ < 0 || h < strike_hop_ + kStrikeHops) return;
+  const int64_t first = strike_hop_;
+  strike_hop_ = -1;
+  if (pulse_known() || struck_pitch_classes(first, h) < kFullChordPitchClasses) return;
+  Chroma sum{}, bass{};
+  for (int64_t i = first; i <= h; ++i) {
+    const HopRecord& r = history_[static_cast<size_t>(i) % kHistoryHops];
+    for (size_t k = 0; k < 12; ++k) {
+      sum[k] = std::max({sum[k], r.midi_struck[k], r.midi_chroma[k]});
+      bass[k] = std::max(bass[k], r.midi_bass[k]);
+    }
+  }
+  const ChordGuess g = guess_chord(sum, ChromaKind::kSymbolic, &bass);
+  HeardEvent e = make_event(HeardKind::kChord, HeardSource::kMidi, strike_frame_,
+                            frame_of_hop_end(h), g.confidence);
+  e.chord = g.chord;
+  e.beat_index = -1;  // on no tracked beat: at the strike
+  push(e);
+  chord_ = g.chord;
 }
 
 int Listener::struck_pitch_classes(int64_t first, int64_t last) const {

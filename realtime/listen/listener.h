@@ -93,6 +93,8 @@ class Listener {
   void handle_clock(const TimedMidiMessage& m);
   void emit_beats(int64_t hop_index);
   void decide_chords(int64_t hop_index, bool flush);
+  void decide_struck_chord(int64_t hop_index);
+  bool pulse_known() const { return beating_ || clock_beats_; }
   int struck_pitch_classes(int64_t first_hop, int64_t last_hop) const;  // MIDI, in these hops
   void update_key(const HopRecord& record, int64_t hop_index);
   void update_silence(const HopRecord& record, int64_t hop_index);
@@ -131,6 +133,10 @@ class Listener {
   Chord chord_;
   ChordFollower chords_;
   Chroma bass_memory_{};
+  // A MIDI chord struck while no pulse is known yet: its first note-on (hop and exact frame),
+  // gathering the strike's other notes; -1: none.
+  int64_t strike_hop_ = -1;
+  int64_t strike_frame_ = 0;
   // Key.
   Chroma key_memory_{};
   Key key_;

@@ -2,6 +2,8 @@
 // tempo from MIDI clock when present, else from the notes' onsets.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "realtime/listen/listen_file.h"
@@ -164,6 +166,69 @@ TEST(ListenerMidi, KeyFromHeldNotes) {
     if (e.kind == HeardKind::kKey) last = e.key;
   }
   EXPECT_EQ(key_name(last), "A minor");
+}
+
+// Block chords changing every two beats at 120 BPM, as jam_reaction_bench's musician plays them.
+std::vector<TimedMidiMessage> block_chords_every_two_beats(
+    const std::vector<std::array<int, 3>>& chords) {
+  constexpr uint64_t kBeatFrames = 24000;  // 120 BPM at 48 kHz
+  std::vector<TimedMidiMessage> m;
+  for (size_t beat = 0; beat < 2 * chords.size(); ++beat) {
+    for (int key : chords[beat / 2])
+      m.push_back(msg(beat * kBeatFrames, 0x90, static_cast<uint8_t>(key), 90));
+    for (int key : chords[beat / 2])
+      m.push_back(
+          msg(beat * kBeatFrames + kBeatFrames * 9 / 10, 0x80, static_cast<uint8_t>(key), 0));
+  }
+  return m;
+}
+
+TEST(ListenerMidi, AChordStruckBeforeThePulseIsKnownIsNamedAtTheStrike) {
+  // C, F, G, A:min: the first two changes (at 1 s and 2 s) come before the tracker has locked.
+  const std::vector<TimedMidiMessage> take =
+      block_chords_every_two_beats({{60, 64, 67}, {65, 69, 72}, {67, 71, 74}, {69, 72, 76}});
+  Listener l({.sample_rate_hz = 48000});
+  l.feed_midi(take);
+  l.advance_to(48000 * 4);
+  int64_t first_beat_decided = -1;
+  std::vector<HeardEvent> struck;
+  for (const HeardEvent& e : l.drain()) {
+    if (e.kind == HeardKind::kBeat && first_beat_decided < 0) first_beat_decided = e.decided_frame;
+    if (e.kind == HeardKind::kChord && e.beat_index < 0) struck.push_back(e);
+  }
+  ASSERT_GT(first_beat_decided, 48000 * 2) << "the pulse locks after the first two changes";
+  const auto named = [&](int64_t frame) -> const HeardEvent* {
+    for (const HeardEvent& e : struck) {
+      if (e.frame == frame) return &e;
+    }
+    return nullptr;
+  };
+  for (const auto& [frame, name] :
+       {std::pair<int64_t, const char*>{0, "C:maj"}, {48000, "F:maj"}, {96000, "G:maj"}}) {
+    if (frame >= first_beat_decided) break;
+    const HeardEvent* e = named(frame);
+    ASSERT_NE(e, nullptr) << "no chord named at the strike at frame " << frame;
+    EXPECT_EQ(chord_name(e->chord), name);
+    EXPECT_LE(e->decided_frame - frame, 48000 / 20) << "named within 50 ms of the strike";
+  }
+}
+
+TEST(ListenerMidi, AnArpeggioBeforeThePulseIsKnownNamesNoChord) {
+  // One note at a time is no strike: nothing to name until there are beats to hang chords on.
+  Listener l({.sample_rate_hz = 48000});
+  std::vector<TimedMidiMessage> m;
+  const int keys[] = {60, 64, 67, 72};
+  for (uint64_t i = 0; i < 8; ++i) {
+    m.push_back(msg(i * 12000, 0x90, static_cast<uint8_t>(keys[i % 4]), 90));
+    m.push_back(msg(i * 12000 + 11000, 0x80, static_cast<uint8_t>(keys[i % 4]), 0));
+  }
+  l.feed_midi(m);
+  l.advance_to(12000 * 8);
+  for (const HeardEvent& e : l.drain()) {
+    if (e.kind == HeardKind::kChord) {
+      EXPECT_GE(e.beat_index, 0) << "a chord on no beat";
+    }
+  }
 }
 
 TEST(ListenerMidi, NothingPlayedMeansNoBeatNoChordNoKey) {
