@@ -182,6 +182,14 @@ constexpr float kVocabularyWeight = 20.0f;
 constexpr float kVocabularyDecay = 0.99f;
 // One pitch class carrying this share of a beat is a single line: "no chord".
 constexpr float kSingleLineShare = 0.6f;
+// Audio: a pitch class that arrives in a beat (its compressed chroma up by kArrivalRise on the
+// beat before, to kArrivalLevel or more: a fundamental, not the fifth harmonic of a new note) is
+// a tone of the chord sounding now, so a chord without it loses e^kArrivalLog. The
+// previous chord's template blurs into the new one's (F:maj and D:min share F and A, and F's
+// third harmonic is C): without this, a change to a chord heard for the first time waits a beat.
+constexpr float kArrivalRise = 0.5f;
+constexpr float kArrivalLevel = 0.75f;
+constexpr float kArrivalLog = 3.0f;
 
 // Log-probability of each pitch class under a template (normalised to sum 1).
 std::array<float, 12> log_profile(const Template& t) {
@@ -223,6 +231,7 @@ ChordFollower::ChordFollower() { belief_.fill(1.0f / kStates); }
 
 ChordGuess ChordFollower::silence() {
   learn(kStates - 1, Chroma{}, ChromaKind::kAudio);
+  last_beat_ = {};
   belief_.fill(0.0f);
   belief_[kStates - 1] = 1.0f;
   ChordGuess g;
@@ -328,6 +337,25 @@ void audio_emissions(const Chroma& c, int bass_pc, LogEmissions& log_e) {
   log_e[ChordFollower::kStates - 1] = kAudioSharpness * none_fit;
 }
 
+// Audio: the chords that lack a pitch class arriving in this beat (see kArrivalRise).
+void penalise_missing_arrivals(const Chroma& c, const Chroma& before, LogEmissions& log_e) {
+  uint16_t arrived = 0;
+  for (int i = 0; i < 12; ++i) {
+    if (c[i] >= kArrivalLevel && c[i] - before[i] >= kArrivalRise)
+      arrived |= static_cast<uint16_t>(1u << i);
+  }
+  if (arrived == 0) return;
+  for (int root = 0; root < 12; ++root) {
+    for (int qi = 0; qi < 6; ++qi) {
+      int iv[4];
+      const int n = chord_intervals(kQualities[qi], iv);
+      uint16_t tones = 0;
+      for (int i = 0; i < n; ++i) tones |= static_cast<uint16_t>(1u << ((root + iv[i]) % 12));
+      if ((arrived & ~tones) != 0) log_e[static_cast<size_t>(root * 6 + qi)] -= kArrivalLog;
+    }
+  }
+}
+
 }  // namespace
 
 ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chroma* bass) {
@@ -344,7 +372,9 @@ ChordGuess ChordFollower::update(const Chroma& raw, ChromaKind kind, const Chrom
     symbolic_emissions(w, bass_pitch_class(bass), log_e);
   } else {
     audio_emissions(c, bass_pitch_class(bass), log_e);
+    penalise_missing_arrivals(c, last_beat_, log_e);
   }
+  last_beat_ = kind == ChromaKind::kAudio ? c : Chroma{};
   const float best_log = *std::max_element(log_e.begin(), log_e.end());
   // Staying; a triad turning into its seventh (the seventh of an arpeggio heard a beat after its
   // triad is the same chord, better heard); or leaving for any other chord, weighted

@@ -72,6 +72,7 @@ class ChordFollower {
   int run_root_ = -1;
   ChromaKind run_kind_ = ChromaKind::kAudio;
   Chroma run_chroma_{};
+  Chroma last_beat_{};  // the audio beat before, compressed: what arrives in this one
 };
 
 }  // namespace jamd::realtime

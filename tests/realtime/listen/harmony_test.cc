@@ -87,5 +87,38 @@ TEST(ChordFollower, ABlockChordWithoutTheRootIsNotTheSeventhOfTheChordBefore) {
             "G#:min");
 }
 
+// The audio chroma of one beat (compressed, as the follower compresses it: raw = c * c), measured
+// on jam_reaction_bench's piano take: F:maj (F A C, C strong as F's third harmonic), then the
+// first beat of D:min after it (D arrives; F and A stay; C still rings from F's harmonics).
+Chroma audio_beat(const std::array<float, 12>& compressed) {
+  Chroma raw{};
+  for (size_t i = 0; i < 12; ++i) raw[i] = compressed[i] * compressed[i];
+  return raw;
+}
+
+TEST(ChordFollower, APitchClassArrivingInAnAudioBeatMovesToAChordThatHasIt) {
+  const Chroma f_major = audio_beat(
+      {1.00f, 0.01f, 0.01f, 0.04f, 0.21f, 0.82f, 0.03f, 0.31f, 0.03f, 0.70f, 0.06f, 0.03f});
+  const Chroma d_minor = audio_beat(
+      {0.63f, 0.00f, 1.00f, 0.04f, 0.27f, 0.99f, 0.55f, 0.05f, 0.07f, 0.94f, 0.05f, 0.01f});
+  const Chroma c_major = audio_beat(
+      {0.94f, 0.00f, 0.33f, 0.00f, 1.00f, 0.30f, 0.27f, 0.80f, 0.30f, 0.15f, 0.23f, 0.43f});
+  Chroma g_major{};  // C:maj's beat a fifth up
+  for (size_t i = 0; i < 12; ++i) g_major[(i + 7) % 12] = c_major[i];
+  ChordFollower f;
+  // The song has played D:min once, then C:maj, G:maj and F:maj four times each: D:min is in the
+  // vocabulary, but less than the others (as on the take's second D:min).
+  for (int beat = 0; beat < 2; ++beat) f.update(d_minor, ChromaKind::kAudio, nullptr);
+  for (int round = 0; round < 4; ++round) {
+    for (const Chroma* chord : std::array<const Chroma*, 3>{&c_major, &g_major, &f_major}) {
+      for (int beat = 0; beat < 2; ++beat) f.update(*chord, ChromaKind::kAudio, nullptr);
+    }
+  }
+  EXPECT_EQ(chord_name(f.update(f_major, ChromaKind::kAudio, nullptr).chord), "F:maj");
+  // D:min's templates share F and A with F:maj's: the template fit alone tells them apart by
+  // less than staying on F outweighs. D arriving (0.01 -> 1.0) is what names the change at once.
+  EXPECT_EQ(chord_name(f.update(d_minor, ChromaKind::kAudio, nullptr).chord), "D:min");
+}
+
 }  // namespace
 }  // namespace jamd::realtime
