@@ -343,8 +343,10 @@ int run(const Options& o) {
     for (double beats : chord_latencies_beats(r->record.band_notes, chords, 1, chords.size())) {
       chord_offline_ms[i].push_back(beats * beat_ms);
     }
-    if (o.explain && i == 0)
-      explain_misses(r->record, chords, chords.size(), o.tempo_bpm, "offline");
+    if (o.explain && i != 1) {
+      explain_misses(r->record, chords, chords.size(), o.tempo_bpm,
+                     i == 0 ? "offline" : "offline audio");
+    }
   }
 
   std::printf(
