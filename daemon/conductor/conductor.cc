@@ -19,6 +19,13 @@ constexpr int kStepsPerChunk = 8;
 // Live, a chunk of many jams' steps is cut to about this long (measured per step), so that notes
 // are posted well inside the commit horizon (30 ms) however many jams share the batch.
 constexpr double kLiveChunkBudgetMs = 8.0;
+// Live, a batched step runs in groups of this many jams, and a chunk ends after the group that
+// ran past its budget. A step first feeds each jam its queued forced tokens (after a rollback, the
+// notes of the bar that already sound): when 32 jams were steered at once, one step of all of
+// them prefilled ~600 tokens, 20-30 ms of CPU in which no note was posted, and notes due inside
+// the 30 ms commit horizon came late. A group of 8 decodes at about the cost per jam of 32
+// (docs/PERFORMANCE.md, "Batching").
+constexpr size_t kLiveJamsPerStepGroup = 8;
 // Rounds per service(): a bar is ~100-250 tokens; settling a heard bar replays one bar and plans
 // the next, and a jam that fell behind catches up a few bars. Offline a service() must finish
 // all of it (generation takes no virtual time).
@@ -150,16 +157,20 @@ absl::Status Conductor::generate_due() {
         thread_.joinable() && step_ms_ > 0.0
             ? std::clamp(static_cast<int>(kLiveChunkBudgetMs / step_ms_), 1, kStepsPerChunk)
             : kStepsPerChunk;
-    int stepped_total = 0;
-    for (int step = 0; step < steps; ++step, ++stepped_total) {
-      absl::StatusOr<int> stepped = models::generate_step(generators, batch_);
+    const auto chunk_end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::chrono::duration<double, std::milli>(kLiveChunkBudgetMs));
+    int64_t jam_steps = 0;  // one jam's token is one
+    for (int step = 0; step < steps; ++step) {
+      bool cut = false;
+      absl::StatusOr<int> stepped = step_in_groups(generators, chunk_end, &cut);
       if (!stepped.ok()) return stepped.status();
-      if (*stepped == 0) break;
+      jam_steps += *stepped;
+      if (cut || *stepped == 0) break;
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (stepped_total > 0) {  // a running mean of one batched step's wall time
-      const double per_step = ms / stepped_total;
+    if (jam_steps > 0) {  // a running mean of one batched step's wall time (all working jams)
+      const double per_step = ms * static_cast<double>(working.size()) / jam_steps;
       step_ms_ = step_ms_ > 0.0 ? 0.8 * step_ms_ + 0.2 * per_step : per_step;
     }
     for (size_t i = 0; i < working.size(); ++i) {
@@ -180,6 +191,29 @@ absl::Status Conductor::generate_due() {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> Conductor::step_in_groups(std::span<models::BandGenerator* const> generators,
+                                              std::chrono::steady_clock::time_point chunk_end,
+                                              bool* cut) {
+  if (!thread_.joinable()) return models::generate_step(generators, batch_);
+  const size_t n_groups = (generators.size() + kLiveJamsPerStepGroup - 1) / kLiveJamsPerStepGroup;
+  int stepped = 0;
+  for (size_t k = 0; k < n_groups; ++k) {
+    // A chunk cut short last time starts where it stopped, so that every group gets its turn.
+    const size_t group = (first_group_ + k) % n_groups;
+    const size_t first = group * kLiveJamsPerStepGroup;
+    const size_t n = std::min(kLiveJamsPerStepGroup, generators.size() - first);
+    absl::StatusOr<int> s = models::generate_step(generators.subspan(first, n), batch_);
+    if (!s.ok()) return s.status();
+    stepped += *s;
+    if (k + 1 < n_groups && std::chrono::steady_clock::now() > chunk_end) {
+      first_group_ = group + 1;
+      *cut = true;
+      return stepped;
+    }
+  }
+  return stepped;
 }
 
 void Conductor::post_all_due(const std::vector<ConductedJam*>* except) {

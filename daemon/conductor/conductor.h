@@ -18,9 +18,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -108,6 +110,11 @@ class Conductor {
   void post(Command command);
   absl::Status apply(Command& command);
   absl::Status generate_due();
+  // One batched step of `generators`. Live it runs in groups of jams, and stops after the group
+  // that ends past `chunk_end` (*cut: the groups after it wait for the next chunk). Returns how
+  // many jams stepped.
+  absl::StatusOr<int> step_in_groups(std::span<models::BandGenerator* const> generators,
+                                     std::chrono::steady_clock::time_point chunk_end, bool* cut);
   // Posts every jam's notes that entered its commit horizon (but the jams in `except`).
   void post_all_due(const std::vector<ConductedJam*>* except);
   void run();
@@ -116,7 +123,8 @@ class Conductor {
   models::BackendChoice engine_;
   std::string backend_description_;
   models::GenerationBatch batch_;
-  double step_ms_ = 0.0;  // live: a batched step's wall time, running mean (sizes the chunks)
+  size_t first_group_ = 0;  // live: the step group a chunk starts with (step_in_groups)
+  double step_ms_ = 0.0;    // live: a batched step's wall time, running mean (sizes the chunks)
   std::map<JamId, std::unique_ptr<ConductedJam>> jams_;  // thread: conductor
   std::map<JamId, realtime::Scheduler*> schedulers_;     // thread: conductor
   std::vector<Command> drained_;                         // thread: conductor
