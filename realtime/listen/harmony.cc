@@ -463,6 +463,34 @@ void ChordFollower::learn(size_t best, const Chroma& beat, ChromaKind kind) {
   run_chroma_ = beat;
 }
 
+namespace {
+
+// A key is only as sure as the notes heard so far allow. Krumhansl-Kessler correlation counts a
+// scale degree not yet played as evidence against the keys that have it: C and G alone correlate
+// best with G major (0.93, C major 0.67: no F yet), although nothing told F from F# yet. While
+// two or more major scales (a minor key shares its relative major's) hold every pitch class heard,
+// the key's confidence is cut to a guess's.
+constexpr float kKeyHeardShare = 0.1f;  // of the loudest pitch class: heard, not a stray
+constexpr float kAmbiguousKeyConfidence = 0.3f;
+
+int major_scales_holding(const Chroma& chroma) {
+  static constexpr int kMajorScale[] = {0, 2, 4, 5, 7, 9, 11};
+  const float peak = *std::max_element(chroma.begin(), chroma.end());
+  uint16_t heard = 0;
+  for (int pc = 0; pc < 12; ++pc) {
+    if (chroma[pc] >= kKeyHeardShare * peak) heard |= static_cast<uint16_t>(1u << pc);
+  }
+  int scales = 0;
+  for (int tonic = 0; tonic < 12; ++tonic) {
+    uint16_t scale = 0;
+    for (int degree : kMajorScale) scale |= static_cast<uint16_t>(1u << ((tonic + degree) % 12));
+    scales += (heard & ~scale) == 0 ? 1 : 0;
+  }
+  return scales;
+}
+
+}  // namespace
+
 KeyGuess guess_key(const Chroma& chroma) {
   // Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
   static constexpr float kMajor[12] = {6.35f, 2.23f, 3.48f, 2.33f, 4.38f, 4.09f,
@@ -503,6 +531,7 @@ KeyGuess guess_key(const Chroma& chroma) {
   g.key = best_key;
   g.correlation = best;
   g.confidence = std::clamp(best, 0.0f, 1.0f) * std::clamp((best - second) / 0.1f, 0.2f, 1.0f);
+  if (major_scales_holding(chroma) >= 2) g.confidence *= kAmbiguousKeyConfidence;
   return g;
 }
 

@@ -30,7 +30,7 @@ struct ChordGuess {
 
 struct KeyGuess {
   Key key;
-  float confidence = 0.0f;  // 0..1
+  float confidence = 0.0f;  // 0..1; low while more than one key's scale holds every note heard
   float correlation = 0.0f;
 };
 

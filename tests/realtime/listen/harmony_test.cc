@@ -39,6 +39,16 @@ TEST(GuessChord, AudioOvertonesDoNotTurnATriadIntoASeventh) {
   EXPECT_EQ(chord_name(guess_chord(c, ChromaKind::kAudio).chord), "C:maj");
 }
 
+TEST(GuessKey, IsUnsureUntilTheNotesHeardLeaveOneScale) {
+  // C and G: C D E G B are in C major and in G major alike (no F or F# yet).
+  const Chroma c_and_g = notes({0, 4, 7, 7, 11, 2});
+  EXPECT_LT(guess_key(c_and_g).confidence, 0.5f) << key_name(guess_key(c_and_g).key);
+  // C G Am F: F leaves C major.
+  const Chroma loop = notes({0, 4, 7, 7, 11, 2, 9, 0, 4, 5, 9, 0});
+  EXPECT_EQ(key_name(guess_key(loop).key), "C major");
+  EXPECT_GE(guess_key(loop).confidence, 0.5f);
+}
+
 TEST(GuessKey, FindsMajorAndMinorKeysFromScaleWeights) {
   Chroma c_major = notes({0, 0, 2, 4, 4, 5, 7, 7, 9, 11});
   EXPECT_EQ(key_name(guess_key(c_major).key), "C major");
