@@ -23,6 +23,9 @@ constexpr int64_t kTicksPerGrid = kConductorTicksPerQuarter / models::kGridPerBe
 // first, and how many recent bars must all repeat one loop earlier to trust it.
 constexpr int kLoopBars[] = {1, 2, 4, 8};
 constexpr int64_t kLoopEvidenceBars = 8;
+// One beat in this many may differ between repeats (the listener's slips); 4: one a bar of 4/4,
+// none in the part of a bar heard so far.
+constexpr int64_t kLoopBeatsToleratedPer = 4;
 // A part answering a change (steering, a heard chord) plays its first new note within this many
 // grid steps of the commit point: a 16th (kGridPerBeat / 4), the next subdivision, as a drummer
 // or a keyboard player reacts; any three steps of the grid hold a 16th.
@@ -250,7 +253,10 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       const int64_t bar = timeline_.bar_of(beat_tick);
       record_.heard_chords.push_back(HeardChord{
           bar, static_cast<int>((beat_tick - timeline_.bar_start_tick(bar)) / beat), event.chord});
+      heard_chords_until_tick_ = std::max(heard_chords_until_tick_, beat_tick + beat);
       if (event.chord.quality == realtime::ChordQuality::kNone) break;
+      chord_key_.hear(event.chord);
+      follow_heard_key(event.frame);
       const auto before = heard_changes_.upper_bound(beat_tick);
       if (before != heard_changes_.begin() && std::prev(before)->second == event.chord) break;
       // The tones that tell the new chord from the one heard before it.
@@ -267,19 +273,29 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
       }
       break;
     }
-    case realtime::HeardKind::kKey: {
-      if (event.confidence < kHeardKeyConfidence || event.key == heard_key_) break;
-      heard_key_ = event.key;
-      const models::BandControls controls = controls_for(state_);
-      if (same_controls(controls, generator_->controls())) break;  // a key was set by hand
-      generator_->set_controls(controls);
-      chords_free_bar_ = -1;
-      request_regeneration("key", event.frame);
+    case realtime::HeardKind::kKey:
+      if (event.confidence < kHeardKeyConfidence) break;
+      listener_key_ = event.key;
+      follow_heard_key(event.frame);
       break;
-    }
     default:
       break;
   }
+}
+
+void ConductedJam::follow_heard_key(int64_t event_frame) {
+  // The chords name the key from the first beat; the listener's pitch-class profile needs many
+  // seconds (C G Am F: G major 0.94 at 4 s, C major only at 14 s). Its key serves a musician
+  // heard playing no chords.
+  const realtime::Key key = chord_key_.key().value_or(listener_key_);
+  if (key == heard_key_) return;
+  heard_key_ = key;
+  const models::BandControls controls = controls_for(state_);
+  if (same_controls(controls, generator_->controls())) return;  // a key was set by hand
+  generator_->set_controls(controls);
+  chords_free_bar_ = -1;
+  record_.heard_keys.emplace_back(timeline_.tick_at(event_frame), key);
+  request_regeneration("key", event_frame);
 }
 
 std::vector<ForcedChord> ConductedJam::heard_plan(int64_t bar) const {
@@ -334,20 +350,43 @@ bool ConductedJam::same_chords(const std::vector<ForcedChord>& a,
                     });
 }
 
+bool ConductedJam::repeats_loop(int64_t bar, int loop_bars) const {
+  const int64_t beat = timeline_.beat_ticks();
+  const int64_t start = timeline_.bar_start_tick(bar);
+  const int64_t loop_ticks = loop_bars * timeline_.bar_ticks();
+  const int64_t heard_beats =
+      std::min<int64_t>((heard_chords_until_tick_ - start) / beat, timeline_.beats_per_bar());
+  if (heard_beats <= 0) return false;
+  const auto chord_at = [&](int64_t tick) {
+    const auto it = heard_changes_.upper_bound(tick);
+    return it == heard_changes_.begin() ? realtime::Chord{} : std::prev(it)->second;
+  };
+  // A whole bar may differ on one beat: the listener sometimes names a new chord's first beat
+  // after the chord before it (C G Am F: the first F bar is heard Am F F F, the next ones F F F
+  // F), which must not cost the loop.
+  int64_t differ = 0;
+  for (int64_t b = 0; b < heard_beats; ++b) {
+    differ += !(chord_at(start + b * beat) == chord_at(start - loop_ticks + b * beat));
+  }
+  return differ <= heard_beats / kLoopBeatsToleratedPer;
+}
+
 std::optional<std::vector<ForcedChord>> ConductedJam::predicted_plan(int64_t bar,
-                                                                     int64_t last_heard_bar) const {
+                                                                     int64_t now_bar) const {
   if (heard_changes_.empty()) return std::nullopt;
   const int64_t first_heard_bar = timeline_.bar_of(heard_changes_.begin()->first);
+  const int64_t last_heard_bar =
+      timeline_.bar_of(std::max<int64_t>(0, heard_chords_until_tick_ - 1));
   for (const int loop_bars : kLoopBars) {
     const int64_t source = bar - loop_bars;
-    if (source > last_heard_bar || source < first_heard_bar) continue;
-    // Evidence: every heard bar of the last kLoopEvidenceBars equals the bar one loop earlier.
+    if (source >= now_bar || source < first_heard_bar) continue;  // not heard to its end
+    // Evidence: every bar heard within the last kLoopEvidenceBars (the current one as far as it
+    // was heard) equals the bar one loop earlier.
     int compared = 0;
     bool repeats = true;
-    for (int64_t x = last_heard_bar;
-         x >= first_heard_bar + loop_bars && x > last_heard_bar - kLoopEvidenceBars && repeats;
-         --x) {
-      repeats = same_chords(heard_plan(x), heard_plan(x - loop_bars));
+    for (int64_t x = std::min(last_heard_bar, now_bar);
+         x >= first_heard_bar + loop_bars && x > now_bar - kLoopEvidenceBars && repeats; --x) {
+      repeats = repeats_loop(x, loop_bars);
       ++compared;
     }
     if (!repeats || compared == 0) continue;
@@ -357,12 +396,24 @@ std::optional<std::vector<ForcedChord>> ConductedJam::predicted_plan(int64_t bar
   return std::nullopt;
 }
 
-void ConductedJam::predict_chords(int64_t now_bar) {
-  for (int64_t bar = std::max(now_bar, generator_->bars_generated()); bar <= now_bar + 1; ++bar) {
+void ConductedJam::predict_chords(int64_t now_bar, int64_t now_frame) {
+  const models::BandGenerator& g = *generator_;
+  for (int64_t bar = now_bar; bar <= now_bar + 1; ++bar) {
     if (chord_plan_.contains(bar)) continue;
-    if (std::optional<std::vector<ForcedChord>> plan = predicted_plan(bar, now_bar - 1)) {
-      generator_->force_chords(bar, *plan);
-      chord_plan_[bar] = std::move(*plan);
+    // The current bar, once generated, follows the chords heard in it instead.
+    if (bar == now_bar && bar < g.bars_generated()) continue;
+    std::optional<std::vector<ForcedChord>> plan = predicted_plan(bar, now_bar);
+    if (!plan) continue;
+    const std::vector<ForcedChord>* generated = plan_.chords(bar);
+    const bool regenerate =
+        (bar < g.bars_generated() || (bar == g.bars_generated() && !g.done())) &&
+        (generated == nullptr || !same_chords(*generated, *plan));
+    generator_->force_chords(bar, *plan);
+    chord_plan_[bar] = std::move(*plan);
+    record_.predicted_bars.emplace(bar, now_bar);
+    if (regenerate) {
+      if (!needs_regeneration_) keep_drums_bar_ = now_bar;
+      request_regeneration("prediction", now_frame);
     }
   }
 }
@@ -505,6 +556,7 @@ absl::Status ConductedJam::plan_generation(int64_t now_tick, bool* needs_generat
     return s;
   }
   models::BandGenerator& g = *generator_;
+  if (accompanying_) predict_chords(now_bar, timeline_.frame_at(now_tick));
   if (needs_regeneration_) {
     needs_regeneration_ = false;
     // Also when no bar past the commit is finished: a bar being generated keeps the controls
@@ -514,7 +566,6 @@ absl::Status ConductedJam::plan_generation(int64_t now_tick, bool* needs_generat
   const int64_t horizon_ticks =
       std::llround(horizons_.planning_horizon_beats * static_cast<double>(timeline_.beat_ticks()));
   int64_t target = std::max(timeline_.bar_of(now_tick + horizon_ticks) + 1, settled_bar_ + 1);
-  if (accompanying_) predict_chords(now_bar);
   if (end_bar_ > 0) target = std::min(target, end_bar_);
   if (g.bars_generated() < target) {
     if (g.done()) generation_started_ = true;

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "daemon/conductor/band_plan.h"
 #include "daemon/conductor/committed_notes.h"
+#include "daemon/conductor/heard_chord_key.h"
 #include "daemon/conductor/jam_timeline.h"
 #include "daemon/conductor/musician_space.h"
 #include "daemon/conductor/tempo_follower.h"
@@ -74,6 +75,10 @@ struct JamRecord {
   std::vector<Reaction> reactions;
   std::vector<std::pair<int64_t, double>> tempo_changes;  // (beat tick, BPM from there)
   std::vector<std::pair<int64_t, bool>> mode_switches;    // (tick, accompanying from there)
+  // (tick heard, key) each time the band took the musician's key (nobody set one).
+  std::vector<std::pair<int64_t, realtime::Key>> heard_keys;
+  // Bar -> the bar under the playhead when its chords were predicted from the musician's loop.
+  std::map<int64_t, int64_t> predicted_bars;
   int64_t notes_left_out = 0;  // room left to the musician (register, density, their phrase)
   int64_t notes_refused = 0;   // the scheduler's queue was full
 };
@@ -113,12 +118,19 @@ class ConductedJam {
   std::vector<models::ForcedChord> heard_plan(int64_t bar) const;
   static bool same_chords(const std::vector<models::ForcedChord>& a,
                           const std::vector<models::ForcedChord>& b);
+  // Whether the bar `loop_bars` before `bar` had the same chords: the whole bar when it was
+  // heard to its end, else the positions heard so far (false when none was).
+  bool repeats_loop(int64_t bar, int loop_bars) const;
   // When the heard bars repeat with a loop of 1, 2, 4 or 8 bars, the chords heard one loop
-  // before `bar`.
+  // before `bar`. The evidence is the last whole bars heard and the part of the current bar
+  // heard so far, so a 4-bar loop is predicted from bar 5 on (bar 4's first beat repeats bar 0).
   std::optional<std::vector<models::ForcedChord>> predicted_plan(int64_t bar,
-                                                                 int64_t last_heard_bar) const;
-  // Forces the predicted chords on the bars about to be generated (the current and next).
-  void predict_chords(int64_t now_bar);
+                                                                 int64_t now_bar) const;
+  // Forces the predicted chords on the current and the next bar; the next bar, generated before
+  // the prediction was known, is generated again when it plans other chords.
+  void predict_chords(int64_t now_bar, int64_t now_frame);
+  // The band's key while nobody set one: the key of the heard chords, else the listener's.
+  void follow_heard_key(int64_t event_frame);
   // Rolls the generator back to the commit point: what follows is a new plan (a new serial).
   absl::Status rollback();
   // The chord the generated bar holds at a grid position (nullopt: not generated).
@@ -190,8 +202,11 @@ class ConductedJam {
   std::map<int64_t, std::vector<TimedNote>> human_by_bar_;  // finished notes not yet appended
   int64_t last_human_tick_ = -1;
   std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
-  // The musician's key as the listener last named it with confidence; the band's key while
-  // nobody set one (tonic -1: none heard yet).
+  int64_t heard_chords_until_tick_ = 0;  // the listener has named the chords of beats before it
+  HeardChordKey chord_key_;              // the key of the chords heard
+  realtime::Key listener_key_;           // the listener's key (confident guesses only)
+  // The musician's key (follow_heard_key); the band's key while nobody set one (tonic -1: none
+  // heard yet).
   realtime::Key heard_key_;
   std::map<int64_t, std::vector<models::ForcedChord>> chord_plan_;  // forced, by bar
   std::vector<PendingReaction> pending_reactions_;

@@ -33,9 +33,9 @@ std::string write_musician() {
   return path;
 }
 
-OfflineJamResult render(int key_tonic, uint64_t seed) {
+OfflineJamResult render(int key_tonic, uint64_t seed, const std::string& input = write_musician()) {
   OfflineJamOptions o;
-  o.input_path = write_musician();
+  o.input_path = input;
   o.model_path = JAMD_SOURCE_DIR "/models/band.jamd";
   o.state.seed = seed;
   o.state.key_tonic = key_tonic;
@@ -74,6 +74,24 @@ TEST(HeardKeyTest, BandTakesTheMusiciansKeyWhenNobodySetOne) {
                 static_cast<unsigned long long>(seed), key_reactions(r), share);
     EXPECT_GE(key_reactions(r), 1) << "seed " << seed;
     EXPECT_GE(share, 0.9) << "seed " << seed;
+  }
+}
+
+TEST(HeardKeyTest, TheChordsNameTheKeyFromTheFirstBar) {
+  // C G Am F at 100 BPM: the listener's pitch profile names G major (0.94) at 4 s and C major
+  // only at 14 s; the chords name C major from the first chord heard, and the loop never moves it
+  // (A minor covers the same chords).
+  const std::vector<TakeChord> chords = {{0, false, 4}, {7, false, 4}, {9, true, 4}, {5, false, 4},
+                                         {0, false, 4}, {7, false, 4}, {9, true, 4}, {5, false, 4}};
+  const std::string path =
+      (std::filesystem::path(::testing::TempDir()) / "heard_key_loop.mid").string();
+  ASSERT_TRUE(realtime::write_midi_file(path, block_chord_take(100.0, chords, 32)).ok());
+  const OfflineJamResult r = render(/*key_tonic=*/-1, 1, path);
+  ASSERT_FALSE(r.record.heard_keys.empty());
+  EXPECT_LT(r.record.heard_keys.front().first, 4 * kTpq) << "the key within the first bar";
+  for (const auto& [tick, key] : r.record.heard_keys) {
+    EXPECT_EQ(key, (realtime::Key{0, false}))
+        << "at tick " << tick << ": " << key.tonic_pc << (key.minor ? " minor" : " major");
   }
 }
 
