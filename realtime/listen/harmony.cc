@@ -467,24 +467,29 @@ namespace {
 
 // A key is only as sure as the notes heard so far allow. Krumhansl-Kessler correlation counts a
 // scale degree not yet played as evidence against the keys that have it: C and G alone correlate
-// best with G major (0.93, C major 0.67: no F yet), although nothing told F from F# yet. While
-// two or more major scales (a minor key shares its relative major's) hold every pitch class heard,
-// the key's confidence is cut to a guess's.
-constexpr float kKeyHeardShare = 0.1f;  // of the loudest pitch class: heard, not a stray
+// best with G major (0.93, C major 0.67: no F yet), although nothing told F from F# yet; and
+// a lot of E minor chords in C major correlate best with E minor. Unless the named key's scale
+// (a minor key's is its relative major's) is the one major scale that holds every pitch class
+// heard, its confidence is cut to a guess's. When no major scale holds them all (a harmonic
+// minor's raised seventh, chromatic chords), the correlation alone decides, as before.
+// Of the loudest pitch class: heard, not a stray or an overtone (audio: B's third harmonic is an
+// F#, E's fifth a G#, at 0.1-0.2 of the loudest over a C major take).
+constexpr float kKeyHeardShare = 0.25f;
 constexpr float kAmbiguousKeyConfidence = 0.3f;
 
-int major_scales_holding(const Chroma& chroma) {
+// Bit t: the major scale on tonic t holds every pitch class heard.
+uint16_t major_scales_holding(const Chroma& chroma) {
   static constexpr int kMajorScale[] = {0, 2, 4, 5, 7, 9, 11};
   const float peak = *std::max_element(chroma.begin(), chroma.end());
   uint16_t heard = 0;
   for (int pc = 0; pc < 12; ++pc) {
     if (chroma[pc] >= kKeyHeardShare * peak) heard |= static_cast<uint16_t>(1u << pc);
   }
-  int scales = 0;
+  uint16_t scales = 0;
   for (int tonic = 0; tonic < 12; ++tonic) {
     uint16_t scale = 0;
     for (int degree : kMajorScale) scale |= static_cast<uint16_t>(1u << ((tonic + degree) % 12));
-    scales += (heard & ~scale) == 0 ? 1 : 0;
+    if ((heard & ~scale) == 0) scales |= static_cast<uint16_t>(1u << tonic);
   }
   return scales;
 }
@@ -531,7 +536,10 @@ KeyGuess guess_key(const Chroma& chroma) {
   g.key = best_key;
   g.correlation = best;
   g.confidence = std::clamp(best, 0.0f, 1.0f) * std::clamp((best - second) / 0.1f, 0.2f, 1.0f);
-  if (major_scales_holding(chroma) >= 2) g.confidence *= kAmbiguousKeyConfidence;
+  // The scale of the key named: its own, or its relative major's.
+  const int scale = (best_key.tonic_pc + (best_key.minor ? 3 : 0)) % 12;
+  const uint16_t holding = major_scales_holding(chroma);
+  if (holding != 0 && holding != (1u << scale)) g.confidence *= kAmbiguousKeyConfidence;
   return g;
 }
 

@@ -28,8 +28,9 @@ constexpr double kQuietBeatFraction = 0.6;  // a beat this quiet has no chord
 // Harmonic change compares pitch content over windows this long: longer than an arpeggio's
 // notes, shorter than most chords.
 constexpr double kHarmonyWindowS = 0.6;
-constexpr float kBassMemory = 0.5f;    // per beat
-constexpr int kMidiBassBelowKey = 60;  // middle C; the audio bass chroma stops at 250 Hz (B3)
+constexpr float kBassMemory = 0.5f;          // per beat
+constexpr float kKeyConfidenceNews = 0.25f;  // the same key this much surer (or less): emitted
+constexpr int kMidiBassBelowKey = 60;        // middle C; the audio bass chroma stops at 250 Hz (B3)
 
 HeardEvent make_event(HeardKind kind, HeardSource source, int64_t frame, int64_t decided_frame,
                       float confidence) {
@@ -462,9 +463,12 @@ void Listener::update_key(const HopRecord& record, int64_t h) {
   last_key_hop_ = h;
   const KeyGuess g = guess_key(key_memory_);
   if (g.key.tonic_pc < 0) return;
-  if (g.key != key_ || h - key_emitted_hop_ >= 4 * every) {
+  // A key grows sure as its notes come in (see guess_key): that is news too.
+  if (g.key != key_ || h - key_emitted_hop_ >= 4 * every ||
+      std::abs(g.confidence - key_emitted_confidence_) >= kKeyConfidenceNews) {
     key_ = g.key;
     key_emitted_hop_ = h;
+    key_emitted_confidence_ = g.confidence;
     HeardEvent e =
         make_event(HeardKind::kKey, record.midi_sounding ? HeardSource::kMidi : HeardSource::kAudio,
                    frame_of_hop_end(h), frame_of_hop_end(h), g.confidence);

@@ -142,6 +142,7 @@ class Listener {
   Key key_;
   int64_t last_key_hop_ = 0;
   int64_t key_emitted_hop_ = -1000000;
+  float key_emitted_confidence_ = 0;
   // Silence.
   int64_t quiet_since_hop_ = 0;
   bool silent_ = true;
