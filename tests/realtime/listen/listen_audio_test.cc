@@ -16,6 +16,7 @@ namespace jamd::realtime {
 namespace {
 
 using testing::beat_f_measure;
+using testing::benchmark_take;
 using testing::chord_accuracy;
 using testing::heard_beats_s;
 using testing::make_take;
@@ -50,8 +51,7 @@ const Heard& hear(const TakeSpec& spec) {
 }
 
 TEST(ListenAudio, BlockPianoChordsBeatsAndTempo) {
-  const Heard& h =
-      hear({.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .program = 0, .seed = 1});
+  const Heard& h = hear(benchmark_take("block_piano_C_120"));
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
   EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
@@ -61,20 +61,15 @@ TEST(ListenAudio, BlockPianoChordsBeatsAndTempo) {
 }
 
 TEST(ListenAudio, GuitarInAMinorAt84Bpm) {
-  const Heard& h = hear({.style = Style::kBlock,
-                         .tempo_bpm = 84,
-                         .key_pc = 9,
-                         .minor = true,
-                         .program = 24,
-                         .sample_rate_hz = 48000,
-                         .seed = 2});
+  TakeSpec at_48k = benchmark_take("block_guitar_Am_84");
+  at_48k.sample_rate_hz = 48000;
+  const Heard& h = hear(at_48k);
   EXPECT_GE(h.f(), 0.9);
   EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
 }
 
 TEST(ListenAudio, ArpeggioBeatsAtTheQuarterLevel) {
-  const Heard& h =
-      hear({.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .program = 0, .seed = 3});
+  const Heard& h = hear(benchmark_take("arp_piano_Eb_96"));
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
 }
@@ -103,12 +98,7 @@ NoteScore score_notes(const Heard& h) {
 }
 
 TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
-  const Heard& h = hear({.style = Style::kMelody,
-                         .tempo_bpm = 150,
-                         .key_pc = 2,
-                         .minor = true,
-                         .program = 0,
-                         .seed = 6});
+  const Heard& h = hear(benchmark_take("melody_piano_Dm_150"));
   EXPECT_GE(h.f(), 0.9);
   // The first lock, on two seconds of a single line, is at the 2/3 level (100 BPM); a young
   // lock moves to a faster tempo on half the evidence. Measured 2026-11-23: 1.54 % (was 2.3 %).
@@ -125,8 +115,7 @@ TEST(ListenAudio, MelodyAloneBeatsAndNotes) {
 TEST(ListenAudio, FluteNotesSwellingInAreHeardWithin50Ms) {
   // A flute's attack swells over ~40 ms and hardly moves the spectral flux: its notes start on
   // the level's rise out of the dip between notes, the pitch from a one-hop window.
-  const Heard& h =
-      hear({.style = Style::kMelody, .tempo_bpm = 100, .key_pc = 7, .program = 73, .seed = 5});
+  const Heard& h = hear(benchmark_take("melody_flute_G_100"));
   const NoteScore notes = score_notes(h);
   // Measured 2026-11-23: 87 % right within 50 ms (was 38 %), decided 45 ms after (was 66).
   EXPECT_GE(notes.right, static_cast<int>(0.75 * h.take.melody_onsets.size()));
@@ -137,9 +126,9 @@ TEST(ListenAudio, FluteNotesSwellingInAreHeardWithin50Ms) {
 TEST(ListenAudio, ArpeggiatedChordsAndTheirSeventhsFromAudio) {
   // Two eighths per beat: each beat shows two notes of the chord, the seventh only on its
   // second beat (I vi IV V7 in Eb and in D at 70 BPM, where the beat is also an octave trap).
-  for (const auto& [tempo, key, seed] : {std::tuple{96.0, 3, 3u}, {70.0, 2, 9u}}) {
-    const Heard& h = hear(
-        {.style = Style::kArpeggio, .tempo_bpm = tempo, .key_pc = key, .program = 0, .seed = seed});
+  for (const char* name : {"arp_piano_Eb_96", "arp_piano_D_70"}) {
+    const Heard& h = hear(benchmark_take(name));
+    const double tempo = h.take.spec.tempo_bpm;
     // Measured 2026-11-23: 0.955 (Eb, 96 BPM) and 0.864 (D, 70 BPM).
     EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85) << tempo << " BPM";
     // At 70 BPM the eighths come at 140 a minute and only some beats sound accented: the
@@ -151,32 +140,19 @@ TEST(ListenAudio, ArpeggiatedChordsAndTheirSeventhsFromAudio) {
 }
 
 TEST(ListenAudio, ShuffleFindsTheBeatNotTheSwungUpbeat) {
-  const Heard& h =
-      hear({.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .program = 4, .seed = 7});
+  const Heard& h = hear(benchmark_take("shuffle_epiano_Bb_110"));
   EXPECT_GE(h.f(), 0.8);
   EXPECT_LE(h.tempo(), 0.02);
 }
 
 TEST(ListenAudio, FollowsATempoRamp) {
-  const Heard& h = hear({.style = Style::kBlock,
-                         .tempo_bpm = 90,
-                         .end_tempo_bpm = 130,
-                         .bars = 16,
-                         .key_pc = 5,
-                         .seed = 11});
+  const Heard& h = hear(benchmark_take("ramp_piano_90_130"));
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.04);
 }
 
 TEST(ListenAudio, SilenceInTheMiddleIsNoBeatAndNoChordThenLocksAgain) {
-  const Heard& h = hear({.style = Style::kBlock,
-                         .tempo_bpm = 100,
-                         .bars = 14,
-                         .key_pc = 0,
-                         .program = 24,
-                         .silence_from_bar = 6,
-                         .silence_bars = 2,
-                         .seed = 12});
+  const Heard& h = hear(benchmark_take("silence_guitar_C_100"));
   const double quiet_from = h.take.beats_s[24], quiet_to = h.take.beats_s[32];
   bool silence = false, no_beat = false;
   for (const HeardEvent& e : h.r.events) {
@@ -197,15 +173,13 @@ TEST(ListenAudio, SilenceInTheMiddleIsNoBeatAndNoChordThenLocksAgain) {
 }
 
 TEST(ListenAudio, NoiseDoesNotHideBeatsOrChords) {
-  const Heard& h =
-      hear({.style = Style::kBlock, .tempo_bpm = 108, .key_pc = 9, .noise_dbfs = -30, .seed = 10});
+  const Heard& h = hear(benchmark_take("block_piano_A_noise"));
   EXPECT_GE(h.f(), 0.9);
   EXPECT_GE(chord_accuracy(h.r, h.take, kSkipBeats), 0.85);
 }
 
 TEST(ListenAudio, OrganAt160BpmIsNotHalved) {
-  const Heard& h =
-      hear({.style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .program = 16, .seed = 8});
+  const Heard& h = hear(benchmark_take("block_organ_E_160"));
   EXPECT_GE(h.f(), 0.9);
   EXPECT_LE(h.tempo(), 0.02);
 }

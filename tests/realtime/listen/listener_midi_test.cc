@@ -14,6 +14,7 @@ namespace jamd::realtime {
 namespace {
 
 using testing::beat_f_measure;
+using testing::benchmark_take;
 using testing::chord_accuracy;
 using testing::heard_beats_s;
 using testing::make_take;
@@ -79,7 +80,7 @@ TEST(ListenerMidi, ClockGivesBeatsEvery24ClocksWithItsTempo) {
 }
 
 TEST(ListenerMidi, BlockChordsAndTheirTempoFromNoteOnsets) {
-  const Take take = make_take({.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .seed = 1},
+  const Take take = make_take(benchmark_take("block_piano_C_120"),
                               /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   const double from = take.beats_s[kSkipBeats] - 0.01;
@@ -95,7 +96,7 @@ TEST(ListenerMidi, BlockChordsAndTheirTempoFromNoteOnsets) {
 }
 
 TEST(ListenerMidi, ArpeggiatedChordsFromRecentNotes) {
-  const Take take = make_take({.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3},
+  const Take take = make_take(benchmark_take("arp_piano_Eb_96"),
                               /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   EXPECT_GE(chord_accuracy(r, take, kSkipBeats), 0.85);
@@ -109,38 +110,19 @@ TEST(ListenerMidi, ChordsPerBeatAcrossStylesKeysAndTempi) {
   // The benchmark's takes with chords (bench/listen_bench), from MIDI: block chords in four
   // keys (70-160 BPM, a ramp, two silent bars), arpeggios with their sevenths, a shuffle.
   struct Case {
-    testing::TakeSpec spec;
+    const char* take;
     double at_least;  // measured 2026-11-22, minus a little
   };
   const std::vector<Case> cases = {
-      {{.style = Style::kBlock, .tempo_bpm = 120, .key_pc = 0, .seed = 1}, 0.95},
-      {{.style = Style::kBlock, .tempo_bpm = 84, .key_pc = 9, .minor = true, .seed = 2}, 0.95},
-      {{.style = Style::kBlock, .tempo_bpm = 160, .key_pc = 4, .seed = 8}, 0.95},
-      {{.style = Style::kBlock,
-        .tempo_bpm = 90,
-        .end_tempo_bpm = 130,
-        .bars = 16,
-        .key_pc = 5,
-        .seed = 11},
-       0.95},
-      {{.style = Style::kBlock,
-        .tempo_bpm = 100,
-        .bars = 14,
-        .key_pc = 0,
-        .silence_from_bar = 6,
-        .seed = 12},
-       0.95},
-      {{.style = Style::kArpeggio, .tempo_bpm = 96, .key_pc = 3, .seed = 3}, 0.93},
-      {{.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9}, 0.93},
-      {{.style = Style::kArpeggio, .tempo_bpm = 132, .key_pc = 6, .minor = true, .seed = 4}, 0.75},
-      {{.style = Style::kShuffle, .tempo_bpm = 110, .key_pc = 10, .seed = 7}, 0.85},
+      {"block_piano_C_120", 0.95}, {"block_guitar_Am_84", 0.95},   {"block_organ_E_160", 0.95},
+      {"ramp_piano_90_130", 0.95}, {"silence_guitar_C_100", 0.95}, {"arp_piano_Eb_96", 0.93},
+      {"arp_piano_D_70", 0.93},    {"arp_guitar_F#m_132", 0.75},   {"shuffle_epiano_Bb_110", 0.85},
   };
   double sum = 0;
   for (const Case& c : cases) {
-    const Take take = make_take(c.spec, /*render=*/false);
+    const Take take = make_take(benchmark_take(c.take), /*render=*/false);
     const double accuracy = chord_accuracy(listen_midi(take.midi, {}), take, kSkipBeats);
-    EXPECT_GE(accuracy, c.at_least) << "style " << static_cast<int>(c.spec.style) << ", "
-                                    << c.spec.tempo_bpm << " BPM, key " << c.spec.key_pc;
+    EXPECT_GE(accuracy, c.at_least) << c.take;
     sum += accuracy;
   }
   // Measured 2026-11-22: 0.950 over these nine (the benchmark's ten add block chords in noise,
@@ -149,7 +131,7 @@ TEST(ListenerMidi, ChordsPerBeatAcrossStylesKeysAndTempi) {
 }
 
 TEST(ListenerMidi, ArpeggioEighthsAt70BpmAreNotMistakenFor140) {
-  const Take take = make_take({.style = Style::kArpeggio, .tempo_bpm = 70, .key_pc = 2, .seed = 9},
+  const Take take = make_take(benchmark_take("arp_piano_D_70"),
                               /*render=*/false);
   const ListenResult r = listen_midi(take.midi, {});
   const double from = take.beats_s[kSkipBeats] - 0.01;

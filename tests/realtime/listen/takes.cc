@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 
@@ -285,6 +286,101 @@ Take make_take(const TakeSpec& spec, bool render_audio) {
     append_noise(take.audio, spec.noise_dbfs, spec.seed);
   }
   return take;
+}
+
+const std::vector<TakeSpec>& benchmark_takes() {
+  static const std::vector<TakeSpec> takes = {
+      {.name = "block_piano_C_120",
+       .style = Style::kBlock,
+       .tempo_bpm = 120,
+       .key_pc = 0,
+       .program = 0,
+       .seed = 1},
+      {.name = "block_guitar_Am_84",
+       .style = Style::kBlock,
+       .tempo_bpm = 84,
+       .key_pc = 9,
+       .minor = true,
+       .program = 24,
+       .seed = 2},
+      {.name = "arp_piano_Eb_96",
+       .style = Style::kArpeggio,
+       .tempo_bpm = 96,
+       .key_pc = 3,
+       .program = 0,
+       .seed = 3},
+      {.name = "arp_guitar_F#m_132",
+       .style = Style::kArpeggio,
+       .tempo_bpm = 132,
+       .key_pc = 6,
+       .minor = true,
+       .program = 24,
+       .seed = 4},
+      {.name = "melody_flute_G_100",
+       .style = Style::kMelody,
+       .tempo_bpm = 100,
+       .key_pc = 7,
+       .program = 73,
+       .seed = 5},
+      {.name = "melody_piano_Dm_150",
+       .style = Style::kMelody,
+       .tempo_bpm = 150,
+       .key_pc = 2,
+       .minor = true,
+       .program = 0,
+       .seed = 6},
+      {.name = "shuffle_epiano_Bb_110",
+       .style = Style::kShuffle,
+       .tempo_bpm = 110,
+       .key_pc = 10,
+       .program = 4,
+       .seed = 7},
+      {.name = "block_organ_E_160",
+       .style = Style::kBlock,
+       .tempo_bpm = 160,
+       .key_pc = 4,
+       .program = 16,
+       .seed = 8},
+      {.name = "arp_piano_D_70",
+       .style = Style::kArpeggio,
+       .tempo_bpm = 70,
+       .key_pc = 2,
+       .program = 0,
+       .seed = 9},
+      {.name = "block_piano_A_noise",
+       .style = Style::kBlock,
+       .tempo_bpm = 108,
+       .key_pc = 9,
+       .program = 0,
+       .noise_dbfs = -30,
+       .seed = 10},
+      {.name = "ramp_piano_90_130",
+       .style = Style::kBlock,
+       .tempo_bpm = 90,
+       .end_tempo_bpm = 130,
+       .bars = 16,
+       .key_pc = 5,
+       .program = 0,
+       .seed = 11},
+      {.name = "silence_guitar_C_100",
+       .style = Style::kBlock,
+       .tempo_bpm = 100,
+       .bars = 14,
+       .key_pc = 0,
+       .program = 24,
+       .silence_from_bar = 6,
+       .silence_bars = 2,
+       .seed = 12},
+  };
+  return takes;
+}
+
+const TakeSpec& benchmark_take(std::string_view name) {
+  for (const TakeSpec& spec : benchmark_takes()) {
+    if (spec.name == name) return spec;
+  }
+  assert(false && "no benchmark take of that name");
+  std::abort();
 }
 
 const Take& shared_take(const TakeSpec& spec) {

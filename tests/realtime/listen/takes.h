@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "realtime/listen/heard_event.h"
@@ -61,6 +62,12 @@ Take make_take(const TakeSpec& spec, bool render = true);
 // make_take(spec), rendered once per process and kept, for cases that listen to the same take
 // (copy it to change the audio). Not thread-safe: for the test's main thread.
 const Take& shared_take(const TakeSpec& spec);
+
+// The listener's benchmark (bench/listen_bench): twelve named takes (block chords, arpeggios,
+// melodies alone, a shuffle, noise, a tempo ramp, silence in the middle; five instruments) that
+// the tests check too, so a figure in the benchmark and a threshold in a test are the same take.
+const std::vector<TakeSpec>& benchmark_takes();
+const TakeSpec& benchmark_take(std::string_view name);  // asserts that it is one of them
 
 // Scores.
 std::vector<double> heard_beats_s(const ListenResult& r);
