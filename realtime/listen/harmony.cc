@@ -187,7 +187,7 @@ constexpr float kSingleLineShare = 0.6f;
 // a tone of the chord sounding now, so a chord without it loses e^kArrivalLog. The
 // previous chord's template blurs into the new one's (F:maj and D:min share F and A, and F's
 // third harmonic is C): without this, a change to a chord heard for the first time waits a beat.
-constexpr float kArrivalRise = 0.5f;
+constexpr float kArrivalRise = 0.45f;
 constexpr float kArrivalLevel = 0.75f;
 constexpr float kArrivalLog = 3.0f;
 
