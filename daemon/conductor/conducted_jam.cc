@@ -19,13 +19,6 @@ using models::ForcedChord;
 
 // Model grid steps per conductor tick: kGridPerBeat (12) per quarter note.
 constexpr int64_t kTicksPerGrid = kConductorTicksPerQuarter / models::kGridPerBeat;
-// Progressions repeat: the loop lengths (bars) a musician's harmony is tested for, shortest
-// first, and how many recent bars must all repeat one loop earlier to trust it.
-constexpr int kLoopBars[] = {1, 2, 4, 8};
-constexpr int64_t kLoopEvidenceBars = 8;
-// One beat in this many may differ between repeats (the listener's slips); 4: one a bar of 4/4,
-// none in the part of a bar heard so far.
-constexpr int64_t kLoopBeatsToleratedPer = 4;
 // A part answering a change (steering, a heard chord) plays its first new note within this many
 // grid steps of the commit point: a 16th (kGridPerBeat / 4), the next subdivision, as a drummer
 // or a keyboard player reacts; any three steps of the grid hold a 16th.
@@ -174,6 +167,9 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
     }
   }
   if (state.tempo_bpm != state_.tempo_bpm) tempo_.steer(state.tempo_bpm);
+  if (state.key_tonic != state_.key_tonic || state.scale != state_.scale) {
+    drop_continued_loop(std::max<int64_t>(0, timeline_.bar_of(now_tick)));
+  }
   const models::BandControls controls = controls_for(state);
   const bool steer = !same_controls(controls, generator_->controls()) || state.mode != state_.mode;
   state_ = state;
@@ -228,6 +224,14 @@ void ConductedJam::hear(const realtime::HeardEvent& event, int64_t now_frame) {
   const int64_t tick = timeline_.tick_at(event.frame);
   switch (event.kind) {
     case realtime::HeardKind::kNoteOn:
+      // A rest of a bar or more ends the phrase: the next loop is looked for from here.
+      if (phrase_first_bar_ < 0 ||
+          (held_.empty() && tick - last_human_tick_ > timeline_.bar_ticks())) {
+        phrase_first_bar_ = timeline_.bar_of(tick);
+      }
+      continued_loop_.reset();  // the musician plays again: followed as they are heard
+      loop_decided_ = false;
+      last_onset_tick_ = tick;
       held_[event.pitch] = TimedNote{tick, 0, event.pitch, std::max(1, event.velocity), -1};
       last_human_tick_ = tick;
       space_.hear_note(tick, event.pitch);
@@ -350,74 +354,6 @@ bool ConductedJam::same_chords(const std::vector<ForcedChord>& a,
                     });
 }
 
-bool ConductedJam::repeats_loop(int64_t bar, int loop_bars) const {
-  const int64_t beat = timeline_.beat_ticks();
-  const int64_t start = timeline_.bar_start_tick(bar);
-  const int64_t loop_ticks = loop_bars * timeline_.bar_ticks();
-  const int64_t heard_beats =
-      std::min<int64_t>((heard_chords_until_tick_ - start) / beat, timeline_.beats_per_bar());
-  if (heard_beats <= 0) return false;
-  const auto chord_at = [&](int64_t tick) {
-    const auto it = heard_changes_.upper_bound(tick);
-    return it == heard_changes_.begin() ? realtime::Chord{} : std::prev(it)->second;
-  };
-  // A whole bar may differ on one beat: the listener sometimes names a new chord's first beat
-  // after the chord before it (C G Am F: the first F bar is heard Am F F F, the next ones F F F
-  // F), which must not cost the loop.
-  int64_t differ = 0;
-  for (int64_t b = 0; b < heard_beats; ++b) {
-    differ += !(chord_at(start + b * beat) == chord_at(start - loop_ticks + b * beat));
-  }
-  return differ <= heard_beats / kLoopBeatsToleratedPer;
-}
-
-std::optional<std::vector<ForcedChord>> ConductedJam::predicted_plan(int64_t bar,
-                                                                     int64_t now_bar) const {
-  if (heard_changes_.empty()) return std::nullopt;
-  const int64_t first_heard_bar = timeline_.bar_of(heard_changes_.begin()->first);
-  const int64_t last_heard_bar =
-      timeline_.bar_of(std::max<int64_t>(0, heard_chords_until_tick_ - 1));
-  for (const int loop_bars : kLoopBars) {
-    const int64_t source = bar - loop_bars;
-    if (source >= now_bar || source < first_heard_bar) continue;  // not heard to its end
-    // Evidence: every bar heard within the last kLoopEvidenceBars (the current one as far as it
-    // was heard) equals the bar one loop earlier.
-    int compared = 0;
-    bool repeats = true;
-    for (int64_t x = std::min(last_heard_bar, now_bar);
-         x >= first_heard_bar + loop_bars && x > now_bar - kLoopEvidenceBars && repeats; --x) {
-      repeats = repeats_loop(x, loop_bars);
-      ++compared;
-    }
-    if (!repeats || compared == 0) continue;
-    std::vector<ForcedChord> plan = heard_plan(source);
-    if (!plan.empty()) return plan;
-  }
-  return std::nullopt;
-}
-
-void ConductedJam::predict_chords(int64_t now_bar, int64_t now_frame) {
-  const models::BandGenerator& g = *generator_;
-  for (int64_t bar = now_bar; bar <= now_bar + 1; ++bar) {
-    if (chord_plan_.contains(bar)) continue;
-    // The current bar, once generated, follows the chords heard in it instead.
-    if (bar == now_bar && bar < g.bars_generated()) continue;
-    std::optional<std::vector<ForcedChord>> plan = predicted_plan(bar, now_bar);
-    if (!plan) continue;
-    const std::vector<ForcedChord>* generated = plan_.chords(bar);
-    const bool regenerate =
-        (bar < g.bars_generated() || (bar == g.bars_generated() && !g.done())) &&
-        (generated == nullptr || !same_chords(*generated, *plan));
-    generator_->force_chords(bar, *plan);
-    chord_plan_[bar] = std::move(*plan);
-    record_.predicted_bars.emplace(bar, now_bar);
-    if (regenerate) {
-      if (!needs_regeneration_) keep_drums_bar_ = now_bar;
-      request_regeneration("prediction", now_frame);
-    }
-  }
-}
-
 bool ConductedJam::follow_heard_chord(int64_t bar, int position_grid) {
   if (bar < settled_bar_) return false;  // that bar's band can no longer change
   std::vector<ForcedChord> plan = heard_plan(bar);
@@ -445,6 +381,8 @@ void ConductedJam::follow_mode(int64_t now_tick, int64_t now_frame) {
   record_.mode_switches.emplace_back(now_tick, on);
   const int64_t bar = std::max<int64_t>(0, timeline_.bar_of(now_tick));
   if (on) return;  // the musician came in: the chords they play are followed as they are heard
+  if (continued_loop_ && resting(now_tick)) return;  // the bars to come keep the musician's loop
+  continued_loop_.reset();
   // The musician stopped: the model chooses the chords of the bars to come.
   chord_plan_.erase(chord_plan_.upper_bound(bar), chord_plan_.end());
   generator_->clear_forced_chords();
@@ -556,6 +494,7 @@ absl::Status ConductedJam::plan_generation(int64_t now_tick, bool* needs_generat
     return s;
   }
   models::BandGenerator& g = *generator_;
+  continue_loop(now_tick, timeline_.frame_at(now_tick));
   if (accompanying_) predict_chords(now_bar, timeline_.frame_at(now_tick));
   if (needs_regeneration_) {
     needs_regeneration_ = false;

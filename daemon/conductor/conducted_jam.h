@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "daemon/conductor/band_plan.h"
 #include "daemon/conductor/committed_notes.h"
+#include "daemon/conductor/continued_loop.h"
 #include "daemon/conductor/heard_chord_key.h"
 #include "daemon/conductor/jam_timeline.h"
 #include "daemon/conductor/musician_space.h"
@@ -79,6 +80,9 @@ struct JamRecord {
   std::vector<std::pair<int64_t, realtime::Key>> heard_keys;
   // Bar -> the bar under the playhead when its chords were predicted from the musician's loop.
   std::map<int64_t, int64_t> predicted_bars;
+  // Bar -> the loop length (bars) when the musician was resting and the bar was given their
+  // established loop's chords.
+  std::map<int64_t, int> continued_bars;
   int64_t notes_left_out = 0;  // room left to the musician (register, density, their phrase)
   int64_t notes_refused = 0;   // the scheduler's queue was full
 };
@@ -129,6 +133,16 @@ class ConductedJam {
   // Forces the predicted chords on the current and the next bar; the next bar, generated before
   // the prediction was known, is generated again when it plans other chords.
   void predict_chords(int64_t now_bar, int64_t now_frame);
+  // While the musician rests (state not kContinue, nothing sounding for a beat), forces the loop
+  // they established (ContinuedLoop) on the current and the next bar; the next bar, or the rest
+  // of the current one, is generated again when it planned other chords.
+  void continue_loop(int64_t now_tick, int64_t now_frame);
+  bool resting(int64_t now_tick) const;
+  // The loop the musician's phrase established, from the chords heard up to its last bar.
+  std::optional<ContinuedLoop> established_loop() const;
+  // Forgets the continued loop's chords from `bar` on (a key set by hand: they belong to the old
+  // key); no loop is continued until the musician plays again.
+  void drop_continued_loop(int64_t bar);
   // The band's key while nobody set one: the key of the heard chords, else the listener's.
   void follow_heard_key(int64_t event_frame);
   // Rolls the generator back to the commit point: what follows is a new plan (a new serial).
@@ -201,6 +215,13 @@ class ConductedJam {
   std::map<int, TimedNote> held_;                           // pitch -> sounding note
   std::map<int64_t, std::vector<TimedNote>> human_by_bar_;  // finished notes not yet appended
   int64_t last_human_tick_ = -1;
+  int64_t phrase_first_bar_ = -1;  // the bar the musician came in after their last rest
+  // The loop continued through the musician's rest (none while they play).
+  std::optional<ContinuedLoop> continued_loop_;
+  // Whether this rest's loop was looked for (or dropped by a key set by hand): looked for once a
+  // rest, again when the musician has played.
+  bool loop_decided_ = false;
+  int64_t last_onset_tick_ = -1;                      // the musician's last note-on
   std::map<int64_t, realtime::Chord> heard_changes_;  // beat tick -> chord heard from there
   int64_t heard_chords_until_tick_ = 0;  // the listener has named the chords of beats before it
   HeardChordKey chord_key_;              // the key of the chords heard
