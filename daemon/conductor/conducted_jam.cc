@@ -167,7 +167,10 @@ void ConductedJam::apply_state(const JamState& state, int64_t now_frame) {
     }
   }
   if (state.tempo_bpm != state_.tempo_bpm) tempo_.steer(state.tempo_bpm);
-  if (state.key_tonic != state_.key_tonic || state.scale != state_.scale) {
+  // People steering win over the musician's loop: a key set by hand (the loop's chords are the
+  // old key's), or continue mode (the model's harmony).
+  if (state.key_tonic != state_.key_tonic || state.scale != state_.scale ||
+      (state.mode == JamMode::kContinue && state_.mode != JamMode::kContinue)) {
     drop_continued_loop(std::max<int64_t>(0, timeline_.bar_of(now_tick)));
   }
   const models::BandControls controls = controls_for(state);

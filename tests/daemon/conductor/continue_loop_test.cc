@@ -187,5 +187,15 @@ TEST(ContinueLoopTest, AKeySetByHandDuringTheRestDropsTheLoop) {
   EXPECT_GT(in_scale, n * 8 / 10);
 }
 
+TEST(ContinueLoopTest, ContinueModeSetByHandDuringTheRestDropsTheLoop) {
+  OfflineJamOptions o = options(write_take("mode_drop.mid", loop_take(8, 8, 0)));
+  JamState continue_mode = o.state;
+  continue_mode.mode = JamMode::kContinue;
+  o.steering.push_back({11, continue_mode});
+  const OfflineJamResult r = render(o);
+  EXPECT_TRUE(r.record.continued_bars.contains(10));
+  EXPECT_FALSE(r.record.continued_bars.contains(13)) << "the model's chords in continue mode";
+}
+
 }  // namespace
 }  // namespace jamd
