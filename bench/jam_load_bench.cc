@@ -14,6 +14,7 @@
 // Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
+//                       [--clock-threads N]
 // CPU lists are sched_setaffinity's, e.g. 0 or 0,1 (like taskset -c).
 #include <grpcpp/create_channel.h>
 #include <pthread.h>
@@ -98,6 +99,7 @@ void name_new_threads(const jamd::bench::ThreadCpuSnapshot& before, const char* 
 struct DaemonOptions {
   bool shared_threads = true;
   bool synth_effects = true;
+  int clock_threads = jamd::SharedClockOptions{}.threads;  // the shared clock's pacing threads
   double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
 };
 
@@ -127,8 +129,8 @@ struct Daemon {
     host.synth_effects = options.synth_effects;
     jamd::HostedJamsOptions hosted_options;
     if (options.shared_threads) {
-      clock = std::make_unique<jamd::SharedClock>(
-          jamd::SharedClockOptions{.rt_priority = jamd::kSharedClockRtPriority});
+      clock = std::make_unique<jamd::SharedClock>(jamd::SharedClockOptions{
+          .rt_priority = jamd::kSharedClockRtPriority, .threads = options.clock_threads});
       worker = std::make_unique<jamd::SharedWorker>(
           jamd::SharedWorkerOptions{.nice = jamd::kSharedWorkerNice});
       host.shared_clock = clock.get();
@@ -555,6 +557,8 @@ int main(int argc, char** argv) {
       o.daemon.commit_horizon_ms = std::atof(argv[i + 1]);
     else if (a == "--effects")
       o.daemon.synth_effects = std::string(argv[i + 1]) != "off";
+    else if (a == "--clock-threads")
+      o.daemon.clock_threads = std::atoi(argv[i + 1]);
   }
   pin_to(o.daemon_cpus);  // before any of the daemon's threads start
   std::vector<Result> results;
@@ -562,8 +566,9 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "listen") results.push_back(run_listen(o));
   if (only.empty() || only == "jams") results.push_back(run_jams(o));
   std::printf("jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
-              o.daemon.shared_threads ? "shared (one pacing thread, one worker)"
-                                      : "per jam (clock, tap, listener, streamer)",
+              o.daemon.shared_threads
+                  ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, one worker)").c_str()
+                  : "per jam (clock, tap, listener, streamer)",
               o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms);
   std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
               o.clients_in_process ? "threads of the daemon's process" : "a process of their own",

@@ -1,9 +1,10 @@
-// SharedClock: the seats (one jam's AudioIo each) and the pacing thread that runs them all.
+// SharedClock: the seats (one jam's AudioIo each) and the pacing threads that run them.
 #include "daemon/host/shared_clock.h"
 
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 
@@ -67,19 +68,23 @@ class SharedClock::Seat final : public realtime::AudioIo {
   realtime::IoCounters counters_;
 };
 
-SharedClock::SharedClock(const SharedClockOptions& options) : options_(options) {
-  thread_ = std::thread([this] { run(); });
-  if (options_.rt_priority > 0) {
-    sched_param param{};
-    param.sched_priority = options_.rt_priority;
-    got_rt_priority_.store(pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &param) == 0,
-                           std::memory_order_release);
+SharedClock::SharedClock(const SharedClockOptions& options)
+    : options_(options), n_threads_(std::clamp(options.threads, 1, kMaxThreads)) {
+  bool all_rt = options_.rt_priority > 0;
+  for (int t = 0; t < n_threads_; ++t) {
+    threads_.emplace_back([this, t] { run(t); });
+    if (options_.rt_priority > 0) {
+      sched_param param{};
+      param.sched_priority = options_.rt_priority;
+      all_rt &= pthread_setschedparam(threads_.back().native_handle(), SCHED_FIFO, &param) == 0;
+    }
   }
+  got_rt_priority_.store(all_rt, std::memory_order_release);
 }
 
 SharedClock::~SharedClock() {
   running_.store(false, std::memory_order_release);
-  thread_.join();
+  for (std::thread& t : threads_) t.join();
   for (const Slot& s : slots_) assert(s.seat.load() == nullptr && "a seat outlived its clock");
 }
 
@@ -89,13 +94,20 @@ std::unique_ptr<realtime::AudioIo> SharedClock::open_seat() {
 
 void SharedClock::attach(Seat* seat) {
   absl::MutexLock lock(&mu_);
+  // The free slot of the pacing thread with the fewest seats: the work stays even as jams come
+  // and go.
+  std::array<int, kMaxThreads> seats{};
+  for (size_t i = 0; i < kMaxSeats; ++i) seats[static_cast<size_t>(thread_of(i))] += taken_[i];
+  size_t best = kMaxSeats;
   for (size_t i = 0; i < kMaxSeats; ++i) {
     if (taken_[i]) continue;
-    taken_[i] = true;
-    slots_[i].seat.store(seat, std::memory_order_release);
-    return;
+    const auto t = static_cast<size_t>(thread_of(i));
+    if (best == kMaxSeats || seats[t] < seats[static_cast<size_t>(thread_of(best))]) best = i;
   }
-  assert(false && "SharedClock: more seats than kMaxSeats");
+  assert(best < kMaxSeats && "SharedClock: more seats than kMaxSeats");
+  if (best == kMaxSeats) return;
+  taken_[best] = true;
+  slots_[best].seat.store(seat, std::memory_order_release);
 }
 
 void SharedClock::detach(Seat* seat) {
@@ -111,32 +123,33 @@ void SharedClock::detach(Seat* seat) {
   if (index == kMaxSeats) return;
   // The thread may have loaded the seat just before it was cleared: once a whole pass began
   // after the store, it no longer holds it. The slot is reusable only then.
-  wait_for_two_passes();
+  wait_for_two_passes(thread_of(index));
   absl::MutexLock lock(&mu_);
   taken_[index] = false;
 }
 
-void SharedClock::wait_for_two_passes() {
-  const uint64_t seen = passes_.load(std::memory_order_acquire);
+void SharedClock::wait_for_two_passes(int t) {
+  std::atomic<uint64_t>& passes = passes_[static_cast<size_t>(t)];
+  const uint64_t seen = passes.load(std::memory_order_acquire);
   while (running_.load(std::memory_order_acquire) &&
-         passes_.load(std::memory_order_acquire) < seen + 2) {
+         passes.load(std::memory_order_acquire) < seen + 2) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
-void SharedClock::run() {
+void SharedClock::run(int t) {
   pthread_setname_np(pthread_self(), "shared-clock");
   const auto period = std::chrono::nanoseconds(
       static_cast<int64_t>(1e9 * options_.period_frames / options_.sample_rate_hz));
   auto deadline = SteadyClock::now();
   while (running_.load(std::memory_order_acquire)) {
-    for (Slot& slot : slots_) {
-      Seat* seat = slot.seat.load(std::memory_order_acquire);
+    for (size_t i = static_cast<size_t>(t); i < kMaxSeats; i += static_cast<size_t>(n_threads_)) {
+      Seat* seat = slots_[i].seat.load(std::memory_order_acquire);
       if (seat == nullptr) continue;
       // Late: this seat's period starts more than a period after the grid's deadline.
       seat->play_period(SteadyClock::now() > deadline + period);
     }
-    passes_.fetch_add(1, std::memory_order_acq_rel);
+    passes_[static_cast<size_t>(t)].fetch_add(1, std::memory_order_acq_rel);
     deadline += period;
     const auto now = SteadyClock::now();
     if (now > deadline + period) {

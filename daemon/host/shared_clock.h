@@ -1,7 +1,12 @@
-// SharedClock: one pacing thread for every virtual-clock jam of a process (`jamd serve`). Each
-// jam gets an AudioIo seat; the thread wakes once a period, on one grid for all seats, and runs
-// every seat's callback in turn, instead of one thread per jam waking on its own grid (32 jams:
-// 32 threads and 6,000 wake-ups a second at 256 frames, against 188).
+// SharedClock: the pacing threads of every virtual-clock jam of a process (`jamd serve`). Each
+// jam gets an AudioIo seat; a pacing thread wakes once a period, on one grid for all seats, and
+// runs its seats' callbacks in turn, instead of one thread per jam waking on its own grid (32
+// jams: 32 threads and 6,000 wake-ups a second at 256 frames, against 188 per pacing thread).
+// The seats can be shared out among several pacing threads: a period in which many jams start
+// notes at once (their downbeats coincide) then holds a part of the work each, so the seats at
+// the end of a long pass do not start late. One is the default: on the 2-core target two FIFO
+// threads take both cores at once and starve the conductor (more late notes than xruns saved;
+// docs/PERFORMANCE.md, session 5).
 //
 //   SharedClock clock({.sample_rate_hz = 48000, .period_frames = 256, .rt_priority = 10});
 //   std::unique_ptr<realtime::AudioIo> io = clock.open_seat();   // one per jam
@@ -33,14 +38,16 @@ inline constexpr int kSharedClockRtPriority = 10;
 struct SharedClockOptions {
   uint32_t sample_rate_hz = 48000;
   uint32_t period_frames = 256;
-  // SCHED_FIFO priority of the pacing thread (best effort, as VirtualIo and JACK): the synths
+  // SCHED_FIFO priority of the pacing threads (best effort, as VirtualIo and JACK): the synths
   // then win over generation, encoding and the network threads. 0: normal scheduling.
   int rt_priority = 0;
+  int threads = 1;  // pacing threads; a seat stays on one of them while it is started
 };
 
 class SharedClock {
  public:
   static constexpr size_t kMaxSeats = 128;
+  static constexpr int kMaxThreads = 8;
 
   explicit SharedClock(const SharedClockOptions& options);
   ~SharedClock();  // every seat must have been stopped
@@ -57,19 +64,25 @@ class SharedClock {
   struct Slot {
     std::atomic<Seat*> seat{nullptr};  // set while the seat is started
   };
-  void run();                  // thread: pacing
-  void attach(Seat* seat);     // thread: control
-  void detach(Seat* seat);     // thread: control; returns when the thread is done with it
-  void wait_for_two_passes();  // thread: control
+  // Pacing thread t runs the slots t, t + threads, t + 2 * threads, ...
+  void run(int t);                    // thread: pacing
+  void attach(Seat* seat);            // thread: control
+  void detach(Seat* seat);            // thread: control; returns when the thread is done with it
+  void wait_for_two_passes(int t);    // thread: control
+  int thread_of(size_t slot) const {  // the pacing thread that runs `slot`
+    return static_cast<int>(slot % static_cast<size_t>(n_threads_));
+  }
 
   const SharedClockOptions options_;
+  const int n_threads_;
   std::array<Slot, kMaxSeats> slots_;
-  std::atomic<uint64_t> passes_{0};  // whole passes over the slots the thread has finished
+  // Whole passes over its slots each pacing thread has finished.
+  std::array<std::atomic<uint64_t>, kMaxThreads> passes_{};
   std::atomic<bool> running_{true};
   std::atomic<bool> got_rt_priority_{false};
   absl::Mutex mu_;  // control threads only: who may take a free slot
   std::array<bool, kMaxSeats> taken_ ABSL_GUARDED_BY(mu_){};
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace jamd

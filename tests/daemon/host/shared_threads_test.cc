@@ -81,6 +81,65 @@ TEST(SharedClock, AStoppedSeatCanStartAgainAndAFreedSlotIsReused) {
   }
 }
 
+// Records which threads ran it: a seat must stay on one pacing thread (its callback is the RT
+// thread's, single-threaded by contract).
+class ThreadRecordingCallback final : public realtime::ProcessCallback {
+ public:
+  void process(const realtime::ProcessBlock&) override {
+    const std::thread::id self = std::this_thread::get_id();
+    if (first_ == std::thread::id{}) first_ = self;
+    if (self != first_) switched_.store(true);
+    periods_.fetch_add(1);
+  }
+  std::thread::id thread() const { return first_; }  // read after the seat stopped
+  bool switched() const { return switched_.load(); }
+  uint64_t periods() const { return periods_.load(); }
+
+ private:
+  std::thread::id first_;
+  std::atomic<bool> switched_{false};
+  std::atomic<uint64_t> periods_{0};
+};
+
+TEST(SharedClock, SeatsAreSharedOutEvenlyAmongThePacingThreads) {
+  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64, .threads = 2});
+  std::vector<std::unique_ptr<realtime::AudioIo>> seats;
+  std::vector<ThreadRecordingCallback> callbacks(6);
+  for (auto& c : callbacks) {
+    seats.push_back(clock.open_seat());
+    ASSERT_TRUE(seats.back()->start(&c).ok());
+  }
+  wait_for([&] { return callbacks[0].periods() >= 1; });
+  // A seat that leaves frees a place on its thread: the next one takes it.
+  seats[0]->stop();
+  ThreadRecordingCallback late_comer;
+  seats.push_back(clock.open_seat());
+  ASSERT_TRUE(seats.back()->start(&late_comer).ok());
+  wait_for([&] {
+    return std::all_of(callbacks.begin() + 1, callbacks.end(),
+                       [](const auto& c) { return c.periods() >= 20; }) &&
+           late_comer.periods() >= 20;
+  });
+  for (auto& s : seats) s->stop();
+  std::vector<std::thread::id> threads;
+  for (size_t i = 1; i < callbacks.size(); ++i) {
+    EXPECT_FALSE(callbacks[i].switched()) << "seat " << i;
+    threads.push_back(callbacks[i].thread());
+  }
+  EXPECT_FALSE(late_comer.switched());
+  threads.push_back(late_comer.thread());
+  // Two pacing threads, three seats on each, the late comer in the place seat 0 left.
+  const std::thread::id first = threads.front();
+  const auto on_first = std::count(threads.begin(), threads.end(), first);
+  EXPECT_EQ(on_first, 3);
+  EXPECT_EQ(
+      std::count_if(threads.begin(), threads.end(), [&](std::thread::id t) { return t != first; }),
+      3);
+  std::sort(threads.begin(), threads.end());
+  EXPECT_EQ(std::unique(threads.begin(), threads.end()) - threads.begin(), 2);
+  EXPECT_EQ(late_comer.thread(), callbacks[0].thread());
+}
+
 TEST(SharedWorker, RunsEveryWorkEachPassAndARemovedOneNeverAgain) {
   SharedWorker worker({.wake_ms = 1});
   std::atomic<int> a{0}, b{0};
