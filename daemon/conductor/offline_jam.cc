@@ -20,6 +20,7 @@
 #include "realtime/listen/listener.h"
 #include "realtime/midi/midi_file.h"
 #include "realtime/synth/band.h"
+#include "realtime/synth/master_limiter.h"
 #include "realtime/synth/synth.h"
 
 namespace jamd {
@@ -164,10 +165,13 @@ absl::Status load_take(const std::string& path, Take& take, JamState& state,
   return absl::OkStatus();
 }
 
-// The band, plus the musician's take added into the mix. thread: rt (allocation-free)
+// The band, plus the musician's take added into the mix, and the sum kept under the band's own
+// ceiling (no make-up gain: the band's master stage already set its level; the take is as
+// recorded). thread: rt (allocation-free)
 class TakeMixer : public realtime::ProcessCallback {
  public:
-  TakeMixer(realtime::Band& band, const Take& take) : band_(band), take_(take) {}
+  TakeMixer(realtime::Band& band, const Take& take, uint32_t sample_rate_hz)
+      : band_(band), take_(take), limiter_({.gain_db = 0.0f}, sample_rate_hz) {}
   void process(const realtime::ProcessBlock& block) override {
     band_.process(block);
     for (uint32_t i = 0; i < block.n_frames; ++i) {
@@ -175,11 +179,13 @@ class TakeMixer : public realtime::ProcessCallback {
       block.audio_out[0][i] += take_.at(frame, 0);
       block.audio_out[1][i] += take_.at(frame, 1);
     }
+    limiter_.process(block.audio_out[0].data(), block.audio_out[1].data(), block.n_frames);
   }
 
  private:
   realtime::Band& band_;
   const Take& take_;
+  realtime::MasterLimiter limiter_;
 };
 
 // The take up to `frame` goes to the listener, as jamd:in_1/in_2 would carry it.
@@ -297,7 +303,7 @@ absl::StatusOr<OfflineJamResult> render_jam(const OfflineJamOptions& options) {
                               std::llround(static_cast<double>(result.bars) * bar_seconds * rate))
                         : clock.frame_at(result.bars * bar_ticks)) +
           static_cast<int64_t>(options.tail_seconds * rate))};
-  TakeMixer mixer(band, take);
+  TakeMixer mixer(band, take, rate);
   absl::StatusOr<realtime::OfflineRenderStats> stats = realtime::render_offline(
       render_options, has_take ? static_cast<realtime::ProcessCallback&>(mixer) : band,
       before_period);

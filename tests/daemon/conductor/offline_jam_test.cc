@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sndfile.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "realtime/core/song.h"
 #include "realtime/midi/midi_file.h"
+#include "realtime/synth/master_limiter.h"
 #include "realtime/synth/song_render.h"
 #include "tests/daemon/conductor/chord_take.h"
 
@@ -232,6 +234,42 @@ double wav_rms(const std::string& path, double begin_s, double end_s) {
     sum += static_cast<double>(frames[i]) * frames[i];
   }
   return n ? std::sqrt(sum / static_cast<double>(n)) : 0.0;
+}
+
+// Largest absolute sample of a WAV, both channels.
+float wav_peak(const std::string& path) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  EXPECT_NE(f, nullptr) << path;
+  if (f == nullptr) return -1;
+  std::vector<float> frames(static_cast<size_t>(info.frames * info.channels));
+  sf_readf_float(f, frames.data(), info.frames);
+  sf_close(f);
+  float peak = 0;
+  for (const float x : frames) peak = std::max(peak, std::abs(x));
+  return peak;
+}
+
+// The band's master stage already brings its peaks to the ceiling: the take added on top must
+// not push the sum past it (it did: 0.904 against 0.891 here), or a loud take clips the WAV.
+TEST(OfflineJamTest, TheTakeAndTheBandTogetherStayUnderTheCeiling) {
+  const std::string midi = write_musician("loud_take_human.mid", 100.0, 4, 4);
+  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(midi);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
+  ASSERT_TRUE(song.ok()) << song.status();
+  const std::string take = temp_path("loud_take_human.wav");
+  ASSERT_TRUE(realtime::render_song_to_wav(*song, {.wav_path = take, .tail_seconds = 0.0}).ok());
+  OfflineJamOptions o = jam_options(take, 5);
+  o.wav_path = temp_path("loud_take_jam.wav");
+  const OfflineJamResult r = render(o);
+  ASSERT_GT(r.bars, 0);
+  const float ceiling = std::pow(10.0f, realtime::MasterSettings{}.ceiling_dbfs / 20.0f);
+  const float peak = wav_peak(o.wav_path);
+  std::printf("  [take + band] peak %.4f, take alone %.4f, ceiling %.4f\n", peak, wav_peak(take),
+              ceiling);
+  EXPECT_GT(peak, 0.3f);                    // both are there
+  EXPECT_LE(peak, ceiling + 1.0f / 32768);  // one 16-bit step of rounding
 }
 
 TEST(OfflineJamTest, MuteSilencesThePartButKeepsGeneratingIt) {
