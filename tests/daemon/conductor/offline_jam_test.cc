@@ -88,6 +88,23 @@ std::string file_bytes(const std::string& path) {
 
 int64_t bar_of(const TimedNote& n) { return n.tick / (4 * kTpq); }
 
+// The musician as audio: the block-chord take of `bars` bars at 100 BPM rendered by the synth
+// into NAME.wav. Empty on failure (reported).
+std::string write_audio_take(const std::string& name, int bars) {
+  const std::string midi = write_musician(name + ".mid", 100.0, bars, bars);
+  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(midi);
+  EXPECT_TRUE(file.ok()) << file.status();
+  if (!file.ok()) return "";
+  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
+  EXPECT_TRUE(song.ok()) << song.status();
+  if (!song.ok()) return "";
+  const std::string take = temp_path(name + ".wav");
+  const auto rendered =
+      realtime::render_song_to_wav(*song, {.wav_path = take, .tail_seconds = 0.0});
+  EXPECT_TRUE(rendered.ok()) << rendered.status();
+  return rendered.ok() ? take : "";
+}
+
 TEST(OfflineJamTest, SameSeedGivesTheSameWavAndMidi) {
   const std::string human = write_musician("det_human.mid", 110.0, 4, 4);
   std::string wav[2], mid[2];
@@ -195,13 +212,8 @@ TEST(OfflineJamTest, TheLoopIsPredictedFromTheFirstBeatOfItsRepeat) {
 
 TEST(OfflineJamTest, AudioTakeIsHeardAndAccompanied) {
   // The musician as audio: the keyboard part rendered by the synth into a WAV.
-  const std::string midi = write_musician("take_human.mid", 100.0, 8, 8);
-  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(midi);
-  ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
-  ASSERT_TRUE(song.ok()) << song.status();
-  const std::string take = temp_path("take_human.wav");
-  ASSERT_TRUE(realtime::render_song_to_wav(*song, {.wav_path = take, .tail_seconds = 0.0}).ok());
+  const std::string take = write_audio_take("take_human", 8);
+  ASSERT_FALSE(take.empty());
   OfflineJamOptions o = jam_options(take, 11);
   o.horizons.commit_horizon_ms = 50;
   const OfflineJamResult r = render(o);
@@ -217,15 +229,23 @@ TEST(OfflineJamTest, AudioTakeIsHeardAndAccompanied) {
   EXPECT_GT(ratio.keys, 0.75);
 }
 
-// Root mean square of a WAV's frames [begin_s, end_s), both channels.
-double wav_rms(const std::string& path, double begin_s, double end_s) {
-  SF_INFO info{};
+// A WAV's interleaved samples as floats (empty if it cannot be read: reported), and its format.
+std::vector<float> read_wav(const std::string& path, SF_INFO& info) {
+  info = {};
   SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
   EXPECT_NE(f, nullptr) << path;
-  if (f == nullptr) return -1;
+  if (f == nullptr) return {};
   std::vector<float> frames(static_cast<size_t>(info.frames * info.channels));
   sf_readf_float(f, frames.data(), info.frames);
   sf_close(f);
+  return frames;
+}
+
+// Root mean square of a WAV's frames [begin_s, end_s), both channels.
+double wav_rms(const std::string& path, double begin_s, double end_s) {
+  SF_INFO info;
+  const std::vector<float> frames = read_wav(path, info);
+  if (frames.empty()) return -1;
   double sum = 0;
   size_t n = 0;
   for (auto i = static_cast<size_t>(begin_s * info.samplerate * info.channels);
@@ -238,13 +258,9 @@ double wav_rms(const std::string& path, double begin_s, double end_s) {
 
 // Largest absolute sample of a WAV, both channels.
 float wav_peak(const std::string& path) {
-  SF_INFO info{};
-  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
-  EXPECT_NE(f, nullptr) << path;
-  if (f == nullptr) return -1;
-  std::vector<float> frames(static_cast<size_t>(info.frames * info.channels));
-  sf_readf_float(f, frames.data(), info.frames);
-  sf_close(f);
+  SF_INFO info;
+  const std::vector<float> frames = read_wav(path, info);
+  if (frames.empty()) return -1;
   float peak = 0;
   for (const float x : frames) peak = std::max(peak, std::abs(x));
   return peak;
@@ -253,13 +269,8 @@ float wav_peak(const std::string& path) {
 // The band's master stage already brings its peaks to the ceiling: the take added on top must
 // not push the sum past it (it did: 0.904 against 0.891 here), or a loud take clips the WAV.
 TEST(OfflineJamTest, TheTakeAndTheBandTogetherStayUnderTheCeiling) {
-  const std::string midi = write_musician("loud_take_human.mid", 100.0, 4, 4);
-  absl::StatusOr<realtime::MidiFile> file = realtime::read_midi_file(midi);
-  ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<realtime::Song> song = realtime::song_from_midi(*file);
-  ASSERT_TRUE(song.ok()) << song.status();
-  const std::string take = temp_path("loud_take_human.wav");
-  ASSERT_TRUE(realtime::render_song_to_wav(*song, {.wav_path = take, .tail_seconds = 0.0}).ok());
+  const std::string take = write_audio_take("loud_take_human", 4);
+  ASSERT_FALSE(take.empty());
   OfflineJamOptions o = jam_options(take, 5);
   o.wav_path = temp_path("loud_take_jam.wav");
   const OfflineJamResult r = render(o);
