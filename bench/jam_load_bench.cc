@@ -14,7 +14,10 @@
 // Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
-//                       [--clock-threads N]
+//                       [--clock-threads N] [--stall-probe on|off] [--xrun-detail off|on]
+// Each xrun of the shared clock is put down to the machine or to jamd (bench/stall_probe.h);
+// --xrun-detail prints every late pass. The probes wake 1,000 times a second per CPU, which
+// costs the pacing thread a little: --stall-probe off measures without them.
 // CPU lists are sched_setaffinity's, e.g. 0 or 0,1 (like taskset -c).
 #include <grpcpp/create_channel.h>
 #include <pthread.h>
@@ -40,6 +43,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/stall_probe.h"
 #include "bench/thread_cpu.h"
 #include "daemon/api/api_server.h"
 #include "daemon/conductor/conductor.h"
@@ -336,6 +340,8 @@ struct Options {
   DaemonOptions daemon;
   double seconds = 10;
   bool clients_in_process = false;
+  bool xrun_detail = false;  // a line per late pass of the shared clock, on stderr
+  bool stall_probe = true;   // StallProbe threads, to tell the machine's xruns from jamd's
   std::string daemon_cpus, client_cpus;
 };
 
@@ -389,8 +395,14 @@ struct Result {
   ClientResult clients;
   uint64_t xruns = 0, late_events = 0, mix_frames_lost = 0;
   size_t n_jams = 0;
-  double seconds = 0;                            // measured
-  RtHealth measured;                             // xruns and late events in the measured seconds
+  double seconds = 0;            // measured
+  RtHealth measured;             // xruns and late events in the measured seconds
+  jamd::SharedClockStats clock;  // the pacing threads in the measured seconds
+  // The measured seconds' xruns of the shared clock's seats, by cause: a machine stall (the
+  // stall probe could not run either, long enough to make the seat late) or jamd's own.
+  uint64_t machine_xruns = 0, own_xruns = 0, probe_stalls = 0;
+  double probe_max_stall_ms = 0;
+  bool probe_rt = false;
   std::vector<jamd::bench::ThreadGroupCpu> cpu;  // the daemon's threads over `seconds`
 };
 
@@ -398,23 +410,31 @@ struct Result {
 // clients, so that the breakdown covers the measured seconds only.
 class CpuWindow {
  public:
-  CpuWindow(double seconds, const HostedJams& hosted)
-      : thread_([this, seconds, &hosted] {
+  CpuWindow(double seconds, const HostedJams& hosted, const jamd::SharedClock* clock)
+      : thread_([this, seconds, &hosted, clock] {
           const auto warm = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                std::chrono::duration<double>(kWarmUpSeconds));
           std::this_thread::sleep_until(warm);
+          from_ = Clock::now();
           before_ = jamd::bench::ThreadCpuSnapshot::take();
           health_before_ = rt_health(hosted);
+          if (clock != nullptr) clock_before_ = clock->stats();
           std::this_thread::sleep_until(warm + std::chrono::duration_cast<Clock::duration>(
                                                    std::chrono::duration<double>(seconds)));
           after_ = jamd::bench::ThreadCpuSnapshot::take();
+          to_ = Clock::now();
           health_after_ = rt_health(hosted);
+          if (clock != nullptr) clock_after_ = clock->stats();
         }) {}
   // xruns and late events in the measured seconds (after finish()).
   RtHealth measured() const {
     return {health_after_.xruns - health_before_.xruns,
             health_after_.late_events - health_before_.late_events, health_after_.late_frames_max};
   }
+  // The pacing threads' counts in the measured seconds; the maxima are the whole run's.
+  jamd::SharedClockStats clock() const { return clock_after_.since(clock_before_); }
+  Clock::time_point from() const { return from_; }  // the measured seconds (after finish())
+  Clock::time_point to() const { return to_; }
   std::vector<jamd::bench::ThreadGroupCpu> finish() {
     thread_.join();
     return jamd::bench::cpu_by_group(before_, after_);
@@ -423,8 +443,51 @@ class CpuWindow {
  private:
   jamd::bench::ThreadCpuSnapshot before_, after_;
   RtHealth health_before_, health_after_;
+  jamd::SharedClockStats clock_before_, clock_after_;
+  Clock::time_point from_, to_;
   std::thread thread_;
 };
+
+// Sorts the shared clock's late passes in [from, to] by cause (Result::machine_xruns).
+// stalls[cpu]: what the probe on that CPU recorded.
+void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
+                     const std::vector<std::vector<jamd::bench::StallProbe::Stall>>& per_cpu,
+                     Clock::duration period, Clock::time_point from, Clock::time_point to,
+                     bool detail, Result& r) {
+  static const std::vector<jamd::bench::StallProbe::Stall> kNone;
+  for (const jamd::SharedClockLatePass& p : passes) {
+    if (p.deadline < from || p.deadline >= to) continue;
+    const auto& stalls = p.cpu >= 0 && static_cast<size_t>(p.cpu) < per_cpu.size()
+                             ? per_cpu[static_cast<size_t>(p.cpu)]
+                             : kNone;
+    // The pass's last late seat would have started in time had the machine not stalled.
+    const Clock::duration late_by = p.last_late_seat - p.deadline - period;
+    const bool machine =
+        jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat) >= late_by;
+    (machine ? r.machine_xruns : r.own_xruns) += p.late_seats;
+    if (detail) {
+      const auto ms = [](Clock::duration d) {
+        return std::chrono::duration<double, std::milli>(d).count();
+      };
+      std::fprintf(
+          stderr,
+          "late pass at %.1f s on cpu %d: woke %.2f ms late, last late seat %.2f ms after waking, "
+          "%u seats, probe stalled %.2f ms, %s\n",
+          std::chrono::duration<double>(p.deadline - from).count(), p.cpu, ms(p.began - p.deadline),
+          ms(p.last_late_seat - p.began), p.late_seats,
+          ms(jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat)),
+          machine ? "machine" : "own");
+    }
+  }
+  for (const auto& stalls : per_cpu) {
+    for (const jamd::bench::StallProbe::Stall& s : stalls) {
+      if (s.from < from || s.from >= to) continue;
+      ++r.probe_stalls;
+      r.probe_max_stall_ms = std::max(
+          r.probe_max_stall_ms, std::chrono::duration<double, std::milli>(s.to - s.from).count());
+    }
+  }
+}
 
 Result run_scenario(const Options& o, const char* name,
                     const std::function<std::vector<ClientSpec>(Daemon&)>& make_clients) {
@@ -434,11 +497,33 @@ Result run_scenario(const Options& o, const char* name,
   Result r;
   r.scenario = name;
   r.seconds = o.seconds;
-  CpuWindow window(o.seconds, *d.hosted);
+  // One stall probe on each CPU the daemon may use.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  sched_getaffinity(0, sizeof(cpus), &cpus);
+  std::vector<std::unique_ptr<jamd::bench::StallProbe>> probes(
+      std::min<size_t>(CPU_SETSIZE, std::thread::hardware_concurrency()));
+  for (size_t c = 0; c < probes.size(); ++c)
+    if (o.stall_probe && CPU_ISSET(c, &cpus))
+      probes[c] = std::make_unique<jamd::bench::StallProbe>(static_cast<int>(c));
+  CpuWindow window(o.seconds, *d.hosted, d.clock.get());
   r.clients = o.clients_in_process ? run_clients(d.server->port(), specs, o.seconds)
                                    : run_clients_apart(o, d.server->port(), specs);
   r.cpu = window.finish();
   r.measured = window.measured();
+  r.clock = window.clock();
+  r.probe_rt = true;
+  std::vector<std::vector<jamd::bench::StallProbe::Stall>> stalls(probes.size());
+  for (size_t c = 0; c < probes.size(); ++c) {
+    if (probes[c] == nullptr) continue;
+    r.probe_rt &= probes[c]->got_rt_priority();
+    stalls[c] = probes[c]->stop();
+  }
+  const auto period = std::chrono::nanoseconds(static_cast<int64_t>(
+      1e9 * jamd::SharedClockOptions{}.period_frames / jamd::SharedClockOptions{}.sample_rate_hz));
+  if (d.clock != nullptr)
+    attribute_xruns(d.clock->late_passes(), stalls, period, window.from(), window.to(),
+                    o.xrun_detail, r);
   // RT health over the whole run (warm-up included).
   for (const jamd::HostedJamStats& j : d.hosted->stats()) {
     ++r.n_jams;
@@ -557,6 +642,10 @@ int main(int argc, char** argv) {
       o.daemon.commit_horizon_ms = std::atof(argv[i + 1]);
     else if (a == "--effects")
       o.daemon.synth_effects = std::string(argv[i + 1]) != "off";
+    else if (a == "--xrun-detail")
+      o.xrun_detail = std::string(argv[i + 1]) == "on";
+    else if (a == "--stall-probe")
+      o.stall_probe = std::string(argv[i + 1]) != "off";
     else if (a == "--clock-threads")
       o.daemon.clock_threads = std::atoi(argv[i + 1]);
   }
@@ -597,6 +686,26 @@ int main(int argc, char** argv) {
                     "\t", c.n_packets, "\t", c.delivery_p50_ms, "\t", c.delivery_p99_ms, "\t",
                     c.packets_dropped, "\t", r.xruns, "\t", r.late_events, "\t", r.mix_frames_lost,
                     "\t", r.measured.xruns, "\t", r.measured.late_events, "\n");
+  }
+  if (o.daemon.shared_threads) {
+    // Why seats were late: a pass woken late (the scheduler's) or a pass longer than a period
+    // (its own work); and each xrun's cause, against the stall probe's record of the machine.
+    std::printf("\n%-44s %7s %7s %7s %6s %9s %6s %9s %8s %9s %8s %6s\n",
+                "shared clock (counts: measured; max: run)", "passes", "p50", "p99", "late w",
+                "max late", "long p", "longest", "stalls", "max stall", "machine", "own");
+    for (const Result& r : results) {
+      std::printf(
+          "%-44s %7llu %5.2fms %5.2fms %6llu %7.2fms %6llu %7.2fms %8llu %7.2fms %8llu %6llu\n",
+          r.scenario.c_str(), static_cast<unsigned long long>(r.clock.passes),
+          r.clock.pass_percentile_ms(0.5), r.clock.pass_percentile_ms(0.99),
+          static_cast<unsigned long long>(r.clock.late_wakes), r.clock.max_wake_late_ms,
+          static_cast<unsigned long long>(r.clock.long_passes), r.clock.max_pass_ms,
+          static_cast<unsigned long long>(r.probe_stalls), r.probe_max_stall_ms,
+          static_cast<unsigned long long>(r.machine_xruns),
+          static_cast<unsigned long long>(r.own_xruns));
+    }
+    if (!results.empty() && !results.front().probe_rt)
+      std::printf("(a stall probe got no SCHED_FIFO priority or CPU: its stalls mean nothing)\n");
   }
   for (const Result& r : results) print_cpu(r, tsv);
   double load[3] = {0, 0, 0};

@@ -14,13 +14,15 @@
 //
 // The pacing thread plays the RT thread's part for its seats: it never allocates, locks or
 // blocks, and it runs the callbacks with the same ProcessBlock contract as VirtualIo. A seat's
-// xrun is a period that started more than a period after its deadline (as VirtualIo counts).
+// xrun is a period that started more than a period after its deadline (as VirtualIo counts);
+// stats() and late_passes() tell why: the pass woke late, or ran long.
 // Thread safety: open_seat(), and a seat's start()/stop(), from control threads (any; a short
 // absl::Mutex guards the seat table); counters() from any thread. The clock outlives its seats.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -44,10 +46,36 @@ struct SharedClockOptions {
   int threads = 1;  // pacing threads; a seat stays on one of them while it is started
 };
 
+// How the pacing threads kept time, summed over them: what tells a late seat's cause apart. A
+// pass that woke late lost its period to the scheduler (another thread, the kernel, the VM); a
+// pass that woke on time but worked longer than a period made its own last seats late.
+struct SharedClockStats {
+  uint64_t passes = 0;          // passes over the seats with at least one seat started
+  uint64_t late_wakes = 0;      // passes woken from sleep more than a period after their deadline
+  uint64_t long_passes = 0;     // passes whose callbacks took longer than a period
+  double max_wake_late_ms = 0;  // the latest a pass woke from sleep after its deadline
+  double max_pass_ms = 0;       // the longest a pass's callbacks took
+  // How long passes took: bucket b counts passes of [b, b + 1) * kBucketMs, the last the rest.
+  static constexpr size_t kBuckets = 64;
+  static constexpr double kBucketMs = 0.25;
+  std::array<uint64_t, kBuckets> pass_histogram{};
+  double pass_percentile_ms(double p) const;  // the upper edge of the bucket holding it
+  SharedClockStats since(const SharedClockStats& before) const;  // counts in between; maxima kept
+};
+
+// A pass in which seats started late: when it was due, when it began and on which CPU, when its
+// last late seat started, and how many seats were late (each one xrun).
+struct SharedClockLatePass {
+  std::chrono::steady_clock::time_point deadline, began, last_late_seat;
+  int cpu = -1;
+  uint32_t late_seats = 0;
+};
+
 class SharedClock {
  public:
   static constexpr size_t kMaxSeats = 128;
   static constexpr int kMaxThreads = 8;
+  static constexpr size_t kLatePassLog = 512;  // the latest late passes kept, per pacing thread
 
   explicit SharedClock(const SharedClockOptions& options);
   ~SharedClock();  // every seat must have been stopped
@@ -58,6 +86,10 @@ class SharedClock {
   std::unique_ptr<realtime::AudioIo> open_seat();
   bool got_rt_priority() const { return got_rt_priority_.load(std::memory_order_acquire); }
   uint32_t period_frames() const { return options_.period_frames; }
+  SharedClockStats stats() const;  // thread: any
+  // The late passes still in the log, for telling the machine's stalls from the clock's own
+  // overruns (jam_load_bench). thread: any
+  std::vector<SharedClockLatePass> late_passes() const;
 
  private:
   class Seat;
@@ -76,8 +108,37 @@ class SharedClock {
   const SharedClockOptions options_;
   const int n_threads_;
   std::array<Slot, kMaxSeats> slots_;
+  struct Timing;
+  struct LatePassLog;
+  // Book-keeping of one pass. thread: pacing
+  static void log_late_pass(LatePassLog& log, const SharedClockLatePass& pass);
+  static void record_pass(Timing& timing, std::chrono::steady_clock::duration wake_late,
+                          std::chrono::steady_clock::duration pass,
+                          std::chrono::steady_clock::duration period);
+
   // Whole passes over its slots each pacing thread has finished.
   std::array<std::atomic<uint64_t>, kMaxThreads> passes_{};
+  // Written by its pacing thread only (relaxed: counters, no ordering), read by stats(). A
+  // pass's wake is late only after a sleep: one begun late because the pass before overran is
+  // that long pass's doing.
+  struct Timing {
+    std::atomic<uint64_t> passes{0}, late_wakes{0}, long_passes{0};
+    std::atomic<int64_t> max_wake_late_ns{0}, max_pass_ns{0};
+    std::array<std::atomic<uint64_t>, SharedClockStats::kBuckets> pass_histogram{};
+  };
+  std::array<Timing, kMaxThreads> timing_{};
+  // Each pacing thread's ring of late passes: it writes a record, then counts it (release).
+  struct LatePassRecord {
+    std::atomic<int64_t> deadline_ns{0}, began_ns{0},
+        last_late_ns{0};  // steady_clock, since its epoch
+    std::atomic<int32_t> cpu{-1};
+    std::atomic<uint32_t> late_seats{0};
+  };
+  struct LatePassLog {
+    std::array<LatePassRecord, kLatePassLog> records;
+    std::atomic<uint64_t> written{0};
+  };
+  std::array<LatePassLog, kMaxThreads> late_log_{};
   std::atomic<bool> running_{true};
   std::atomic<bool> got_rt_priority_{false};
   absl::Mutex mu_;  // control threads only: who may take a free slot

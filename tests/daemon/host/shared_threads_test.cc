@@ -140,6 +140,61 @@ TEST(SharedClock, SeatsAreSharedOutEvenlyAmongThePacingThreads) {
   EXPECT_EQ(late_comer.thread(), callbacks[0].thread());
 }
 
+// Stalls once, on its `stall_at`th period, for `stall`: a pass that runs past its period.
+class StallingCallback final : public realtime::ProcessCallback {
+ public:
+  StallingCallback(uint64_t stall_at, std::chrono::milliseconds stall)
+      : stall_at_(stall_at), stall_(stall) {}
+  void process(const realtime::ProcessBlock&) override {
+    if (periods_.fetch_add(1) + 1 == stall_at_) std::this_thread::sleep_for(stall_);
+  }
+  uint64_t periods() const { return periods_.load(); }
+
+ private:
+  const uint64_t stall_at_;
+  const std::chrono::milliseconds stall_;
+  std::atomic<uint64_t> periods_{0};
+};
+
+// A seat that overruns makes the seats after it in the pass start late: the clock counts the
+// long pass, its length and each late seat's xrun, and logs the pass with its late seats (what
+// jam_load_bench attributes to the machine or to jamd).
+TEST(SharedClock, ALongPassIsCountedAndItsLateSeatsLogged) {
+  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64});  // 1.33 ms periods
+  auto first = clock.open_seat();
+  auto second = clock.open_seat();
+  StallingCallback stalls(/*stall_at=*/10, 20ms);
+  CountingCallback after;
+  ASSERT_TRUE(first->start(&stalls).ok());
+  ASSERT_TRUE(second->start(&after).ok());
+  wait_for([&] { return after.periods() >= 40; });
+  second->stop();
+  first->stop();
+
+  const SharedClockStats stats = clock.stats();
+  EXPECT_GE(stats.long_passes, 1u);
+  EXPECT_GE(stats.max_pass_ms, 20.0);
+  EXPECT_GE(stats.passes, 40u);
+  uint64_t histogram_total = 0;
+  for (uint64_t n : stats.pass_histogram) histogram_total += n;
+  EXPECT_EQ(histogram_total, stats.passes);
+  EXPECT_GE(stats.pass_percentile_ms(1.0), 16.0);  // the stalled pass is in the last bucket
+  EXPECT_GE(second->counters().xruns.load(), 1u);  // started 20 ms after its deadline
+
+  const std::vector<SharedClockLatePass> late = clock.late_passes();
+  ASSERT_FALSE(late.empty());
+  uint64_t late_seats = 0;
+  bool logged_the_stall = false;
+  for (const SharedClockLatePass& p : late) {
+    late_seats += p.late_seats;
+    EXPECT_GT(p.last_late_seat - p.deadline, std::chrono::microseconds(1333));
+    EXPECT_GE(p.cpu, 0);
+    logged_the_stall |= p.last_late_seat - p.began >= 20ms;
+  }
+  EXPECT_TRUE(logged_the_stall);
+  EXPECT_EQ(late_seats, first->counters().xruns.load() + second->counters().xruns.load());
+}
+
 TEST(SharedWorker, RunsEveryWorkEachPassAndARemovedOneNeverAgain) {
   SharedWorker worker({.wake_ms = 1});
   std::atomic<int> a{0}, b{0};
