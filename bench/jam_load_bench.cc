@@ -14,7 +14,8 @@
 // Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
-//                       [--clock-threads N] [--stall-probe on|off] [--xrun-detail off|on]
+//                       [--clock-threads N] [--period FRAMES] [--stall-probe on|off]
+//                       [--xrun-detail off|on]
 // Each xrun of the shared clock is put down to the machine or to jamd (bench/stall_probe.h);
 // --xrun-detail prints every late pass. The probes wake 1,000 times a second per CPU, which
 // costs the pacing thread a little: --stall-probe off measures without them.
@@ -104,6 +105,7 @@ struct DaemonOptions {
   bool shared_threads = true;
   bool synth_effects = true;
   int clock_threads = jamd::SharedClockOptions{}.threads;  // the shared clock's pacing threads
+  uint32_t period_frames = jamd::kStreamPeriodFrames;      // the virtual clock's period, as serve's
   double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
 };
 
@@ -131,10 +133,14 @@ struct Daemon {
     name_new_threads(before, "conductor");
     jamd::JamHostOptions host;
     host.synth_effects = options.synth_effects;
+    host.period_frames = options.period_frames;
     jamd::HostedJamsOptions hosted_options;
     if (options.shared_threads) {
-      clock = std::make_unique<jamd::SharedClock>(jamd::SharedClockOptions{
-          .rt_priority = jamd::kSharedClockRtPriority, .threads = options.clock_threads});
+      clock = std::make_unique<jamd::SharedClock>(
+          jamd::SharedClockOptions{.sample_rate_hz = host.sample_rate_hz,
+                                   .period_frames = host.period_frames,
+                                   .rt_priority = jamd::kSharedClockRtPriority,
+                                   .threads = options.clock_threads});
       worker = std::make_unique<jamd::SharedWorker>(
           jamd::SharedWorkerOptions{.nice = jamd::kSharedWorkerNice});
       host.shared_clock = clock.get();
@@ -519,8 +525,8 @@ Result run_scenario(const Options& o, const char* name,
     r.probe_rt &= probes[c]->got_rt_priority();
     stalls[c] = probes[c]->stop();
   }
-  const auto period = std::chrono::nanoseconds(static_cast<int64_t>(
-      1e9 * jamd::SharedClockOptions{}.period_frames / jamd::SharedClockOptions{}.sample_rate_hz));
+  const auto period = std::chrono::nanoseconds(
+      static_cast<int64_t>(1e9 * o.daemon.period_frames / jamd::JamHostOptions{}.sample_rate_hz));
   if (d.clock != nullptr)
     attribute_xruns(d.clock->late_passes(), stalls, period, window.from(), window.to(),
                     o.xrun_detail, r);
@@ -646,6 +652,8 @@ int main(int argc, char** argv) {
       o.xrun_detail = std::string(argv[i + 1]) == "on";
     else if (a == "--stall-probe")
       o.stall_probe = std::string(argv[i + 1]) != "off";
+    else if (a == "--period")
+      o.daemon.period_frames = static_cast<uint32_t>(std::atoi(argv[i + 1]));
     else if (a == "--clock-threads")
       o.daemon.clock_threads = std::atoi(argv[i + 1]);
   }
@@ -654,6 +662,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "steer") results.push_back(run_steer(o));
   if (only.empty() || only == "listen") results.push_back(run_listen(o));
   if (only.empty() || only == "jams") results.push_back(run_jams(o));
+  std::printf("virtual clock: %u frames a period; ", o.daemon.period_frames);
   std::printf("jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
               o.daemon.shared_threads
                   ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, one worker)").c_str()

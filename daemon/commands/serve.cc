@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/api/api_server.h"
 #include "daemon/conductor/conductor.h"
@@ -29,7 +30,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: jamd serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "                  [--model PATH] [--backend auto|cpu|cuda] [--soundfont SF]\n"
-    "                  [--precision bf16|fp32]\n"
+    "                  [--precision bf16|fp32] [--period FRAMES]\n"
     "                  [--http HOST:PORT [--web-root DIR]] [--record DIR] [--demo]\n"
     "                  [--sessions-only]\n"
     "\n"
@@ -45,6 +46,9 @@ constexpr const char* kUsage =
     "  --backend B         auto (default: CUDA when a GPU works, else the CPU), cpu or cuda\n"
     "  --precision P       bf16 (default: faster, within about 1e-2 of fp32) or fp32\n"
     "  --soundfont SF      'default' (TimGM6mb), 'fluidr3', or a .sf2 path\n"
+    "  --period FRAMES     the jams' audio period at 48 kHz, 64..4096 (default 480: 10 ms, one\n"
+    "                      Opus frame; smaller reacts sooner to mutes and volume, but a busy\n"
+    "                      machine breaks more periods)\n"
     "  --http HOST:PORT    also serve the web client and its WebSocket here (e.g.\n"
     "                      127.0.0.1:8080)\n"
     "  --web-root DIR      the built web client's files (default: none, WebSocket only)\n"
@@ -58,10 +62,16 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
 // One conductor serves every jam the session layer admits.
 constexpr SessionLimits kLimits{};
 
+JamHostOptions stream_host_options() {
+  JamHostOptions host;
+  host.period_frames = kStreamPeriodFrames;
+  return host;
+}
+
 struct ServeArgs {
   api::ServerOptions api;
   ConductorOptions conductor{.model_path = JAMD_SOURCE_DIR "/models/band.jamd"};
-  JamHostOptions host;
+  JamHostOptions host = stream_host_options();
   HostedJamsOptions hosted;
   web::WebServerOptions web;
   bool http = false;
@@ -104,7 +114,12 @@ int parse(std::span<const char* const> args, ServeArgs& s) {
       s.conductor.model_path = v;
     else if (a == "--soundfont")
       s.host.soundfont = v;
-    else if (a == "--record")
+    else if (a == "--period") {
+      uint32_t frames = 0;
+      if (!absl::SimpleAtoi(v, &frames) || frames < 64 || frames > 4096)
+        return usage_error(absl::StrCat("bad --period '", v, "': a number of frames, 64..4096"));
+      s.host.period_frames = frames;
+    } else if (a == "--record")
       s.hosted.record_directory = v;
     else if (a == "--http") {
       s.http = true;

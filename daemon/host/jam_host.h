@@ -34,6 +34,12 @@
 
 namespace jamd {
 
+// `jamd serve`'s virtual-clock period: one Opus frame (10 ms at 48 kHz), so each period gives a
+// listener exactly one packet. Against 256 frames it doubles the time a pacing pass may start
+// late before its seats count an xrun, on a machine whose kernel holds the cores for
+// milliseconds (docs/PERFORMANCE.md, 32 jams); an instant control still lands within 10 ms.
+inline constexpr uint32_t kStreamPeriodFrames = 480;
+
 struct JamHostOptions {
   enum class Clock {
     kVirtualRealtime,  // no JACK: the virtual clock, paced in real time (remote-only jams)
