@@ -41,6 +41,7 @@ tones, and pitch / groove descriptors against the real test split's interquartil
   --bars=N              bars per jam (default 8)
   --seed=N              first jam's seed (default 1)
   --temperature=T       sampling temperature (default 1.0); --top-p=P (default 0.95)
+  --drums-top-p=P       top-p in the drum block (default 1: the whole distribution)
   --out-of-key-bias=B   nats added to out-of-key pitches of pitched parts (default -0.5)
   --non-chord-bias=B    nats added to bass and keys' non-chord-tone pitches (default -0.75)
   --pad-lead-non-chord-bias=B  the same for pad and lead (default 0)
@@ -109,6 +110,8 @@ std::string parse(int argc, char** argv, Args& a) {
       a.gen.sampling.temperature = static_cast<float>(n);
     } else if (name == "--top-p" && n > 0 && n <= 1) {
       a.gen.sampling.top_p = static_cast<float>(n);
+    } else if (name == "--drums-top-p" && n > 0 && n <= 1) {
+      a.gen.drums_top_p = static_cast<float>(n);
     } else if (name == "--out-of-key-bias" && n <= 0) {
       a.gen.bias.out_of_key = static_cast<float>(n);
     } else if (name == "--non-chord-bias" && n <= 0) {
@@ -230,7 +233,7 @@ bool write_json(const std::string& path, const Args& a, const std::vector<Row>& 
   out << "{\n  \"model\": \"" << json_escape(a.model) << "\",\n  \"jams\": " << a.gen.n_jams
       << ", \"bars_per_jam\": " << a.gen.n_bars << ", \"seed\": " << a.gen.seed
       << ", \"temperature\": " << a.gen.sampling.temperature
-      << ", \"top_p\": " << a.gen.sampling.top_p
+      << ", \"top_p\": " << a.gen.sampling.top_p << ", \"drums_top_p\": " << a.gen.drums_top_p
       << ",\n  \"out_of_key_bias\": " << a.gen.bias.out_of_key
       << ", \"non_chord_bias\": " << a.gen.bias.non_chord_tone
       << ", \"pad_lead_non_chord_bias\": " << a.gen.bias.non_chord_tone_pad_lead

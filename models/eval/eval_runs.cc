@@ -118,6 +118,7 @@ BandControls controls_of_bar(const Score& score, int bar, const std::array<bool,
   c.style = info.controls.style;
   c.part_enabled = enabled;
   c.sampling = options.sampling;
+  c.drums_top_p = options.drums_top_p;
   return c;
 }
 

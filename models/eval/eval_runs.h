@@ -58,6 +58,7 @@ struct GenerationOptions {
   int n_bars = 8;
   uint64_t seed = 1;
   SamplingParams sampling = {.temperature = 1.0f, .top_k = 0, .top_p = 0.95f};
+  float drums_top_p = BandControls{}.drums_top_p;  // the generator's default
   PitchBias bias;
 };
 

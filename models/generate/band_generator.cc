@@ -431,7 +431,17 @@ absl::StatusOr<TokenId> BandGenerator::choose_next(std::span<const float> logits
     fill_bias(logits, mask, batch.bias_);
     bias = batch.bias_;
   }
-  return batch.sampler_.sample(logits, controls_.sampling, &mask, bias, rng_);
+  // The drummer's notes come from the whole distribution (BandControls::drums_top_p), but whether
+  // the drums play the bar at all, when that is open (the block's first token may be the next
+  // part's marker), keeps the shared nucleus: with free controls and no musician the whole
+  // distribution let a silent band stay silent for bars.
+  SamplingParams params = controls_.sampling;
+  if (grammar.current_part() == static_cast<int>(Role::kDrums)) {
+    const bool may_stay_silent =
+        vocab_.info(tokens_.back()).kind == TokenKind::kPart && mask.test(vocab_.part(Role::kBass));
+    if (!may_stay_silent) params.top_p = controls_.drums_top_p;
+  }
+  return batch.sampler_.sample(logits, params, &mask, bias, rng_);
 }
 
 absl::Status BandGenerator::push(TokenId token) {
