@@ -129,8 +129,8 @@ class SharedClock {
   std::array<Timing, kMaxThreads> timing_{};
   // Each pacing thread's ring of late passes: it writes a record, then counts it (release).
   struct LatePassRecord {
-    std::atomic<int64_t> deadline_ns{0}, began_ns{0},
-        last_late_ns{0};  // steady_clock, since its epoch
+    // steady_clock times, in nanoseconds since its epoch
+    std::atomic<int64_t> deadline_ns{0}, began_ns{0}, last_late_ns{0};
     std::atomic<int32_t> cpu{-1};
     std::atomic<uint32_t> late_seats{0};
   };
