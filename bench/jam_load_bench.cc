@@ -526,10 +526,8 @@ Result run_scenario(const Options& o, const char* name,
     r.probe_rt &= probes[c]->got_rt_priority();
     stalls[c] = probes[c]->stop();
   }
-  const auto period = std::chrono::nanoseconds(
-      static_cast<int64_t>(1e9 * o.daemon.period_frames / jamd::JamHostOptions{}.sample_rate_hz));
   if (d.clock != nullptr)
-    attribute_xruns(d.clock->late_passes(), stalls, period, window.from(), window.to(),
+    attribute_xruns(d.clock->late_passes(), stalls, d.clock->period(), window.from(), window.to(),
                     o.xrun_detail, r);
   // RT health over the whole run (warm-up included).
   for (const jamd::HostedJamStats& j : d.hosted->stats()) {
@@ -654,7 +652,7 @@ int main(int argc, char** argv) {
     else if (a == "--stall-probe")
       o.stall_probe = std::string(argv[i + 1]) == "on";
     else if (a == "--period")
-      o.daemon.period_frames = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+      o.daemon.period_frames = static_cast<uint32_t>(std::clamp(std::atoi(argv[i + 1]), 64, 4096));
     else if (a == "--clock-threads")
       o.daemon.clock_threads = std::atoi(argv[i + 1]);
   }

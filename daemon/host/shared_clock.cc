@@ -245,8 +245,7 @@ void SharedClock::record_pass(Timing& timing, SteadyClock::duration wake_late,
 
 void SharedClock::run(int t) {
   pthread_setname_np(pthread_self(), "shared-clock");
-  const auto period = std::chrono::nanoseconds(
-      static_cast<int64_t>(1e9 * options_.period_frames / options_.sample_rate_hz));
+  const auto period = this->period();
   Timing& timing = timing_[static_cast<size_t>(t)];
   LatePassLog& late_log = late_log_[static_cast<size_t>(t)];
   auto deadline = SteadyClock::now();

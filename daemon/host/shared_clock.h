@@ -86,6 +86,10 @@ class SharedClock {
   std::unique_ptr<realtime::AudioIo> open_seat();
   bool got_rt_priority() const { return got_rt_priority_.load(std::memory_order_acquire); }
   uint32_t period_frames() const { return options_.period_frames; }
+  std::chrono::nanoseconds period() const {  // the grid's step
+    return std::chrono::nanoseconds(
+        static_cast<int64_t>(1e9 * options_.period_frames / options_.sample_rate_hz));
+  }
   SharedClockStats stats() const;  // thread: any
   // The late passes still in the log, for telling the machine's stalls from the clock's own
   // overruns (jam_load_bench). thread: any
@@ -108,14 +112,6 @@ class SharedClock {
   const SharedClockOptions options_;
   const int n_threads_;
   std::array<Slot, kMaxSeats> slots_;
-  struct Timing;
-  struct LatePassLog;
-  // Book-keeping of one pass. thread: pacing
-  static void log_late_pass(LatePassLog& log, const SharedClockLatePass& pass);
-  static void record_pass(Timing& timing, std::chrono::steady_clock::duration wake_late,
-                          std::chrono::steady_clock::duration pass,
-                          std::chrono::steady_clock::duration period);
-
   // Whole passes over its slots each pacing thread has finished.
   std::array<std::atomic<uint64_t>, kMaxThreads> passes_{};
   // Written by its pacing thread only (relaxed: counters, no ordering), read by stats(). A
@@ -139,6 +135,11 @@ class SharedClock {
     std::atomic<uint64_t> written{0};
   };
   std::array<LatePassLog, kMaxThreads> late_log_{};
+  // Book-keeping of one pass. thread: pacing
+  static void log_late_pass(LatePassLog& log, const SharedClockLatePass& pass);
+  static void record_pass(Timing& timing, std::chrono::steady_clock::duration wake_late,
+                          std::chrono::steady_clock::duration pass,
+                          std::chrono::steady_clock::duration period);
   std::atomic<bool> running_{true};
   std::atomic<bool> got_rt_priority_{false};
   absl::Mutex mu_;  // control threads only: who may take a free slot
