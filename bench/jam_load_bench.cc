@@ -14,7 +14,7 @@
 // Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
-//                       [--clock-threads N] [--period FRAMES] [--stall-probe off|on]
+//                       [--clock-threads N] [--standby N] [--period FRAMES] [--stall-probe off|on]
 //                       [--xrun-detail off|on]
 // --stall-probe on puts each xrun of the shared clock down to the machine or to jamd
 // (bench/stall_probe.h); --xrun-detail on prints every late pass. The probes wake 1,000 times a
@@ -106,7 +106,8 @@ struct DaemonOptions {
   bool shared_threads = true;
   bool synth_effects = true;
   int clock_threads = jamd::SharedClockOptions{}.threads;  // the shared clock's pacing threads
-  uint32_t period_frames = jamd::kStreamPeriodFrames;      // the virtual clock's period, as serve's
+  int standby_threads = jamd::SharedClockOptions{}.standby_threads;  // and its standby threads
+  uint32_t period_frames = jamd::kStreamPeriodFrames;  // the virtual clock's period, as serve's
   double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
 };
 
@@ -141,7 +142,8 @@ struct Daemon {
           jamd::SharedClockOptions{.sample_rate_hz = host.sample_rate_hz,
                                    .period_frames = host.period_frames,
                                    .rt_priority = jamd::kSharedClockRtPriority,
-                                   .threads = options.clock_threads});
+                                   .threads = options.clock_threads,
+                                   .standby_threads = options.standby_threads});
       worker = std::make_unique<jamd::SharedWorker>(
           jamd::SharedWorkerOptions{.nice = jamd::kSharedWorkerNice});
       host.shared_clock = clock.get();
@@ -655,6 +657,8 @@ int main(int argc, char** argv) {
       o.daemon.period_frames = static_cast<uint32_t>(std::clamp(std::atoi(argv[i + 1]), 64, 4096));
     else if (a == "--clock-threads")
       o.daemon.clock_threads = std::atoi(argv[i + 1]);
+    else if (a == "--standby")
+      o.daemon.standby_threads = std::atoi(argv[i + 1]);
   }
   pin_to(o.daemon_cpus);  // before any of the daemon's threads start
   std::vector<Result> results;
@@ -664,7 +668,9 @@ int main(int argc, char** argv) {
   std::printf("virtual clock: %u frames a period; ", o.daemon.period_frames);
   std::printf("jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
               o.daemon.shared_threads
-                  ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, one worker)").c_str()
+                  ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, ",
+                                 o.daemon.standby_threads, " standby, one worker)")
+                        .c_str()
                   : "per jam (clock, tap, listener, streamer)",
               o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms);
   std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
@@ -698,15 +704,19 @@ int main(int argc, char** argv) {
   if (o.daemon.shared_threads) {
     // Why seats were late: a pass woken late (the scheduler's) or a pass longer than a period
     // (its own work); and each xrun's cause, against the stall probe's record of the machine.
-    std::printf("\n%-44s %7s %7s %7s %6s %9s %6s %9s %8s %9s %8s %6s\n",
+    // "relieved": passes in which a standby thread played seats, and how many it played.
+    std::printf("\n%-44s %7s %7s %7s %6s %9s %6s %9s %14s %8s %9s %8s %6s\n",
                 "shared clock (counts: measured; max: run)", "passes", "p50", "p99", "late w",
-                "max late", "long p", "longest", "stalls", "max stall", "machine", "own");
+                "max late", "long p", "longest", "relieved/seats", "stalls", "max stall", "machine",
+                "own");
     for (const Result& r : results) {
-      std::printf("%-44s %7llu %5.2fms %5.2fms %6llu %7.2fms %6llu %7.2fms", r.scenario.c_str(),
-                  static_cast<unsigned long long>(r.clock.passes), r.clock.pass_percentile_ms(0.5),
-                  r.clock.pass_percentile_ms(0.99),
+      std::printf("%-44s %7llu %5.2fms %5.2fms %6llu %7.2fms %6llu %7.2fms %7llu/%-6llu",
+                  r.scenario.c_str(), static_cast<unsigned long long>(r.clock.passes),
+                  r.clock.pass_percentile_ms(0.5), r.clock.pass_percentile_ms(0.99),
                   static_cast<unsigned long long>(r.clock.late_wakes), r.clock.max_wake_late_ms,
-                  static_cast<unsigned long long>(r.clock.long_passes), r.clock.max_pass_ms);
+                  static_cast<unsigned long long>(r.clock.long_passes), r.clock.max_pass_ms,
+                  static_cast<unsigned long long>(r.clock.relieved_passes),
+                  static_cast<unsigned long long>(r.clock.standby_seats));
       if (o.stall_probe) {
         std::printf(" %8llu %7.2fms %8llu %6llu\n", static_cast<unsigned long long>(r.probe_stalls),
                     r.probe_max_stall_ms, static_cast<unsigned long long>(r.machine_xruns),

@@ -68,8 +68,31 @@ class SharedClock::Seat final : public realtime::AudioIo {
   realtime::IoCounters counters_;
 };
 
+namespace {
+int64_t since_epoch_ns(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+int64_t now_ns() { return since_epoch_ns(SteadyClock::now()); }
+SteadyClock::time_point at_ns(int64_t ns) {
+  return SteadyClock::time_point(std::chrono::nanoseconds(ns));
+}
+
+// Keeps the largest value stored; any thread.
+void store_max(std::atomic<int64_t>& max, int64_t value) {
+  int64_t seen = max.load(std::memory_order_relaxed);
+  while (value > seen && !max.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
+}  // namespace
+
 SharedClock::SharedClock(const SharedClockOptions& options)
-    : options_(options), n_threads_(std::clamp(options.threads, 1, kMaxThreads)) {
+    : options_(options),
+      n_pacing_(std::clamp(options.threads, 1, kMaxThreads)),
+      n_threads_(std::min(kMaxThreads, n_pacing_ + std::max(0, options.standby_threads))),
+      period_ns_(period().count()),
+      standby_after_ns_(static_cast<int64_t>(std::clamp(options.standby_after, 0.0, 1.0) *
+                                             static_cast<double>(period_ns_))),
+      origin_ns_(now_ns()) {
   bool all_rt = options_.rt_priority > 0;
   for (int t = 0; t < n_threads_; ++t) {
     threads_.emplace_back([this, t] { run(t); });
@@ -94,20 +117,12 @@ std::unique_ptr<realtime::AudioIo> SharedClock::open_seat() {
 
 void SharedClock::attach(Seat* seat) {
   absl::MutexLock lock(&mu_);
-  // The free slot of the pacing thread with the fewest seats: the work stays even as jams come
-  // and go.
-  std::array<int, kMaxThreads> seats{};
-  for (size_t i = 0; i < kMaxSeats; ++i) seats[static_cast<size_t>(thread_of(i))] += taken_[i];
-  size_t best = kMaxSeats;
-  for (size_t i = 0; i < kMaxSeats; ++i) {
-    if (taken_[i]) continue;
-    const auto t = static_cast<size_t>(thread_of(i));
-    if (best == kMaxSeats || seats[t] < seats[static_cast<size_t>(thread_of(best))]) best = i;
-  }
-  assert(best < kMaxSeats && "SharedClock: more seats than kMaxSeats");
-  if (best == kMaxSeats) return;
-  taken_[best] = true;
-  slots_[best].seat.store(seat, std::memory_order_release);
+  // The first free slot: the passes play the slots in order, so the seats stay near the front.
+  const auto free = std::find(taken_.begin(), taken_.end(), false);
+  assert(free != taken_.end() && "SharedClock: more seats than kMaxSeats");
+  if (free == taken_.end()) return;
+  *free = true;
+  slots_[static_cast<size_t>(free - taken_.begin())].seat.store(seat);
 }
 
 void SharedClock::detach(Seat* seat) {
@@ -116,25 +131,20 @@ void SharedClock::detach(Seat* seat) {
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < kMaxSeats; ++i) {
       if (slots_[i].seat.load(std::memory_order_relaxed) != seat) continue;
-      slots_[i].seat.store(nullptr, std::memory_order_release);
+      slots_[i].seat.store(nullptr);  // seq_cst, as the players' loads and opened_
       index = i;
     }
   }
   if (index == kMaxSeats) return;
-  // The thread may have loaded the seat just before it was cleared: once a whole pass began
-  // after the store, it no longer holds it. The slot is reusable only then.
-  wait_for_two_passes(thread_of(index));
-  absl::MutexLock lock(&mu_);
-  taken_[index] = false;
-}
-
-void SharedClock::wait_for_two_passes(int t) {
-  std::atomic<uint64_t>& passes = passes_[static_cast<size_t>(t)];
-  const uint64_t seen = passes.load(std::memory_order_acquire);
+  // A thread may have loaded the seat just before it was cleared, in the pass open now or the
+  // one about to open. Once both have been played, no thread holds it: the slot is reusable.
+  const uint64_t seen = opened_.load();
   while (running_.load(std::memory_order_acquire) &&
-         passes.load(std::memory_order_acquire) < seen + 2) {
+         played_tickets_.load(std::memory_order_acquire) < (seen + 2) * kMaxSeats) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  absl::MutexLock lock(&mu_);
+  taken_[index] = false;
 }
 
 SharedClockStats SharedClock::stats() const {
@@ -144,6 +154,8 @@ SharedClockStats SharedClock::stats() const {
     s.passes += timing.passes.load(std::memory_order_relaxed);
     s.late_wakes += timing.late_wakes.load(std::memory_order_relaxed);
     s.long_passes += timing.long_passes.load(std::memory_order_relaxed);
+    s.relieved_passes += timing.relieved_passes.load(std::memory_order_relaxed);
+    s.standby_seats += timing.standby_seats.load(std::memory_order_relaxed);
     s.max_wake_late_ms = std::max(
         s.max_wake_late_ms,
         1e-6 * static_cast<double>(timing.max_wake_late_ns.load(std::memory_order_relaxed)));
@@ -174,6 +186,8 @@ SharedClockStats SharedClockStats::since(const SharedClockStats& before) const {
   s.passes -= before.passes;
   s.late_wakes -= before.late_wakes;
   s.long_passes -= before.long_passes;
+  s.relieved_passes -= before.relieved_passes;
+  s.standby_seats -= before.standby_seats;
   for (size_t b = 0; b < kBuckets; ++b) s.pass_histogram[b] -= before.pass_histogram[b];
   return s;
 }
@@ -206,12 +220,8 @@ std::vector<SharedClockLatePass> SharedClock::late_passes() const {
   return passes;
 }
 
+// The recording thread is the only writer of its Timing: a plain load and store keep the maximum.
 namespace {
-int64_t since_epoch_ns(SteadyClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-// The pacing thread is the only writer: a plain load and store keep the maximum.
 void keep_max(std::atomic<int64_t>& max, int64_t value) {
   if (value > max.load(std::memory_order_relaxed)) max.store(value, std::memory_order_relaxed);
 }
@@ -228,63 +238,121 @@ void SharedClock::log_late_pass(LatePassLog& log, const SharedClockLatePass& pas
   log.written.store(n + 1, std::memory_order_release);
 }
 
-void SharedClock::record_pass(Timing& timing, SteadyClock::duration wake_late,
-                              SteadyClock::duration pass, SteadyClock::duration period) {
-  const int64_t wake_late_ns = std::chrono::nanoseconds(wake_late).count();
-  const int64_t pass_ns = std::chrono::nanoseconds(pass).count();
+void SharedClock::record_pass(int t, uint64_t pass) {
+  const PassRecord& r = pass_ring_[pass % kPassRing];
+  const uint32_t played = r.played.load(std::memory_order_relaxed);
+  const SharedClockLatePass late{at_ns(r.deadline_ns.load(std::memory_order_relaxed)),
+                                 at_ns(r.began_ns.load(std::memory_order_relaxed)),
+                                 at_ns(r.last_late_ns.load(std::memory_order_relaxed)),
+                                 r.cpu.load(std::memory_order_relaxed),
+                                 r.late_seats.load(std::memory_order_relaxed)};
+  const int64_t wake_late_ns = r.wake_late_ns.load(std::memory_order_relaxed);
+  const int64_t pass_ns = r.ended_ns.load(std::memory_order_relaxed) - since_epoch_ns(late.began);
+  const uint32_t standby_seats = r.standby_seats.load(std::memory_order_relaxed);
+  // Only a thread held up for three whole passes finds its pass's record reused: it drops it.
+  if (r.pass.load(std::memory_order_acquire) != pass || played == 0) return;
+
+  Timing& timing = timing_[static_cast<size_t>(t)];
   timing.passes.fetch_add(1, std::memory_order_relaxed);
-  if (wake_late > period) timing.late_wakes.fetch_add(1, std::memory_order_relaxed);
-  if (pass > period) timing.long_passes.fetch_add(1, std::memory_order_relaxed);
+  if (wake_late_ns > period_ns_) timing.late_wakes.fetch_add(1, std::memory_order_relaxed);
+  if (pass_ns > period_ns_) timing.long_passes.fetch_add(1, std::memory_order_relaxed);
+  if (standby_seats > 0) {
+    timing.relieved_passes.fetch_add(1, std::memory_order_relaxed);
+    timing.standby_seats.fetch_add(standby_seats, std::memory_order_relaxed);
+  }
   keep_max(timing.max_wake_late_ns, wake_late_ns);
   keep_max(timing.max_pass_ns, pass_ns);
   const auto bucket =
       static_cast<size_t>(static_cast<double>(pass_ns) * 1e-6 / SharedClockStats::kBucketMs);
   timing.pass_histogram[std::min(bucket, SharedClockStats::kBuckets - 1)].fetch_add(
       1, std::memory_order_relaxed);
+  if (late.late_seats > 0) log_late_pass(late_log_[static_cast<size_t>(t)], late);
+}
+
+int64_t SharedClock::due_ns(uint64_t pass) const {
+  if (pass == 0) return origin_ns_;
+  const PassRecord& before = pass_ring_[(pass - 1) % kPassRing];
+  const int64_t due = before.deadline_ns.load(std::memory_order_relaxed) + period_ns_;
+  // Behind by more than a period: the late seats counted it; the grid starts again from there.
+  const int64_t ended = before.ended_ns.load(std::memory_order_relaxed);
+  return ended > due + period_ns_ ? ended : due;
+}
+
+void SharedClock::open_pass(uint64_t pass, int64_t deadline_ns, bool slept) {
+  uint64_t unclaimed = pass;
+  if (!opening_.compare_exchange_strong(unclaimed, pass + 1, std::memory_order_acq_rel)) return;
+  PassRecord& r = pass_ring_[pass % kPassRing];
+  const int64_t began = now_ns();
+  r.pass.store(pass, std::memory_order_relaxed);
+  r.deadline_ns.store(deadline_ns, std::memory_order_relaxed);
+  r.began_ns.store(began, std::memory_order_relaxed);
+  r.ended_ns.store(began, std::memory_order_relaxed);
+  r.last_late_ns.store(0, std::memory_order_relaxed);
+  r.wake_late_ns.store(slept ? began - deadline_ns : 0, std::memory_order_relaxed);
+  r.cpu.store(sched_getcpu(), std::memory_order_relaxed);  // the vDSO's: no system call
+  r.played.store(0, std::memory_order_relaxed);
+  r.late_seats.store(0, std::memory_order_relaxed);
+  r.standby_seats.store(0, std::memory_order_relaxed);
+  opened_.store(pass + 1);  // seq_cst: publishes the record (and orders with detach)
+}
+
+void SharedClock::play_open_pass(uint64_t pass, bool standby, int t) {
+  PassRecord& r = pass_ring_[pass % kPassRing];
+  const int64_t late_after_ns = r.deadline_ns.load(std::memory_order_relaxed) + period_ns_;
+  const uint64_t end = (pass + 1) * kMaxSeats;
+  uint64_t ticket = next_ticket_.load(std::memory_order_relaxed);
+  while (ticket < end) {
+    if (!next_ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel,
+                                            std::memory_order_relaxed)) {
+      continue;  // another thread took it; `ticket` is now the next one
+    }
+    if (Seat* seat = slots_[ticket % kMaxSeats].seat.load(); seat != nullptr) {
+      // Late: this seat's period starts more than a period after the grid's deadline.
+      const int64_t start = now_ns();
+      const bool late = start > late_after_ns;
+      if (late) {
+        r.late_seats.fetch_add(1, std::memory_order_relaxed);
+        store_max(r.last_late_ns, start);
+      }
+      seat->play_period(late);
+      r.played.fetch_add(1, std::memory_order_relaxed);
+      if (standby) r.standby_seats.fetch_add(1, std::memory_order_relaxed);
+      store_max(r.ended_ns, now_ns());
+    }
+    // Release: the next pass's threads see what this seat's callback wrote.
+    if (played_tickets_.fetch_add(1, std::memory_order_acq_rel) + 1 == end) record_pass(t, pass);
+    ticket = next_ticket_.load(std::memory_order_relaxed);
+  }
 }
 
 void SharedClock::run(int t) {
-  pthread_setname_np(pthread_self(), "shared-clock");
-  const auto period = this->period();
-  Timing& timing = timing_[static_cast<size_t>(t)];
-  LatePassLog& late_log = late_log_[static_cast<size_t>(t)];
-  auto deadline = SteadyClock::now();
-  bool slept = false;  // the pass before ended early and slept until this pass's deadline
+  const bool standby = t >= n_pacing_;
+  pthread_setname_np(pthread_self(), standby ? "clock-standby" : "shared-clock");
+  const int64_t wakes_after_ns = standby ? standby_after_ns_ : 0;
+  // While another thread finishes the pass before, or publishes the one it opened.
+  const auto short_wait = std::chrono::nanoseconds(std::min<int64_t>(period_ns_ / 8, 250'000));
+  bool slept = false;  // this thread slept until the next pass's time (its wake may be late)
   while (running_.load(std::memory_order_acquire)) {
-    const auto woke = SteadyClock::now();
-    const int cpu = sched_getcpu();  // the vDSO's: no system call
-    bool played = false;
-    uint32_t late_seats = 0;
-    SteadyClock::time_point last_late;
-    for (size_t i = static_cast<size_t>(t); i < kMaxSeats; i += static_cast<size_t>(n_threads_)) {
-      Seat* seat = slots_[i].seat.load(std::memory_order_acquire);
-      if (seat == nullptr) continue;
-      // Late: this seat's period starts more than a period after the grid's deadline.
-      const auto start = SteadyClock::now();
-      const bool late = start > deadline + period;
-      if (late) {
-        ++late_seats;
-        last_late = start;
-      }
-      seat->play_period(late);
-      played = true;
-    }
-    passes_[static_cast<size_t>(t)].fetch_add(1, std::memory_order_acq_rel);
-    if (late_seats > 0) log_late_pass(late_log, {deadline, woke, last_late, cpu, late_seats});
-    if (played) {
-      const auto wake_late = woke - deadline;  // counted only after a sleep: see Timing
-      record_pass(timing, slept ? wake_late : SteadyClock::duration::zero(),
-                  SteadyClock::now() - woke, period);
-    }
-    deadline += period;
-    const auto now = SteadyClock::now();
-    if (now > deadline + period) {
-      deadline = now;  // behind by more than a period: the late seats counted it; catch up
+    const uint64_t next = opened_.load();  // the pass to open next; the one before is open
+    if (next > 0 && next_ticket_.load(std::memory_order_relaxed) < next * kMaxSeats) {
+      play_open_pass(next - 1, standby, t);
       slept = false;
-    } else {
-      slept = now < deadline;
-      std::this_thread::sleep_until(deadline);
+      continue;
     }
+    if (opening_.load(std::memory_order_acquire) > next ||
+        played_tickets_.load(std::memory_order_acquire) < next * kMaxSeats) {
+      std::this_thread::sleep_for(short_wait);
+      slept = false;
+      continue;
+    }
+    const int64_t due = due_ns(next);
+    if (const int64_t wake_at = due + wakes_after_ns; now_ns() < wake_at) {
+      std::this_thread::sleep_until(at_ns(wake_at));
+      slept = true;
+      continue;
+    }
+    open_pass(next, due, slept);
+    slept = false;
   }
 }
 

@@ -1,23 +1,30 @@
 // SharedClock: the pacing threads of every virtual-clock jam of a process (`jamd serve`). Each
-// jam gets an AudioIo seat; a pacing thread wakes once a period, on one grid for all seats, and
-// runs its seats' callbacks in turn, instead of one thread per jam waking on its own grid (32
-// jams: 32 threads and 6,000 wake-ups a second at 256 frames, against 188 per pacing thread).
-// The seats can be shared out among several pacing threads: a period in which many jams start
-// notes at once (their downbeats coincide) then holds a part of the work each, so the seats at
-// the end of a long pass do not start late. One is the default: on the 2-core target two FIFO
-// threads take both cores at once and starve the conductor (more late notes than xruns saved;
-// docs/PERFORMANCE.md, session 5).
+// jam gets an AudioIo seat; once a period, on one grid for all seats, a pass runs every started
+// seat's callback once, instead of one thread per jam waking on its own grid (32 jams: 32
+// threads and 6,000 wake-ups a second at 256 frames, against one pass a period).
 //
-//   SharedClock clock({.sample_rate_hz = 48000, .period_frames = 256, .rt_priority = 10});
+// The threads of a pass take its seats one at a time from a shared cursor, so whoever is running
+// plays the next seat. The pacing threads wake at the deadline; a standby thread wakes a little
+// later (`standby_after` periods) and takes the seats a pass has not reached yet. On a machine
+// whose kernel or hypervisor now and then holds a CPU for a few milliseconds (the team's 2-vCPU
+// VM: docs/PERFORMANCE.md, session 7), the standby plays on the other CPU, and when nothing is
+// held up it finds the pass done and sleeps again. One pacing thread is the default: two that run
+// every pass from its deadline take both cores at once and starve the conductor (session 5).
+//
+//   SharedClock clock({.sample_rate_hz = 48000, .period_frames = 480, .rt_priority = 10});
 //   std::unique_ptr<realtime::AudioIo> io = clock.open_seat();   // one per jam
 //   io->start(&callback);  ...  io->stop();                       // as with VirtualIo
 //
-// The pacing thread plays the RT thread's part for its seats: it never allocates, locks or
-// blocks, and it runs the callbacks with the same ProcessBlock contract as VirtualIo. A seat's
-// xrun is a period that started more than a period after its deadline (as VirtualIo counts);
-// stats() and late_passes() tell why: the pass woke late, or ran long.
+// The threads play the RT thread's part for the seats: they never allocate, lock or block, and
+// run the callbacks with the same ProcessBlock contract as VirtualIo. A seat's callback may run
+// on any of them, but never on two at once, and its periods run in order: the next pass opens
+// only when every seat of the one before has been played (as a JACK client's callback may move
+// to a new process thread after a reconnect, one call after another). A seat's xrun is a period
+// that started more than a period after its deadline (as VirtualIo counts); stats() and
+// late_passes() tell why: the pass woke late, or ran long.
 // Thread safety: open_seat(), and a seat's start()/stop(), from control threads (any; a short
-// absl::Mutex guards the seat table); counters() from any thread. The clock outlives its seats.
+// absl::Mutex guards the seat table); stats() and late_passes() from any thread. The clock
+// outlives its seats.
 #pragma once
 
 #include <array>
@@ -43,18 +50,24 @@ struct SharedClockOptions {
   // SCHED_FIFO priority of the pacing threads (best effort, as VirtualIo and JACK): the synths
   // then win over generation, encoding and the network threads. 0: normal scheduling.
   int rt_priority = 0;
-  int threads = 1;  // pacing threads; a seat stays on one of them while it is started
+  int threads = 1;  // pacing threads: they wake at each pass's deadline and share its seats
+  // Standby threads: they wake `standby_after` periods past the deadline and take the seats the
+  // pass has not reached (its threads were held up, or the pass is long). 0: none.
+  int standby_threads = 1;
+  double standby_after = 0.4;  // 0..1 periods
 };
 
 // How the pacing threads kept time, summed over them: what tells a late seat's cause apart. A
 // pass that woke late lost its period to the scheduler (another thread, the kernel, the VM); a
 // pass that woke on time but worked longer than a period made its own last seats late.
 struct SharedClockStats {
-  uint64_t passes = 0;          // passes over the seats with at least one seat started
-  uint64_t late_wakes = 0;      // passes woken from sleep more than a period after their deadline
-  uint64_t long_passes = 0;     // passes whose callbacks took longer than a period
-  double max_wake_late_ms = 0;  // the latest a pass woke from sleep after its deadline
-  double max_pass_ms = 0;       // the longest a pass's callbacks took
+  uint64_t passes = 0;           // passes over the seats with at least one seat started
+  uint64_t late_wakes = 0;       // passes woken from sleep more than a period after their deadline
+  uint64_t long_passes = 0;      // passes whose callbacks took longer than a period
+  uint64_t relieved_passes = 0;  // passes in which a standby thread played seats
+  uint64_t standby_seats = 0;    // seats a standby thread played
+  double max_wake_late_ms = 0;   // the latest a pass woke from sleep after its deadline
+  double max_pass_ms = 0;        // the longest a pass's callbacks took
   // How long passes took: bucket b counts passes of [b, b + 1) * kBucketMs, the last the rest.
   static constexpr size_t kBuckets = 64;
   static constexpr double kBucketMs = 0.25;
@@ -74,8 +87,8 @@ struct SharedClockLatePass {
 class SharedClock {
  public:
   static constexpr size_t kMaxSeats = 128;
-  static constexpr int kMaxThreads = 8;
-  static constexpr size_t kLatePassLog = 512;  // the latest late passes kept, per pacing thread
+  static constexpr int kMaxThreads = 8;        // pacing and standby threads together
+  static constexpr size_t kLatePassLog = 512;  // the latest late passes kept, per thread
 
   explicit SharedClock(const SharedClockOptions& options);
   ~SharedClock();  // every seat must have been stopped
@@ -100,30 +113,59 @@ class SharedClock {
   struct Slot {
     std::atomic<Seat*> seat{nullptr};  // set while the seat is started
   };
-  // Pacing thread t runs the slots t, t + threads, t + 2 * threads, ...
-  void run(int t);                    // thread: pacing
-  void attach(Seat* seat);            // thread: control
-  void detach(Seat* seat);            // thread: control; returns when the thread is done with it
-  void wait_for_two_passes(int t);    // thread: control
-  int thread_of(size_t slot) const {  // the pacing thread that runs `slot`
-    return static_cast<int>(slot % static_cast<size_t>(n_threads_));
-  }
+  // What one pass's threads share. Written by its opener before the pass is published, and by
+  // its players (atomically) while it runs; the ring keeps a pass's record until three more
+  // passes have opened, so its last player can still read it when it records the pass.
+  struct PassRecord {
+    std::atomic<uint64_t> pass{~uint64_t{0}};
+    // steady_clock times, in nanoseconds since its epoch
+    std::atomic<int64_t> deadline_ns{0}, began_ns{0}, ended_ns{0}, last_late_ns{0};
+    std::atomic<int64_t> wake_late_ns{0};  // 0 unless the opener slept before it
+    std::atomic<int32_t> cpu{-1};          // the opener's
+    std::atomic<uint32_t> played{0}, late_seats{0}, standby_seats{0};
+  };
+  static constexpr size_t kPassRing = 4;
+
+  void run(int t);  // thread: pacing or standby
+  // Plays the open pass's seats not yet taken, one at a time. thread: pacing or standby
+  void play_open_pass(uint64_t pass, bool standby, int t);
+  // Opens `pass` if no other thread has: its deadline, or now if the pass before ended more than
+  // a period past it (the grid moves on instead of rushing). thread: pacing or standby
+  void open_pass(uint64_t pass, int64_t deadline_ns, bool slept);
+  // The deadline `pass` opens at, by the grid of the passes before it.
+  int64_t due_ns(uint64_t pass) const;
+  void record_pass(int t, uint64_t pass);  // by its last player, into its own thread's counters
+  void attach(Seat* seat);                 // thread: control
+  void detach(Seat* seat);  // thread: control; returns when no thread can be playing it
 
   const SharedClockOptions options_;
-  const int n_threads_;
+  const int n_pacing_;
+  const int n_threads_;  // pacing, then standby
+  const int64_t period_ns_;
+  const int64_t standby_after_ns_;
+  const int64_t origin_ns_;  // pass 0's deadline
   std::array<Slot, kMaxSeats> slots_;
-  // Whole passes over its slots each pacing thread has finished.
-  std::array<std::atomic<uint64_t>, kMaxThreads> passes_{};
-  // Written by its pacing thread only (relaxed: counters, no ordering), read by stats(). A
-  // pass's wake is late only after a sleep: one begun late because the pass before overran is
-  // that long pass's doing.
+  // The passes: pass p's seats are the tickets p * kMaxSeats .. (p + 1) * kMaxSeats - 1, one per
+  // slot. A thread takes the next ticket of the open pass; a pass opens once every ticket of
+  // the one before has been played (release: what its callbacks wrote is then seen by the next
+  // pass's threads, whichever they are).
+  std::atomic<uint64_t> opening_{0};  // passes claimed by an opener
+  std::atomic<uint64_t> opened_{0};   // passes published: pass opened_ - 1 is the open one
+  std::atomic<uint64_t> next_ticket_{0};
+  std::atomic<uint64_t> played_tickets_{0};
+  std::array<PassRecord, kPassRing> pass_ring_{};
+  // Each thread's counters of the passes it recorded (it finished them), summed by stats().
+  // Written by that thread only (relaxed: counters, no ordering). A pass's wake is late only
+  // after a sleep: one begun late because the pass before overran is that long pass's doing.
   struct Timing {
     std::atomic<uint64_t> passes{0}, late_wakes{0}, long_passes{0};
+    std::atomic<uint64_t> relieved_passes{0}, standby_seats{0};
     std::atomic<int64_t> max_wake_late_ns{0}, max_pass_ns{0};
     std::array<std::atomic<uint64_t>, SharedClockStats::kBuckets> pass_histogram{};
   };
   std::array<Timing, kMaxThreads> timing_{};
-  // Each pacing thread's ring of late passes: it writes a record, then counts it (release).
+  // Each thread's ring of the late passes it recorded: it writes a record, then counts it
+  // (release).
   struct LatePassRecord {
     // steady_clock times, in nanoseconds since its epoch
     std::atomic<int64_t> deadline_ns{0}, began_ns{0}, last_late_ns{0};
@@ -135,11 +177,7 @@ class SharedClock {
     std::atomic<uint64_t> written{0};
   };
   std::array<LatePassLog, kMaxThreads> late_log_{};
-  // Book-keeping of one pass. thread: pacing
   static void log_late_pass(LatePassLog& log, const SharedClockLatePass& pass);
-  static void record_pass(Timing& timing, std::chrono::steady_clock::duration wake_late,
-                          std::chrono::steady_clock::duration pass,
-                          std::chrono::steady_clock::duration period);
   std::atomic<bool> running_{true};
   std::atomic<bool> got_rt_priority_{false};
   absl::Mutex mu_;  // control threads only: who may take a free slot
