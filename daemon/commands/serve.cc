@@ -188,7 +188,7 @@ int run_serve(std::span<const char* const> args) {
 
   // The music: one conductor for every jam, and a host and streamer per jam.
   std::unique_ptr<Conductor> conductor;
-  std::unique_ptr<SharedClock> clock;    // every jam's periods, on one SCHED_FIFO thread
+  std::unique_ptr<SharedClock> clock;    // every jam's periods, on SCHED_FIFO threads
   std::unique_ptr<SharedWorker> worker;  // every jam's tap and Opus encoding, on one thread
   std::unique_ptr<HostedJams> hosted;
   if (!s.sessions_only) {

@@ -51,7 +51,7 @@ struct JamHostOptions {
   bool jack_autoconnect = false;    // connect out_L/out_R to system:playback_1/2, in_1 to capture
   uint32_t sample_rate_hz = 48000;  // virtual clock only; JACK's rate replaces it
   uint32_t period_frames = 256;     // virtual clock only
-  // Virtual clock: play on this process-wide clock (one pacing thread for every jam; its rate
+  // Virtual clock: play on this process-wide clock (one grid of passes for every jam; its rate
   // and period replace the two above) instead of a clock thread of the jam's own. Must outlive
   // the host. `jamd serve` shares one among its jams.
   SharedClock* shared_clock = nullptr;

@@ -1,5 +1,5 @@
 // Thread priorities for the jams of `jamd serve`: what must win a busy machine's cores. The
-// virtual clock's pacing thread runs SCHED_FIFO (SharedClock); below it the conductor (nice -10:
+// virtual clock's pacing threads run SCHED_FIFO (SharedClock); below them the conductor (nice -10:
 // late notes are audible), then the shared worker that taps and encodes (nice -5: a late packet
 // only waits in a queue), then gRPC and everything else (nice 0). Best effort: without
 // CAP_SYS_NICE (or an RLIMIT_NICE that allows it) the priorities stay as they were.

@@ -40,8 +40,11 @@ class PlainStateCallback final : public realtime::ProcessCallback {
 };
 
 TEST(SharedClockTsan, SeatsMovingBetweenThreadsKeepTheirPeriodsInOrder) {
-  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64, .threads = 1,
-                     .standby_threads = 1, .standby_after = 0.25});
+  SharedClock clock({.sample_rate_hz = 48000,
+                     .period_frames = 64,
+                     .threads = 1,
+                     .standby_threads = 1,
+                     .standby_after = 0.25});
   for (int round = 0; round < 4; ++round) {
     std::vector<std::unique_ptr<PlainStateCallback>> callbacks;
     std::vector<std::unique_ptr<realtime::AudioIo>> seats;
