@@ -132,18 +132,28 @@ struct Jam {
 
 // Three in four jams on POP909 segments, the rest on Groove; every third jam loses one more
 // pitched part than its song has, so that the part mask is tested on parts the model would play.
+// The segments are drawn from the same set as the real distribution (every non-overlapping
+// segment of every song), spread evenly over it: openings alone have fewer pitch classes than
+// the songs they open (docs/generation.md, "Groove consistency").
 std::vector<Jam> plan_jams(const std::vector<RealSong>& songs, const GenerationOptions& o) {
-  std::vector<const RealSong*> pop, groove;
+  struct Segment {
+    const RealSong* song;
+    int first_bar;
+  };
+  std::vector<Segment> pop, groove;
   for (const RealSong& s : songs) {
     const int bars = static_cast<int>(s.score.bars.size());
-    if (s.pop && bars >= o.n_bars + 4) pop.push_back(&s);
-    if (!s.pop && bars >= o.n_bars) groove.push_back(&s);
+    for (int first = 0; first + o.n_bars <= bars; first += o.n_bars) {
+      (s.pop ? pop : groove).push_back({&s, first});
+    }
   }
   const size_t n_pop = static_cast<size_t>(o.n_jams) * 3 / 4;
   std::vector<Jam> jams;
-  for (size_t i : spread(pop.size(), n_pop)) jams.push_back({pop[i], 4, {}, false, nullptr});
+  for (size_t i : spread(pop.size(), n_pop)) {
+    jams.push_back({pop[i].song, pop[i].first_bar, {}, false, nullptr});
+  }
   for (size_t i : spread(groove.size(), static_cast<size_t>(o.n_jams) - jams.size())) {
-    jams.push_back({groove[i], 0, {}, false, nullptr});
+    jams.push_back({groove[i].song, groove[i].first_bar, {}, false, nullptr});
   }
   for (size_t j = 0; j < jams.size(); ++j) {
     Jam& jam = jams[j];
