@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "clients/jamctl/jack_player.h"
 #include "clients/jamctl/output.h"
 #include "clients/jamctl/steer_args.h"
@@ -323,7 +324,11 @@ int status(jam::v1::Jam::Stub& stub, const std::shared_ptr<grpc::Channel>& chann
         "jamd " + res.version() + " at " + o.server + ": " + health(channel, o) +
             "\n  backend: " + res.backend() + "\n  jams " + std::to_string(res.n_jams()) +
             ", participants " + std::to_string(res.n_participants()) + ", watchers " +
-            std::to_string(res.n_watchers()));
+            std::to_string(res.n_watchers()) + "\n  playing " +
+            std::to_string(res.n_playing_jams()) + " jams, " +
+            absl::StrFormat("%.1f", res.audio_seconds()) + " s of audio: xruns " +
+            std::to_string(res.xruns()) + ", late notes " + std::to_string(res.late_events()) +
+            ", mix frames lost " + std::to_string(res.mix_frames_lost()));
   return 0;
 }
 

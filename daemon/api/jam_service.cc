@@ -206,6 +206,15 @@ grpc::ServerUnaryReactor* JamService::GetStatus(grpc::CallbackServerContext* con
   response->set_n_jams(static_cast<int32_t>(counts.n_jams));
   response->set_n_participants(static_cast<int32_t>(counts.n_participants));
   response->set_n_watchers(static_cast<int32_t>(counts.n_watchers));
+  if (media_ != nullptr) {
+    const MediaHealth health = media_->health();
+    response->set_n_playing_jams(static_cast<int32_t>(health.running_jams));
+    response->set_audio_seconds(health.audio_seconds);
+    response->set_xruns(health.xruns);
+    response->set_late_events(health.late_events);
+    response->set_audio_packets(health.packets);
+    response->set_mix_frames_lost(health.mix_frames_lost);
+  }
   return finish(context, absl::OkStatus());
 }
 

@@ -207,6 +207,22 @@ std::vector<HostedJamStats> HostedJams::stats() const {
   return out;
 }
 
+MediaHealth HostedJams::health() const {
+  MediaHealth h;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, jam] : jams_) {
+    if (jam->host == nullptr) continue;
+    const JamHostStats s = jam->host->stats();
+    ++h.running_jams;
+    h.audio_seconds += static_cast<double>(s.frames_played) / jam->host->sample_rate_hz();
+    h.xruns += s.xruns;
+    h.late_events += s.late_events;
+    h.mix_frames_lost += s.mix_frames_lost;
+    if (jam->streamer != nullptr) h.packets += jam->streamer->stats().packets;
+  }
+  return h;
+}
+
 void HostedJams::shutdown() {
   std::vector<std::shared_ptr<Jam>> running;
   {

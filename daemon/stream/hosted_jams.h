@@ -92,6 +92,7 @@ class HostedJams final : public JamStateSink, public JamMedia {
   // ended jams stopped). For tests, benchmarks and orderly shutdown. thread: any but the control
   void wait_idle();
   std::vector<HostedJamStats> stats() const;  // thread: any
+  MediaHealth health() const override;        // thread: any
   // Stops every host and streamer and the control thread; listeners' streams end. Idempotent.
   void shutdown();
 

@@ -58,9 +58,21 @@ class PublishedPacket {
 };
 using SharedOpusPacket = std::shared_ptr<const PublishedPacket>;
 
+// The real-time health of the running jams, summed over them (each since it started): what an
+// operator reads from `jamctl status`.
+struct MediaHealth {
+  uint64_t running_jams = 0;
+  double audio_seconds = 0;      // the band's audio played
+  uint64_t xruns = 0;            // periods that started more than a period late
+  uint64_t late_events = 0;      // notes and commands that reached the RT thread after their frame
+  uint64_t packets = 0;          // Opus packets encoded
+  uint64_t mix_frames_lost = 0;  // the tap or the encoder fell behind the band
+};
+
 class JamMedia {
  public:
   virtual ~JamMedia() = default;
+  virtual MediaHealth health() const = 0;  // thread: any
   // NOT_FOUND when the jam is unknown or not running. on_ready must not block.
   virtual absl::StatusOr<std::shared_ptr<TapQueue<SharedOpusPacket>>> subscribe_audio(
       const std::string& jam_id, size_t capacity_packets, std::function<void()> on_ready) = 0;

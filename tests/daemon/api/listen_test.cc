@@ -49,6 +49,29 @@ TEST(Listen, OpusDecodesToTheBandAndAStopSilencesIt) {
   EXPECT_LT(audio.rms(steered_at + 24000, after), 1e-5);
 }
 
+// GetStatus sums the playing jams' real-time health: what `jamctl status` shows an operator.
+TEST(Listen, StatusReportsThePlayingJamsAudioAndHealth) {
+  MusicLoopback server;
+  auto stub = server.stub();
+  const jam::v1::CreateJamResponse jam = create_fast(*stub);
+  const jam::v1::JoinJamResponse listener = join(*stub, jam.listener_token(), "lia");
+  AudioListener audio(*stub, listener.participant_token());
+  audio.read_seconds(2.0);
+  ASSERT_GE(audio.packets().size(), 200u);
+  grpc::ClientContext ctx;
+  jam::v1::GetStatusResponse res;
+  ASSERT_TRUE(stub->GetStatus(&ctx, jam::v1::GetStatusRequest{}, &res).ok());
+  const std::vector<HostedJamStats> after = server.hosted().stats();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(res.n_playing_jams(), 1);
+  EXPECT_GE(res.audio_seconds(), 2.0);  // at least what the listener heard
+  EXPECT_LE(res.audio_seconds(), static_cast<double>(after[0].host.frames_played) / 48000.0);
+  EXPECT_GE(res.audio_packets(), audio.packets().size());
+  EXPECT_LE(res.audio_packets(), after[0].streamer.packets);
+  EXPECT_LE(res.xruns(), after[0].host.xruns);
+  EXPECT_LE(res.late_events(), after[0].host.late_events);
+}
+
 // jamd serve --record DIR: every jam is recorded into DIR/<jam id>/ while it plays.
 TEST(Listen, ARecordedJamLeavesItsMixAndNotesOnDisk) {
   const std::string dir = ::testing::TempDir() + "jamd_record_" + std::to_string(getpid());
