@@ -129,10 +129,10 @@ class SharedClock {
   void run(int t);  // thread: pacing or standby
   // Plays the open pass's seats not yet taken, one at a time. thread: pacing or standby
   void play_open_pass(uint64_t pass, bool standby, int t);
-  // Opens `pass` if no other thread has: its deadline, or now if the pass before ended more than
-  // a period past it (the grid moves on instead of rushing). thread: pacing or standby
+  // Opens `pass` with `deadline_ns` (due_ns's) if no other thread has. thread: pacing or standby
   void open_pass(uint64_t pass, int64_t deadline_ns, bool slept);
-  // The deadline `pass` opens at, by the grid of the passes before it.
+  // The deadline `pass` opens at: a period after the pass before's, or when that pass ended if
+  // it ended more than a period past it (the grid moves on instead of rushing).
   int64_t due_ns(uint64_t pass) const;
   void record_pass(int t, uint64_t pass);  // by its last player, into its own thread's counters
   void attach(Seat* seat);                 // thread: control
