@@ -208,7 +208,7 @@ grpc::ServerUnaryReactor* JamService::GetStatus(grpc::CallbackServerContext* con
   response->set_n_watchers(static_cast<int32_t>(counts.n_watchers));
   if (media_ != nullptr) {
     const MediaHealth health = media_->health();
-    response->set_n_playing_jams(static_cast<int32_t>(health.running_jams));
+    response->set_n_playing_jams(static_cast<int32_t>(health.playing_jams));
     response->set_audio_seconds(health.audio_seconds);
     response->set_xruns(health.xruns);
     response->set_late_events(health.late_events);

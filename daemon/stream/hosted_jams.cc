@@ -213,7 +213,7 @@ MediaHealth HostedJams::health() const {
   for (const auto& [id, jam] : jams_) {
     if (jam->host == nullptr) continue;
     const JamHostStats s = jam->host->stats();
-    ++h.running_jams;
+    ++h.playing_jams;
     h.audio_seconds += static_cast<double>(s.frames_played) / jam->host->sample_rate_hz();
     h.xruns += s.xruns;
     h.late_events += s.late_events;

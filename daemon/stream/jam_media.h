@@ -61,7 +61,7 @@ using SharedOpusPacket = std::shared_ptr<const PublishedPacket>;
 // The real-time health of the running jams, summed over them (each since it started): what an
 // operator reads from `jamctl status`.
 struct MediaHealth {
-  uint64_t running_jams = 0;
+  uint64_t playing_jams = 0;
   double audio_seconds = 0;      // the band's audio played
   uint64_t xruns = 0;            // periods that started more than a period late
   uint64_t late_events = 0;      // notes and commands that reached the RT thread after their frame

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "daemon/host/shared_clock.h"
@@ -163,20 +164,28 @@ class WaitForOtherSeatCallback final : public realtime::ProcessCallback {
   std::atomic<bool> other_played_meanwhile_{false};
 };
 
-TEST(SharedClock, AStandbyThreadPlaysTheSeatsAHeldUpPassHasNotReached) {
-  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64, .standby_threads = 1});
+// Two seats, the first held in its 10th period until the second has played that period (or
+// `give_up_after` passed). Returns whether the second was played meanwhile, and the clock's stats.
+std::pair<bool, SharedClockStats> hold_the_first_seat(int standby_threads,
+                                                      std::chrono::milliseconds give_up_after) {
+  SharedClock clock(
+      {.sample_rate_hz = 48000, .period_frames = 64, .standby_threads = standby_threads});
   auto first = clock.open_seat();
   auto second = clock.open_seat();
   CountingCallback after;
-  WaitForOtherSeatCallback holds(/*stall_at=*/10, after, /*give_up_after=*/5000ms);
-  ASSERT_TRUE(first->start(&holds).ok());
-  ASSERT_TRUE(second->start(&after).ok());
-  wait_for([&] { return holds.periods() >= 20 && after.periods() >= 20; });
+  WaitForOtherSeatCallback holds(/*stall_at=*/10, after, give_up_after);
+  EXPECT_TRUE(first->start(&holds).ok());
+  EXPECT_TRUE(second->start(&after).ok());
+  wait_for([&] { return holds.periods() >= 12 && after.periods() >= 12; });
   second->stop();
   first->stop();
-  EXPECT_TRUE(holds.other_played_meanwhile());
   EXPECT_EQ(after.gaps(), 0u);
-  const SharedClockStats stats = clock.stats();
+  return {holds.other_played_meanwhile(), clock.stats()};
+}
+
+TEST(SharedClock, AStandbyThreadPlaysTheSeatsAHeldUpPassHasNotReached) {
+  const auto [played_meanwhile, stats] = hold_the_first_seat(/*standby_threads=*/1, 5000ms);
+  EXPECT_TRUE(played_meanwhile);
   EXPECT_GE(stats.relieved_passes, 1u);
   EXPECT_GE(stats.standby_seats, stats.relieved_passes);
 }
@@ -184,18 +193,9 @@ TEST(SharedClock, AStandbyThreadPlaysTheSeatsAHeldUpPassHasNotReached) {
 // Without a standby thread, the same pass's other seat waits for the held-up one: the control
 // that shows the test above needs the standby.
 TEST(SharedClock, WithoutAStandbyAHeldUpPassHoldsItsOtherSeats) {
-  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64, .standby_threads = 0});
-  auto first = clock.open_seat();
-  auto second = clock.open_seat();
-  CountingCallback after;
-  WaitForOtherSeatCallback holds(/*stall_at=*/3, after, /*give_up_after=*/300ms);
-  ASSERT_TRUE(first->start(&holds).ok());
-  ASSERT_TRUE(second->start(&after).ok());
-  wait_for([&] { return holds.periods() >= 5 && after.periods() >= 5; });
-  second->stop();
-  first->stop();
-  EXPECT_FALSE(holds.other_played_meanwhile());
-  EXPECT_EQ(clock.stats().standby_seats, 0u);
+  const auto [played_meanwhile, stats] = hold_the_first_seat(/*standby_threads=*/0, 300ms);
+  EXPECT_FALSE(played_meanwhile);
+  EXPECT_EQ(stats.standby_seats, 0u);
 }
 
 // Stalls once, on its `stall_at`th period, for `stall`: a pass that runs past its period.
