@@ -704,19 +704,21 @@ int main(int argc, char** argv) {
   if (o.daemon.shared_threads) {
     // Why seats were late: a pass woken late (the scheduler's) or a pass longer than a period
     // (its own work); and each xrun's cause, against the stall probe's record of the machine.
-    // "relieved": passes in which a standby thread played seats, and how many it played.
-    std::printf("\n%-44s %7s %7s %7s %6s %9s %6s %9s %14s %8s %9s %8s %6s\n",
+    // "relieved": passes in which a standby thread played seats, and how many it played; "owed":
+    // periods a seat's thread played for passes that reached the seat while it was held up.
+    std::printf("\n%-44s %7s %7s %7s %6s %9s %6s %9s %14s %6s %8s %9s %8s %6s\n",
                 "shared clock (counts: measured; max: run)", "passes", "p50", "p99", "late w",
-                "max late", "long p", "longest", "relieved/seats", "stalls", "max stall", "machine",
-                "own");
+                "max late", "long p", "longest", "relieved/seats", "owed", "stalls", "max stall",
+                "machine", "own");
     for (const Result& r : results) {
-      std::printf("%-44s %7llu %5.2fms %5.2fms %6llu %7.2fms %6llu %7.2fms %7llu/%-6llu",
+      std::printf("%-44s %7llu %5.2fms %5.2fms %6llu %7.2fms %6llu %7.2fms %7llu/%-6llu %6llu",
                   r.scenario.c_str(), static_cast<unsigned long long>(r.clock.passes),
                   r.clock.pass_percentile_ms(0.5), r.clock.pass_percentile_ms(0.99),
                   static_cast<unsigned long long>(r.clock.late_wakes), r.clock.max_wake_late_ms,
                   static_cast<unsigned long long>(r.clock.long_passes), r.clock.max_pass_ms,
                   static_cast<unsigned long long>(r.clock.relieved_passes),
-                  static_cast<unsigned long long>(r.clock.standby_seats));
+                  static_cast<unsigned long long>(r.clock.standby_seats),
+                  static_cast<unsigned long long>(r.clock.owed_periods));
       if (o.stall_probe) {
         std::printf(" %8llu %7.2fms %8llu %6llu\n", static_cast<unsigned long long>(r.probe_stalls),
                     r.probe_max_stall_ms, static_cast<unsigned long long>(r.machine_xruns),

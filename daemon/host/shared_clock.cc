@@ -131,18 +131,15 @@ void SharedClock::detach(Seat* seat) {
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < kMaxSeats; ++i) {
       if (slots_[i].seat.load(std::memory_order_relaxed) != seat) continue;
-      slots_[i].seat.store(nullptr);  // seq_cst, as the players' loads and opened_
+      slots_[i].seat.store(nullptr);  // seq_cst, as a holder's load after taking the slot
       index = i;
     }
   }
   if (index == kMaxSeats) return;
-  // A thread may have loaded the seat just before it was cleared, in the pass open now or the
-  // one about to open. Once both have been played, no thread holds it: the slot is reusable.
-  const uint64_t seen = opened_.load();
-  while (running_.load(std::memory_order_acquire) &&
-         played_tickets_.load(std::memory_order_acquire) < (seen + 2) * kMaxSeats) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  // A thread that took the slot before the seat was cleared may be playing it; one that takes it
+  // after finds no seat. Once the slot is let go, no thread holds the seat.
+  while (slots_[index].hold.load() & kHeld)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   absl::MutexLock lock(&mu_);
   taken_[index] = false;
 }
@@ -156,6 +153,7 @@ SharedClockStats SharedClock::stats() const {
     s.long_passes += timing.long_passes.load(std::memory_order_relaxed);
     s.relieved_passes += timing.relieved_passes.load(std::memory_order_relaxed);
     s.standby_seats += timing.standby_seats.load(std::memory_order_relaxed);
+    s.owed_periods += timing.owed_periods.load(std::memory_order_relaxed);
     s.max_wake_late_ms = std::max(
         s.max_wake_late_ms,
         1e-6 * static_cast<double>(timing.max_wake_late_ns.load(std::memory_order_relaxed)));
@@ -188,6 +186,7 @@ SharedClockStats SharedClockStats::since(const SharedClockStats& before) const {
   s.long_passes -= before.long_passes;
   s.relieved_passes -= before.relieved_passes;
   s.standby_seats -= before.standby_seats;
+  s.owed_periods -= before.owed_periods;
   for (size_t b = 0; b < kBuckets; ++b) s.pass_histogram[b] -= before.pass_histogram[b];
   return s;
 }
@@ -239,7 +238,7 @@ void SharedClock::log_late_pass(LatePassLog& log, const SharedClockLatePass& pas
 }
 
 void SharedClock::record_pass(int t, uint64_t pass) {
-  const PassRecord& r = pass_ring_[pass % kPassRing];
+  const PassRecord& r = record_of(pass);
   const uint32_t played = r.played.load(std::memory_order_relaxed);
   const SharedClockLatePass late{at_ns(r.deadline_ns.load(std::memory_order_relaxed)),
                                  at_ns(r.began_ns.load(std::memory_order_relaxed)),
@@ -249,7 +248,7 @@ void SharedClock::record_pass(int t, uint64_t pass) {
   const int64_t wake_late_ns = r.wake_late_ns.load(std::memory_order_relaxed);
   const int64_t pass_ns = r.ended_ns.load(std::memory_order_relaxed) - since_epoch_ns(late.began);
   const uint32_t standby_seats = r.standby_seats.load(std::memory_order_relaxed);
-  // Only a thread held up for three whole passes finds its pass's record reused: it drops it.
+  // Only a thread held up for kPassRing passes finds its pass's record reused: it drops it.
   if (r.pass.load(std::memory_order_acquire) != pass || played == 0) return;
 
   Timing& timing = timing_[static_cast<size_t>(t)];
@@ -271,7 +270,7 @@ void SharedClock::record_pass(int t, uint64_t pass) {
 
 int64_t SharedClock::due_ns(uint64_t pass) const {
   if (pass == 0) return origin_ns_;
-  const PassRecord& before = pass_ring_[(pass - 1) % kPassRing];
+  const PassRecord& before = record_of(pass - 1);
   const int64_t due = before.deadline_ns.load(std::memory_order_relaxed) + period_ns_;
   // Behind by more than a period: the late seats counted it; the grid starts again from there.
   const int64_t ended = before.ended_ns.load(std::memory_order_relaxed);
@@ -281,9 +280,10 @@ int64_t SharedClock::due_ns(uint64_t pass) const {
 void SharedClock::open_pass(uint64_t pass, int64_t deadline_ns, bool slept) {
   uint64_t unclaimed = pass;
   if (!opening_.compare_exchange_strong(unclaimed, pass + 1, std::memory_order_acq_rel)) return;
-  PassRecord& r = pass_ring_[pass % kPassRing];
+  PassRecord& r = record_of(pass);
   const int64_t began = now_ns();
   r.pass.store(pass, std::memory_order_relaxed);
+  r.tally.store(pass << kTallyBits, std::memory_order_relaxed);
   r.deadline_ns.store(deadline_ns, std::memory_order_relaxed);
   r.began_ns.store(began, std::memory_order_relaxed);
   r.ended_ns.store(began, std::memory_order_relaxed);
@@ -297,8 +297,6 @@ void SharedClock::open_pass(uint64_t pass, int64_t deadline_ns, bool slept) {
 }
 
 void SharedClock::play_open_pass(uint64_t pass, bool standby, int t) {
-  PassRecord& r = pass_ring_[pass % kPassRing];
-  const int64_t late_after_ns = r.deadline_ns.load(std::memory_order_relaxed) + period_ns_;
   const uint64_t end = (pass + 1) * kMaxSeats;
   uint64_t ticket = next_ticket_.load(std::memory_order_relaxed);
   while (ticket < end) {
@@ -306,22 +304,89 @@ void SharedClock::play_open_pass(uint64_t pass, bool standby, int t) {
                                             std::memory_order_relaxed)) {
       continue;  // another thread took it; `ticket` is now the next one
     }
-    if (Seat* seat = slots_[ticket % kMaxSeats].seat.load(); seat != nullptr) {
-      // Late: this seat's period starts more than a period after the grid's deadline.
-      const int64_t start = now_ns();
-      const bool late = start > late_after_ns;
-      if (late) {
-        r.late_seats.fetch_add(1, std::memory_order_relaxed);
-        store_max(r.last_late_ns, start);
-      }
-      seat->play_period(late);
-      r.played.fetch_add(1, std::memory_order_relaxed);
-      if (standby) r.standby_seats.fetch_add(1, std::memory_order_relaxed);
-      store_max(r.ended_ns, now_ns());
+    Slot& slot = slots_[ticket % kMaxSeats];
+    // An empty slot is passed over without touching its hold (most of the 128 are empty).
+    if (slot.seat.load(std::memory_order_relaxed) != nullptr && take_or_owe(slot)) {
+      play_held_seat(slot, pass, standby, t);
+    } else {
+      count_done(pass, t);
     }
-    // Release: the next pass's threads see what this seat's callback wrote.
-    if (played_tickets_.fetch_add(1, std::memory_order_acq_rel) + 1 == end) record_pass(t, pass);
     ticket = next_ticket_.load(std::memory_order_relaxed);
+  }
+}
+
+bool SharedClock::take_or_owe(Slot& slot) {
+  uint32_t hold = slot.hold.load(std::memory_order_relaxed);
+  while (true) {
+    const bool held = (hold & kHeld) != 0;
+    if (held && hold >= kMaxOwed * kOwedOne) return false;  // dropped
+    if (slot.hold.compare_exchange_weak(hold, held ? hold + kOwedOne : kHeld,
+                                        std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      return !held;
+    }
+  }
+}
+
+bool SharedClock::take_owed(Slot& slot) {
+  uint32_t hold = slot.hold.load(std::memory_order_relaxed);
+  while (true) {
+    const bool owed = hold >= kOwedOne;
+    // Release when letting go: the next holder sees what this period's callback wrote.
+    if (slot.hold.compare_exchange_weak(hold, owed ? hold - kOwedOne : 0, std::memory_order_acq_rel,
+                                        std::memory_order_relaxed)) {
+      return owed;
+    }
+  }
+}
+
+void SharedClock::play_held_seat(Slot& slot, uint64_t pass, bool standby, int t) {
+  PassRecord& r = record_of(pass);
+  const int64_t deadline_ns = r.deadline_ns.load(std::memory_order_relaxed);
+  // Under the hold: a seat cleared before it was taken is not played (detach waits for the hold).
+  if (Seat* seat = slot.seat.load(); seat != nullptr) {
+    // Late: this seat's period starts more than a period after the grid's deadline.
+    const int64_t start = now_ns();
+    const bool late = start > deadline_ns + period_ns_;
+    if (late) {
+      r.late_seats.fetch_add(1, std::memory_order_relaxed);
+      store_max(r.last_late_ns, start);
+    }
+    seat->play_period(late);
+    r.played.fetch_add(1, std::memory_order_relaxed);
+    if (standby) r.standby_seats.fetch_add(1, std::memory_order_relaxed);
+    store_max(r.ended_ns, now_ns());
+  }
+  count_done(pass, t);
+  // The periods of the passes that reached the seat meanwhile, in order. Their deadlines are
+  // their records' while the ring still holds them, the grid's otherwise.
+  for (uint64_t owed = pass + 1; take_owed(slot); ++owed) {
+    Seat* seat = slot.seat.load();
+    if (seat == nullptr) continue;  // stopped meanwhile: what was owed is dropped
+    const PassRecord& owed_record = record_of(owed);
+    const int64_t due = owed_record.pass.load(std::memory_order_relaxed) == owed
+                            ? owed_record.deadline_ns.load(std::memory_order_relaxed)
+                            : deadline_ns + static_cast<int64_t>(owed - pass) * period_ns_;
+    const int64_t start = now_ns();
+    const bool late = start > due + period_ns_;
+    seat->play_period(late);
+    timing_[static_cast<size_t>(t)].owed_periods.fetch_add(1, std::memory_order_relaxed);
+    if (late) {
+      log_late_pass(late_log_[static_cast<size_t>(t)],
+                    {at_ns(due), at_ns(start), at_ns(start), sched_getcpu(), 1});
+    }
+  }
+}
+
+void SharedClock::count_done(uint64_t pass, int t) {
+  PassRecord& r = record_of(pass);
+  uint64_t tally = r.tally.load(std::memory_order_relaxed);
+  // Acq_rel: the thread that completes the tally sees every player's updates to the record.
+  while ((tally >> kTallyBits) == pass) {
+    if (r.tally.compare_exchange_weak(tally, tally + 1, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+      if ((tally & ((uint64_t{1} << kTallyBits) - 1)) + 1 == kMaxSeats) record_pass(t, pass);
+      return;
+    }
   }
 }
 
@@ -329,7 +394,7 @@ void SharedClock::run(int t) {
   const bool standby = t >= n_pacing_;
   pthread_setname_np(pthread_self(), standby ? "clock-standby" : "shared-clock");
   const int64_t wakes_after_ns = standby ? standby_after_ns_ : 0;
-  // While another thread finishes the pass before, or publishes the one it opened.
+  // While another thread publishes the pass it opened.
   const auto short_wait = std::chrono::nanoseconds(std::min<int64_t>(period_ns_ / 8, 250'000));
   bool slept = false;  // this thread slept until the next pass's time (its wake may be late)
   while (running_.load(std::memory_order_acquire)) {
@@ -339,8 +404,7 @@ void SharedClock::run(int t) {
       slept = false;
       continue;
     }
-    if (opening_.load(std::memory_order_acquire) > next ||
-        played_tickets_.load(std::memory_order_acquire) < next * kMaxSeats) {
+    if (opening_.load(std::memory_order_acquire) > next) {
       std::this_thread::sleep_for(short_wait);
       slept = false;
       continue;

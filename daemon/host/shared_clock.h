@@ -17,11 +17,14 @@
 //
 // The threads play the RT thread's part for the seats: they never allocate, lock or block, and
 // run the callbacks with the same ProcessBlock contract as VirtualIo. A seat's callback may run
-// on any of them, but never on two at once, and its periods run in order: the next pass opens
-// only when every seat of the one before has been played (as a JACK client's callback may move
-// to a new process thread after a reconnect, one call after another). A seat's xrun is a period
-// that started more than a period after its deadline (as VirtualIo counts); stats() and
-// late_passes() tell why: the pass woke late, or ran long.
+// on any of them, but never on two at once, and its periods run in order: the thread that plays
+// a seat holds it (a word in its slot) until its callback returns, and a pass that reaches a held
+// seat leaves the period owed to the holder, which plays it next (as a JACK client's callback
+// may move to a new process thread after a reconnect, one call after another). So a thread held
+// up inside one seat's callback makes that seat late, not the next pass: the next pass opens
+// once every seat of the one before has been taken, on its own deadline. A seat's xrun is a
+// period that started more than a period after its deadline (as VirtualIo counts); stats() and
+// late_passes() tell why: the pass woke late, or ran long, or a seat's thread was held up.
 // Thread safety: open_seat(), and a seat's start()/stop(), from control threads (any; a short
 // absl::Mutex guards the seat table); stats() and late_passes() from any thread. The clock
 // outlives its seats.
@@ -66,8 +69,11 @@ struct SharedClockStats {
   uint64_t long_passes = 0;      // passes whose callbacks took longer than a period
   uint64_t relieved_passes = 0;  // passes in which a standby thread played seats
   uint64_t standby_seats = 0;    // seats a standby thread played
-  double max_wake_late_ms = 0;   // the latest a pass woke from sleep after its deadline
-  double max_pass_ms = 0;        // the longest a pass's callbacks took
+  // Periods a seat's holder played for the passes that reached the seat while its thread was
+  // still in its callback (held up, or a long callback): late ones are in late_passes().
+  uint64_t owed_periods = 0;
+  double max_wake_late_ms = 0;  // the latest a pass woke from sleep after its deadline
+  double max_pass_ms = 0;       // the longest a pass's callbacks took
   // How long passes took: bucket b counts passes of [b, b + 1) * kBucketMs, the last the rest.
   static constexpr size_t kBuckets = 64;
   static constexpr double kBucketMs = 0.25;
@@ -112,23 +118,46 @@ class SharedClock {
   class Seat;
   struct Slot {
     std::atomic<Seat*> seat{nullptr};  // set while the seat is started
+    // kHeld while a thread plays the seat; above it, the periods owed to that thread by passes
+    // that reached the seat meanwhile. Taken and let go with acq_rel: one period's writes are
+    // seen by the next period's thread, whichever it is.
+    std::atomic<uint32_t> hold{0};
   };
+  static constexpr uint32_t kHeld = 1;
+  static constexpr uint32_t kOwedOne = 2;
+  // Beyond this many owed periods (a thread held up for most of a second), periods are dropped:
+  // the seat's sample clock falls behind, as when the grid moves on.
+  static constexpr uint32_t kMaxOwed = 64;
   // What one pass's threads share. Written by its opener before the pass is published, and by
-  // its players (atomically) while it runs; the ring keeps a pass's record until three more
-  // passes have opened, so its last player can still read it when it records the pass.
+  // its players (atomically) while it runs; the ring keeps a pass's record for kPassRing passes,
+  // so a thread held up that long in a seat's callback can still update it.
   struct PassRecord {
     std::atomic<uint64_t> pass{~uint64_t{0}};
+    // The pass, shifted by kTallyBits, and how many of its tickets are done: the thread that
+    // completes it records the pass. A thread held up for kPassRing passes finds another pass.
+    std::atomic<uint64_t> tally{~uint64_t{0}};
     // steady_clock times, in nanoseconds since its epoch
     std::atomic<int64_t> deadline_ns{0}, began_ns{0}, ended_ns{0}, last_late_ns{0};
     std::atomic<int64_t> wake_late_ns{0};  // 0 unless the opener slept before it
     std::atomic<int32_t> cpu{-1};          // the opener's
     std::atomic<uint32_t> played{0}, late_seats{0}, standby_seats{0};
   };
-  static constexpr size_t kPassRing = 4;
+  static constexpr size_t kPassRing = kMaxOwed;
+  static constexpr int kTallyBits = 8;
+  static_assert(kMaxSeats < (uint64_t{1} << kTallyBits));
+  PassRecord& record_of(uint64_t pass) { return pass_ring_[pass % kPassRing]; }
+  const PassRecord& record_of(uint64_t pass) const { return pass_ring_[pass % kPassRing]; }
 
   void run(int t);  // thread: pacing or standby
   // Plays the open pass's seats not yet taken, one at a time. thread: pacing or standby
   void play_open_pass(uint64_t pass, bool standby, int t);
+  // Holds the slot's seat, or owes its holder a period. Returns whether this thread holds it.
+  static bool take_or_owe(Slot& slot);
+  // After a period of a held seat: takes one owed period (true), or lets the seat go.
+  static bool take_owed(Slot& slot);
+  // Plays the held seat's period of `pass`, then those it is owed. thread: pacing or standby
+  void play_held_seat(Slot& slot, uint64_t pass, bool standby, int t);
+  void count_done(uint64_t pass, int t);  // one of the pass's tickets; records it when all are
   // Opens `pass` with `deadline_ns` (due_ns's) if no other thread has. thread: pacing or standby
   void open_pass(uint64_t pass, int64_t deadline_ns, bool slept);
   // The deadline `pass` opens at: a period after the pass before's, or when that pass ended if
@@ -136,7 +165,7 @@ class SharedClock {
   int64_t due_ns(uint64_t pass) const;
   void record_pass(int t, uint64_t pass);  // by its last player, into its own thread's counters
   void attach(Seat* seat);                 // thread: control
-  void detach(Seat* seat);  // thread: control; returns when no thread can be playing it
+  void detach(Seat* seat);                 // thread: control; returns when no thread holds it
 
   const SharedClockOptions options_;
   const int n_pacing_;
@@ -146,20 +175,18 @@ class SharedClock {
   const int64_t origin_ns_;  // pass 0's deadline
   std::array<Slot, kMaxSeats> slots_;
   // The passes: pass p's seats are the tickets p * kMaxSeats .. (p + 1) * kMaxSeats - 1, one per
-  // slot. A thread takes the next ticket of the open pass; a pass opens once every ticket of
-  // the one before has been played (release: what its callbacks wrote is then seen by the next
-  // pass's threads, whichever they are).
+  // slot. A thread takes the next ticket of the open pass; a pass opens at its deadline once
+  // every ticket of the one before has been taken.
   std::atomic<uint64_t> opening_{0};  // passes claimed by an opener
   std::atomic<uint64_t> opened_{0};   // passes published: pass opened_ - 1 is the open one
   std::atomic<uint64_t> next_ticket_{0};
-  std::atomic<uint64_t> played_tickets_{0};
   std::array<PassRecord, kPassRing> pass_ring_{};
   // Each thread's counters of the passes it recorded (it finished them), summed by stats().
   // Written by that thread only (relaxed: counters, no ordering). A pass's wake is late only
   // after a sleep: one begun late because the pass before overran is that long pass's doing.
   struct Timing {
     std::atomic<uint64_t> passes{0}, late_wakes{0}, long_passes{0};
-    std::atomic<uint64_t> relieved_passes{0}, standby_seats{0};
+    std::atomic<uint64_t> relieved_passes{0}, standby_seats{0}, owed_periods{0};
     std::atomic<int64_t> max_wake_late_ns{0}, max_pass_ns{0};
     std::array<std::atomic<uint64_t>, SharedClockStats::kBuckets> pass_histogram{};
   };

@@ -2,7 +2,8 @@
 // from one cursor, so a seat's callback moves between threads from period to period. Its state
 // is plain (non-atomic) memory: TSan reports a race unless each period's writes happen-before
 // the next period's reads, whichever thread plays it. Seats start and stop meanwhile, and one
-// callback now and then holds its thread up, so the standby takes over passes.
+// callback now and then holds its thread up, so the standby takes over passes and the held seat's
+// next periods are owed to the thread in its callback.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -62,6 +63,7 @@ TEST(SharedClockTsan, SeatsMovingBetweenThreadsKeepTheirPeriodsInOrder) {
     }
   }
   EXPECT_GE(clock.stats().standby_seats, 1u);
+  EXPECT_GE(clock.stats().owed_periods, 1u);  // a held seat's periods, played by its holder
 }
 
 }  // namespace

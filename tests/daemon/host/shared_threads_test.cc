@@ -137,65 +137,95 @@ TEST(SharedClock, PacingThreadsShareThePassesButNeverOneSeatAtOnce) {
   }
 }
 
-// Waits in its `stall_at`th period until the other seat has played that period too: only a
-// second thread can play it then. A pass whose thread is held up (here: by the seat before)
-// still reaches its other seats.
+// Waits in its `stall_at`th period until the other seat has played `ahead` periods past that
+// one: only a second thread can play them then. ahead 0: the held pass's other seat; more: the
+// passes after it, which must open without the held seat.
 class WaitForOtherSeatCallback final : public realtime::ProcessCallback {
  public:
-  WaitForOtherSeatCallback(uint64_t stall_at, const CountingCallback& other,
+  WaitForOtherSeatCallback(uint64_t stall_at, uint64_t ahead, const CountingCallback& other,
                            std::chrono::milliseconds give_up_after)
-      : stall_at_(stall_at), other_(other), give_up_after_(give_up_after) {}
-  void process(const realtime::ProcessBlock&) override {
-    if (periods_.fetch_add(1) + 1 != stall_at_) return;
-    const auto give_up = std::chrono::steady_clock::now() + give_up_after_;
-    while (other_.periods() < stall_at_ && std::chrono::steady_clock::now() < give_up) {
-      std::this_thread::sleep_for(100us);
+      : stall_at_(stall_at), ahead_(ahead), other_(other), give_up_after_(give_up_after) {}
+  void process(const realtime::ProcessBlock& block) override {
+    if (inside_.exchange(true)) overlapped_.store(true);
+    if (block.first_frame != next_frame_) gaps_.fetch_add(1);
+    next_frame_ = block.first_frame + block.n_frames;
+    if (periods_.fetch_add(1) + 1 == stall_at_) {
+      const auto give_up = std::chrono::steady_clock::now() + give_up_after_;
+      while (other_.periods() < stall_at_ + ahead_ && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(100us);
+      other_played_meanwhile_.store(other_.periods() >= stall_at_ + ahead_);
     }
-    other_played_meanwhile_.store(other_.periods() >= stall_at_);
+    inside_.store(false);
   }
   uint64_t periods() const { return periods_.load(); }
   bool other_played_meanwhile() const { return other_played_meanwhile_.load(); }
+  bool overlapped() const { return overlapped_.load(); }
+  uint64_t gaps() const { return gaps_.load(); }
 
  private:
-  const uint64_t stall_at_;
+  const uint64_t stall_at_, ahead_;
   const CountingCallback& other_;
   const std::chrono::milliseconds give_up_after_;
-  std::atomic<uint64_t> periods_{0};
-  std::atomic<bool> other_played_meanwhile_{false};
+  uint64_t next_frame_ = 0;
+  std::atomic<uint64_t> periods_{0}, gaps_{0};
+  std::atomic<bool> inside_{false}, overlapped_{false}, other_played_meanwhile_{false};
 };
 
-// Two seats, the first held in its 10th period until the second has played that period (or
-// `give_up_after` passed). Returns whether the second was played meanwhile, and the clock's stats.
-std::pair<bool, SharedClockStats> hold_the_first_seat(int standby_threads,
-                                                      std::chrono::milliseconds give_up_after) {
+struct HeldSeat {
+  bool other_played_meanwhile = false;
+  SharedClockStats stats;
+  uint64_t held_periods = 0, held_xruns = 0, other_periods = 0;
+};
+
+// Two seats, the first held in its 10th period until the second has played `ahead` periods past
+// it (or `give_up_after` passed); then both play on until each has played 12 + ahead periods.
+HeldSeat hold_the_first_seat(int standby_threads, uint64_t ahead,
+                             std::chrono::milliseconds give_up_after) {
   SharedClock clock(
       {.sample_rate_hz = 48000, .period_frames = 64, .standby_threads = standby_threads});
   auto first = clock.open_seat();
   auto second = clock.open_seat();
   CountingCallback after;
-  WaitForOtherSeatCallback holds(/*stall_at=*/10, after, give_up_after);
+  WaitForOtherSeatCallback holds(/*stall_at=*/10, ahead, after, give_up_after);
   EXPECT_TRUE(first->start(&holds).ok());
   EXPECT_TRUE(second->start(&after).ok());
-  wait_for([&] { return holds.periods() >= 12 && after.periods() >= 12; });
-  second->stop();
+  wait_for([&] { return holds.periods() >= 12 + ahead && after.periods() >= 12 + ahead; });
   first->stop();
+  const uint64_t held_periods = holds.periods();
+  const uint64_t other_periods = after.periods();  // read after the first stopped
+  second->stop();
   EXPECT_EQ(after.gaps(), 0u);
-  return {holds.other_played_meanwhile(), clock.stats()};
+  EXPECT_EQ(holds.gaps(), 0u);
+  EXPECT_FALSE(holds.overlapped());
+  return {holds.other_played_meanwhile(), clock.stats(), held_periods,
+          first->counters().xruns.load(), other_periods};
 }
 
 TEST(SharedClock, AStandbyThreadPlaysTheSeatsAHeldUpPassHasNotReached) {
-  const auto [played_meanwhile, stats] = hold_the_first_seat(/*standby_threads=*/1, 5000ms);
-  EXPECT_TRUE(played_meanwhile);
-  EXPECT_GE(stats.relieved_passes, 1u);
-  EXPECT_GE(stats.standby_seats, stats.relieved_passes);
+  const HeldSeat held = hold_the_first_seat(/*standby_threads=*/1, /*ahead=*/0, 5000ms);
+  EXPECT_TRUE(held.other_played_meanwhile);
+  EXPECT_GE(held.stats.relieved_passes, 1u);
+  EXPECT_GE(held.stats.standby_seats, held.stats.relieved_passes);
 }
 
 // Without a standby thread, the same pass's other seat waits for the held-up one: the control
 // that shows the test above needs the standby.
 TEST(SharedClock, WithoutAStandbyAHeldUpPassHoldsItsOtherSeats) {
-  const auto [played_meanwhile, stats] = hold_the_first_seat(/*standby_threads=*/0, 300ms);
-  EXPECT_FALSE(played_meanwhile);
-  EXPECT_EQ(stats.standby_seats, 0u);
+  const HeldSeat held = hold_the_first_seat(/*standby_threads=*/0, /*ahead=*/0, 300ms);
+  EXPECT_FALSE(held.other_played_meanwhile);
+  EXPECT_EQ(held.stats.standby_seats, 0u);
+}
+
+// A thread held up inside one seat's callback holds up that seat only: the next passes open on
+// their deadlines and play the other seat, and leave the held seat's periods owed to its thread,
+// which plays them, in order, once its callback returns. The held seat's periods are late.
+TEST(SharedClock, AThreadHeldInOneSeatLetsTheNextPassesPlayTheOthers) {
+  const HeldSeat held = hold_the_first_seat(/*standby_threads=*/1, /*ahead=*/10, 5000ms);
+  EXPECT_TRUE(held.other_played_meanwhile);
+  EXPECT_GE(held.stats.owed_periods, 9u);  // passes that reached the held seat meanwhile
+  EXPECT_GE(held.held_xruns, 1u);
+  // Caught up: the held seat played the owed periods, so it is about as far on as the other.
+  EXPECT_GE(held.held_periods + 2, held.other_periods);
 }
 
 // Stalls once, on its `stall_at`th period, for `stall`: a pass that runs past its period.
