@@ -387,13 +387,15 @@ ClientResult run_clients_apart(const Options& o, int port, const std::vector<Cli
 
 struct RtHealth {
   uint64_t xruns = 0, late_events = 0;
-  uint64_t late_frames_max = 0;  // the latest event of any jam, whole run
+  uint64_t late_notes_dropped = 0;  // of the late events: note-ons too late to play
+  uint64_t late_frames_max = 0;     // the latest event of any jam, whole run
 };
 RtHealth rt_health(const HostedJams& hosted) {
   RtHealth h;
   for (const jamd::HostedJamStats& j : hosted.stats()) {
     h.xruns += j.host.xruns;
     h.late_events += j.host.late_events;
+    h.late_notes_dropped += j.host.late_note_ons_dropped;
     h.late_frames_max = std::max(h.late_frames_max, j.host.late_frames_max);
   }
   return h;
@@ -438,7 +440,9 @@ class CpuWindow {
   // xruns and late events in the measured seconds (after finish()).
   RtHealth measured() const {
     return {health_after_.xruns - health_before_.xruns,
-            health_after_.late_events - health_before_.late_events, health_after_.late_frames_max};
+            health_after_.late_events - health_before_.late_events,
+            health_after_.late_notes_dropped - health_before_.late_notes_dropped,
+            health_after_.late_frames_max};
   }
   // The pacing threads' counts in the measured seconds; the maxima are the whole run's.
   jamd::SharedClockStats clock() const { return clock_after_.since(clock_before_); }
@@ -580,10 +584,11 @@ void print_cpu(const Result& r, std::string& tsv) {
   for (const auto& g : r.cpu) total += g.cpu_s;
   const double jam_seconds = std::max<double>(1, static_cast<double>(r.n_jams)) * r.seconds;
   std::printf(
-      "\n%s: in the measured %.0f s %llu xruns, %llu late events (the latest by %.1f ms, whole "
-      "run); the daemon's CPU (2 cores = 200 %%):\n",
+      "\n%s: in the measured %.0f s %llu xruns, %llu late events (%llu notes dropped; the latest "
+      "by %.1f ms, whole run); the daemon's CPU (2 cores = 200 %%):\n",
       r.scenario.c_str(), r.seconds, static_cast<unsigned long long>(r.measured.xruns),
       static_cast<unsigned long long>(r.measured.late_events),
+      static_cast<unsigned long long>(r.measured.late_notes_dropped),
       static_cast<double>(r.measured.late_frames_max) / 48.0);
   std::printf("  %-18s %7s %8s %12s %11s %10s\n", "threads", "n", "% core", "ms/jam-s", "waited %",
               "runs/s");

@@ -214,6 +214,7 @@ grpc::ServerUnaryReactor* JamService::GetStatus(grpc::CallbackServerContext* con
     response->set_late_events(health.late_events);
     response->set_audio_packets(health.packets);
     response->set_mix_frames_lost(health.mix_frames_lost);
+    response->set_late_notes_dropped(health.late_notes_dropped);
   }
   return finish(context, absl::OkStatus());
 }

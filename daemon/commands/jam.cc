@@ -285,10 +285,12 @@ int run_jam(std::span<const char* const> args) {
   if (recorder) recorder->stop();
   (*conductor)->stop();
   const JamHostStats s = (*host)->stats();
-  std::printf("jamd jam: stopped after %.1f s of music, %llu xruns, %llu late events\n",
-              static_cast<double>(s.frames_played) / (*host)->sample_rate_hz(),
-              static_cast<unsigned long long>(s.xruns),
-              static_cast<unsigned long long>(s.late_events));
+  std::printf(
+      "jamd jam: stopped after %.1f s of music, %llu xruns, %llu late events (%llu notes "
+      "dropped)\n",
+      static_cast<double>(s.frames_played) / (*host)->sample_rate_hz(),
+      static_cast<unsigned long long>(s.xruns), static_cast<unsigned long long>(s.late_events),
+      static_cast<unsigned long long>(s.late_note_ons_dropped));
   int exit_code = 0;
   if (recorder) {
     const RecorderStats rs = recorder->stats();

@@ -139,7 +139,8 @@ absl::Status LiveJamHost::build(const JamHostOptions& options) {
                                  .ticks_per_quarter = kConductorTicksPerQuarter,
                                  .tempo_bpm = initial_.tempo_bpm,
                                  .time_signature = {initial_.beats_per_bar, 4},
-                                 .max_events = kSchedulerEvents});
+                                 .max_events = kSchedulerEvents,
+                                 .drop_note_ons_late_ms = kDropNoteOnsLateMs});
   band_ = std::make_unique<realtime::Band>(*scheduler_, *synth_);
   capture_ =
       std::make_unique<realtime::AudioRing>(static_cast<size_t>(kCaptureRingSeconds * rate), 2);
@@ -226,6 +227,8 @@ JamHostStats LiveJamHost::stats() const {
   s.jack_reconnects = io_->counters().reconnects.load(std::memory_order_relaxed);
   s.late_events = scheduler_->counters().events_late.load(std::memory_order_relaxed);
   s.late_frames_max = scheduler_->counters().late_frames_max.load(std::memory_order_relaxed);
+  s.late_note_ons_dropped =
+      scheduler_->counters().late_note_ons_dropped.load(std::memory_order_relaxed);
   s.mix_frames_lost = callback_->counters().mix_frames_lost.load(std::memory_order_relaxed);
   s.capture_frames_lost = callback_->counters().capture_frames_lost.load(std::memory_order_relaxed);
   s.tempo_bpm = scheduler_->tempo_bpm() > 0 ? scheduler_->tempo_bpm() : initial_.tempo_bpm;

@@ -89,11 +89,18 @@ struct TappedNote {
   double beat = 0.0;  // within the bar, in quarter notes
 };
 
+// A live jam's note-on more than this late is dropped, not played (realtime::Scheduler): 100 ms
+// is a sixteenth note at 150 BPM, so a note this late lands on the wrong subdivision, and a
+// conductor that fell seconds behind (an overloaded machine) would otherwise replay its backlog
+// in one burst.
+inline constexpr double kDropNoteOnsLateMs = 100.0;
+
 struct JamHostStats {
   uint64_t frames_played = 0;
   uint64_t xruns = 0;
   uint64_t late_events = 0;
-  uint64_t mix_frames_lost = 0;  // the tap ring was full (the tap thread fell behind)
+  uint64_t late_note_ons_dropped = 0;  // of the late events: note-ons too late to play
+  uint64_t mix_frames_lost = 0;        // the tap ring was full (the tap thread fell behind)
   double tempo_bpm = 0.0;
   int64_t bar = 0;  // the playhead's bar
   // Added for `jamd jam`'s status line and the operator.

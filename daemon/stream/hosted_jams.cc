@@ -217,6 +217,7 @@ MediaHealth HostedJams::health() const {
     h.audio_seconds += static_cast<double>(s.frames_played) / jam->host->sample_rate_hz();
     h.xruns += s.xruns;
     h.late_events += s.late_events;
+    h.late_notes_dropped += s.late_note_ons_dropped;
     h.mix_frames_lost += s.mix_frames_lost;
     if (jam->streamer != nullptr) h.packets += jam->streamer->stats().packets;
   }

@@ -62,11 +62,12 @@ using SharedOpusPacket = std::shared_ptr<const PublishedPacket>;
 // operator reads from `jamctl status`.
 struct MediaHealth {
   uint64_t playing_jams = 0;
-  double audio_seconds = 0;      // the band's audio played
-  uint64_t xruns = 0;            // periods that started more than a period late
-  uint64_t late_events = 0;      // notes and commands that reached the RT thread after their frame
-  uint64_t packets = 0;          // Opus packets encoded
-  uint64_t mix_frames_lost = 0;  // the tap or the encoder fell behind the band
+  double audio_seconds = 0;  // the band's audio played
+  uint64_t xruns = 0;        // periods that started more than a period late
+  uint64_t late_events = 0;  // notes and commands that reached the RT thread after their frame
+  uint64_t late_notes_dropped = 0;  // of them: note-ons too late to play (kDropNoteOnsLateMs)
+  uint64_t packets = 0;             // Opus packets encoded
+  uint64_t mix_frames_lost = 0;     // the tap or the encoder fell behind the band
 };
 
 class JamMedia {

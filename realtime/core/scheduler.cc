@@ -33,7 +33,9 @@ Scheduler::Scheduler(const SchedulerOptions& options)
     : queue_(options.command_queue_size),
       map_(options.sample_rate_hz, options.ticks_per_quarter, options.tempo_bpm,
            options.time_signature),
-      max_events_(options.max_events) {
+      max_events_(options.max_events),
+      drop_note_ons_late_frames_(
+          static_cast<int64_t>(options.drop_note_ons_late_ms * 1e-3 * options.sample_rate_hz)) {
   heap_.reserve(max_events_);
   tempo_bpm_.store(options.tempo_bpm, std::memory_order_release);
 }
@@ -224,25 +226,33 @@ bool Scheduler::next_event(MidiMessage& message) {
     counters_.events_played.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  if (heap_.empty()) return false;
-  const Event& top = heap_.front();
-  const int64_t frame = map_.frame_at(top.tick);
-  if (frame >= static_cast<int64_t>(period_end_frame_)) return false;
-  message = top.message;
   const int64_t first = static_cast<int64_t>(period_first_frame_);
-  if (frame < first) {
-    message.frame = 0;
+  while (!heap_.empty()) {
+    const Event& top = heap_.front();
+    const int64_t frame = map_.frame_at(top.tick);
+    if (frame >= static_cast<int64_t>(period_end_frame_)) return false;
+    message = top.message;
+    pop_event();
+    if (frame >= first) {
+      message.frame = static_cast<uint32_t>(frame - first);
+      counters_.events_played.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
     counters_.events_late.fetch_add(1, std::memory_order_relaxed);
     const auto late_frames = static_cast<uint64_t>(first - frame);
     if (late_frames > counters_.late_frames_max.load(std::memory_order_relaxed)) {
       counters_.late_frames_max.store(late_frames, std::memory_order_relaxed);
     }
-  } else {
-    message.frame = static_cast<uint32_t>(frame - first);
+    const bool note_on = (message.bytes[0] & 0xF0) == 0x90 && message.bytes[2] > 0;
+    if (note_on && drop_note_ons_late_frames_ > 0 && first - frame > drop_note_ons_late_frames_) {
+      counters_.late_note_ons_dropped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    message.frame = 0;
+    counters_.events_played.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
-  counters_.events_played.fetch_add(1, std::memory_order_relaxed);
-  pop_event();
-  return true;
+  return false;
 }
 
 void Scheduler::end_period() {

@@ -15,9 +15,10 @@
 // queue and return false when it is full); one RT thread calls begin_period / next_event /
 // end_period; counters() and the playhead accessors may be read from any thread.
 // Semantics: late events (their frame already passed when they reach the RT thread) play at once
-// at offset 0 and are counted; a full event store drops the event and counts it; tempo changes
-// posted with change_tempo_at_next_beat() land on the next beat boundary; all_notes_off() and
-// stop() act at the start of the next period.
+// at offset 0 and are counted, except note-ons later than `drop_note_ons_late_ms`, which are
+// dropped and counted (their note-offs still play: harmless for a key not sounding); a full event
+// store drops the event and counts it; tempo changes posted with change_tempo_at_next_beat() land
+// on the next beat boundary; all_notes_off() and stop() act at the start of the next period.
 // Stopping: stop() (a producer's post) drops the schedule and silences once; hold(true) (the RT
 // thread's own, for a host whose instant controls reach the RT thread before the producer sees
 // them) does the same in the period it is called in and keeps dropping what is posted for the
@@ -45,15 +46,20 @@ struct SchedulerOptions {
   TimeSignature time_signature{};
   size_t max_events = 8192;          // the bounded event store (events not yet played)
   size_t command_queue_size = 4096;  // posts in flight between producer and RT thread
+  // A note-on later than this is dropped instead of played at once (0: never). A live band that
+  // fell behind would otherwise play seconds of notes in one burst; a note this late lands on
+  // the wrong beat anyway.
+  double drop_note_ons_late_ms = 0.0;
 };
 
 // Counted on the RT thread (commands_rejected on the producer's), read anywhere.
 struct SchedulerCounters {
-  std::atomic<uint64_t> events_played{0};      // MIDI events handed out, late ones included
-  std::atomic<uint64_t> events_late{0};        // reached the RT thread after their frame passed
-  std::atomic<uint64_t> late_frames_max{0};    // the latest a late event has been, in frames
-  std::atomic<uint64_t> events_overflowed{0};  // dropped because the event store was full
-  std::atomic<uint64_t> commands_rejected{0};  // posts refused because the queue was full
+  std::atomic<uint64_t> events_played{0};          // MIDI events handed out, late ones included
+  std::atomic<uint64_t> events_late{0};            // reached the RT thread after their frame passed
+  std::atomic<uint64_t> late_frames_max{0};        // the latest a late event has been, in frames
+  std::atomic<uint64_t> late_note_ons_dropped{0};  // later than drop_note_ons_late_ms (and late)
+  std::atomic<uint64_t> events_overflowed{0};      // dropped because the event store was full
+  std::atomic<uint64_t> commands_rejected{0};      // posts refused because the queue was full
   std::atomic<uint64_t> tempo_changes_rejected{0};  // out of order, or the tempo map was full
 };
 
@@ -131,6 +137,7 @@ class Scheduler {
   TempoMap map_;
   std::vector<Event> heap_;  // a min-heap on (tick, seq), reserved for max_events
   size_t max_events_;
+  int64_t drop_note_ons_late_frames_;  // 0: never
   uint64_t next_seq_ = 0;
   MidiMessage instants_[kMaxInstants];
   size_t n_instants_ = 0;

@@ -70,6 +70,8 @@ TEST(Listen, StatusReportsThePlayingJamsAudioAndHealth) {
   EXPECT_LE(res.audio_packets(), after[0].streamer.packets);
   EXPECT_LE(res.xruns(), after[0].host.xruns);
   EXPECT_LE(res.late_events(), after[0].host.late_events);
+  EXPECT_LE(res.late_notes_dropped(), res.late_events());
+  EXPECT_LE(res.late_notes_dropped(), after[0].host.late_note_ons_dropped);
 }
 
 // jamd serve --record DIR: every jam is recorded into DIR/<jam id>/ while it plays.

@@ -214,5 +214,24 @@ TEST(JamHostTest, JamsShareOneClockAndOneWorker) {
   EXPECT_TRUE(conductor->status().ok()) << conductor->status();
 }
 
+// A conductor held up (an overloaded machine) and back a second and a half later finds the first
+// bars already past: it posts them late, and the jam drops their note-ons (kDropNoteOnsLateMs)
+// instead of playing a second of notes in one burst (their note-offs, and notes less late, play).
+TEST(JamHostTest, NotesTheConductorPostsTooLateAreDroppedNotPlayedInABurst) {
+  auto conductor = Conductor::create({.model_path = JAMD_SOURCE_DIR "/models/band.jamd"});
+  ASSERT_TRUE(conductor.ok()) << conductor.status();
+  auto host = JamHost::start(21, band_alone_state(7), **conductor, {});
+  ASSERT_TRUE(host.ok()) << host.status();
+  wait_for_frames(**host, 3 * 48000 / 2);  // the clock runs; nothing generates yet
+  (*conductor)->start();
+  wait_for_frames(**host, 6 * 48000);
+  const JamHostStats s = (*host)->stats();
+  (*host)->stop();
+  EXPECT_GT(s.late_note_ons_dropped, 0u);
+  EXPECT_LE(s.late_note_ons_dropped, s.late_events);
+  EXPECT_GT(s.late_frames_max, static_cast<uint64_t>(kDropNoteOnsLateMs * 48));
+  EXPECT_TRUE((*conductor)->status().ok()) << (*conductor)->status();
+}
+
 }  // namespace
 }  // namespace jamd

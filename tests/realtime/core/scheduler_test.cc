@@ -1,6 +1,6 @@
 // Scheduler: events land at their exact sample offset, late events play at once and are
-// counted, overflow is counted, tempo changes wait for a beat boundary, instant controls act at
-// the next period.
+// counted (note-ons past the limit are dropped), overflow is counted, tempo changes wait for a beat
+// boundary, instant controls act at the next period.
 #include "realtime/core/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -82,6 +82,42 @@ TEST(Scheduler, LateEventPlaysAtOnceAndIsCounted) {
   EXPECT_EQ(sched.counters().events_late.load(), 1u);
   EXPECT_EQ(sched.counters().late_frames_max.load(), 48128u - 24000u);
   EXPECT_EQ(sched.counters().events_played.load(), 1u);
+}
+
+// A band that fell behind: note-ons later than the limit are dropped (counted), not played in a
+// burst; their note-offs, note-offs written as velocity-0 note-ons, other messages and note-ons
+// less late still play at once.
+TEST(Scheduler, NoteOnsLaterThanTheLimitAreDropped) {
+  SchedulerOptions o = options();
+  o.drop_note_ons_late_ms = 100.0;  // 4,800 frames
+  Scheduler sched(o);
+  run(sched, 0, 48000, 256);                  // the playhead passes beat 2
+  sched.note_on(kTpq, 0, 62, 100);            // beat 1: 503 ms late, dropped
+  sched.note_off(kTpq + 10, 0, 62);           // plays
+  sched.note_on(kTpq + 20, 0, 63, 0);         // a note-off in note-on form: plays
+  sched.control_change(kTpq + 30, 0, 7, 90);  // plays
+  sched.note_on(915, 0, 64, 100);             // frame 45,750: 50 ms late, plays
+  const std::vector<Played> played = run(sched, 48128, 48128 + 256, 256);
+  ASSERT_EQ(played.size(), 4u);
+  EXPECT_EQ(played[0].message.bytes[0], 0x80);
+  EXPECT_EQ(played[1].message.bytes[0], 0x90);
+  EXPECT_EQ(played[1].message.bytes[2], 0);
+  EXPECT_EQ(played[2].message.bytes[0], 0xB0);
+  EXPECT_EQ(played[3].message.bytes[1], 64);
+  for (const Played& p : played) EXPECT_EQ(p.frame, 48128u);
+  EXPECT_EQ(sched.counters().late_note_ons_dropped.load(), 1u);
+  EXPECT_EQ(sched.counters().events_late.load(), 5u);
+  EXPECT_EQ(sched.counters().events_played.load(), 4u);
+  EXPECT_EQ(sched.pending_events(), 0u);
+}
+
+// Without a limit (offline renders, the default) every late note plays.
+TEST(Scheduler, WithoutALimitEveryLateNoteOnPlays) {
+  Scheduler sched(options());
+  run(sched, 0, 48000, 256);
+  sched.note_on(kTpq, 0, 62, 100);
+  EXPECT_EQ(run(sched, 48128, 48128 + 256, 256).size(), 1u);
+  EXPECT_EQ(sched.counters().late_note_ons_dropped.load(), 0u);
 }
 
 TEST(Scheduler, FullStoreDropsAndCounts) {
