@@ -13,6 +13,20 @@ namespace {
 
 #define JAMD_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
 
+// Round to nearest even, NaN kept a (quiet) NaN.
+void to_bf16_scalar(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) {
+      out[i] = static_cast<uint16_t>((bits >> 16) | 0x40u);  // NaN stays NaN
+      continue;
+    }
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    out[i] = static_cast<uint16_t>(bits >> 16);
+  }
+}
+
 // The bfloat16 pair of inputs k, broadcast to every lane.
 JAMD_BF16 inline __m512bh input_pair(const uint16_t* x, int64_t k) {
   int32_t v;
@@ -190,6 +204,29 @@ JAMD_BF16 void mix4_bf16_32(const float* p, int64_t p_stride, const uint16_t* v,
   _mm512_storeu_ps(out + 112, d1);
 }
 
+// to_bf16's rounding on 16 floats at a time, in integer arithmetic so that it is bit for bit the
+// scalar loop's (vcvtneps2bf16 would flush denormals). Activations are rounded before every
+// product: the scalar loop was 8 % of a live conductor's time (perf, 32 jams).
+JAMD_BF16 void to_bf16_avx512(const float* x, int64_t n, uint16_t* out) {
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), infinity = _mm512_set1_epi32(0x7f800000);
+  const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  const __m512i quiet = _mm512_set1_epi32(0x400000);
+  // The zero-masked forms: GCC 12 takes the plain ones' undefined source for uninitialized.
+  constexpr __mmask16 all = 0xffff;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i bits = _mm512_loadu_si512(x + i);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, magnitude), infinity);
+    const __m512i lsb = _mm512_and_si512(_mm512_maskz_srli_epi32(all, bits, 16), one);
+    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(half, lsb));
+    rounded = _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(bits, quiet));  // NaN stays NaN
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(out + i),
+        _mm512_maskz_cvtepi32_epi16(all, _mm512_maskz_srli_epi32(all, rounded, 16)));
+  }
+  to_bf16_scalar(x + i, n - i, out + i);
+}
+
 #undef JAMD_BF16
 
 void from_bf16(const uint16_t* x, int64_t n, float* out) {
@@ -212,15 +249,10 @@ bool bf16_supported() {
 }
 
 void to_bf16(const float* x, int64_t n, uint16_t* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &x[i], sizeof bits);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) {
-      out[i] = static_cast<uint16_t>((bits >> 16) | 0x40u);  // NaN stays NaN
-      continue;
-    }
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    out[i] = static_cast<uint16_t>(bits >> 16);
+  if (n >= 16 && bf16_supported()) {
+    to_bf16_avx512(x, n, out);
+  } else {
+    to_bf16_scalar(x, n, out);
   }
 }
 

@@ -354,6 +354,39 @@ TEST_P(CpuKernels, FastKernelsMatchPortable) {
   }
 }
 
+// to_bf16 rounds to nearest even and keeps NaN a NaN, bit for bit the same in its vector body
+// and its tail: ties both ways, the largest float (to infinity), infinities, NaNs and denormals,
+// at every length and alignment.
+TEST(CpuBf16Kernels, RoundingIsBitExactForEveryLengthAndSpecialValue) {
+  const auto reference = [](float f) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+    return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  };
+  const auto from_bits = [](uint32_t bits) {
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  };
+  std::vector<float> x;
+  for (uint32_t bits : {0x3f808000u, 0x3f818000u, 0xbf808000u, 0x3f808001u, 0x7f7fffffu,
+                        0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u, 0xffbfffffu,
+                        0x00000001u, 0x807fffffu, 0x00000000u, 0x80000000u}) {
+    x.push_back(from_bits(bits));
+  }
+  for (int i = 0; i < 50; ++i) x.push_back(1e3f * std::sin(0.37f * static_cast<float>(i)));
+  for (size_t from = 0; from < 3; ++from) {
+    for (size_t n = 1; from + n <= x.size(); ++n) {
+      std::vector<uint16_t> out(n);
+      cpu::to_bf16(x.data() + from, static_cast<int64_t>(n), out.data());
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(out[i], reference(x[from + i])) << "value " << from + i << " of a run of " << n;
+      }
+    }
+  }
+}
+
 // kReduced's bfloat16 KV cache: on values that are already bfloat16 the 16-bit kernels compute
 // what the float32 ones do (widening is exact; only the order of the sums differs).
 TEST(CpuBf16Kernels, AttentionMatchesFloat32OnTheSameValues) {
