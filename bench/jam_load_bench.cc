@@ -196,7 +196,9 @@ struct ClientSpec {
 
 // What the clients measured; also the line a client process prints for its parent.
 struct ClientResult {
-  size_t n_steers = 0;
+  size_t n_steers = 0;  // answered OK
+  size_t steers_failed = 0;
+  int last_failure_code = 0;  // grpc::StatusCode of the last failed steer
   double steer_p50_ms = 0, steer_p99_ms = 0;
   size_t n_packets = 0;
   double delivery_p50_ms = 0, delivery_p99_ms = 0;
@@ -205,13 +207,14 @@ struct ClientResult {
 
   std::string to_line() const {
     return absl::StrCat(n_steers, " ", steer_p50_ms, " ", steer_p99_ms, " ", n_packets, " ",
-                        delivery_p50_ms, " ", delivery_p99_ms, " ", packets_dropped);
+                        delivery_p50_ms, " ", delivery_p99_ms, " ", packets_dropped, " ",
+                        steers_failed, " ", last_failure_code);
   }
   static ClientResult from_line(const std::string& line) {
     ClientResult r;
     std::istringstream in(line);
     in >> r.n_steers >> r.steer_p50_ms >> r.steer_p99_ms >> r.n_packets >> r.delivery_p50_ms >>
-        r.delivery_p99_ms >> r.packets_dropped;
+        r.delivery_p99_ms >> r.packets_dropped >> r.steers_failed >> r.last_failure_code;
     return r;
   }
 };
@@ -219,6 +222,8 @@ struct ClientResult {
 struct Samples {
   absl::Mutex mu;
   std::vector<double> steer_ms;
+  size_t steers_failed = 0;
+  int last_failure_code = 0;
   std::vector<double> delivery_ms;
   uint64_t dropped = 0;
   size_t packets = 0;
@@ -229,6 +234,8 @@ void steer_loop(jam::v1::Jam::Stub& stub, const std::string& token, Clock::durat
                 Clock::time_point warm, Clock::time_point until, int phase, Samples& out) {
   std::this_thread::sleep_until(warm);
   std::vector<double> ms;
+  size_t failed = 0;
+  int failure_code = 0;
   int i = phase;
   while (Clock::now() < until) {
     jam::v1::SteerRequest req;
@@ -241,12 +248,19 @@ void steer_loop(jam::v1::Jam::Stub& stub, const std::string& token, Clock::durat
     const auto t0 = Clock::now();
     const grpc::Status st = stub.Steer(&ctx, req, &res);
     const double rtt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (st.ok()) ms.push_back(rtt);
+    if (st.ok()) {
+      ms.push_back(rtt);
+    } else {
+      ++failed;
+      failure_code = static_cast<int>(st.error_code());
+    }
     ++i;
     std::this_thread::sleep_until(t0 + period);
   }
   absl::MutexLock lock(&out.mu);
   out.steer_ms.insert(out.steer_ms.end(), ms.begin(), ms.end());
+  out.steers_failed += failed;
+  if (failed > 0) out.last_failure_code = failure_code;
 }
 
 // Reads a ListenAudio stream until `until`: delivery latency per packet, sequence gaps. The
@@ -312,6 +326,8 @@ ClientResult run_clients(int port, const std::vector<ClientSpec>& specs, double 
   for (auto& t : threads) t.join();
   ClientResult r;
   r.n_steers = s.steer_ms.size();
+  r.steers_failed = s.steers_failed;
+  r.last_failure_code = s.last_failure_code;
   r.steer_p50_ms = percentile(s.steer_ms, 0.5);
   r.steer_p99_ms = percentile(s.steer_ms, 0.99);
   r.n_packets = s.packets;
@@ -461,7 +477,8 @@ class CpuWindow {
   std::thread thread_;
 };
 
-// Sorts the shared clock's late passes in [from, to] by cause (Result::machine_xruns).
+// Sorts the shared clock's late passes in [from, to] by cause (Result::machine_xruns); `detail`
+// prints every late pass of the run, those outside [from, to] marked.
 // stalls[cpu]: what the probe on that CPU recorded.
 void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
                      const std::vector<std::vector<jamd::bench::StallProbe::Stall>>& per_cpu,
@@ -469,7 +486,8 @@ void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
                      bool detail, Result& r) {
   static const std::vector<jamd::bench::StallProbe::Stall> kNone;
   for (const jamd::SharedClockLatePass& p : passes) {
-    if (p.deadline < from || p.deadline >= to) continue;
+    const bool measured = p.deadline >= from && p.deadline < to;
+    if (!measured && !detail) continue;
     const auto& stalls = p.cpu >= 0 && static_cast<size_t>(p.cpu) < per_cpu.size()
                              ? per_cpu[static_cast<size_t>(p.cpu)]
                              : kNone;
@@ -477,7 +495,7 @@ void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
     const Clock::duration late_by = p.last_late_seat - p.deadline - period;
     const bool machine =
         jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat) >= late_by;
-    (machine ? r.machine_xruns : r.own_xruns) += p.late_seats;
+    if (measured) (machine ? r.machine_xruns : r.own_xruns) += p.late_seats;
     if (detail) {
       const auto ms = [](Clock::duration d) {
         return std::chrono::duration<double, std::milli>(d).count();
@@ -485,11 +503,11 @@ void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
       std::fprintf(
           stderr,
           "late pass at %.1f s on cpu %d: woke %.2f ms late, last late seat %.2f ms after waking, "
-          "%u seats, probe stalled %.2f ms, %s\n",
+          "%u seats, probe stalled %.2f ms, %s%s\n",
           std::chrono::duration<double>(p.deadline - from).count(), p.cpu, ms(p.began - p.deadline),
           ms(p.last_late_seat - p.began), p.late_seats,
           ms(jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat)),
-          machine ? "machine" : "own");
+          machine ? "machine" : "own", measured ? "" : " (not measured: warm-up or wind-down)");
     }
   }
   for (const auto& stalls : per_cpu) {
@@ -705,6 +723,14 @@ int main(int argc, char** argv) {
                     "\t", c.n_packets, "\t", c.delivery_p50_ms, "\t", c.delivery_p99_ms, "\t",
                     c.packets_dropped, "\t", r.xruns, "\t", r.late_events, "\t", r.mix_frames_lost,
                     "\t", r.measured.xruns, "\t", r.measured.late_events, "\n");
+  }
+  // "steers" counts the answered ones; a refused steer is a finding, not a sample.
+  for (const Result& r : results) {
+    if (r.clients.steers_failed == 0) continue;
+    std::printf("%s: %zu steers failed (the last with gRPC status %s)\n", r.scenario.c_str(),
+                r.clients.steers_failed,
+                absl::StatusCodeToString(static_cast<absl::StatusCode>(r.clients.last_failure_code))
+                    .c_str());
   }
   if (o.daemon.shared_threads) {
     // Why seats were late: a pass woken late (the scheduler's) or a pass longer than a period
