@@ -154,6 +154,7 @@ SharedClockStats SharedClock::stats() const {
     s.relieved_passes += timing.relieved_passes.load(std::memory_order_relaxed);
     s.standby_seats += timing.standby_seats.load(std::memory_order_relaxed);
     s.owed_periods += timing.owed_periods.load(std::memory_order_relaxed);
+    s.dropped_periods += timing.dropped_periods.load(std::memory_order_relaxed);
     s.max_wake_late_ms = std::max(
         s.max_wake_late_ms,
         1e-6 * static_cast<double>(timing.max_wake_late_ns.load(std::memory_order_relaxed)));
@@ -187,6 +188,7 @@ SharedClockStats SharedClockStats::since(const SharedClockStats& before) const {
   s.relieved_passes -= before.relieved_passes;
   s.standby_seats -= before.standby_seats;
   s.owed_periods -= before.owed_periods;
+  s.dropped_periods -= before.dropped_periods;
   for (size_t b = 0; b < kBuckets; ++b) s.pass_histogram[b] -= before.pass_histogram[b];
   return s;
 }
@@ -306,7 +308,7 @@ void SharedClock::play_open_pass(uint64_t pass, bool standby, int t) {
     }
     Slot& slot = slots_[ticket % kMaxSeats];
     // An empty slot is passed over without touching its hold (most of the 128 are empty).
-    if (slot.seat.load(std::memory_order_relaxed) != nullptr && take_or_owe(slot)) {
+    if (slot.seat.load(std::memory_order_relaxed) != nullptr && take_or_owe(slot, t)) {
       play_held_seat(slot, pass, standby, t);
     } else {
       count_done(pass, t);
@@ -315,11 +317,14 @@ void SharedClock::play_open_pass(uint64_t pass, bool standby, int t) {
   }
 }
 
-bool SharedClock::take_or_owe(Slot& slot) {
+bool SharedClock::take_or_owe(Slot& slot, int t) {
   uint32_t hold = slot.hold.load(std::memory_order_relaxed);
   while (true) {
     const bool held = (hold & kHeld) != 0;
-    if (held && hold >= kMaxOwed * kOwedOne) return false;  // dropped
+    if (held && hold >= kMaxOwed * kOwedOne) {
+      timing_[static_cast<size_t>(t)].dropped_periods.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     if (slot.hold.compare_exchange_weak(hold, held ? hold + kOwedOne : kHeld,
                                         std::memory_order_acq_rel, std::memory_order_relaxed)) {
       return !held;

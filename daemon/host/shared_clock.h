@@ -72,8 +72,9 @@ struct SharedClockStats {
   // Periods a seat's holder played for the passes that reached the seat while its thread was
   // still in its callback (held up, or a long callback): late ones are in late_passes().
   uint64_t owed_periods = 0;
-  double max_wake_late_ms = 0;  // the latest a pass woke from sleep after its deadline
-  double max_pass_ms = 0;       // the longest a pass's callbacks took
+  uint64_t dropped_periods = 0;  // owed past kMaxOwed (a thread held up most of a second): lost
+  double max_wake_late_ms = 0;   // the latest a pass woke from sleep after its deadline
+  double max_pass_ms = 0;        // the longest a pass's callbacks took
   // How long passes took: bucket b counts passes of [b, b + 1) * kBucketMs, the last the rest.
   static constexpr size_t kBuckets = 64;
   static constexpr double kBucketMs = 0.25;
@@ -95,6 +96,9 @@ class SharedClock {
   static constexpr size_t kMaxSeats = 128;
   static constexpr int kMaxThreads = 8;        // pacing and standby threads together
   static constexpr size_t kLatePassLog = 512;  // the latest late passes kept, per thread
+  // Beyond this many owed periods (a thread held up for most of a second), periods are dropped:
+  // the seat's sample clock falls behind, as when the grid moves on.
+  static constexpr uint32_t kMaxOwed = 64;
 
   explicit SharedClock(const SharedClockOptions& options);
   ~SharedClock();  // every seat must have been stopped
@@ -125,9 +129,7 @@ class SharedClock {
   };
   static constexpr uint32_t kHeld = 1;
   static constexpr uint32_t kOwedOne = 2;
-  // Beyond this many owed periods (a thread held up for most of a second), periods are dropped:
-  // the seat's sample clock falls behind, as when the grid moves on.
-  static constexpr uint32_t kMaxOwed = 64;
+
   // What one pass's threads share. Written by its opener before the pass is published, and by
   // its players (atomically) while it runs; the ring keeps a pass's record for kPassRing passes,
   // so a thread held up that long in a seat's callback can still update it.
@@ -151,8 +153,9 @@ class SharedClock {
   void run(int t);  // thread: pacing or standby
   // Plays the open pass's seats not yet taken, one at a time. thread: pacing or standby
   void play_open_pass(uint64_t pass, bool standby, int t);
-  // Holds the slot's seat, or owes its holder a period. Returns whether this thread holds it.
-  static bool take_or_owe(Slot& slot);
+  // Holds the slot's seat, or owes its holder a period (or drops it, counted in thread t's
+  // timing, when kMaxOwed are owed). Returns whether this thread holds it.
+  bool take_or_owe(Slot& slot, int t);
   // After a period of a held seat: takes one owed period (true), or lets the seat go.
   static bool take_owed(Slot& slot);
   // Plays the held seat's period of `pass`, then those it is owed. thread: pacing or standby
@@ -186,7 +189,7 @@ class SharedClock {
   // after a sleep: one begun late because the pass before overran is that long pass's doing.
   struct Timing {
     std::atomic<uint64_t> passes{0}, late_wakes{0}, long_passes{0};
-    std::atomic<uint64_t> relieved_passes{0}, standby_seats{0}, owed_periods{0};
+    std::atomic<uint64_t> relieved_passes{0}, standby_seats{0}, owed_periods{0}, dropped_periods{0};
     std::atomic<int64_t> max_wake_late_ns{0}, max_pass_ns{0};
     std::array<std::atomic<uint64_t>, SharedClockStats::kBuckets> pass_histogram{};
   };

@@ -228,6 +228,16 @@ TEST(SharedClock, AThreadHeldInOneSeatLetsTheNextPassesPlayTheOthers) {
   EXPECT_GE(held.held_periods + 2, held.other_periods);
 }
 
+// Held longer than kMaxOwed periods: the seat's thread owes at most that many, the rest are
+// dropped and counted.
+TEST(SharedClock, AThreadHeldTooLongPlaysAtMostTheOwedLimitAndCountsTheRestDropped) {
+  const HeldSeat held =
+      hold_the_first_seat(/*standby_threads=*/1, /*ahead=*/SharedClock::kMaxOwed + 40, 5000ms);
+  EXPECT_TRUE(held.other_played_meanwhile);
+  EXPECT_EQ(held.stats.owed_periods, SharedClock::kMaxOwed);
+  EXPECT_GE(held.stats.dropped_periods, 39u);
+}
+
 // Stalls once, on its `stall_at`th period, for `stall`: a pass that runs past its period.
 class StallingCallback final : public realtime::ProcessCallback {
  public:
