@@ -7,11 +7,13 @@
 //   steer   100 participants steering one jam: Steer round trip p50/p99
 //   listen  256 listeners on one jam: Opus delivery latency (encode -> client), dropped packets
 //   jams    32 jams at once, each with a listener and a player steering once a second
+//   churn   (only with --only churn) 24 such jams, while a jam starts and another ends every half
+//           second: whether jams coming and going disturb the ones playing
 // and for each the jams' RT health (xruns, late events, mix frames lost), and where the daemon's
 // CPU went during the measured seconds: per thread name (conductor, virtual-clock = FluidSynth
 // and the band per jam, jam-opus, jam-tap, jam-listen, gRPC's threads), from the kernel's
 // per-thread scheduler statistics, with the time each group waited for a core and its wake-ups.
-// Usage: jam_load_bench [--seconds N] [--only steer|listen|jams] [--out FILE.tsv]
+// Usage: jam_load_bench [--seconds N] [--only steer|listen|jams|churn] [--out FILE.tsv]
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
 //                       [--clock-threads N] [--standby N] [--period FRAMES] [--stall-probe off|on]
@@ -32,8 +34,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -176,6 +180,13 @@ struct Daemon {
     jam::v1::CreateJamResponse res;
     if (!jam::v1::Jam::NewStub(channels[0])->CreateJam(&ctx, req, &res).ok()) std::abort();
     return res;
+  }
+  void end(const std::string& host_participant_token) {
+    grpc::ClientContext ctx;
+    jam::v1::EndJamRequest req;
+    req.set_participant_token(host_participant_token);
+    jam::v1::EndJamResponse res;
+    if (!jam::v1::Jam::NewStub(channels[0])->EndJam(&ctx, req, &res).ok()) std::abort();
   }
   std::string join(const std::string& token) {
     grpc::ClientContext ctx;
@@ -406,13 +417,24 @@ struct RtHealth {
   uint64_t late_notes_dropped = 0;  // of the late events: note-ons too late to play
   uint64_t late_frames_max = 0;     // the latest event of any jam, whole run
 };
-RtHealth rt_health(const HostedJams& hosted) {
+// Each playing jam's counters, by jam id: jams may start and end between two snapshots.
+using HealthSnapshot = std::map<std::string, jamd::JamHostStats>;
+HealthSnapshot health_snapshot(const HostedJams& hosted) {
+  HealthSnapshot snapshot;
+  for (const jamd::HostedJamStats& j : hosted.stats()) snapshot[j.jam_id] = j.host;
+  return snapshot;
+}
+// What the jams playing at `after` counted since `before` (a jam started since: all of it). A jam
+// that ended in between takes its counts with it.
+RtHealth health_between(const HealthSnapshot& before, const HealthSnapshot& after) {
   RtHealth h;
-  for (const jamd::HostedJamStats& j : hosted.stats()) {
-    h.xruns += j.host.xruns;
-    h.late_events += j.host.late_events;
-    h.late_notes_dropped += j.host.late_note_ons_dropped;
-    h.late_frames_max = std::max(h.late_frames_max, j.host.late_frames_max);
+  for (const auto& [id, a] : after) {
+    const auto it = before.find(id);
+    const jamd::JamHostStats b = it == before.end() ? jamd::JamHostStats{} : it->second;
+    h.xruns += a.xruns - b.xruns;
+    h.late_events += a.late_events - b.late_events;
+    h.late_notes_dropped += a.late_note_ons_dropped - b.late_note_ons_dropped;
+    h.late_frames_max = std::max(h.late_frames_max, a.late_frames_max);
   }
   return h;
 }
@@ -444,22 +466,17 @@ class CpuWindow {
           std::this_thread::sleep_until(warm);
           from_ = Clock::now();
           before_ = jamd::bench::ThreadCpuSnapshot::take();
-          health_before_ = rt_health(hosted);
+          health_before_ = health_snapshot(hosted);
           if (clock != nullptr) clock_before_ = clock->stats();
           std::this_thread::sleep_until(warm + std::chrono::duration_cast<Clock::duration>(
                                                    std::chrono::duration<double>(seconds)));
           after_ = jamd::bench::ThreadCpuSnapshot::take();
           to_ = Clock::now();
-          health_after_ = rt_health(hosted);
+          health_after_ = health_snapshot(hosted);
           if (clock != nullptr) clock_after_ = clock->stats();
         }) {}
   // xruns and late events in the measured seconds (after finish()).
-  RtHealth measured() const {
-    return {health_after_.xruns - health_before_.xruns,
-            health_after_.late_events - health_before_.late_events,
-            health_after_.late_notes_dropped - health_before_.late_notes_dropped,
-            health_after_.late_frames_max};
-  }
+  RtHealth measured() const { return health_between(health_before_, health_after_); }
   // The pacing threads' counts in the measured seconds; the maxima are the whole run's.
   jamd::SharedClockStats clock() const { return clock_after_.since(clock_before_); }
   Clock::time_point from() const { return from_; }  // the measured seconds (after finish())
@@ -471,7 +488,7 @@ class CpuWindow {
 
  private:
   jamd::bench::ThreadCpuSnapshot before_, after_;
-  RtHealth health_before_, health_after_;
+  HealthSnapshot health_before_, health_after_;
   jamd::SharedClockStats clock_before_, clock_after_;
   Clock::time_point from_, to_;
   std::thread thread_;
@@ -520,8 +537,11 @@ void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
   }
 }
 
-Result run_scenario(const Options& o, const char* name,
-                    const std::function<std::vector<ClientSpec>(Daemon&)>& make_clients) {
+// `meanwhile` (optional) runs on a thread of its own from the clients' start until `done`.
+Result run_scenario(
+    const Options& o, const char* name,
+    const std::function<std::vector<ClientSpec>(Daemon&)>& make_clients,
+    const std::function<void(Daemon&, const std::atomic<bool>& done)>& meanwhile = nullptr) {
   Daemon d(o.daemon);
   const std::vector<ClientSpec> specs = make_clients(d);
   d.hosted->wait_idle();  // every jam plays before the clients start
@@ -538,8 +558,13 @@ Result run_scenario(const Options& o, const char* name,
     if (o.stall_probe && CPU_ISSET(c, &cpus))
       probes[c] = std::make_unique<jamd::bench::StallProbe>(static_cast<int>(c));
   CpuWindow window(o.seconds, *d.hosted, d.clock.get());
+  std::atomic<bool> done{false};
+  std::thread side;
+  if (meanwhile) side = std::thread([&] { meanwhile(d, done); });
   r.clients = o.clients_in_process ? run_clients(d.server->port(), specs, o.seconds)
                                    : run_clients_apart(o, d.server->port(), specs);
+  done.store(true);
+  if (side.joinable()) side.join();
   r.cpu = window.finish();
   r.measured = window.measured();
   r.clock = window.clock();
@@ -593,6 +618,34 @@ Result run_jams(const Options& o) {
     }
     return specs;
   });
+}
+
+// 24 jams as in run_jams, and beside them jams that come and go: one starts every half second,
+// and the oldest ends once 4 are up. Their xruns count with the others' while they play.
+Result run_churn(const Options& o) {
+  return run_scenario(
+      o, "churn: 24 jams; 1 starts, 1 ends every 0.5 s",
+      [](Daemon& d) {
+        std::vector<ClientSpec> specs;
+        for (int i = 0; i < 24; ++i) {
+          const jam::v1::CreateJamResponse jam = d.create();
+          specs.push_back({true, d.join(jam.listener_token()), 0});
+          specs.push_back({false, d.join(jam.player_token()), 1000});
+        }
+        return specs;
+      },
+      [](Daemon& d, const std::atomic<bool>& done) {
+        std::deque<std::string> hosts;
+        while (!done.load()) {
+          hosts.push_back(d.join(d.create().host_token()));
+          if (hosts.size() > 4) {
+            d.end(hosts.front());
+            hosts.pop_front();
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+        for (const std::string& host : hosts) d.end(host);
+      });
 }
 
 // Where the daemon's CPU went in one scenario: per thread name, the share of one core, the
@@ -688,6 +741,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "steer") results.push_back(run_steer(o));
   if (only.empty() || only == "listen") results.push_back(run_listen(o));
   if (only.empty() || only == "jams") results.push_back(run_jams(o));
+  if (only == "churn") results.push_back(run_churn(o));
   std::printf("virtual clock: %u frames a period; ", o.daemon.period_frames);
   std::printf("jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
               o.daemon.shared_threads
