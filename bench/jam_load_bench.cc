@@ -608,16 +608,20 @@ Result run_listen(const Options& o) {
   });
 }
 
+// n jams, each with a listener and a player steering once a second.
+std::vector<ClientSpec> jams_with_a_listener_and_a_player(Daemon& d, int n) {
+  std::vector<ClientSpec> specs;
+  for (int i = 0; i < n; ++i) {
+    const jam::v1::CreateJamResponse jam = d.create();
+    specs.push_back({true, d.join(jam.listener_token()), 0});
+    specs.push_back({false, d.join(jam.player_token()), 1000});
+  }
+  return specs;
+}
+
 Result run_jams(const Options& o) {
-  return run_scenario(o, "jams: 32 jams, 1 listener + 1 player each", [](Daemon& d) {
-    std::vector<ClientSpec> specs;
-    for (int i = 0; i < 32; ++i) {
-      const jam::v1::CreateJamResponse jam = d.create();
-      specs.push_back({true, d.join(jam.listener_token()), 0});
-      specs.push_back({false, d.join(jam.player_token()), 1000});
-    }
-    return specs;
-  });
+  return run_scenario(o, "jams: 32 jams, 1 listener + 1 player each",
+                      [](Daemon& d) { return jams_with_a_listener_and_a_player(d, 32); });
 }
 
 // 24 jams as in run_jams, and beside them jams that come and go: one starts every half second,
@@ -625,15 +629,7 @@ Result run_jams(const Options& o) {
 Result run_churn(const Options& o) {
   return run_scenario(
       o, "churn: 24 jams; 1 starts, 1 ends every 0.5 s",
-      [](Daemon& d) {
-        std::vector<ClientSpec> specs;
-        for (int i = 0; i < 24; ++i) {
-          const jam::v1::CreateJamResponse jam = d.create();
-          specs.push_back({true, d.join(jam.listener_token()), 0});
-          specs.push_back({false, d.join(jam.player_token()), 1000});
-        }
-        return specs;
-      },
+      [](Daemon& d) { return jams_with_a_listener_and_a_player(d, 24); },
       [](Daemon& d, const std::atomic<bool>& done) {
         std::deque<std::string> hosts;
         while (!done.load()) {
