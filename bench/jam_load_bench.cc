@@ -414,6 +414,7 @@ ClientResult run_clients_apart(const Options& o, int port, const std::vector<Cli
 
 struct RtHealth {
   uint64_t xruns = 0, late_events = 0;
+  uint64_t events = 0;              // every MIDI event handed out or dropped, late or not
   uint64_t late_notes_dropped = 0;  // of the late events: note-ons too late to play
   uint64_t late_frames_max = 0;     // the latest event of any jam, whole run
 };
@@ -433,6 +434,8 @@ RtHealth health_between(const HealthSnapshot& before, const HealthSnapshot& afte
     const jamd::JamHostStats b = it == before.end() ? jamd::JamHostStats{} : it->second;
     h.xruns += a.xruns - b.xruns;
     h.late_events += a.late_events - b.late_events;
+    h.events +=
+        a.events_played + a.late_note_ons_dropped - b.events_played - b.late_note_ons_dropped;
     h.late_notes_dropped += a.late_note_ons_dropped - b.late_note_ons_dropped;
     h.late_frames_max = std::max(h.late_frames_max, a.late_frames_max);
   }
@@ -651,10 +654,11 @@ void print_cpu(const Result& r, std::string& tsv) {
   for (const auto& g : r.cpu) total += g.cpu_s;
   const double jam_seconds = std::max<double>(1, static_cast<double>(r.n_jams)) * r.seconds;
   std::printf(
-      "\n%s: in the measured %.0f s %llu xruns, %llu late events (%llu notes dropped; the latest "
-      "by %.1f ms, whole run); the daemon's CPU (2 cores = 200 %%):\n",
+      "\n%s: in the measured %.0f s %llu xruns, %llu late events of %llu (%llu notes dropped; the "
+      "latest by %.1f ms, whole run); the daemon's CPU (2 cores = 200 %%):\n",
       r.scenario.c_str(), r.seconds, static_cast<unsigned long long>(r.measured.xruns),
       static_cast<unsigned long long>(r.measured.late_events),
+      static_cast<unsigned long long>(r.measured.events),
       static_cast<unsigned long long>(r.measured.late_notes_dropped),
       static_cast<double>(r.measured.late_frames_max) / 48.0);
   std::printf("  %-18s %7s %8s %12s %11s %10s\n", "threads", "n", "% core", "ms/jam-s", "waited %",

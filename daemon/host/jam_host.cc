@@ -225,6 +225,7 @@ JamHostStats LiveJamHost::stats() const {
   s.xruns = io_->counters().xruns.load(std::memory_order_relaxed);
   s.jack_server_losses = io_->counters().server_losses.load(std::memory_order_relaxed);
   s.jack_reconnects = io_->counters().reconnects.load(std::memory_order_relaxed);
+  s.events_played = scheduler_->counters().events_played.load(std::memory_order_relaxed);
   s.late_events = scheduler_->counters().events_late.load(std::memory_order_relaxed);
   s.late_frames_max = scheduler_->counters().late_frames_max.load(std::memory_order_relaxed);
   s.late_note_ons_dropped =

@@ -98,6 +98,7 @@ inline constexpr double kDropNoteOnsLateMs = 100.0;
 struct JamHostStats {
   uint64_t frames_played = 0;
   uint64_t xruns = 0;
+  uint64_t events_played = 0;  // MIDI events the scheduler handed out, late ones included
   uint64_t late_events = 0;
   uint64_t late_note_ons_dropped = 0;  // of the late events: note-ons too late to play
   uint64_t mix_frames_lost = 0;        // the tap ring was full (the tap thread fell behind)
