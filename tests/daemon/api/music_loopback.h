@@ -56,6 +56,7 @@ class MusicLoopback {
         grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
   }
   HostedJams& hosted() { return *hosted_; }
+  Conductor& conductor() { return *conductor_; }
   SessionRegistry& jams() { return *jams_; }
 
   // The one jam's listener counts, once they equal (audio, notes) or kGiveUp passed.
