@@ -17,11 +17,13 @@
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
 //                       [--clock-threads N] [--standby N] [--period FRAMES] [--stall-probe off|on]
-//                       [--xrun-detail off|on]
+//                       [--xrun-detail off|on] [--pin-clock on|off]
 // --stall-probe on puts each xrun of the shared clock down to the machine or to jamd
-// (bench/stall_probe.h); --xrun-detail on prints every late pass. The probes wake 1,000 times a
-// second per CPU and lengthen the pacing passes (p50 3.5 -> 4.25 ms at 32 jams), so they are off
+// (bench/stall_probe.h); --xrun-detail on prints every late pass, with its steady-clock time to
+// find it in `perf record -k CLOCK_MONOTONIC -a -e sched:sched_switch`. The probes wake 1,000 times
+// a second per CPU and lengthen the pacing passes (p50 3.5 -> 4.25 ms at 32 jams), so they are off
 // when the targets are measured.
+// --pin-clock off leaves the shared clock's threads unpinned (SharedClockOptions::pin_threads).
 // CPU lists are sched_setaffinity's, e.g. 0 or 0,1 (like taskset -c).
 #include <grpcpp/create_channel.h>
 #include <pthread.h>
@@ -111,6 +113,7 @@ struct DaemonOptions {
   bool synth_effects = true;
   int clock_threads = jamd::SharedClockOptions{}.threads;  // the shared clock's pacing threads
   int standby_threads = jamd::SharedClockOptions{}.standby_threads;  // and its standby threads
+  bool pin_clock = jamd::SharedClockOptions{}.pin_threads;
   uint32_t period_frames = jamd::kStreamPeriodFrames;  // the virtual clock's period, as serve's
   double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
 };
@@ -147,7 +150,8 @@ struct Daemon {
                                    .period_frames = host.period_frames,
                                    .rt_priority = jamd::kSharedClockRtPriority,
                                    .threads = options.clock_threads,
-                                   .standby_threads = options.standby_threads});
+                                   .standby_threads = options.standby_threads,
+                                   .pin_threads = options.pin_clock});
       worker = std::make_unique<jamd::SharedWorker>(
           jamd::SharedWorkerOptions{.nice = jamd::kSharedWorkerNice});
       host.shared_clock = clock.get();
@@ -517,17 +521,26 @@ void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
         jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat) >= late_by;
     if (measured) (machine ? r.machine_xruns : r.own_xruns) += p.late_seats;
     if (detail) {
+      // Pinned apart, the standby covers one held CPU: a pass is late when both are held.
+      Clock::duration others_stalled{};
+      for (size_t c = 0; c < per_cpu.size(); ++c) {
+        if (static_cast<int>(c) == p.cpu) continue;
+        others_stalled = std::max(others_stalled, jamd::bench::StallProbe::stalled_within(
+                                                      per_cpu[c], p.deadline, p.last_late_seat));
+      }
       const auto ms = [](Clock::duration d) {
         return std::chrono::duration<double, std::milli>(d).count();
       };
       std::fprintf(
           stderr,
-          "late pass at %.1f s on cpu %d: woke %.2f ms late, last late seat %.2f ms after waking, "
-          "%u seats, probe stalled %.2f ms, %s%s\n",
-          std::chrono::duration<double>(p.deadline - from).count(), p.cpu, ms(p.began - p.deadline),
-          ms(p.last_late_seat - p.began), p.late_seats,
+          "late pass at %.1f s (steady clock %.6f s) on cpu %d: woke %.2f ms late, last late seat "
+          "%.2f ms after waking, %u seats, probe stalled %.2f ms (other CPUs: %.2f ms), %s%s\n",
+          std::chrono::duration<double>(p.deadline - from).count(),
+          std::chrono::duration<double>(p.deadline.time_since_epoch()).count(), p.cpu,
+          ms(p.began - p.deadline), ms(p.last_late_seat - p.began), p.late_seats,
           ms(jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat)),
-          machine ? "machine" : "own", measured ? "" : " (not measured: warm-up or wind-down)");
+          ms(others_stalled), machine ? "machine" : "own",
+          measured ? "" : " (not measured: warm-up or wind-down)");
     }
   }
   for (const auto& stalls : per_cpu) {
@@ -735,6 +748,8 @@ int main(int argc, char** argv) {
       o.daemon.clock_threads = std::atoi(argv[i + 1]);
     else if (a == "--standby")
       o.daemon.standby_threads = std::atoi(argv[i + 1]);
+    else if (a == "--pin-clock")
+      o.daemon.pin_clock = std::string(argv[i + 1]) != "off";
   }
   pin_to(o.daemon_cpus);  // before any of the daemon's threads start
   std::vector<Result> results;
@@ -743,13 +758,15 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "jams") results.push_back(run_jams(o));
   if (only == "churn") results.push_back(run_churn(o));
   std::printf("virtual clock: %u frames a period; ", o.daemon.period_frames);
-  std::printf("jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
-              o.daemon.shared_threads
-                  ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, ",
-                                 o.daemon.standby_threads, " standby, one worker)")
-                        .c_str()
-                  : "per jam (clock, tap, listener, streamer)",
-              o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms);
+  std::printf(
+      "jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
+      o.daemon.shared_threads
+          ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, ", o.daemon.standby_threads,
+                         " standby", o.daemon.pin_clock ? ", pinned apart" : ", unpinned",
+                         ", one worker)")
+                .c_str()
+          : "per jam (clock, tap, listener, streamer)",
+      o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms);
   std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
               o.clients_in_process ? "threads of the daemon's process" : "a process of their own",
               o.daemon_cpus.empty() ? "any" : o.daemon_cpus.c_str(),

@@ -77,6 +77,18 @@ SteadyClock::time_point at_ns(int64_t ns) {
   return SteadyClock::time_point(std::chrono::nanoseconds(ns));
 }
 
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
 // Keeps the largest value stored; any thread.
 void store_max(std::atomic<int64_t>& max, int64_t value) {
   int64_t seen = max.load(std::memory_order_relaxed);
@@ -94,15 +106,41 @@ SharedClock::SharedClock(const SharedClockOptions& options)
                                              static_cast<double>(period_ns_))),
       origin_ns_(now_ns()) {
   bool all_rt = options_.rt_priority > 0;
+  const std::vector<int> cpus = options_.pin_threads ? allowed_cpus() : std::vector<int>{};
   for (int t = 0; t < n_threads_; ++t) {
     threads_.emplace_back([this, t] { run(t); });
+    handles_.push_back(threads_.back().native_handle());
     if (options_.rt_priority > 0) {
       sched_param param{};
       param.sched_priority = options_.rt_priority;
       all_rt &= pthread_setschedparam(threads_.back().native_handle(), SCHED_FIFO, &param) == 0;
     }
+    // Best effort, as the priority: a thread that cannot be pinned runs where the kernel puts it.
+    if (cpus.size() >= 2) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      // From the last CPU down: the first ones tend to take the most interrupts.
+      CPU_SET(cpus[cpus.size() - 1 - static_cast<size_t>(t) % cpus.size()], &one);
+      pthread_setaffinity_np(threads_.back().native_handle(), sizeof(one), &one);
+    }
   }
   got_rt_priority_.store(all_rt, std::memory_order_release);
+}
+
+std::vector<int> SharedClock::pinned_cpus() const {
+  std::vector<int> out;
+  for (const pthread_t handle : handles_) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int only = -1;
+    if (pthread_getaffinity_np(handle, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1) {
+      for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (CPU_ISSET(c, &set)) only = c;
+      }
+    }
+    out.push_back(only);
+  }
+  return out;
 }
 
 SharedClock::~SharedClock() {

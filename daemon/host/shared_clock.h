@@ -30,6 +30,8 @@
 // outlives its seats.
 #pragma once
 
+#include <pthread.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -58,6 +60,13 @@ struct SharedClockOptions {
   // pass has not reached (its threads were held up, or the pass is long). 0: none.
   int standby_threads = 1;
   double standby_after = 0.4;  // 0..1 periods
+  // Each thread on a CPU of its own (round-robin over the process's CPUs from the last, when it
+  // may use two or more). Unpinned, the kernel moves a preempted clock thread to the other CPU's
+  // queue, and the standby's timer may sit there too: when the hypervisor holds that one vCPU, both
+  // threads wait for it while the other CPU runs the conductor (jam_load_bench,
+  // docs/PERFORMANCE.md, session 9). Pinned apart, a held vCPU holds up one thread, and the other
+  // plays on.
+  bool pin_threads = true;
 };
 
 // How the pacing threads kept time, summed over them: what tells a late seat's cause apart. A
@@ -108,6 +117,9 @@ class SharedClock {
   // A new seat (an AudioIo whose callback this clock runs once started). thread: control
   std::unique_ptr<realtime::AudioIo> open_seat();
   bool got_rt_priority() const { return got_rt_priority_.load(std::memory_order_acquire); }
+  // The CPU each thread (pacing, then standby) may run on, as the kernel has it: -1 where it
+  // may run on more than one. thread: any
+  std::vector<int> pinned_cpus() const;
   uint32_t period_frames() const { return options_.period_frames; }
   std::chrono::nanoseconds period() const {  // the grid's step
     return std::chrono::nanoseconds(
@@ -213,6 +225,7 @@ class SharedClock {
   absl::Mutex mu_;  // control threads only: who may take a free slot
   std::array<bool, kMaxSeats> taken_ ABSL_GUARDED_BY(mu_){};
   std::vector<std::thread> threads_;
+  std::vector<pthread_t> handles_;  // threads_', for const queries
 };
 
 }  // namespace jamd

@@ -3,6 +3,7 @@
 // runs again; a worker runs every piece of work each pass, a removed one never again, and adding
 // work while the passes run long (a busy machine) does not starve.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -253,6 +254,53 @@ class StallingCallback final : public realtime::ProcessCallback {
   const std::chrono::milliseconds stall_;
   std::atomic<uint64_t> periods_{0};
 };
+
+// Records the CPUs its periods ran on (a bit each).
+class CpuRecordingCallback final : public realtime::ProcessCallback {
+ public:
+  void process(const realtime::ProcessBlock& block) override {
+    const int cpu = sched_getcpu();
+    if (cpu >= 0 && cpu < 64) cpus_.fetch_or(uint64_t{1} << cpu);
+    for (int c = 0; c < 2; ++c)
+      std::fill(block.audio_out[c].begin(), block.audio_out[c].end(), 0.f);
+    periods_.fetch_add(1);
+  }
+  uint64_t periods() const { return periods_.load(); }
+  uint64_t cpus() const { return cpus_.load(); }
+
+ private:
+  std::atomic<uint64_t> cpus_{0};
+  std::atomic<uint64_t> periods_{0};
+};
+
+// Pinned apart, a vCPU the hypervisor holds holds up one clock thread and not both (session 9).
+TEST(SharedClock, ItsThreadsArePinnedToCpusOfTheirOwnAndPlayOnlyThere) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  if (CPU_COUNT(&allowed) < 2) GTEST_SKIP() << "this process may use one CPU only";
+
+  SharedClock clock({.sample_rate_hz = 48000, .period_frames = 64, .standby_threads = 1});
+  const std::vector<int> pinned = clock.pinned_cpus();
+  ASSERT_EQ(pinned.size(), 2u);  // the pacing thread, then the standby
+  EXPECT_NE(pinned[0], pinned[1]);
+  uint64_t pinned_bits = 0;
+  for (const int cpu : pinned) {
+    ASSERT_GE(cpu, 0) << "a clock thread may run on more than one CPU";
+    EXPECT_TRUE(CPU_ISSET(cpu, &allowed));
+    if (cpu < 64) pinned_bits |= uint64_t{1} << cpu;
+  }
+  auto seat = clock.open_seat();
+  CpuRecordingCallback callback;
+  ASSERT_TRUE(seat->start(&callback).ok());
+  wait_for([&] { return callback.periods() >= 200; });
+  seat->stop();
+  EXPECT_NE(callback.cpus(), 0u);
+  EXPECT_EQ(callback.cpus() & ~pinned_bits, 0u) << "a period ran on a CPU no clock thread owns";
+
+  SharedClock unpinned({.sample_rate_hz = 48000, .period_frames = 64, .pin_threads = false});
+  for (const int cpu : unpinned.pinned_cpus()) EXPECT_EQ(cpu, -1);
+}
 
 // A seat that overruns makes the seats after it in the pass start late: the clock counts the
 // long pass, its length and each late seat's xrun, and logs the pass with its late seats (what
