@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
   const std::vector<int> cpus = allowed_cpus();
   std::printf("machine_stall_bench: a 1 ms SCHED_FIFO probe on each of %zu CPUs, %.0f s a phase\n",
               cpus.size(), seconds);
-  std::printf("%-34s %8s %8s %8s %10s %16s %12s\n", "phase", ">0.5ms", ">=2ms", ">=5ms",
-              "longest", "stalled ms/cpu-s", "2ms on 2 CPUs");
+  std::printf("%-34s %8s %8s %8s %10s %16s %12s\n", "phase", ">0.5ms", ">=2ms", ">=5ms", "longest",
+              "stalled ms/cpu-s", "2ms on 2 CPUs");
   for (const bool busy : {false, true}) {
     const Row r = run_phase(cpus, seconds, busy);
     std::printf("%-34s %8zu %8zu %8zu %8.2fms %16.3f %12zu%s\n",
