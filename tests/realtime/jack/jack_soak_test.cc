@@ -261,13 +261,15 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
     EXPECT_GT(timed.peak(), 0.01f);
   }
   EXPECT_EQ((*io)->counters().periods.load(), timed.durations_ns().size());
-  // Every xrun jamd counted is one the server reported, and the other way round, give or take
-  // one the server logs while the client is being closed, after jamd's counter was read.
+  // Every xrun jamd counted is one the server reported ...
   const auto reported = static_cast<uint64_t>(w.reports.total());
   EXPECT_LE(w.xruns, reported) << "jamd counted xruns the server never reported";
-  EXPECT_LE(reported, w.xruns + 1) << "the server reported xruns jamd did not count";
 
   if (w.reports.machine_caused() > 0 && std::getenv("JAMD_SOAK_STRICT") == nullptr) {
+    // ... but while the machine breaks periods in bursts, the server's log and the xrun
+    // notifications it sends its clients part by more than one (a fresh-root run in session 9:
+    // 365 logged, 362 notified, with 349 periods broken by the machine), so that count cannot
+    // judge jamd either (JackIoTest.XrunsAreCounted still checks that a forced xrun is counted).
     GTEST_SKIP() << "the machine itself broke " << w.reports.machine_caused()
                  << " periods (dummy driver's clock late " << w.reports.driver_late
                  << ", jamd's RT thread not scheduled in its period "
@@ -275,6 +277,9 @@ TEST(JackSoakTest, DenseBandPlaysAMinuteAt64FramesWithoutXruns) {
                  << "), so this run cannot judge jamd; "
                  << "rerun on a quiet machine, or set JAMD_SOAK_STRICT=1 to fail instead";
   }
+  // ... and the other way round, give or take one the server logs while the client is being
+  // closed, after jamd's counter was read.
+  EXPECT_LE(reported, w.xruns + 1) << "the server reported xruns jamd did not count";
   EXPECT_EQ(w.xruns, 0u) << "jamd's callback missed JACK's deadline " << w.reports.client_late
                          << " times";
 }
