@@ -521,7 +521,8 @@ void attribute_xruns(const std::vector<jamd::SharedClockLatePass>& passes,
         jamd::bench::StallProbe::stalled_within(stalls, p.deadline, p.last_late_seat) >= late_by;
     if (measured) (machine ? r.machine_xruns : r.own_xruns) += p.late_seats;
     if (detail) {
-      // Pinned apart, the standby covers one held CPU: a pass is late when both are held.
+      // Pinned apart, the standby covers one held CPU: whether the other CPUs were held too says
+      // whether it could.
       Clock::duration others_stalled{};
       for (size_t c = 0; c < per_cpu.size(); ++c) {
         if (static_cast<int>(c) == p.cpu) continue;

@@ -23,22 +23,12 @@
 #include <vector>
 
 #include "bench/stall_probe.h"
+#include "daemon/host/thread_priority.h"
 
 namespace {
 
 using jamd::bench::StallProbe;
 using Clock = StallProbe::Clock;
-
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  }
-  return cpus;
-}
 
 // Spins on one CPU at SCHED_IDLE until `stop`.
 std::thread busy_thread(int cpu, const std::atomic<bool>& stop) {
@@ -111,7 +101,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--seconds") seconds = std::max(1.0, std::atof(argv[i + 1]));
   }
-  const std::vector<int> cpus = allowed_cpus();
+  const std::vector<int> cpus = jamd::allowed_cpus();
   std::printf("machine_stall_bench: a 1 ms SCHED_FIFO probe on each of %zu CPUs, %.0f s a phase\n",
               cpus.size(), seconds);
   std::printf("%-34s %8s %8s %8s %10s %16s %12s\n", "phase", ">0.5ms", ">=2ms", ">=5ms", "longest",

@@ -8,6 +8,8 @@
 #include <cassert>
 #include <chrono>
 
+#include "daemon/host/thread_priority.h"
+
 namespace jamd {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -75,18 +77,6 @@ int64_t since_epoch_ns(SteadyClock::time_point t) {
 int64_t now_ns() { return since_epoch_ns(SteadyClock::now()); }
 SteadyClock::time_point at_ns(int64_t ns) {
   return SteadyClock::time_point(std::chrono::nanoseconds(ns));
-}
-
-// The CPUs this process may run on, in order.
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  }
-  return cpus;
 }
 
 // Keeps the largest value stored; any thread.

@@ -1,6 +1,7 @@
 // Per-thread nice values through setpriority(2) on the thread's own id.
 #include "daemon/host/thread_priority.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,6 +23,17 @@ bool start_at_nice(int nice, const std::function<void()>& start) {
   });
   helper.join();
   return ok;
+}
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
 }
 
 }  // namespace jamd

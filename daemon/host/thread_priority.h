@@ -1,4 +1,5 @@
-// Thread priorities for the jams of `jamd serve`: what must win a busy machine's cores. The
+// Thread priorities for the jams of `jamd serve`: what must win a busy machine's cores (and which
+// cores there are: allowed_cpus()). The
 // virtual clock's pacing threads run SCHED_FIFO (SharedClock); below them the conductor (nice -10:
 // late notes are audible), then the shared worker that taps and encodes (nice -5: a late packet
 // only waits in a queue), then gRPC and everything else (nice 0). Best effort: without
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 namespace jamd {
 
@@ -21,5 +23,8 @@ bool set_thread_nice(int nice);
 // thread without reaching into the component. False when the nice value was refused (`start`
 // still ran, at the normal priority).
 bool start_at_nice(int nice, const std::function<void()>& start);
+// The CPUs the calling thread may run on (its affinity, which the threads it starts inherit), in
+// order; empty if the kernel would not say.
+std::vector<int> allowed_cpus();
 
 }  // namespace jamd
