@@ -27,11 +27,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Counts periods and checks that each starts where the previous one ended.
+// Counts periods, checks that each starts where the previous one ended, and records the CPUs
+// they ran on (a bit each).
 class CountingCallback final : public realtime::ProcessCallback {
  public:
   void process(const realtime::ProcessBlock& block) override {
     if (block.first_frame != next_frame_) gaps_.fetch_add(1);
+    if (const int cpu = sched_getcpu(); cpu >= 0 && cpu < 64) cpus_.fetch_or(uint64_t{1} << cpu);
     next_frame_ = block.first_frame + block.n_frames;
     for (int c = 0; c < 2; ++c)
       std::fill(block.audio_out[c].begin(), block.audio_out[c].end(), 0.f);
@@ -39,9 +41,11 @@ class CountingCallback final : public realtime::ProcessCallback {
   }
   uint64_t periods() const { return periods_.load(); }
   uint64_t gaps() const { return gaps_.load(); }
+  uint64_t cpus() const { return cpus_.load(); }
 
  private:
   uint64_t next_frame_ = 0;
+  std::atomic<uint64_t> cpus_{0};
   std::atomic<uint64_t> periods_{0};
   std::atomic<uint64_t> gaps_{0};
 };
@@ -255,24 +259,6 @@ class StallingCallback final : public realtime::ProcessCallback {
   std::atomic<uint64_t> periods_{0};
 };
 
-// Records the CPUs its periods ran on (a bit each).
-class CpuRecordingCallback final : public realtime::ProcessCallback {
- public:
-  void process(const realtime::ProcessBlock& block) override {
-    const int cpu = sched_getcpu();
-    if (cpu >= 0 && cpu < 64) cpus_.fetch_or(uint64_t{1} << cpu);
-    for (int c = 0; c < 2; ++c)
-      std::fill(block.audio_out[c].begin(), block.audio_out[c].end(), 0.f);
-    periods_.fetch_add(1);
-  }
-  uint64_t periods() const { return periods_.load(); }
-  uint64_t cpus() const { return cpus_.load(); }
-
- private:
-  std::atomic<uint64_t> cpus_{0};
-  std::atomic<uint64_t> periods_{0};
-};
-
 // Pinned apart, a vCPU the hypervisor holds holds up one clock thread and not both (session 9).
 TEST(SharedClock, ItsThreadsArePinnedToCpusOfTheirOwnAndPlayOnlyThere) {
   cpu_set_t allowed;
@@ -291,7 +277,7 @@ TEST(SharedClock, ItsThreadsArePinnedToCpusOfTheirOwnAndPlayOnlyThere) {
     if (cpu < 64) pinned_bits |= uint64_t{1} << cpu;
   }
   auto seat = clock.open_seat();
-  CpuRecordingCallback callback;
+  CountingCallback callback;
   ASSERT_TRUE(seat->start(&callback).ok());
   wait_for([&] { return callback.periods() >= 200; });
   seat->stop();
