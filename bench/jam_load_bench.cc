@@ -17,7 +17,7 @@
 //                       [--clients process|thread] [--daemon-cpus LIST --client-cpus LIST]
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
 //                       [--clock-threads N] [--standby N] [--period FRAMES] [--stall-probe off|on]
-//                       [--xrun-detail off|on] [--pin-clock on|off]
+//                       [--xrun-detail off|on] [--pin-clock on|off] [--plan-beats BEATS]
 // --stall-probe on puts each xrun of the shared clock down to the machine or to jamd
 // (bench/stall_probe.h); --xrun-detail on prints every late pass, with its steady-clock time to
 // find it in `perf record -k CLOCK_MONOTONIC -a -e sched:sched_switch`. The probes wake 1,000 times
@@ -116,6 +116,7 @@ struct DaemonOptions {
   bool pin_clock = jamd::SharedClockOptions{}.pin_threads;
   uint32_t period_frames = jamd::kStreamPeriodFrames;  // the virtual clock's period, as serve's
   double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
+  double planning_horizon_beats = jamd::Horizons{}.planning_horizon_beats;
 };
 
 // A jamd with music on 127.0.0.1, as jamd serve builds it.
@@ -132,6 +133,7 @@ struct Daemon {
     jamd::ConductorOptions co{.model_path = JAMD_SOURCE_DIR "/models/band.jamd"};
     co.max_jams = 64;
     co.horizons.commit_horizon_ms = options.commit_horizon_ms;
+    co.horizons.planning_horizon_beats = options.planning_horizon_beats;
     conductor = *jamd::Conductor::create(co);
     const jamd::bench::ThreadCpuSnapshot before = jamd::bench::ThreadCpuSnapshot::take();
     if (options.shared_threads) {  // and the priorities jamd serve gives them
@@ -737,6 +739,8 @@ int main(int argc, char** argv) {
       o.daemon.shared_threads = std::string(argv[i + 1]) != "per-jam";
     else if (a == "--commit-ms")
       o.daemon.commit_horizon_ms = std::atof(argv[i + 1]);
+    else if (a == "--plan-beats")
+      o.daemon.planning_horizon_beats = std::atof(argv[i + 1]);
     else if (a == "--effects")
       o.daemon.synth_effects = std::string(argv[i + 1]) != "off";
     else if (a == "--xrun-detail")
@@ -760,14 +764,16 @@ int main(int argc, char** argv) {
   if (only == "churn") results.push_back(run_churn(o));
   std::printf("virtual clock: %u frames a period; ", o.daemon.period_frames);
   std::printf(
-      "jams' threads: %s; synth effects: %s; commit horizon %.0f ms\n",
+      "jams' threads: %s; synth effects: %s; commit horizon %.0f ms; planning horizon %.1f "
+      "beats\n",
       o.daemon.shared_threads
           ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, ", o.daemon.standby_threads,
                          " standby", o.daemon.pin_clock ? ", pinned apart" : ", unpinned",
                          ", one worker)")
                 .c_str()
           : "per jam (clock, tap, listener, streamer)",
-      o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms);
+      o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms,
+      o.daemon.planning_horizon_beats);
   std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
               o.clients_in_process ? "threads of the daemon's process" : "a process of their own",
               o.daemon_cpus.empty() ? "any" : o.daemon_cpus.c_str(),

@@ -16,7 +16,7 @@
 // the take rendered by the synth to a WAV and heard through the listener's audio path (its tempo
 // and first beat found by the listener; target: the band on the new chord within 1.5 beats).
 //
-//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 30] [--seed 1]
+//   jam_reaction_bench [--seconds 60] [--tempo 120] [--commit-ms 30] [--plan-beats 2] [--seed 1]
 //                      [--precision bf16|fp32] [--midi-chord-beats 0.25] [--model models/band.jamd]
 //                      [--answer-tone 3] [--offline-only] [--explain]
 // --explain lists every missed chord change with the bass (b) and keys (k) notes in its two
@@ -57,6 +57,7 @@ struct Options {
   double seconds = 60.0;
   double tempo_bpm = 120.0;
   double commit_ms = Horizons{}.commit_horizon_ms;
+  double plan_beats = Horizons{}.planning_horizon_beats;
   uint64_t seed = 1;
   bool bf16 = true;  // the live default (ConductorOptions::precision)
   // The musician's chord decision, as render_jam() sets it for MIDI.
@@ -199,6 +200,7 @@ absl::StatusOr<LiveResult> run_live(const Options& o, const JamState& state,
   ConductorOptions conductor_options{.model_path = o.model};
   conductor_options.precision = o.bf16 ? models::Precision::kReduced : models::Precision::kFloat32;
   conductor_options.horizons.commit_horizon_ms = o.commit_ms;
+  conductor_options.horizons.planning_horizon_beats = o.plan_beats;
   conductor_options.pitch_bias.answer_tone = o.answer_tone;
   auto conductor = Conductor::create(conductor_options);
   if (!conductor.ok()) return conductor.status();
@@ -337,6 +339,7 @@ int run(const Options& o) {
     offline.model_path = o.model;
     offline.state = bench_state(o);
     offline.horizons.commit_horizon_ms = i == 1 ? -1.0 : o.commit_ms;
+    offline.horizons.planning_horizon_beats = o.plan_beats;
     absl::StatusOr<OfflineJamResult> r = render_jam(offline);
     if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     offline_speed[i] = r->render.speed_x_real_time;
@@ -351,8 +354,8 @@ int run(const Options& o) {
 
   std::printf(
       "jam_reaction_bench: %.0f s live twice at %.0f BPM (a beat is %.0f ms), commit "
-      "horizon %.0f ms, %s, %s\n",
-      o.seconds, o.tempo_bpm, beat_ms, o.commit_ms, o.bf16 ? "bf16" : "fp32",
+      "horizon %.0f ms, planning horizon %.1f beats, %s, %s\n",
+      o.seconds, o.tempo_bpm, beat_ms, o.commit_ms, o.plan_beats, o.bf16 ? "bf16" : "fp32",
       steered->backend.c_str());
   std::printf("| what | n | p50 ms | p90 ms | p99 ms | p50 beats | p99 beats | misses |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
@@ -385,6 +388,8 @@ int main(int argc, char** argv) {
       o.tempo_bpm = std::atof(v), ++i;
     else if (a == "--commit-ms")
       o.commit_ms = std::atof(v), ++i;
+    else if (a == "--plan-beats")
+      o.plan_beats = std::atof(v), ++i;
     else if (a == "--seed")
       o.seed = std::strtoull(v, nullptr, 10), ++i;
     else if (a == "--model")
@@ -402,6 +407,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: jam_reaction_bench [--seconds S] [--tempo BPM] [--commit-ms MS] "
+                   "[--plan-beats BEATS] "
                    "[--seed N] [--model PATH] [--precision bf16|fp32] "
                    "[--midi-chord-beats B] [--answer-tone NATS] [--offline-only] [--explain]\n");
       return 2;

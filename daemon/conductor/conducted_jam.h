@@ -44,7 +44,12 @@ struct Horizons {
   // conductor's wake-up and an audio period (5.3 ms); 30 ms had no more late notes than 60 ms,
   // quiet or loaded, and is half of the steering reaction (docs/conductor.md, measured).
   double commit_horizon_ms = 30.0;
-  double planning_horizon_beats = 4.0;  // the band is generated this far past the playhead
+  // The band is generated through the bar that holds the playhead plus this: the next bar from
+  // the current one's middle (in 4/4). A steer rolls back to the current bar, so the next bar,
+  // when it is there, is generated again: 4 beats (the next bar from the bar line) did that
+  // twice as often, and with 32 jams steered once a second the conductor fell seconds behind
+  // (jam_load_bench --plan-beats, docs/PERFORMANCE.md, session 10).
+  double planning_horizon_beats = 2.0;
 };
 
 struct HeardChord {
