@@ -18,6 +18,7 @@
 //                       [--threads shared|per-jam] [--effects on|off] [--commit-ms MS]
 //                       [--clock-threads N] [--standby N] [--period FRAMES] [--stall-probe off|on]
 //                       [--xrun-detail off|on] [--pin-clock on|off] [--plan-beats BEATS]
+//                       [--tempo BPM]
 // --stall-probe on puts each xrun of the shared clock down to the machine or to jamd
 // (bench/stall_probe.h); --xrun-detail on prints every late pass, with its steady-clock time to
 // find it in `perf record -k CLOCK_MONOTONIC -a -e sched:sched_switch`. The probes wake 1,000 times
@@ -117,6 +118,7 @@ struct DaemonOptions {
   uint32_t period_frames = jamd::kStreamPeriodFrames;  // the virtual clock's period, as serve's
   double commit_horizon_ms = jamd::Horizons{}.commit_horizon_ms;
   double planning_horizon_beats = jamd::Horizons{}.planning_horizon_beats;
+  double tempo_bpm = 120.0;  // every jam's, from its creation
 };
 
 // A jamd with music on 127.0.0.1, as jamd serve builds it.
@@ -128,8 +130,9 @@ struct Daemon {
   std::unique_ptr<jamd::SessionRegistry> jams;
   std::unique_ptr<jamd::api::ApiServer> server;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
+  double tempo_bpm;
 
-  explicit Daemon(const DaemonOptions& options) {
+  explicit Daemon(const DaemonOptions& options) : tempo_bpm(options.tempo_bpm) {
     jamd::ConductorOptions co{.model_path = JAMD_SOURCE_DIR "/models/band.jamd"};
     co.max_jams = 64;
     co.horizons.commit_horizon_ms = options.commit_horizon_ms;
@@ -182,7 +185,7 @@ struct Daemon {
   jam::v1::CreateJamResponse create() {
     grpc::ClientContext ctx;
     jam::v1::CreateJamRequest req;
-    req.set_tempo_bpm(120);
+    req.set_tempo_bpm(tempo_bpm);
     jam::v1::CreateJamResponse res;
     if (!jam::v1::Jam::NewStub(channels[0])->CreateJam(&ctx, req, &res).ok()) std::abort();
     return res;
@@ -741,6 +744,8 @@ int main(int argc, char** argv) {
       o.daemon.commit_horizon_ms = std::atof(argv[i + 1]);
     else if (a == "--plan-beats")
       o.daemon.planning_horizon_beats = std::atof(argv[i + 1]);
+    else if (a == "--tempo")
+      o.daemon.tempo_bpm = std::clamp(std::atof(argv[i + 1]), 30.0, 300.0);
     else if (a == "--effects")
       o.daemon.synth_effects = std::string(argv[i + 1]) != "off";
     else if (a == "--xrun-detail")
@@ -765,7 +770,7 @@ int main(int argc, char** argv) {
   std::printf("virtual clock: %u frames a period; ", o.daemon.period_frames);
   std::printf(
       "jams' threads: %s; synth effects: %s; commit horizon %.0f ms; planning horizon %.1f "
-      "beats\n",
+      "beats; %.0f BPM\n",
       o.daemon.shared_threads
           ? absl::StrCat("shared (", o.daemon.clock_threads, " pacing, ", o.daemon.standby_threads,
                          " standby", o.daemon.pin_clock ? ", pinned apart" : ", unpinned",
@@ -773,7 +778,7 @@ int main(int argc, char** argv) {
                 .c_str()
           : "per jam (clock, tap, listener, streamer)",
       o.daemon.synth_effects ? "on" : "off", o.daemon.commit_horizon_ms,
-      o.daemon.planning_horizon_beats);
+      o.daemon.planning_horizon_beats, o.daemon.tempo_bpm);
   std::printf("clients: %s; daemon cpus: %s; client cpus: %s\n",
               o.clients_in_process ? "threads of the daemon's process" : "a process of their own",
               o.daemon_cpus.empty() ? "any" : o.daemon_cpus.c_str(),
