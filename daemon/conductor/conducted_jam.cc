@@ -548,7 +548,10 @@ void ConductedJam::post_due(int64_t now_frame) {
                                    : timeline_.ticks_for_ms(horizons_.commit_horizon_ms, now_tick);
   const int64_t until =
       plan_.complete_until_tick(posted_until_tick_, now_tick + commit_ticks, timeline_);
-  if (until <= posted_until_tick_) return;
+  if (until <= posted_until_tick_) {
+    let_unplanned_past_go(now_tick);
+    return;
+  }
   due_.clear();
   plan_.notes_in(posted_until_tick_, until, timeline_, &due_);
   const JamMode mode = state_.mode == JamMode::kAuto
@@ -581,6 +584,13 @@ void ConductedJam::post_due(int64_t now_frame) {
   plan_.drop_before(std::min(timeline_.bar_of(until) - 1, settled_bar_ - 1));
   posted_.drop_before(settled_bar_ - 1);
   posted_until_tick_ = until;
+  let_unplanned_past_go(now_tick);
+}
+
+void ConductedJam::let_unplanned_past_go(int64_t now_tick) {
+  if (posted_until_tick_ >= now_tick) return;  // planned (and posted) up to the playhead
+  record_.ticks_unplanned += now_tick - posted_until_tick_;
+  posted_until_tick_ = now_tick;
 }
 
 }  // namespace jamd

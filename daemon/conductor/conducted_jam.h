@@ -90,6 +90,9 @@ struct JamRecord {
   std::map<int64_t, int> continued_bars;
   int64_t notes_left_out = 0;  // room left to the musician (register, density, their phrase)
   int64_t notes_refused = 0;   // the scheduler's queue was full
+  // Ticks the band rested because the conductor fell behind: the playhead passed the end of the
+  // plan, and nothing was posted there (ConductedJam::post_due).
+  int64_t ticks_unplanned = 0;
 };
 
 class ConductedJam {
@@ -114,7 +117,10 @@ class ConductedJam {
   // After a chunk of generate_step()s (or when the generator is done()): decode what changed
   // (finished bars and finished part blocks). `ms` is the chunk's wall time.
   absl::Status after_generation(int64_t tokens, double ms);
-  // Posts every planned note whose onset entered the commit horizon.
+  // Posts every planned note whose onset entered the commit horizon. When the playhead has passed
+  // the end of the plan (the conductor fell behind: a bar not generated in time), what was not
+  // planned before the playhead is let go: the band rests there, and the bar is generated from
+  // the playhead on (commit_posted_notes), in time, instead of late in full.
   void post_due(int64_t now_frame);
 
  private:
@@ -173,6 +179,8 @@ class ConductedJam {
   // The first part in the model's order that plays under the current controls, as a bit.
   unsigned first_playing_part() const;
   unsigned playing_parts(std::initializer_list<int> parts) const;
+  // post_due() found the plan ending before the playhead: nothing is posted up to it.
+  void let_unplanned_past_go(int64_t now_tick);
   // A stop at `tick`: what was posted from there on is unposted (the scheduler dropped it).
   void forget_posted_from(int64_t tick);
 
