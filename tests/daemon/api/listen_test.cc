@@ -62,7 +62,7 @@ TEST(Listen, StatusReportsThePlayingJamsAudioAndHealth) {
   server.conductor().stop();
   audio.read_seconds(3.0);  // past the planned bars: the band falls silent
   server.conductor().start();
-  audio.read_seconds(1.0);  // the missed bars come, late
+  audio.read_seconds(1.0);  // the notes it had planned come late; past its plan, it rests
   ASSERT_GE(audio.packets().size(), 400u);
   const std::vector<HostedJamStats> before = server.hosted().stats();
   grpc::ClientContext ctx;
