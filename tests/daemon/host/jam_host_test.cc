@@ -214,7 +214,7 @@ TEST(JamHostTest, JamsShareOneClockAndOneWorker) {
   EXPECT_TRUE(conductor->status().ok()) << conductor->status();
 }
 
-// A conductor held up for two seconds (an overloaded machine) finds the playhead past what it had
+// A conductor held up for three seconds (an overloaded machine) finds the playhead past what it had
 // posted. The notes it had planned there it posts late, and the jam drops their note-ons
 // (kDropNoteOnsLateMs) instead of playing them in one burst (their note-offs, and notes less late,
 // play). Past the end of its plan it posts nothing: the band rests up to the playhead and plays
