@@ -328,7 +328,8 @@ int status(jam::v1::Jam::Stub& stub, const std::shared_ptr<grpc::Channel>& chann
             std::to_string(res.n_playing_jams()) + " jams, " +
             absl::StrFormat("%.1f", res.audio_seconds()) + " s of audio: xruns " +
             std::to_string(res.xruns()) + ", late notes " + std::to_string(res.late_events()) +
-            " (dropped " + std::to_string(res.late_notes_dropped()) + "), mix frames lost " +
+            " (dropped " + std::to_string(res.late_notes_dropped()) + "), unplanned " +
+            absl::StrFormat("%.1f", res.unplanned_seconds()) + " s, mix frames lost " +
             std::to_string(res.mix_frames_lost()));
   return 0;
 }

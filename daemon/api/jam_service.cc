@@ -215,6 +215,7 @@ grpc::ServerUnaryReactor* JamService::GetStatus(grpc::CallbackServerContext* con
     response->set_audio_packets(health.packets);
     response->set_mix_frames_lost(health.mix_frames_lost);
     response->set_late_notes_dropped(health.late_notes_dropped);
+    response->set_unplanned_seconds(health.unplanned_seconds);
   }
   return finish(context, absl::OkStatus());
 }

@@ -287,10 +287,11 @@ int run_jam(std::span<const char* const> args) {
   const JamHostStats s = (*host)->stats();
   std::printf(
       "jamd jam: stopped after %.1f s of music, %llu xruns, %llu late events (%llu notes "
-      "dropped)\n",
+      "dropped), %.1f s unplanned\n",
       static_cast<double>(s.frames_played) / (*host)->sample_rate_hz(),
       static_cast<unsigned long long>(s.xruns), static_cast<unsigned long long>(s.late_events),
-      static_cast<unsigned long long>(s.late_note_ons_dropped));
+      static_cast<unsigned long long>(s.late_note_ons_dropped),
+      static_cast<double>(s.unplanned_frames) / (*host)->sample_rate_hz());
   int exit_code = 0;
   if (recorder) {
     const RecorderStats rs = recorder->stats();

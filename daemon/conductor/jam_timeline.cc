@@ -50,6 +50,11 @@ bool JamTimeline::post_note(const TimedNote& note) {
   return on && off;
 }
 
+void JamTimeline::count_unplanned(int64_t from_tick, int64_t until_tick) {
+  const int64_t frames = frame_at(until_tick) - frame_at(from_tick);
+  if (frames > 0) scheduler_.count_unplanned(static_cast<uint64_t>(frames));
+}
+
 bool JamTimeline::set_tempo_at_next_beat(int64_t not_before_tick, double tempo_bpm) {
   // A jam that follows a musician changes tempo nearly every beat: keep the copy bounded, with
   // two bars of past for the heard events that arrive a little late.

@@ -65,6 +65,8 @@ class JamTimeline {
 
   // Posts a note-on and its note-off. False when the scheduler's queue refused one (counted).
   bool post_note(const TimedNote& note);
+  // The band had no plan for [from_tick, until_tick): counted in the scheduler, for the operator.
+  void count_unplanned(int64_t from_tick, int64_t until_tick);
   // The live tempo rule, on the conductor's copy and the RT map alike.
   bool set_tempo_at_next_beat(int64_t not_before_tick, double tempo_bpm);
 

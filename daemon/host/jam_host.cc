@@ -230,6 +230,7 @@ JamHostStats LiveJamHost::stats() const {
   s.late_frames_max = scheduler_->counters().late_frames_max.load(std::memory_order_relaxed);
   s.late_note_ons_dropped =
       scheduler_->counters().late_note_ons_dropped.load(std::memory_order_relaxed);
+  s.unplanned_frames = scheduler_->counters().unplanned_frames.load(std::memory_order_relaxed);
   s.mix_frames_lost = callback_->counters().mix_frames_lost.load(std::memory_order_relaxed);
   s.capture_frames_lost = callback_->counters().capture_frames_lost.load(std::memory_order_relaxed);
   s.tempo_bpm = scheduler_->tempo_bpm() > 0 ? scheduler_->tempo_bpm() : initial_.tempo_bpm;

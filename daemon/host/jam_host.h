@@ -101,7 +101,10 @@ struct JamHostStats {
   uint64_t events_played = 0;  // MIDI events the scheduler handed out, late ones included
   uint64_t late_events = 0;
   uint64_t late_note_ons_dropped = 0;  // of the late events: note-ons too late to play
-  uint64_t mix_frames_lost = 0;        // the tap ring was full (the tap thread fell behind)
+  // Frames the band rested because the conductor had nothing planned for them in time (it fell
+  // behind: an overloaded machine, or more jams than it can carry).
+  uint64_t unplanned_frames = 0;
+  uint64_t mix_frames_lost = 0;  // the tap ring was full (the tap thread fell behind)
   double tempo_bpm = 0.0;
   int64_t bar = 0;  // the playhead's bar
   // Added for `jamd jam`'s status line and the operator.

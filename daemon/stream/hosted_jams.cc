@@ -218,6 +218,7 @@ MediaHealth HostedJams::health() const {
     h.xruns += s.xruns;
     h.late_events += s.late_events;
     h.late_notes_dropped += s.late_note_ons_dropped;
+    h.unplanned_seconds += static_cast<double>(s.unplanned_frames) / jam->host->sample_rate_hz();
     h.mix_frames_lost += s.mix_frames_lost;
     if (jam->streamer != nullptr) h.packets += jam->streamer->stats().packets;
   }

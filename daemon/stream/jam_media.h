@@ -66,6 +66,7 @@ struct MediaHealth {
   uint64_t xruns = 0;        // periods that started more than a period late
   uint64_t late_events = 0;  // notes and commands that reached the RT thread after their frame
   uint64_t late_notes_dropped = 0;  // of them: note-ons too late to play (kDropNoteOnsLateMs)
+  double unplanned_seconds = 0;     // the band rested: the conductor had nothing planned in time
   uint64_t packets = 0;             // Opus packets encoded
   uint64_t mix_frames_lost = 0;     // the tap or the encoder fell behind the band
 };

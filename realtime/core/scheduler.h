@@ -61,6 +61,9 @@ struct SchedulerCounters {
   std::atomic<uint64_t> events_overflowed{0};      // dropped because the event store was full
   std::atomic<uint64_t> commands_rejected{0};      // posts refused because the queue was full
   std::atomic<uint64_t> tempo_changes_rejected{0};  // out of order, or the tempo map was full
+  // Counted on the producer's thread (count_unplanned): frames the producer had nothing planned
+  // for when the playhead reached them (a generator that fell behind), so nothing played there.
+  std::atomic<uint64_t> unplanned_frames{0};
 };
 
 class Scheduler {
@@ -78,6 +81,10 @@ class Scheduler {
   bool control_change(int64_t tick, int channel, int controller, int value);  // thread: producer
   // Tempo from exactly `tick` on (a file's tempo map). Late changes land on the next beat.
   bool change_tempo(int64_t tick, double tempo_bpm);  // thread: producer
+  // The producer had nothing planned for `frames` the playhead passed: counted, for the operator.
+  void count_unplanned(uint64_t frames) {  // thread: producer
+    counters_.unplanned_frames.fetch_add(frames, std::memory_order_relaxed);
+  }
   // The live rule: from the first beat boundary at or after max(tick, the playhead).
   bool change_tempo_at_next_beat(int64_t tick, double tempo_bpm);          // thread: producer
   bool change_time_signature(int64_t tick, TimeSignature time_signature);  // thread: producer

@@ -51,7 +51,8 @@ TEST(Listen, OpusDecodesToTheBandAndAStopSilencesIt) {
 
 // GetStatus sums the playing jams' real-time health: what `jamctl status` shows an operator. The
 // conductor is held up for 3 s (an overloaded machine), so the jam really has late notes, some of
-// them dropped; each field is checked between the host's counts just before and just after.
+// them dropped, and rests where nothing was planned; each field is checked between the host's
+// counts just before and just after.
 TEST(Listen, StatusReportsThePlayingJamsAudioAndHealth) {
   MusicLoopback server;
   auto stub = server.stub();
@@ -74,6 +75,7 @@ TEST(Listen, StatusReportsThePlayingJamsAudioAndHealth) {
   const JamHostStats& b = before[0].host;
   const JamHostStats& a = after[0].host;
   ASSERT_GT(b.late_note_ons_dropped, 0u) << "the held-up conductor made no late notes";
+  ASSERT_GT(b.unplanned_frames, 0u) << "the band did not rest past the held-up conductor's plan";
   EXPECT_EQ(res.n_playing_jams(), 1);
   EXPECT_GE(res.audio_seconds(), static_cast<double>(b.frames_played) / 48000.0);
   EXPECT_LE(res.audio_seconds(), static_cast<double>(a.frames_played) / 48000.0);
@@ -83,6 +85,8 @@ TEST(Listen, StatusReportsThePlayingJamsAudioAndHealth) {
   EXPECT_LE(res.late_events(), a.late_events);
   EXPECT_GE(res.late_notes_dropped(), b.late_note_ons_dropped);
   EXPECT_LE(res.late_notes_dropped(), a.late_note_ons_dropped);
+  EXPECT_GE(res.unplanned_seconds(), static_cast<double>(b.unplanned_frames) / 48000.0);
+  EXPECT_LE(res.unplanned_seconds(), static_cast<double>(a.unplanned_frames) / 48000.0);
   // Xruns cannot be made on demand here: only bounded.
   EXPECT_GE(res.xruns(), b.xruns);
   EXPECT_LE(res.xruns(), a.xruns);
