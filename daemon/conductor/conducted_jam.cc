@@ -589,7 +589,6 @@ void ConductedJam::post_due(int64_t now_frame) {
 
 void ConductedJam::let_unplanned_past_go(int64_t now_tick) {
   if (posted_until_tick_ >= now_tick) return;  // planned (and posted) up to the playhead
-  record_.ticks_unplanned += now_tick - posted_until_tick_;
   timeline_.count_unplanned(posted_until_tick_, now_tick);
   posted_until_tick_ = now_tick;
 }

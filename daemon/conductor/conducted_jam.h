@@ -90,9 +90,6 @@ struct JamRecord {
   std::map<int64_t, int> continued_bars;
   int64_t notes_left_out = 0;  // room left to the musician (register, density, their phrase)
   int64_t notes_refused = 0;   // the scheduler's queue was full
-  // Ticks the band rested because the conductor fell behind: the playhead passed the end of the
-  // plan, and nothing was posted there (ConductedJam::post_due).
-  int64_t ticks_unplanned = 0;
 };
 
 class ConductedJam {
@@ -179,7 +176,8 @@ class ConductedJam {
   // The first part in the model's order that plays under the current controls, as a bit.
   unsigned first_playing_part() const;
   unsigned playing_parts(std::initializer_list<int> parts) const;
-  // post_due() found the plan ending before the playhead: nothing is posted up to it.
+  // post_due() found the plan ending before the playhead: nothing is posted up to it (counted in
+  // the scheduler's unplanned_frames).
   void let_unplanned_past_go(int64_t now_tick);
   // A stop at `tick`: what was posted from there on is unposted (the scheduler dropped it).
   void forget_posted_from(int64_t tick);

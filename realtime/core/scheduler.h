@@ -81,13 +81,13 @@ class Scheduler {
   bool control_change(int64_t tick, int channel, int controller, int value);  // thread: producer
   // Tempo from exactly `tick` on (a file's tempo map). Late changes land on the next beat.
   bool change_tempo(int64_t tick, double tempo_bpm);  // thread: producer
+  // The live rule: from the first beat boundary at or after max(tick, the playhead).
+  bool change_tempo_at_next_beat(int64_t tick, double tempo_bpm);          // thread: producer
+  bool change_time_signature(int64_t tick, TimeSignature time_signature);  // thread: producer
   // The producer had nothing planned for `frames` the playhead passed: counted, for the operator.
   void count_unplanned(uint64_t frames) {  // thread: producer
     counters_.unplanned_frames.fetch_add(frames, std::memory_order_relaxed);
   }
-  // The live rule: from the first beat boundary at or after max(tick, the playhead).
-  bool change_tempo_at_next_beat(int64_t tick, double tempo_bpm);          // thread: producer
-  bool change_time_signature(int64_t tick, TimeSignature time_signature);  // thread: producer
   // Instant controls, applied at offset 0 of the next period.
   bool send_now(const MidiMessage& message);  // thread: producer (volume, mute, program)
   bool all_notes_off();  // thread: producer — releases every sounding note, keeps the schedule

@@ -232,11 +232,7 @@ TEST(JamHostTest, NotesTheConductorPostsTooLateAreDroppedNotPlayedInABurst) {
   (*conductor)->start();
   wait_for_frames(**host, 2 * 48000 + held.frames_played);
   const JamHostStats s = (*host)->stats();
-  (*conductor)->stop();  // the jam's record may be read once the thread is stopped
-  const JamRecord* record = (*conductor)->record(21);
-  ASSERT_NE(record, nullptr);
-  EXPECT_GT(record->ticks_unplanned, 0) << "the band rested where nothing was planned";
-  EXPECT_GT(s.unplanned_frames, 0u) << "the rest is not in the host's counts";
+  EXPECT_GT(s.unplanned_frames, 0u) << "the band did not rest where nothing was planned";
   EXPECT_GT(s.events_played - s.late_events, held.events_played - held.late_events)
       << "no event played in time after the conductor came back: the band did not play on";
   (*host)->stop();
