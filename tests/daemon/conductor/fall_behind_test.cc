@@ -11,6 +11,7 @@
 #include "models/engine/backend_registry.h"
 #include "models/engine/weight_file.h"
 #include "models/generate/band_generator.h"
+#include "models/tokenizer/tokenizer.h"
 #include "realtime/core/scheduler.h"
 
 namespace jamd {
@@ -72,8 +73,23 @@ TEST(ConductorFallsBehind, TheBandRestsWhereItHadNoPlanAndPlaysOnFromThePlayhead
   EXPECT_EQ(scheduler.counters().unplanned_frames.load(), static_cast<uint64_t>(2 * kBeatFrames));
   EXPECT_EQ(jam.record().band_notes.size(), bar0_notes);
 
-  // Bar 1 is generated from the playhead on, and what it plays there is posted in time.
+  // Bar 1 is generated from the playhead on: the generator was told nothing sounded before it
+  // (no note sampled there), and what it plays is posted in time.
   generate_due(jam, behind, batch);
+  const models::BandGenerator& g = jam.generator();
+  const int64_t bar1 = g.bar_start_position(1);
+  ASSERT_GE(bar1, g.tokens_first_position());
+  const auto bar1_tokens =
+      g.tokens().subspan(static_cast<size_t>(bar1 - g.tokens_first_position()));
+  absl::StatusOr<models::Score> bar1_score = models::decode(bar1_tokens);
+  ASSERT_TRUE(bar1_score.ok()) << bar1_score.status();
+  int band_notes = 0;
+  for (const models::Note& n : bar1_score->notes) {
+    if (n.role == models::Role::kHuman) continue;
+    ++band_notes;
+    EXPECT_GE(n.start_ticks, 2 * bar1_score->ticks_per_beat) << "a note sampled in the rest";
+  }
+  EXPECT_GT(band_notes, 0);
   jam.post_due(behind);
   jam.post_due(7 * kBeatFrames);
   const std::vector<TimedNote>& posted = jam.record().band_notes;
